@@ -1,0 +1,116 @@
+//! The `bench` command line.
+
+mod model;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of a run in which some measurements failed.
+pub const EXIT_FAILURES: u8 = 1;
+/// Exit code of bad usage or bad input data.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Measure LLM inference (and, later, diffusion and power) on this machine.
+///
+/// A suite file (TOML) names targets (an engine serving a model on a device) and workloads
+/// (prompt and generation lengths, swept as lists). `bench run` expands them into cases,
+/// runs warmups and repetitions, stores every measurement in results/<run-id>/, and prints
+/// a summary table. Start with:
+///
+///   bench run suites/quickstart.toml
+#[derive(Debug, Parser)]
+#[command(name = "bench", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    /// More logging (-v info, -vv debug); or set RUST_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a suite, or finish an interrupted run with --resume.
+    Run(run::RunArgs),
+    /// Check suite files without running them (exit 0 when all are valid, 2 otherwise).
+    Validate {
+        /// Suite files to check.
+        #[arg(required = true)]
+        suites: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the suite format (for editors and CI linters).
+    Schema,
+    /// Make and list synthesized model folders.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
+
+/// Parse the command line and run it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate { suites } => validate(&suites),
+        Command::Schema => {
+            let schema = crate::suite::json_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(cmd) => model::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    for path in paths {
+        match crate::suite::load(path) {
+            Ok(loaded) => {
+                let plan = crate::plan::Plan::expand(&loaded.suite);
+                println!(
+                    "{}: ok ({} cases, {} measured runs, {} with warmups)",
+                    path.display(),
+                    plan.cases.len(),
+                    plan.measured_runs(),
+                    plan.total_runs()
+                );
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,17 @@
+//! bench: measure LLM inference, and the power it costs, on Apple Silicon and anywhere else.
+//!
+//! The data flow: a [`suite`] file is expanded into a [`plan`] of cases; the [`runner`]
+//! drives an engine (from `bench-workloads`) through them and appends every measurement to
+//! the run [`store`]; [`summary`] and [`stats`] turn measurements into the tables the
+//! [`terminal`] prints and `summary.csv` keeps.
+
+pub mod cli;
+pub mod environment;
+pub mod metrics;
+pub mod plan;
+pub mod runner;
+pub mod stats;
+pub mod store;
+pub mod suite;
+pub mod summary;
+pub mod terminal;

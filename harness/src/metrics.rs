@@ -1,0 +1,94 @@
+//! The metrics bench reports for LLM workloads: names, units, which direction is better,
+//! and how each is read from a stored measurement. Definitions: docs/metrics.md.
+
+use crate::store::Record;
+
+/// Whether a larger value is an improvement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Smaller is better (latencies, memory).
+    Lower,
+    /// Larger is better (throughputs).
+    Higher,
+}
+
+/// A reported metric.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    /// Column name in `summary.csv` and key in `measurements.jsonl`.
+    pub name: &'static str,
+    /// Unit of the stored value.
+    pub unit: &'static str,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Whether every value of a per-request distribution counts (itl), not one per measurement.
+    pub distribution: bool,
+    /// Values of this metric in one record.
+    pub values: fn(&Record) -> Vec<f64>,
+}
+
+/// Every LLM metric, in report order.
+pub const LLM_METRICS: &[Metric] = &[
+    Metric {
+        name: "ttft_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.ttft_s.into_iter().collect(),
+    },
+    Metric {
+        name: "prefill_tps",
+        unit: "tok/s",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.prefill_tps.into_iter().collect(),
+    },
+    Metric {
+        name: "decode_tps",
+        unit: "tok/s",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.decode_tps.into_iter().collect(),
+    },
+    Metric {
+        name: "tpot_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.tpot_s.into_iter().collect(),
+    },
+    Metric {
+        name: "itl_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: true,
+        values: |r| r.itl_s.clone(),
+    },
+    Metric {
+        name: "e2e_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.e2e_s.into_iter().collect(),
+    },
+    Metric {
+        name: "tokenize_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.tokenize_s.into_iter().collect(),
+    },
+    Metric {
+        name: "peak_memory_bytes",
+        unit: "B",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.peak_memory_bytes.into_iter().collect(),
+    },
+];
+
+/// The metric called `name`.
+pub fn by_name(name: &str) -> Option<&'static Metric> {
+    LLM_METRICS.iter().find(|m| m.name == name)
+}

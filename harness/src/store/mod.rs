@@ -1,0 +1,252 @@
+//! The run store: `results/<run-id>/` with `manifest.json`, `measurements.jsonl` (one line per
+//! measurement, appended and synced as each finishes) and `summary.csv`.
+//!
+//! A run killed at any moment keeps every measurement that finished: lines are written
+//! whole and synced, a torn last line is cut off on resume, and `--resume` runs only the
+//! repetitions that have no `ok` line.
+
+mod manifest;
+mod record;
+mod summary_csv;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
+pub use record::{Metrics, Record, Status};
+pub use summary_csv::write_summary_csv;
+
+/// File names inside a run folder.
+pub const MANIFEST: &str = "manifest.json";
+/// See [`MANIFEST`].
+pub const MEASUREMENTS: &str = "measurements.jsonl";
+/// See [`MANIFEST`].
+pub const SUMMARY: &str = "summary.csv";
+
+/// Why the store could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file or folder could not be created, written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file of the run is not what bench wrote.
+    #[error("{}:{line}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 for the whole file).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Too little free space to start.
+    #[error("{}: only {available} bytes free; bench needs at least {needed} to store a run", path.display())]
+    DiskFull {
+        /// The results folder.
+        path: PathBuf,
+        /// Bytes free.
+        available: u64,
+        /// Bytes required.
+        needed: u64,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Free space the results folder must have before a run starts.
+pub const MIN_FREE_BYTES: u64 = 16 << 20;
+
+/// An open run folder.
+pub struct RunStore {
+    dir: PathBuf,
+    measurements: File,
+    manifest: Manifest,
+}
+
+impl RunStore {
+    /// Create `root/<run_id>/` (adding `-2`, `-3`… if taken) and write the manifest, so that
+    /// an unwritable or full results folder is reported before anything runs.
+    pub fn create(root: &Path, mut manifest: Manifest) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        check_free_space(root)?;
+        let base = manifest.run_id.clone();
+        let mut n = 1;
+        let dir = loop {
+            let candidate = root.join(&manifest.run_id);
+            match std::fs::create_dir(&candidate) {
+                Ok(()) => break candidate,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    n += 1;
+                    manifest.run_id = format!("{base}-{n}");
+                }
+                Err(e) => return Err(io(&candidate)(e)),
+            }
+        };
+        let path = dir.join(MEASUREMENTS);
+        let measurements = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let store = Self {
+            dir,
+            measurements,
+            manifest,
+        };
+        store.write_manifest()?;
+        Ok(store)
+    }
+
+    /// Open an existing run to finish it; returns the measurements already stored. A torn
+    /// last line (the process died mid-write) is cut off.
+    pub fn open(dir: &Path) -> Result<(Self, Vec<Record>), StoreError> {
+        let manifest_path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path: manifest_path.clone(),
+            line: e.line(),
+            reason: format!("not a bench manifest: {e}"),
+        })?;
+        if manifest.format != STORE_FORMAT {
+            return Err(StoreError::Corrupt {
+                path: manifest_path,
+                line: 0,
+                reason: format!(
+                    "store format {} is not the {STORE_FORMAT} this bench writes",
+                    manifest.format
+                ),
+            });
+        }
+        check_free_space(dir)?;
+        let path = dir.join(MEASUREMENTS);
+        cut_torn_tail(&path)?;
+        let records = read_records(&path)?;
+        let measurements = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        Ok((
+            Self {
+                dir: dir.to_path_buf(),
+                measurements,
+                manifest,
+            },
+            records,
+        ))
+    }
+
+    /// The run folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest as last written.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Append one measurement as a single write, then sync it to disk.
+    pub fn append(&mut self, record: &Record) -> Result<(), StoreError> {
+        let path = self.dir.join(MEASUREMENTS);
+        let mut line = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            line: 0,
+            reason: format!("cannot encode a measurement: {e}"),
+        })?;
+        line.push(b'\n');
+        self.measurements.write_all(&line).map_err(io(&path))?;
+        self.measurements.sync_data().map_err(io(&path))
+    }
+
+    /// Change the manifest and rewrite it atomically (temp file, then rename).
+    pub fn update_manifest(
+        &mut self,
+        change: impl FnOnce(&mut Manifest),
+    ) -> Result<(), StoreError> {
+        change(&mut self.manifest);
+        self.write_manifest()
+    }
+
+    fn write_manifest(&self) -> Result<(), StoreError> {
+        let path = self.dir.join(MANIFEST);
+        let tmp = self.dir.join(".manifest.json.tmp");
+        let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            line: 0,
+            reason: format!("cannot encode the manifest: {e}"),
+        })?;
+        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(&json).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    }
+}
+
+/// Every record of a `measurements.jsonl`.
+pub fn read_records(path: &Path) -> Result<Vec<Record>, StoreError> {
+    let file = File::open(path).map_err(io(path))?;
+    let mut records = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(io(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason: format!("not a bench measurement: {e}"),
+        })?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Cut everything after the last newline: what follows it is a write the process did not finish.
+fn cut_torn_tail(path: &Path) -> Result<(), StoreError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if keep < bytes.len() {
+        tracing::warn!(
+            "{}: dropping {} bytes of a measurement line that was cut off when the run stopped",
+            path.display(),
+            bytes.len() - keep
+        );
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io(path))?;
+        file.set_len(keep as u64).map_err(io(path))?;
+    }
+    Ok(())
+}
+
+fn check_free_space(dir: &Path) -> Result<(), StoreError> {
+    let Ok(canonical) = dir.canonicalize() else {
+        return Ok(());
+    };
+    let disks = sysinfo::Disks::new_with_refreshed_list();
+    let disk = disks
+        .list()
+        .iter()
+        .filter(|d| canonical.starts_with(d.mount_point()))
+        .max_by_key(|d| d.mount_point().as_os_str().len());
+    match disk {
+        Some(d) if d.available_space() < MIN_FREE_BYTES => Err(StoreError::DiskFull {
+            path: dir.to_path_buf(),
+            available: d.available_space(),
+            needed: MIN_FREE_BYTES,
+        }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,63 @@
+//! `summary.csv`: one row per case and metric.
+
+use std::path::Path;
+
+use crate::summary::CaseSummary;
+
+use super::StoreError;
+
+/// Write `summaries` to `path` (replacing it).
+pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), StoreError> {
+    let fail = |e: csv::Error| StoreError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(fail)?;
+    w.write_record([
+        "case",
+        "target",
+        "workload",
+        "prompt_tokens",
+        "gen_tokens",
+        "concurrency",
+        "metric",
+        "unit",
+        "n",
+        "mean",
+        "stddev",
+        "min",
+        "median",
+        "p90",
+        "p99",
+        "max",
+    ])
+    .map_err(fail)?;
+    for s in summaries {
+        for m in &s.metrics {
+            let v = &m.summary;
+            w.write_record([
+                s.case.id.clone(),
+                s.case.target.clone(),
+                s.case.workload.clone(),
+                s.case.params.prompt_tokens.to_string(),
+                s.case.params.gen_tokens.to_string(),
+                s.case.params.concurrency.to_string(),
+                m.name.to_string(),
+                m.unit.to_string(),
+                v.n.to_string(),
+                v.mean.to_string(),
+                v.stddev.to_string(),
+                v.min.to_string(),
+                v.median.to_string(),
+                v.p90.to_string(),
+                v.p99.to_string(),
+                v.max.to_string(),
+            ])
+            .map_err(fail)?;
+        }
+    }
+    w.flush().map_err(|e| StoreError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}

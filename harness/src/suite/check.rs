@@ -1,0 +1,138 @@
+//! Checks that span several keys or depend on this build (duplicate names, engines and
+//! devices this binary can run, parameters a workload kind needs).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::error::Problem;
+use super::types::{DeviceKind, EngineKind, Suite, WorkloadKind};
+
+/// Every problem of a parsed suite, in file order.
+pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut at = |span: std::ops::Range<usize>, msg: String| {
+        problems.push(Problem::at(file, source, span, msg));
+    };
+
+    if !suite.power.sampler.is_available() {
+        at(
+            suite.power.sampler.span.clone(),
+            format!(
+                "power sampler `{}` is not available in this version of bench; allowed now: \"auto\", \"none\"",
+                serde_plain(&suite.power.sampler.value)
+            ),
+        );
+    }
+
+    let mut seen = HashMap::new();
+    for target in &suite.targets {
+        if let Some(first) = seen.insert(target.name.0.clone(), target.name.span.clone()) {
+            let line = source[..first.start].matches('\n').count() + 1;
+            at(
+                target.name.span.clone(),
+                format!(
+                    "target name `{}` is already used on line {line}; target names must be unique",
+                    target.name.value
+                ),
+            );
+        }
+        let engine = target.engine.value;
+        if !engine.is_available() {
+            let available: Vec<_> = EngineKind::ALL
+                .iter()
+                .filter(|e| e.is_available())
+                .map(|e| format!("\"{e}\""))
+                .collect();
+            at(
+                target.engine.span.clone(),
+                format!(
+                    "engine `{engine}` is not available in this version of bench; allowed now: {}",
+                    available.join(", ")
+                ),
+            );
+        }
+        if let Some(message) = device_unavailable(target.device.value) {
+            at(target.device.span.clone(), message);
+        }
+        if engine == EngineKind::Candle {
+            if let Some(url) = &target.url {
+                at(
+                    url.span.clone(),
+                    "`url` is for external engines; the candle engine runs in-process".into(),
+                );
+            }
+            if let Some(preset) = target.model.strip_prefix("synth:") {
+                if let Err(e) = bench_workloads::synth::preset(preset) {
+                    at(target.model.span.clone(), e.to_string());
+                }
+            } else if target.model.trim().is_empty() {
+                at(
+                    target.model.span.clone(),
+                    "the model is empty; give `synth:<preset>`, a folder, or a hub id".into(),
+                );
+            }
+        }
+    }
+
+    let mut seen = HashMap::new();
+    for workload in &suite.workloads {
+        if let Some(first) = seen.insert(workload.name.0.clone(), workload.name.span.clone()) {
+            let line = source[..first.start].matches('\n').count() + 1;
+            at(
+                workload.name.span.clone(),
+                format!("workload name `{}` is already used on line {line}; workload names must be unique", workload.name.value),
+            );
+        }
+        match workload.kind.value {
+            WorkloadKind::Diffusion => at(
+                workload.kind.span.clone(),
+                "workload kind `diffusion` is not available in this version of bench; allowed now: \"llm\"".into(),
+            ),
+            WorkloadKind::Llm => {
+                for (key, value) in [("prompt_tokens", &workload.prompt_tokens), ("gen_tokens", &workload.gen_tokens)] {
+                    if value.is_none() {
+                        at(
+                            workload.name.span.clone(),
+                            format!("an llm workload needs `{key}` (a positive integer or a list of them)"),
+                        );
+                    }
+                }
+                if let Some(concurrency) = &workload.concurrency {
+                    let in_process: Vec<_> = suite
+                        .targets
+                        .iter()
+                        .filter(|t| t.engine.value == EngineKind::Candle)
+                        .map(|t| t.name.value.to_string())
+                        .collect();
+                    if concurrency.values().iter().any(|&c| c > 1) && !in_process.is_empty() {
+                        at(
+                            concurrency.span.clone(),
+                            format!(
+                                "the candle engine runs one request at a time (target {}); allowed: 1",
+                                in_process.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn device_unavailable(device: DeviceKind) -> Option<String> {
+    match device {
+        DeviceKind::Cpu => None,
+        DeviceKind::Metal if cfg!(feature = "metal") => None,
+        DeviceKind::Cuda if cfg!(feature = "cuda") => None,
+        DeviceKind::Metal => Some("this bench was built without Metal; rebuild with `--features metal` (macOS) or use \"cpu\"".into()),
+        DeviceKind::Cuda => Some("this bench was built without CUDA; rebuild with `--features cuda` or use \"cpu\"".into()),
+    }
+}
+
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,85 @@
+//! The suite format (`suite.toml`): types, parsing with located errors, and checks.
+//!
+//! ```toml
+//! [suite]
+//! name = "quickstart"
+//! repetitions = 3
+//! warmup = 1
+//!
+//! [[target]]
+//! name = "cpu"
+//! engine = "candle"
+//! model = "synth:qwen3-0.6b"
+//!
+//! [[workload]]
+//! name = "ttft"
+//! kind = "llm"
+//! prompt_tokens = [128, 512]
+//! gen_tokens = 32
+//! ```
+
+mod check;
+mod error;
+mod types;
+mod values;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{Location, Problem, SuiteError};
+pub use types::{
+    DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, SuiteSection, Target,
+    Workload, WorkloadKind,
+};
+pub use values::{At, Grid, Name, Positive};
+
+/// A suite read from a file: its source text (kept for the run manifest) and parsed form.
+#[derive(Debug, Clone)]
+pub struct LoadedSuite {
+    /// The file as given.
+    pub path: PathBuf,
+    /// The file's text, exactly as read.
+    pub source: String,
+    /// The parsed and checked suite.
+    pub suite: Suite,
+}
+
+/// Read, parse and check a suite file.
+pub fn load(path: &Path) -> Result<LoadedSuite, SuiteError> {
+    let source = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let suite = parse(&source, path)?;
+    Ok(LoadedSuite {
+        path: path.to_path_buf(),
+        source,
+        suite,
+    })
+}
+
+/// Parse and check suite text; `file` names it in errors.
+pub fn parse(source: &str, file: &Path) -> Result<Suite, SuiteError> {
+    let suite: Suite = toml::from_str(source).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let problem = match e.span() {
+            Some(span) => Problem::at(file, source, span, message),
+            None => Problem {
+                file: file.to_path_buf(),
+                location: None,
+                message,
+            },
+        };
+        SuiteError::Invalid(vec![problem])
+    })?;
+    let problems = check::check(&suite, file, source);
+    if problems.is_empty() {
+        Ok(suite)
+    } else {
+        Err(SuiteError::Invalid(problems))
+    }
+}
+
+/// The JSON Schema of the suite format, derived from the types above.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Suite)).unwrap_or_default()
+}

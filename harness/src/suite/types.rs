@@ -1,0 +1,262 @@
+//! The suite format: what a `suite.toml` may contain. Every struct rejects unknown keys, and
+//! the JSON Schema printed by `bench schema` is derived from these types.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::values::{At, Grid, Name, Positive};
+
+/// A whole suite file: what to run (`[[workload]]`), on what (`[[target]]`), how often
+/// (`[suite]`) and how power is sampled meanwhile (`[power]`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Name and repetition counts.
+    pub suite: SuiteSection,
+    /// Power sampling while the suite runs.
+    #[serde(default)]
+    pub power: PowerSection,
+    /// The engines and models to measure; every workload runs on every target.
+    #[serde(rename = "target")]
+    #[schemars(length(min = 1))]
+    pub targets: Vec<Target>,
+    /// The work to measure; each parameter list is swept.
+    #[serde(rename = "workload")]
+    #[schemars(length(min = 1))]
+    pub workloads: Vec<Workload>,
+}
+
+/// `[suite]`: the suite's name and how many times each case runs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSection {
+    /// Names the run (`results/<time>-<name>/`).
+    pub name: Name,
+    /// Free text shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Measured runs per case.
+    #[serde(default = "default_repetitions")]
+    pub repetitions: Positive,
+    /// Runs per case executed first and not measured (caches, allocator and clocks warm up).
+    #[serde(default = "default_warmup")]
+    pub warmup: u32,
+}
+
+fn default_repetitions() -> Positive {
+    Positive(5)
+}
+
+fn default_warmup() -> u32 {
+    1
+}
+
+/// `[power]`: how power is sampled while the suite runs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PowerSection {
+    /// Which sampler to use; `auto` picks what works on this machine.
+    #[serde(default)]
+    pub sampler: At<SamplerKind>,
+    /// Sampling interval in milliseconds.
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: Positive,
+    /// Seconds of idle power measured before the suite, subtracted for "active" energy.
+    #[serde(default)]
+    pub idle_baseline_s: u32,
+}
+
+impl Default for PowerSection {
+    fn default() -> Self {
+        Self {
+            sampler: At::detached(SamplerKind::default()),
+            interval_ms: default_interval_ms(),
+            idle_baseline_s: 0,
+        }
+    }
+}
+
+fn default_interval_ms() -> Positive {
+    Positive(100)
+}
+
+/// A power sampler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerKind {
+    /// Whatever works on this machine (recorded in the run manifest).
+    #[default]
+    Auto,
+    /// macOS `powermetrics` (needs root).
+    Powermetrics,
+    /// `macmon` on macOS (no root).
+    Macmon,
+    /// NVIDIA NVML.
+    Nvml,
+    /// Linux RAPL / hwmon counters.
+    Rapl,
+    /// exo's per-node telemetry.
+    Exo,
+    /// A Prometheus text endpoint.
+    Prometheus,
+    /// No power sampling.
+    None,
+}
+
+impl SamplerKind {
+    /// Whether this build can sample with it.
+    pub fn is_available(self) -> bool {
+        matches!(self, SamplerKind::Auto | SamplerKind::None)
+    }
+}
+
+/// `[[target]]`: one engine serving one model on one device.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Unique among the suite's targets; appears in case ids.
+    pub name: At<Name>,
+    /// The engine that runs the model.
+    pub engine: At<EngineKind>,
+    /// `synth:<preset>` (synthesized once, cached), a local HF-layout folder, or a hub id
+    /// (`Org/Name`) found in the local Hugging Face cache.
+    pub model: At<String>,
+    /// Where the in-process engine computes.
+    #[serde(default)]
+    pub device: At<DeviceKind>,
+    /// Compute dtype of the in-process engine (also the dtype of synthesized weights).
+    /// Default: f32 on CPU, bf16 on GPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<DType>,
+    /// Seed of synthesized weights (`synth:` models only).
+    #[serde(default)]
+    pub seed: u64,
+    /// Server address for external engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<At<String>>,
+}
+
+impl Target {
+    /// The dtype the engine computes in: the one given, else the device's natural one.
+    pub fn effective_dtype(&self) -> DType {
+        self.dtype.unwrap_or(match self.device.value {
+            DeviceKind::Cpu => DType::F32,
+            DeviceKind::Metal | DeviceKind::Cuda => DType::Bf16,
+        })
+    }
+}
+
+/// An engine that runs models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// bench's in-process candle engine (no Python).
+    Candle,
+    /// `mlx_lm.server`, started and stopped by bench.
+    MlxLm,
+    /// An exo cluster through its API.
+    Exo,
+    /// Any OpenAI-compatible streaming server.
+    Openai,
+    /// FLUX on MLX through `mflux-generate`.
+    Mflux,
+    /// Any command, its metrics parsed from its output.
+    Command,
+}
+
+impl EngineKind {
+    /// Every engine the format knows, in documentation order.
+    pub const ALL: [EngineKind; 6] = [
+        EngineKind::Candle,
+        EngineKind::MlxLm,
+        EngineKind::Exo,
+        EngineKind::Openai,
+        EngineKind::Mflux,
+        EngineKind::Command,
+    ];
+
+    /// Whether this build can run it.
+    pub fn is_available(self) -> bool {
+        matches!(self, EngineKind::Candle)
+    }
+
+    /// The name used in suite files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Candle => "candle",
+            EngineKind::MlxLm => "mlx-lm",
+            EngineKind::Exo => "exo",
+            EngineKind::Openai => "openai",
+            EngineKind::Mflux => "mflux",
+            EngineKind::Command => "command",
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A compute device of the in-process engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The CPU (always available).
+    #[default]
+    Cpu,
+    /// Apple GPU through Metal (build with `--features metal`).
+    Metal,
+    /// NVIDIA GPU through CUDA (build with `--features cuda`).
+    Cuda,
+}
+
+/// A tensor dtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    /// 32-bit float.
+    F32,
+    /// 16-bit float.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
+/// `[[workload]]`: what to run on every target; list-valued parameters are swept.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Unique among the suite's workloads; appears in case ids.
+    pub name: At<Name>,
+    /// The kind of work.
+    pub kind: At<WorkloadKind>,
+    /// Prompt length in tokens, exact (llm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<Grid>,
+    /// Tokens generated per request, exact: end-of-sequence is ignored (llm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen_tokens: Option<Grid>,
+    /// Requests in flight at once (llm). The in-process engine runs one at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<At<Grid>>,
+    /// Overrides `[suite].repetitions` for this workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions: Option<Positive>,
+    /// Overrides `[suite].warmup` for this workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
+}
+
+/// The kind of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    /// Text generation: a prompt of exact length, then an exact number of tokens.
+    Llm,
+    /// Image generation.
+    Diffusion,
+}

@@ -1,0 +1,4 @@
+//! What a person sees in the terminal: progress while running, a table at the end.
+
+pub mod progress;
+pub mod table;

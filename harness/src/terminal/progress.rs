@@ -1,0 +1,108 @@
+//! Progress while a suite runs: a bar on a terminal, one line per measurement otherwise
+//! (CI logs), nothing with `--quiet`.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::plan::Case;
+use crate::runner::Observer;
+use crate::store::Record;
+
+/// Shows the runner's progress on stderr.
+pub struct Progress {
+    bar: ProgressBar,
+    log_lines: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    /// A progress display over `total` runs (warmups included).
+    pub fn new(total: u64, quiet: bool) -> Self {
+        let interactive = std::io::stderr().is_terminal() && !quiet;
+        let bar = if interactive {
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_length(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} runs  eta {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Self {
+            bar,
+            log_lines: !interactive && !quiet,
+            quiet,
+        }
+    }
+
+    fn say(&self, line: String) {
+        if self.quiet {
+            return;
+        }
+        if self.log_lines {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Progress {
+    fn loading(&mut self, target: &str, model: &str) {
+        let what = if model.starts_with("synth:") {
+            "resolving (synthesizing on first use) and loading"
+        } else {
+            "loading"
+        };
+        self.bar.set_message(format!("{target}: {what} {model}"));
+        self.say(format!("{target}: {what} {model}"));
+    }
+
+    fn loaded(&mut self, target: &str, load_s: f64) {
+        self.say(format!("{target}: model loaded in {load_s:.2} s"));
+    }
+
+    fn load_failed(&mut self, target: &str, error: &str) {
+        self.say(format!(
+            "{target}: cannot load, its cases are skipped: {error}"
+        ));
+    }
+
+    fn starting(&mut self, case: &Case, repetition: Option<u32>) {
+        let what = match repetition {
+            Some(r) => format!("rep {}/{}", r + 1, case.repetitions),
+            None => "warmup".into(),
+        };
+        self.bar.set_message(format!("{} {what}", case.id));
+    }
+
+    fn finished(&mut self, case: &Case, record: Option<&Record>) {
+        self.bar.inc(1);
+        let Some(record) = record else { return };
+        let line = match &record.error {
+            Some(e) => format!("{} rep {}: error: {e}", case.id, record.repetition + 1),
+            None => format!(
+                "{} rep {}/{}: ttft {}  prefill {}  decode {}",
+                case.id,
+                record.repetition + 1,
+                case.repetitions,
+                super::table::seconds(record.metrics.ttft_s),
+                super::table::rate(record.metrics.prefill_tps),
+                super::table::rate(record.metrics.decode_tps),
+            ),
+        };
+        if self.log_lines {
+            self.say(line);
+        }
+    }
+}

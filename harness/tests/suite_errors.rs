@@ -1,0 +1,189 @@
+//! Each kind of suite mistake gives its own message, naming file, line, column and key.
+
+use std::path::Path;
+
+use bench::plan::Plan;
+use bench::suite::{self, SuiteError};
+
+const GOOD: &str = r#"[suite]
+name = "s"
+repetitions = 2
+warmup = 1
+
+[[target]]
+name = "cpu"
+engine = "candle"
+model = "synth:tiny"
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = [16, 32]
+gen_tokens = 4
+"#;
+
+/// The single problem of `source`, with its line, column and key.
+fn problem(source: &str) -> (usize, usize, Option<String>, String, String) {
+    let err =
+        suite::parse(source, Path::new("suites/x.toml")).expect_err("the suite must be rejected");
+    let text = err.to_string();
+    let SuiteError::Invalid(problems) = err else {
+        panic!("not a located error: {text}")
+    };
+    let p = &problems[0];
+    let loc = p.location.clone().expect("a location");
+    (loc.line, loc.column, loc.key, p.message.clone(), text)
+}
+
+#[test]
+fn the_good_suite_parses_and_expands() {
+    let s = suite::parse(GOOD, Path::new("x.toml")).unwrap();
+    let plan = Plan::expand(&s);
+    assert_eq!(plan.cases.len(), 2);
+    assert_eq!(plan.measured_runs(), 4);
+    assert_eq!(plan.total_runs(), 6);
+}
+
+#[test]
+fn unknown_key_names_the_key_and_what_is_allowed() {
+    let src = GOOD.replace("warmup = 1", "warmpu = 1");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (4, 1), "{text}");
+    assert_eq!(key.as_deref(), Some("suite.warmpu"), "{text}");
+    assert!(msg.contains("unknown field `warmpu`"), "{text}");
+    assert!(
+        msg.contains("repetitions") && msg.contains("warmup"),
+        "{text}"
+    );
+    assert!(
+        text.starts_with("suites/x.toml:4:1: key `suite.warmpu`:"),
+        "{text}"
+    );
+    assert!(text.contains("4 | warmpu = 1"), "{text}");
+}
+
+#[test]
+fn wrong_type_points_at_the_value() {
+    let src = GOOD.replace("repetitions = 2", "repetitions = \"two\"");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (3, 15), "{text}");
+    assert_eq!(key.as_deref(), Some("suite.repetitions"), "{text}");
+    assert!(msg.contains("invalid type: string \"two\""), "{text}");
+}
+
+#[test]
+fn zero_repetitions_is_impossible() {
+    let src = GOOD.replace("repetitions = 2", "repetitions = 0");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (3, 15), "{text}");
+    assert_eq!(key.as_deref(), Some("suite.repetitions"));
+    assert!(msg.contains("positive integer"), "{text}");
+}
+
+#[test]
+fn a_grid_entry_of_zero_is_named_in_its_array_of_tables() {
+    let src = GOOD.replace("prompt_tokens = [16, 32]", "prompt_tokens = [16, 0]");
+    let (line, _, key, msg, text) = problem(&src);
+    assert_eq!(line, 14, "{text}");
+    assert_eq!(key.as_deref(), Some("workload[0].prompt_tokens"), "{text}");
+    assert!(msg.contains("0 is not allowed"), "{text}");
+}
+
+#[test]
+fn empty_and_repeated_grids_are_rejected() {
+    let (_, _, _, msg, _) =
+        problem(&GOOD.replace("prompt_tokens = [16, 32]", "prompt_tokens = []"));
+    assert!(msg.contains("empty"), "{msg}");
+    let (_, _, _, msg, _) =
+        problem(&GOOD.replace("prompt_tokens = [16, 32]", "prompt_tokens = [16, 16]"));
+    assert!(msg.contains("appears twice"), "{msg}");
+}
+
+#[test]
+fn unknown_engine_lists_the_engines() {
+    let src = GOOD.replace("engine = \"candle\"", "engine = \"vllm\"");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (8, 10), "{text}");
+    assert_eq!(key.as_deref(), Some("target[0].engine"));
+    assert!(msg.contains("unknown variant `vllm`"), "{text}");
+    assert!(msg.contains("candle") && msg.contains("mlx-lm"), "{text}");
+}
+
+#[test]
+fn an_engine_not_in_this_build_says_so() {
+    let src = GOOD.replace("engine = \"candle\"", "engine = \"mlx-lm\"");
+    let (line, _, _, msg, text) = problem(&src);
+    assert_eq!(line, 8, "{text}");
+    assert!(msg.contains("not available in this version"), "{text}");
+    assert!(msg.contains("\"candle\""), "{text}");
+}
+
+#[test]
+fn unknown_synth_preset_lists_presets() {
+    let src = GOOD.replace("synth:tiny", "synth:llama-70b");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (9, 9), "{text}");
+    assert_eq!(key.as_deref(), Some("target[0].model"));
+    assert!(msg.contains("qwen3-0.6b"), "{text}");
+}
+
+#[test]
+fn duplicate_names_point_at_the_second() {
+    let src = format!(
+        "{GOOD}\n[[workload]]\nname = \"w\"\nkind = \"llm\"\nprompt_tokens = 8\ngen_tokens = 2\n"
+    );
+    let (line, _, key, msg, text) = problem(&src);
+    assert_eq!(line, 18, "{text}");
+    assert_eq!(key.as_deref(), Some("workload[1].name"));
+    assert!(msg.contains("already used on line 12"), "{text}");
+}
+
+#[test]
+fn missing_required_key() {
+    let src = GOOD.replace("model = \"synth:tiny\"\n", "");
+    let (_, _, _, msg, text) = problem(&src);
+    assert!(msg.contains("missing field `model`"), "{text}");
+}
+
+#[test]
+fn concurrency_above_one_on_the_in_process_engine() {
+    let src = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\nconcurrency = [1, 4]");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (16, 15), "{text}");
+    assert_eq!(key.as_deref(), Some("workload[0].concurrency"));
+    assert!(msg.contains("one request at a time"), "{text}");
+}
+
+#[test]
+fn bad_names_and_toml_syntax() {
+    let (_, _, _, msg, _) = problem(&GOOD.replace("name = \"cpu\"", "name = \"a b\""));
+    assert!(msg.contains("not a valid name"), "{msg}");
+    let (line, _, _, _, text) = problem(&GOOD.replace("gen_tokens = 4", "gen_tokens = = 4"));
+    assert_eq!(line, 15, "{text}");
+}
+
+#[test]
+fn an_unavailable_power_sampler_says_what_is_allowed() {
+    let src = format!("{GOOD}\n[power]\nsampler = \"powermetrics\"\n");
+    let (line, _, key, msg, text) = problem(&src);
+    assert_eq!(line, 18, "{text}");
+    assert_eq!(key.as_deref(), Some("power.sampler"));
+    assert!(msg.contains("\"auto\", \"none\""), "{text}");
+}
+
+#[test]
+fn the_schema_is_derived_and_rejects_unknown_keys() {
+    let schema = suite::json_schema();
+    let text = schema.to_string();
+    assert!(text.contains("\"additionalProperties\":false"), "{text}");
+    assert!(text.contains("prompt_tokens"));
+    assert!(text.contains("mlx-lm"));
+}
+
+#[test]
+fn the_shipped_suites_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in ["suites/quickstart.toml", "harness/tests/suites/tiny.toml"] {
+        suite::load(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The contract between the harness and whatever runs a model: an [`LlmEngine`] takes an
+//! [`LlmRequest`] and returns one [`LlmMeasurement`] of raw timings. Derived metrics are
+//! defined here, once, as methods, so every engine reports them the same way.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// One generation request of exact lengths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LlmRequest {
+    /// The prompt has exactly this many tokens.
+    pub prompt_tokens: usize,
+    /// Exactly this many tokens are generated; end-of-sequence is ignored.
+    pub gen_tokens: usize,
+}
+
+/// Where a token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenCountSource {
+    /// Counted by the engine on the ids it ran (in-process engines).
+    Engine,
+    /// Reported by the server in its usage block.
+    ServerUsage,
+    /// Counted with the model's tokenizer by bench.
+    Tokenizer,
+}
+
+/// Peak memory during one measurement, and how it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeakMemory {
+    /// Bytes at the peak.
+    pub bytes: u64,
+    /// What the number covers, e.g. `process-rss-hwm` (Linux VmHWM reset before the run).
+    pub method: &'static str,
+}
+
+/// Raw timings of one request, on the monotonic clock.
+#[derive(Debug, Clone)]
+pub struct LlmMeasurement {
+    /// When prefill (or the request) started.
+    pub started: Instant,
+    /// Tokens in the prompt, as run.
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub output_tokens: usize,
+    /// Who counted the tokens.
+    pub token_count_source: TokenCountSource,
+    /// Seconds spent turning the prompt text into ids (not part of `ttft`).
+    pub tokenize_s: f64,
+    /// Seconds from `started` to each generated token, in order (first = ttft).
+    pub token_times_s: Vec<f64>,
+    /// Seconds from `started` to the end of the request.
+    pub e2e_s: f64,
+    /// Peak memory, where the platform can tell.
+    pub peak_memory: Option<PeakMemory>,
+}
+
+impl LlmMeasurement {
+    /// Time to first token: from the start of prefill to the first generated token.
+    pub fn ttft_s(&self) -> Option<f64> {
+        self.token_times_s.first().copied()
+    }
+
+    /// `prefill_tps` = prompt tokens / ttft.
+    pub fn prefill_tps(&self) -> Option<f64> {
+        self.ttft_s()
+            .filter(|t| *t > 0.0)
+            .map(|t| self.prompt_tokens as f64 / t)
+    }
+
+    /// `decode_tps` = (output tokens − 1) / (t_last − t_first); needs two tokens.
+    pub fn decode_tps(&self) -> Option<f64> {
+        let (first, last) = (self.token_times_s.first()?, self.token_times_s.last()?);
+        let span = last - first;
+        (self.token_times_s.len() >= 2 && span > 0.0)
+            .then(|| (self.token_times_s.len() - 1) as f64 / span)
+    }
+
+    /// `tpot` = (e2e − ttft) / (output tokens − 1); needs two tokens.
+    pub fn tpot_s(&self) -> Option<f64> {
+        let ttft = self.ttft_s()?;
+        (self.output_tokens >= 2).then(|| (self.e2e_s - ttft) / (self.output_tokens - 1) as f64)
+    }
+
+    /// `itl`: every gap between successive tokens (output tokens − 1 of them).
+    pub fn itl_s(&self) -> Vec<f64> {
+        self.token_times_s.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+/// What an engine is, for the run manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineInfo {
+    /// Engine name as in suites (`candle`).
+    pub engine: &'static str,
+    /// Versions of the engine and the crates that compute (`candle-core 0.11.1`).
+    pub versions: Vec<(String, String)>,
+    /// Device it computes on, in words.
+    pub device: String,
+    /// Compute dtype.
+    pub dtype: String,
+    /// Threads the CPU kernels use, where it applies.
+    pub threads: Option<usize>,
+    /// The model it loaded.
+    pub model: crate::model::ModelInfo,
+    /// Seconds it took to load the model (not part of any measurement).
+    pub load_s: f64,
+}
+
+/// An engine that generates text.
+pub trait LlmEngine {
+    /// Describe the engine and its model.
+    fn info(&self) -> &EngineInfo;
+    /// Run one request and time it. State such as the KV cache does not carry over between calls.
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, crate::Error>;
+}

@@ -1,0 +1,49 @@
+//! Errors of the workloads crate.
+
+use std::path::PathBuf;
+
+/// Why a model could not be found, loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The model reference resolves to nothing usable.
+    #[error("model `{spec}`: {reason}")]
+    ModelNotFound {
+        /// The reference as given.
+        spec: String,
+        /// What was tried and what is allowed.
+        reason: String,
+    },
+    /// A file of the model folder is missing, unreadable or malformed.
+    #[error("{}: {reason}", path.display())]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The weights do not fit the architecture in config.json.
+    #[error("{}: the weights do not match config.json: {reason}", dir.display())]
+    WeightsMismatch {
+        /// The model folder.
+        dir: PathBuf,
+        /// The tensor and shapes involved.
+        reason: String,
+    },
+    /// The requested device is not compiled in or not present.
+    #[error("device {device}: {reason}")]
+    Device {
+        /// The device asked for.
+        device: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A request the model cannot serve.
+    #[error("request: {0}")]
+    Request(String),
+    /// A failure inside the compute library while running.
+    #[error("while running the model: {0}")]
+    Compute(#[from] candle_core::Error),
+    /// Synthesizing a model failed.
+    #[error(transparent)]
+    Synth(#[from] crate::synth::SynthError),
+}

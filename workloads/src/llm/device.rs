@@ -1,0 +1,58 @@
+//! Choosing the compute device and dtype.
+
+use candle_core::{DType, Device};
+
+use crate::Error;
+
+/// Where the in-process engines compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The CPU.
+    Cpu,
+    /// Apple GPU (feature `metal`).
+    Metal,
+    /// NVIDIA GPU (feature `cuda`).
+    Cuda,
+}
+
+/// Open the device, or explain why it cannot be used.
+pub fn open(choice: DeviceChoice) -> Result<Device, Error> {
+    let unavailable = |device: &str, reason: String| Error::Device {
+        device: device.into(),
+        reason,
+    };
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Metal if cfg!(feature = "metal") => Device::new_metal(0)
+            .map_err(|e| unavailable("metal", format!("cannot open the GPU: {e}"))),
+        DeviceChoice::Cuda if cfg!(feature = "cuda") => {
+            Device::new_cuda(0).map_err(|e| unavailable("cuda", format!("cannot open GPU 0: {e}")))
+        }
+        DeviceChoice::Metal => Err(unavailable(
+            "metal",
+            "bench was built without the `metal` feature".into(),
+        )),
+        DeviceChoice::Cuda => Err(unavailable(
+            "cuda",
+            "bench was built without the `cuda` feature".into(),
+        )),
+    }
+}
+
+/// The device in words, for the manifest.
+pub fn describe(device: &Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(_) => "cuda:0".into(),
+        Device::Metal(_) => "metal:0".into(),
+    }
+}
+
+/// candle's dtype for a weight dtype name.
+pub fn candle_dtype(dtype: crate::synth::WeightDType) -> DType {
+    match dtype {
+        crate::synth::WeightDType::F32 => DType::F32,
+        crate::synth::WeightDType::F16 => DType::F16,
+        crate::synth::WeightDType::BF16 => DType::BF16,
+    }
+}

@@ -1,0 +1,229 @@
+//! The in-process candle LLM engine: Qwen2 and Qwen3 from HF-layout folders, on the CPU,
+//! Metal or CUDA. Greedy decoding with end-of-sequence ignored, so every run generates
+//! exactly the requested number of tokens; the KV cache is cleared before each request.
+
+mod device;
+mod memory;
+mod prompt;
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::{qwen2, qwen3};
+use tokenizers::Tokenizer;
+
+pub use device::{candle_dtype, DeviceChoice};
+pub use prompt::{Prompt, PromptBuilder};
+
+use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
+use crate::model::{self, ArchConfig, ModelInfo, ResolvedModel};
+use crate::synth::WeightDType;
+use crate::Error;
+
+/// How to load a model into the candle engine.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Where to compute.
+    pub device: DeviceChoice,
+    /// Compute dtype (weights are converted on load).
+    pub dtype: WeightDType,
+}
+
+enum Network {
+    Qwen2(qwen2::ModelForCausalLM),
+    Qwen3(qwen3::ModelForCausalLM),
+}
+
+impl Network {
+    fn forward(&mut self, input: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Qwen2(m) => m.forward(input, offset),
+            Self::Qwen3(m) => m.forward(input, offset),
+        }
+    }
+
+    fn clear_kv_cache(&mut self) {
+        match self {
+            Self::Qwen2(m) => m.clear_kv_cache(),
+            Self::Qwen3(m) => m.clear_kv_cache(),
+        }
+    }
+}
+
+/// A loaded model, ready to run requests.
+pub struct CandleLlm {
+    network: Network,
+    prompts: PromptBuilder,
+    device: Device,
+    max_positions: usize,
+    info: EngineInfo,
+}
+
+impl CandleLlm {
+    /// Load the model in `resolved.dir`: config.json, tokenizer.json, *.safetensors.
+    pub fn load(
+        spec: &str,
+        resolved: &ResolvedModel,
+        options: &LoadOptions,
+    ) -> Result<Self, Error> {
+        let start = Instant::now();
+        let dir = resolved.dir.as_path();
+        let config = ArchConfig::read(dir)?;
+        let tokenizer = load_tokenizer(dir)?;
+        let device = device::open(options.device)?;
+        let dtype = candle_dtype(options.dtype);
+        let files = model::safetensors_files(dir)?;
+        // SAFETY: the files are mapped read-only; bench does not modify model folders while
+        // they are loaded, and candle copies each tensor out of the map when it builds it.
+        let tensors = unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }
+            .map_err(|e| Error::ModelFile {
+                path: files.first().cloned().unwrap_or_else(|| dir.to_path_buf()),
+                reason: format!("not a readable safetensors file: {e}"),
+            })?;
+        let parameters = tensors
+            .tensors()
+            .iter()
+            .map(|(_, view)| view.shape().iter().product::<usize>() as u64)
+            .sum();
+        let vb = VarBuilder::from_backend(Box::new(tensors), dtype, device.clone());
+        let mismatch = |e: candle_core::Error| Error::WeightsMismatch {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let network = match &config {
+            ArchConfig::Qwen2(c) => {
+                Network::Qwen2(qwen2::ModelForCausalLM::new(c, vb).map_err(mismatch)?)
+            }
+            ArchConfig::Qwen3(c) => {
+                Network::Qwen3(qwen3::ModelForCausalLM::new(c, vb).map_err(mismatch)?)
+            }
+        };
+        if tokenizer.get_vocab_size(true) > config.vocab_size() {
+            return Err(Error::ModelFile {
+                path: dir.join("tokenizer.json"),
+                reason: format!(
+                    "the tokenizer has {} tokens but config.json's vocab_size is {}",
+                    tokenizer.get_vocab_size(true),
+                    config.vocab_size()
+                ),
+            });
+        }
+        let info = EngineInfo {
+            engine: "candle",
+            versions: vec![
+                ("bench-workloads".into(), env!("CARGO_PKG_VERSION").into()),
+                ("candle-core".into(), env!("BENCH_CANDLE_VERSION").into()),
+            ],
+            device: device::describe(&device),
+            dtype: options.dtype.to_string(),
+            threads: device.is_cpu().then(candle_core::utils::get_num_threads),
+            model: ModelInfo {
+                spec: spec.to_string(),
+                dir: dir.to_path_buf(),
+                source: resolved.source.clone(),
+                architecture: config.architecture(),
+                parameters,
+                digest: model::folder_digest(dir)?,
+            },
+            load_s: 0.0,
+        };
+        let mut engine = Self {
+            network,
+            prompts: PromptBuilder::new(tokenizer),
+            device,
+            max_positions: config.max_positions(),
+            info,
+        };
+        engine.info.load_s = start.elapsed().as_secs_f64();
+        Ok(engine)
+    }
+
+    /// Logits of the last position after a prefill of `ids` (the KV cache is cleared before
+    /// and after), as f32: for checking that a folder computes what it should.
+    pub fn last_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, Error> {
+        self.network.clear_kv_cache();
+        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        let logits = self.network.forward(&input, 0)?;
+        self.network.clear_kv_cache();
+        Ok(logits.i((0, 0))?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+    }
+
+    fn next_token(&self, logits: &Tensor) -> candle_core::Result<u32> {
+        // (batch, 1, vocab) → the id of the largest logit; reading it back to the host also
+        // waits for the device, so the timestamp taken after it is honest on GPUs.
+        logits
+            .i((0, 0))?
+            .to_dtype(DType::F32)?
+            .argmax(0)?
+            .to_scalar::<u32>()
+    }
+}
+
+fn load_tokenizer(dir: &Path) -> Result<Tokenizer, Error> {
+    let path = dir.join("tokenizer.json");
+    if !path.is_file() {
+        return Err(Error::ModelFile {
+            path,
+            reason: "missing; the candle engine needs the model's tokenizer.json".into(),
+        });
+    }
+    Tokenizer::from_file(&path).map_err(|e| Error::ModelFile {
+        path,
+        reason: format!("the tokenizer does not load: {e}"),
+    })
+}
+
+impl LlmEngine for CandleLlm {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        let LlmRequest {
+            prompt_tokens,
+            gen_tokens,
+        } = *request;
+        if prompt_tokens == 0 || gen_tokens == 0 {
+            return Err(Error::Request(
+                "prompt and generation lengths must be at least 1".into(),
+            ));
+        }
+        if prompt_tokens + gen_tokens > self.max_positions {
+            return Err(Error::Request(format!(
+                "{prompt_tokens} prompt + {gen_tokens} generated tokens exceed the model's {} positions",
+                self.max_positions
+            )));
+        }
+        let peak_reset = memory::reset_peak();
+        let prompt = self.prompts.build(prompt_tokens)?;
+        self.network.clear_kv_cache();
+
+        let started = Instant::now();
+        let input = Tensor::new(prompt.ids.as_slice(), &self.device)?.unsqueeze(0)?;
+        let logits = self.network.forward(&input, 0)?;
+        let mut next = self.next_token(&logits)?;
+        let mut token_times_s = Vec::with_capacity(gen_tokens);
+        token_times_s.push(started.elapsed().as_secs_f64());
+        for position in prompt_tokens..prompt_tokens + gen_tokens - 1 {
+            let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
+            let logits = self.network.forward(&input, position)?;
+            next = self.next_token(&logits)?;
+            token_times_s.push(started.elapsed().as_secs_f64());
+        }
+        let e2e_s = started.elapsed().as_secs_f64();
+        self.network.clear_kv_cache();
+
+        Ok(LlmMeasurement {
+            started,
+            prompt_tokens,
+            output_tokens: token_times_s.len(),
+            token_count_source: TokenCountSource::Engine,
+            tokenize_s: prompt.tokenize_s,
+            token_times_s,
+            e2e_s,
+            peak_memory: memory::read_peak(peak_reset),
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! Model folders: finding them (`synth:` presets, local paths, the Hugging Face cache),
+//! reading their `config.json`, and fingerprinting them for the run manifest.
+
+mod arch;
+mod digest;
+mod resolve;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use arch::{ArchConfig, Architecture};
+pub use digest::{folder_digest, safetensors_files};
+pub use resolve::{hf_hub_cache, resolve, ModelSource, ResolvedModel};
+
+/// What was loaded, for the run manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// The reference as the suite gave it.
+    pub spec: String,
+    /// The folder the files came from.
+    pub dir: PathBuf,
+    /// How the folder was found.
+    pub source: ModelSource,
+    /// `qwen2` or `qwen3`.
+    pub architecture: Architecture,
+    /// Parameters stored in the safetensors files.
+    pub parameters: u64,
+    /// Digest of the folder (see [`folder_digest`]).
+    pub digest: String,
+}

@@ -1,0 +1,170 @@
+//! Turn a model reference into a folder: `synth:<preset>`, a local path, or a hub id in the
+//! local Hugging Face cache.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::synth::{self, SynthOptions, WeightDType};
+use crate::Error;
+
+/// How a model folder was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ModelSource {
+    /// Synthesized by bench: real architecture, seeded random weights.
+    Synth {
+        /// Preset name.
+        preset: String,
+        /// Weight dtype in the file.
+        dtype: WeightDType,
+        /// Weight seed.
+        seed: u64,
+    },
+    /// A folder given by path.
+    Local,
+    /// A snapshot in the local Hugging Face hub cache.
+    HubCache {
+        /// `Org/Name`.
+        repo: String,
+        /// The snapshot's commit.
+        revision: String,
+    },
+}
+
+/// A model reference resolved to a folder.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    /// The folder holding config.json, the safetensors files and tokenizer.json.
+    pub dir: PathBuf,
+    /// How it was found.
+    pub source: ModelSource,
+}
+
+/// Resolve `spec`. `synth:` folders are made once under `synth_cache` (weights in `dtype`,
+/// seeded by `seed`) and reused; anything else must already exist.
+pub fn resolve(
+    spec: &str,
+    dtype: WeightDType,
+    seed: u64,
+    synth_cache: &Path,
+) -> Result<ResolvedModel, Error> {
+    if let Some(name) = spec.strip_prefix("synth:") {
+        let preset = synth::preset(name)?;
+        let dir = synth::cached(preset, &SynthOptions { dtype, seed }, synth_cache)?;
+        return Ok(ResolvedModel {
+            dir,
+            source: ModelSource::Synth {
+                preset: name.to_string(),
+                dtype,
+                seed,
+            },
+        });
+    }
+    let path = Path::new(spec);
+    if path.is_dir() {
+        return Ok(ResolvedModel {
+            dir: path.to_path_buf(),
+            source: ModelSource::Local,
+        });
+    }
+    let looks_like_hub_id = spec.split('/').count() == 2 && !spec.starts_with(['.', '/', '~']);
+    if !looks_like_hub_id {
+        return Err(Error::ModelNotFound {
+            spec: spec.into(),
+            reason: "no such folder; give `synth:<preset>`, an existing folder, or a hub id `Org/Name` in the local Hugging Face cache".into(),
+        });
+    }
+    let cache = hf_hub_cache();
+    let repo_dir = cache.join(format!("models--{}", spec.replace('/', "--")));
+    let snapshots = repo_dir.join("snapshots");
+    if !snapshots.is_dir() {
+        return Err(Error::ModelNotFound {
+            spec: spec.into(),
+            reason: format!(
+                "not a folder, and not in the Hugging Face cache ({} has no snapshots; set HF_HOME or HF_HUB_CACHE, or download it first)",
+                repo_dir.display()
+            ),
+        });
+    }
+    let revision = match std::fs::read_to_string(repo_dir.join("refs").join("main")) {
+        Ok(rev) => rev.trim().to_string(),
+        Err(_) => latest_snapshot(&snapshots).ok_or_else(|| Error::ModelNotFound {
+            spec: spec.into(),
+            reason: format!("{} is empty", snapshots.display()),
+        })?,
+    };
+    let dir = snapshots.join(&revision);
+    if !dir.is_dir() {
+        return Err(Error::ModelNotFound {
+            spec: spec.into(),
+            reason: format!(
+                "refs/main names revision {revision}, but {} does not exist",
+                dir.display()
+            ),
+        });
+    }
+    Ok(ResolvedModel {
+        dir,
+        source: ModelSource::HubCache {
+            repo: spec.into(),
+            revision,
+        },
+    })
+}
+
+/// The Hugging Face hub cache: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
+/// `~/.cache/huggingface/hub`.
+pub fn hf_hub_cache() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HF_HUB_CACHE") {
+        return PathBuf::from(dir);
+    }
+    if let Some(home) = std::env::var_os("HF_HOME") {
+        return PathBuf::from(home).join("hub");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("huggingface").join("hub")
+}
+
+fn latest_snapshot(snapshots: &Path) -> Option<String> {
+    std::fs::read_dir(snapshots)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_snapshot_in_the_hub_cache_through_refs_main() {
+        let cache = tempfile::tempdir().unwrap();
+        let repo = cache.path().join("models--Org--Model");
+        std::fs::create_dir_all(repo.join("snapshots/abc123")).unwrap();
+        std::fs::create_dir_all(repo.join("refs")).unwrap();
+        std::fs::write(repo.join("refs/main"), "abc123\n").unwrap();
+        // SAFETY of the test: env vars are process-wide; this test is the only one setting it.
+        std::env::set_var("HF_HUB_CACHE", cache.path());
+        let found = resolve("Org/Model", WeightDType::F32, 0, cache.path()).unwrap();
+        std::env::remove_var("HF_HUB_CACHE");
+        assert_eq!(found.dir, repo.join("snapshots/abc123"));
+        assert_eq!(
+            found.source,
+            ModelSource::HubCache {
+                repo: "Org/Model".into(),
+                revision: "abc123".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_folder_names_what_is_allowed() {
+        let err = resolve("./no/such/dir", WeightDType::F32, 0, Path::new("/tmp")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("no such folder"), "{text}");
+        assert!(text.contains("synth:<preset>"), "{text}");
+    }
+}

@@ -1,0 +1,515 @@
+//! The tensor list of a preset and the streaming `model.safetensors` writer.
+//!
+//! The file is written by hand in the safetensors format (8-byte little-endian header length,
+//! JSON header padded with spaces to a multiple of 8, then the raw little-endian data), with
+//! tensors laid out in name order. Data is produced in fixed-size chunks: every chunk draws from
+//! its own generator seeded by `sha256(seed, tensor name, chunk index)`, so the bytes do not
+//! depend on the number of threads, and only a bounded window of chunks is ever in memory.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, PoisonError};
+
+use rand::RngCore;
+use rand_distr::{Distribution, StandardNormal};
+use sha2::{Digest, Sha256};
+
+use super::presets::{Arch, Preset};
+use super::{SynthError, WeightDType, FORMAT_VERSION};
+
+/// Standard deviation of the random (non-norm, non-bias) weights (`initializer_range`).
+pub const INIT_STD: f64 = 0.02;
+
+/// Elements per generation chunk (the unit of parallel work and of seeding).
+const CHUNK_ELEMS: usize = 1 << 20;
+
+/// How a tensor is filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// Normal(0, [`INIT_STD`]) samples from a generator seeded by (seed, tensor name, chunk).
+    Normal,
+    /// All ones (RMS-norm weights).
+    Ones,
+    /// All zeros (biases).
+    Zeros,
+}
+
+/// One tensor of the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// Hugging Face parameter name, e.g. `model.layers.0.self_attn.q_proj.weight`.
+    pub name: String,
+    /// Shape in PyTorch order (`[out_features, in_features]` for linear weights).
+    pub shape: Vec<usize>,
+    /// How its values are generated.
+    pub init: Init,
+}
+
+impl TensorSpec {
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Every tensor of `preset`'s checkpoint, sorted by name, exactly as Hugging Face names them.
+pub(crate) fn tensor_specs(p: &Preset) -> Vec<TensorSpec> {
+    let spec = |name: String, shape: Vec<usize>, init: Init| TensorSpec { name, shape, init };
+    let (h, q, kv) = (
+        p.hidden_size,
+        p.num_attention_heads * p.head_dim,
+        p.num_key_value_heads * p.head_dim,
+    );
+    let mut out = vec![
+        spec(
+            "model.embed_tokens.weight".into(),
+            vec![p.vocab_size, h],
+            Init::Normal,
+        ),
+        spec("model.norm.weight".into(), vec![h], Init::Ones),
+    ];
+    if !p.tie_word_embeddings {
+        out.push(spec(
+            "lm_head.weight".into(),
+            vec![p.vocab_size, h],
+            Init::Normal,
+        ));
+    }
+    for i in 0..p.num_hidden_layers {
+        let l = format!("model.layers.{i}");
+        out.push(spec(
+            format!("{l}.input_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
+        out.push(spec(
+            format!("{l}.post_attention_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.q_proj.weight"),
+            vec![q, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.k_proj.weight"),
+            vec![kv, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.v_proj.weight"),
+            vec![kv, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.o_proj.weight"),
+            vec![h, q],
+            Init::Normal,
+        ));
+        match p.arch {
+            Arch::Qwen3 => {
+                out.push(spec(
+                    format!("{l}.self_attn.q_norm.weight"),
+                    vec![p.head_dim],
+                    Init::Ones,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.k_norm.weight"),
+                    vec![p.head_dim],
+                    Init::Ones,
+                ));
+            }
+            Arch::Qwen2 => {
+                out.push(spec(
+                    format!("{l}.self_attn.q_proj.bias"),
+                    vec![q],
+                    Init::Zeros,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.k_proj.bias"),
+                    vec![kv],
+                    Init::Zeros,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.v_proj.bias"),
+                    vec![kv],
+                    Init::Zeros,
+                ));
+            }
+        }
+        let m = p.intermediate_size;
+        out.push(spec(
+            format!("{l}.mlp.gate_proj.weight"),
+            vec![m, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.mlp.up_proj.weight"),
+            vec![m, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.mlp.down_proj.weight"),
+            vec![h, m],
+            Init::Normal,
+        ));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// xoshiro256++: small, fast, and fully specified here, so the weights do not depend on which
+/// generator a `rand` release picks for `StdRng`.
+struct Xoshiro256pp([u64; 4]);
+
+impl Xoshiro256pp {
+    fn from_seed(bytes: [u8; 32]) -> Self {
+        let mut s = [0u64; 4];
+        for (i, w) in s.iter_mut().enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            *w = u64::from_le_bytes(b);
+        }
+        if s == [0; 4] {
+            s[0] = 0x9E37_79B9_7F4A_7C15;
+        }
+        Self(s)
+    }
+}
+
+impl RngCore for Xoshiro256pp {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// Seed of one chunk: sha256 over a domain tag, the user seed, the tensor name and chunk index.
+fn chunk_seed(seed: u64, name: &str, chunk: u64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"bench-synth-weights\0");
+    h.update(FORMAT_VERSION.to_le_bytes());
+    h.update(seed.to_le_bytes());
+    h.update((name.len() as u64).to_le_bytes());
+    h.update(name.as_bytes());
+    h.update(chunk.to_le_bytes());
+    h.finalize().into()
+}
+
+/// Append `len` encoded values produced by `next` to `buf`.
+fn encode_into(buf: &mut Vec<u8>, dtype: WeightDType, len: usize, mut next: impl FnMut() -> f32) {
+    buf.reserve(len * dtype.size_in_bytes());
+    match dtype {
+        WeightDType::F32 => (0..len).for_each(|_| buf.extend_from_slice(&next().to_le_bytes())),
+        WeightDType::F16 => {
+            (0..len).for_each(|_| buf.extend_from_slice(&half::f16::from_f32(next()).to_le_bytes()))
+        }
+        WeightDType::BF16 => (0..len)
+            .for_each(|_| buf.extend_from_slice(&half::bf16::from_f32(next()).to_le_bytes())),
+    }
+}
+
+/// One unit of work: `len` elements of tensor `tensor`, starting at chunk `chunk`.
+#[derive(Clone, Copy)]
+struct Unit {
+    tensor: usize,
+    chunk: usize,
+    len: usize,
+}
+
+/// Bytes of one unit.
+fn generate(spec: &TensorSpec, unit: Unit, dtype: WeightDType, seed: u64) -> Vec<u8> {
+    let mut buf = Vec::new();
+    match spec.init {
+        Init::Ones => encode_into(&mut buf, dtype, unit.len, || 1.0),
+        Init::Zeros => encode_into(&mut buf, dtype, unit.len, || 0.0),
+        Init::Normal => {
+            let mut rng = Xoshiro256pp::from_seed(chunk_seed(seed, &spec.name, unit.chunk as u64));
+            encode_into(&mut buf, dtype, unit.len, || {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                (z * INIT_STD) as f32
+            });
+        }
+    }
+    buf
+}
+
+/// The safetensors JSON header (already padded to a multiple of 8 bytes with spaces) and the
+/// total size of the data section.
+fn header(
+    specs: &[TensorSpec],
+    dtype: WeightDType,
+    preset: &str,
+    seed: u64,
+) -> Result<(Vec<u8>, u64), SynthError> {
+    let q = |s: &str| serde_json::to_string(s).map_err(SynthError::Json);
+    let mut out = String::from("{\"__metadata__\":{");
+    let meta = [
+        ("format", "pt".to_string()),
+        ("generator", "bench synth".to_string()),
+        ("preset", preset.to_string()),
+        ("seed", seed.to_string()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("init", format!("normal(0,{INIT_STD}); norms=1; biases=0")),
+    ];
+    for (i, (k, v)) in meta.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{}:{}", q(k)?, q(v)?));
+    }
+    out.push('}');
+    let mut offset = 0u64;
+    for s in specs {
+        let bytes = (s.numel() * dtype.size_in_bytes()) as u64;
+        let shape: Vec<String> = s.shape.iter().map(|d| d.to_string()).collect();
+        out.push_str(&format!(
+            ",{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+            q(&s.name)?,
+            dtype.safetensors_name(),
+            shape.join(","),
+            offset,
+            offset + bytes
+        ));
+        offset += bytes;
+    }
+    out.push('}');
+    while out.len() % 8 != 0 {
+        out.push(' ');
+    }
+    Ok((out.into_bytes(), offset))
+}
+
+/// Write `preset`'s weights to `path`, streaming. Returns (parameters, bytes written).
+pub(crate) fn write_safetensors(
+    preset: &Preset,
+    dtype: WeightDType,
+    seed: u64,
+    path: &Path,
+) -> Result<(u64, u64), SynthError> {
+    let specs = tensor_specs(preset);
+    let (head, data_len) = header(&specs, dtype, preset.name, seed)?;
+    let io_err = |source| SynthError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = BufWriter::with_capacity(1 << 16, File::create(path).map_err(io_err)?);
+    file.write_all(&(head.len() as u64).to_le_bytes())
+        .map_err(io_err)?;
+    file.write_all(&head).map_err(io_err)?;
+
+    let units: Vec<Unit> = specs
+        .iter()
+        .enumerate()
+        .flat_map(|(tensor, s)| {
+            let n = s.numel();
+            (0..n.div_ceil(CHUNK_ELEMS)).map(move |chunk| Unit {
+                tensor,
+                chunk,
+                len: CHUNK_ELEMS.min(n - chunk * CHUNK_ELEMS),
+            })
+        })
+        .collect();
+
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
+    // Workers may run at most `window` units ahead of the writer: bounded memory.
+    let window = threads * 3;
+    let next = AtomicUsize::new(0);
+    let abort = AtomicBool::new(false);
+    let written = Mutex::new(0usize);
+    let progressed = Condvar::new();
+    let mut write_result: Result<(), SynthError> = Ok(());
+
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(usize, Vec<u8>)>();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (units, specs, next, abort, written, progressed) =
+                (&units, &specs, &next, &abort, &written, &progressed);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&unit) = units.get(i) else { break };
+                {
+                    let mut w = written.lock().unwrap_or_else(PoisonError::into_inner);
+                    while i >= *w + window && !abort.load(Ordering::Relaxed) {
+                        w = progressed.wait(w).unwrap_or_else(PoisonError::into_inner);
+                    }
+                }
+                if abort.load(Ordering::Relaxed) {
+                    break;
+                }
+                let bytes = generate(&specs[unit.tensor], unit, dtype, seed);
+                if tx.send((i, bytes)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+
+        let mut pending: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        let mut next_write = 0usize;
+        'recv: for (i, bytes) in rx.iter() {
+            pending.insert(i, bytes);
+            while let Some(bytes) = pending.remove(&next_write) {
+                if let Err(e) = file.write_all(&bytes) {
+                    write_result = Err(io_err(e));
+                    break 'recv;
+                }
+                next_write += 1;
+                *written.lock().unwrap_or_else(PoisonError::into_inner) = next_write;
+                progressed.notify_all();
+            }
+        }
+        if write_result.is_err() {
+            abort.store(true, Ordering::Relaxed);
+            // Take the lock so no worker misses the wake-up between its check and its wait.
+            drop(written.lock().unwrap_or_else(PoisonError::into_inner));
+            progressed.notify_all();
+        }
+        // `rx` is dropped here, so workers blocked in `send` stop too.
+    });
+    write_result?;
+    file.flush().map_err(io_err)?;
+    let file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
+    file.sync_all().map_err(io_err)?;
+
+    let parameters = specs.iter().map(|s| s.numel() as u64).sum();
+    Ok((parameters, 8 + head.len() as u64 + data_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::preset;
+
+    fn names_shapes(p: &str) -> BTreeMap<String, Vec<usize>> {
+        let p = preset(p).unwrap();
+        tensor_specs(p)
+            .into_iter()
+            .map(|t| (t.name, t.shape))
+            .collect()
+    }
+
+    #[test]
+    fn qwen3_0_6b_tensor_list() {
+        let t = names_shapes("qwen3-0.6b");
+        assert_eq!(t.len(), 2 + 28 * 11);
+        assert_eq!(t["model.embed_tokens.weight"], vec![151936, 1024]);
+        assert_eq!(t["model.norm.weight"], vec![1024]);
+        assert!(!t.contains_key("lm_head.weight"));
+        let l = "model.layers.27";
+        assert_eq!(t[&format!("{l}.input_layernorm.weight")], vec![1024]);
+        assert_eq!(
+            t[&format!("{l}.post_attention_layernorm.weight")],
+            vec![1024]
+        );
+        assert_eq!(t[&format!("{l}.self_attn.q_proj.weight")], vec![2048, 1024]);
+        assert_eq!(t[&format!("{l}.self_attn.k_proj.weight")], vec![1024, 1024]);
+        assert_eq!(t[&format!("{l}.self_attn.v_proj.weight")], vec![1024, 1024]);
+        assert_eq!(t[&format!("{l}.self_attn.o_proj.weight")], vec![1024, 2048]);
+        assert_eq!(t[&format!("{l}.self_attn.q_norm.weight")], vec![128]);
+        assert_eq!(t[&format!("{l}.self_attn.k_norm.weight")], vec![128]);
+        assert_eq!(t[&format!("{l}.mlp.gate_proj.weight")], vec![3072, 1024]);
+        assert_eq!(t[&format!("{l}.mlp.up_proj.weight")], vec![3072, 1024]);
+        assert_eq!(t[&format!("{l}.mlp.down_proj.weight")], vec![1024, 3072]);
+        assert!(!t.contains_key("model.layers.28.input_layernorm.weight"));
+        assert!(!t.keys().any(|k| k.ends_with(".bias")));
+    }
+
+    #[test]
+    fn qwen3_8b_has_lm_head() {
+        let t = names_shapes("qwen3-8b");
+        assert_eq!(t.len(), 3 + 36 * 11);
+        assert_eq!(t["lm_head.weight"], vec![151936, 4096]);
+        assert_eq!(
+            t["model.layers.35.self_attn.q_proj.weight"],
+            vec![4096, 4096]
+        );
+        assert_eq!(
+            t["model.layers.35.self_attn.k_proj.weight"],
+            vec![1024, 4096]
+        );
+        assert_eq!(t["model.layers.35.mlp.down_proj.weight"], vec![4096, 12288]);
+    }
+
+    #[test]
+    fn qwen2_5_has_biases_and_no_qk_norm() {
+        let t = names_shapes("qwen2.5-0.5b");
+        assert_eq!(t.len(), 2 + 24 * 12);
+        assert!(!t.contains_key("lm_head.weight"));
+        let l = "model.layers.23.self_attn";
+        assert_eq!(t[&format!("{l}.q_proj.weight")], vec![896, 896]);
+        assert_eq!(t[&format!("{l}.k_proj.weight")], vec![128, 896]);
+        assert_eq!(t[&format!("{l}.v_proj.weight")], vec![128, 896]);
+        assert_eq!(t[&format!("{l}.o_proj.weight")], vec![896, 896]);
+        assert_eq!(t[&format!("{l}.q_proj.bias")], vec![896]);
+        assert_eq!(t[&format!("{l}.k_proj.bias")], vec![128]);
+        assert_eq!(t[&format!("{l}.v_proj.bias")], vec![128]);
+        assert!(!t
+            .keys()
+            .any(|k| k.contains("q_norm") || k.contains("k_norm")));
+        assert!(!t.keys().any(|k| k.contains("o_proj.bias")));
+    }
+
+    #[test]
+    fn specs_are_sorted_and_unique() {
+        for p in crate::synth::presets() {
+            let specs = tensor_specs(p);
+            assert!(
+                specs.windows(2).all(|w| w[0].name < w[1].name),
+                "{}",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn chunks_are_deterministic_and_seed_dependent() {
+        let spec = TensorSpec {
+            name: "x".into(),
+            shape: vec![1000],
+            init: Init::Normal,
+        };
+        let unit = Unit {
+            tensor: 0,
+            chunk: 0,
+            len: 1000,
+        };
+        let a = generate(&spec, unit, WeightDType::F32, 1);
+        assert_eq!(a, generate(&spec, unit, WeightDType::F32, 1));
+        assert_ne!(a, generate(&spec, unit, WeightDType::F32, 2));
+        let vals: Vec<f32> = a
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mean = vals.iter().sum::<f32>() / vals.len() as f32;
+        let var = vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / vals.len() as f32;
+        assert!(mean.abs() < 0.003, "mean {mean}");
+        assert!((var.sqrt() - 0.02).abs() < 0.002, "std {}", var.sqrt());
+    }
+}
