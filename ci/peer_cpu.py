@@ -516,18 +516,21 @@ warmup = 1
 sampler = "none"
 
 [[target]]
-name = "candle-cpu"
+name = "candle-cpu-f32"
 engine = "candle"
 model = "{model_dir.resolve()}"
+device = "cpu"
+dtype = "f32"
 
 [[workload]]
-name = "prefill"
+name = "ttft"
 kind = "llm"
 prompt_tokens = {json.dumps(prompt_lens)}
 gen_tokens = {decode_tokens}
-concurrency = [1]
 """)
-    cmd = [bench, "run", str(suite), "--json"]  # TO WIRE: e.g. [bench, "--quiet", "--json", "run", suite]
+    # TO WIRE: flags (bench run [--quiet] [--json] [--results DIR] SUITE exists as of 15:00 today),
+    # a bf16 target if candle's CPU path takes one, and where --results should point.
+    cmd = [bench, "run", "--quiet", "--json", "--results", str(workdir / "bench-results"), str(suite)]
     log(f"bench: {' '.join(cmd)}")
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
@@ -555,7 +558,7 @@ concurrency = [1]
             for v in o:
                 walk(v)
     walk(raw)
-    row = {"engine": "bench (candle, in-process)", "dtype": "bf16", "status": "ok",
+    row = {"engine": "bench (candle, in-process)", "dtype": "f32", "status": "ok",
            "wall_s": time.perf_counter() - t,
            "prefill": {str(L): cell(prefill.get(L, []), lower_is_better=True) for L in prompt_lens},
            "decode_tps": cell(decode, lower_is_better=False),
@@ -613,7 +616,9 @@ def markdown(res: dict) -> str:
            (f"Matmul peak (torch n×n×n GEMM, {g.get('threads')} threads): bf16 {g['bf16_gflops']:.1f} GFLOP/s (n={g.get('bf16_n')}), "
             f"fp32 {g['fp32_gflops']:.0f} GFLOP/s (n={g.get('fp32_n')})." if "bf16_gflops" in g else f"Matmul peak: not measured ({g.get('error', '?')})."),
            f"Trials: {res['params']['trials']} interleaved (+1 warm-up); load average at start "
-           f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}; nice {m['nice']}. "
+           f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}"
+           + (f", at end {', '.join(f'{x:.2f}' for x in m['loadavg_at_end'])}" if m.get("loadavg_at_end") else "")
+           + f" (1/5/15 min; {m['cores']} cores); nice {m['nice']}. "
            "Cells: median (best) — best = min time / max rate.",
            "",
            "| engine | dtype | " + " | ".join(f"prefill s @{n}" for n in lens) + f" | prefill tok/s @{L} | decode tok/s | note |",
@@ -809,7 +814,9 @@ def main() -> int:
 
     # --- interleaved trials
     order = list(workers)
+    res["machine"]["loadavg_per_trial"] = []
     for t in range(args.trials):
+        res["machine"]["loadavg_per_trial"].append(os.getloadavg())
         rot = order[t % len(order):] + order[:t % len(order)] if order else []
         for L in lens:
             for name in rot:
@@ -833,8 +840,15 @@ def main() -> int:
                 samples[name]["decode_tps"].append(tps)
                 samples[name]["tokens"][str(t)] = r["tokens"][:16]
                 log(f"trial {t + 1}/{args.trials} {name} decode: {tps:.2f} tok/s (ttft {tm[0]:.3f} s)")
+        # Raw samples so far, in case the run is cut short.
+        Path(args.out + ".partial").write_text(json.dumps(
+            {"after_trial": t + 1, "machine": res["machine"], "gemm": res.get("gemm"),
+             "skipped": {k: {str(L): v for L, v in d.items()} for k, d in skipped_why.items()}, "slow": slow,
+             "samples": {n: {"prefill": {str(L): v for L, v in d["prefill"].items()},
+                             "decode_tps": d["decode_tps"]} for n, d in samples.items()}}, indent=1))
     for w in workers.values():
         w.close()
+    res["machine"]["loadavg_at_end"] = os.getloadavg()
 
     for name, row in rows.items():
         if name not in samples:
@@ -868,7 +882,7 @@ def main() -> int:
             b = run_bench(args.bench, model_dir, lens, args.decode_tokens, args.trials, cache)
             res["rows"] += b["rows"]; res["bench_raw"] = b["raw"]
         except Exception as e:  # noqa: BLE001
-            res["rows"].append({"engine": "bench (candle, in-process)", "dtype": "bf16",
+            res["rows"].append({"engine": "bench (candle, in-process)", "dtype": "f32",
                                 "status": "failed", "error": str(e)[:300]})
 
     Path(args.out).write_text(json.dumps(res, indent=1))

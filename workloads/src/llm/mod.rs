@@ -3,15 +3,17 @@
 //! exactly the requested number of tokens; the KV cache is cleared before each request.
 
 mod device;
+mod gemv;
+mod linear;
 mod memory;
 mod prompt;
+mod qwen;
 
 use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{qwen2, qwen3};
 use tokenizers::Tokenizer;
 
 pub use device::{candle_dtype, DeviceChoice};
@@ -31,30 +33,9 @@ pub struct LoadOptions {
     pub dtype: WeightDType,
 }
 
-enum Network {
-    Qwen2(qwen2::ModelForCausalLM),
-    Qwen3(qwen3::ModelForCausalLM),
-}
-
-impl Network {
-    fn forward(&mut self, input: &Tensor, offset: usize) -> candle_core::Result<Tensor> {
-        match self {
-            Self::Qwen2(m) => m.forward(input, offset),
-            Self::Qwen3(m) => m.forward(input, offset),
-        }
-    }
-
-    fn clear_kv_cache(&mut self) {
-        match self {
-            Self::Qwen2(m) => m.clear_kv_cache(),
-            Self::Qwen3(m) => m.clear_kv_cache(),
-        }
-    }
-}
-
 /// A loaded model, ready to run requests.
 pub struct CandleLlm {
-    network: Network,
+    network: qwen::Qwen,
     prompts: PromptBuilder,
     device: Device,
     max_positions: usize,
@@ -92,14 +73,8 @@ impl CandleLlm {
             dir: dir.to_path_buf(),
             reason: e.to_string(),
         };
-        let network = match &config {
-            ArchConfig::Qwen2(c) => {
-                Network::Qwen2(qwen2::ModelForCausalLM::new(c, vb).map_err(mismatch)?)
-            }
-            ArchConfig::Qwen3(c) => {
-                Network::Qwen3(qwen3::ModelForCausalLM::new(c, vb).map_err(mismatch)?)
-            }
-        };
+        let act = qwen::activation_dtype(dtype, &device);
+        let network = qwen::Qwen::load(&qwen::Shape::of(&config), vb, act).map_err(mismatch)?;
         if tokenizer.get_vocab_size(true) > config.vocab_size() {
             return Err(Error::ModelFile {
                 path: dir.join("tokenizer.json"),

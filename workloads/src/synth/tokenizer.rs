@@ -16,8 +16,8 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::processors::byte_level::ByteLevel as ByteLevelProcessor;
 use tokenizers::{
-    AddedToken, DecoderWrapper, Model, NormalizerWrapper, PostProcessorWrapper,
-    PreTokenizerWrapper, SplitDelimiterBehavior, Tokenizer, TokenizerImpl,
+    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
+    SplitDelimiterBehavior, Tokenizer, TokenizerImpl,
 };
 
 use super::presets::Preset;
@@ -35,7 +35,7 @@ pub(crate) const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "
 /// The Qwen chat template written to `tokenizer_config.json`.
 pub(crate) const CHAT_TEMPLATE: &str = "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
-/// The embedded training corpus (about 14 KB of plain English prose); engines can build prompts
+/// The embedded training corpus (about 18 KB of plain English prose); engines can build prompts
 /// from it.
 pub fn corpus() -> &'static str {
     CORPUS

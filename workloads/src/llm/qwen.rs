@@ -1,0 +1,479 @@
+//! Qwen2 and Qwen3 decoder-only transformers, written for measurement: weights stay in the
+//! file's (or the requested) dtype, activations run in f32 on the CPU, and the linear layers
+//! take a streaming matrix-vector path when decoding (see [`super::linear`]).
+//!
+//! The two architectures differ only in Qwen2's q/k/v biases and Qwen3's per-head RMS norm
+//! of queries and keys.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::attention::{flash_attn, AttnMask};
+use candle_nn::kv_cache::ConcatKvCache;
+use candle_nn::VarBuilder;
+use candle_transformers::models::{qwen2, qwen3};
+
+use super::linear::Linear;
+use crate::model::ArchConfig;
+
+/// The hyper-parameters both architectures share.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    vocab: usize,
+    hidden: usize,
+    intermediate: usize,
+    layers: usize,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    rope_theta: f64,
+    eps: f64,
+    tied: bool,
+    qkv_bias: bool,
+    qk_norm: bool,
+    max_positions: usize,
+}
+
+impl Shape {
+    /// The shape of a parsed config.json.
+    pub fn of(config: &ArchConfig) -> Self {
+        match config {
+            ArchConfig::Qwen2(c) => Self::qwen2(c),
+            ArchConfig::Qwen3(c) => Self::qwen3(c),
+        }
+    }
+
+    fn qwen2(c: &qwen2::Config) -> Self {
+        Self {
+            vocab: c.vocab_size,
+            hidden: c.hidden_size,
+            intermediate: c.intermediate_size,
+            layers: c.num_hidden_layers,
+            heads: c.num_attention_heads,
+            kv_heads: c.num_key_value_heads,
+            head_dim: c.hidden_size / c.num_attention_heads.max(1),
+            rope_theta: c.rope_theta,
+            eps: c.rms_norm_eps,
+            tied: c.tie_word_embeddings,
+            qkv_bias: true,
+            qk_norm: false,
+            max_positions: c.max_position_embeddings,
+        }
+    }
+
+    fn qwen3(c: &qwen3::Config) -> Self {
+        Self {
+            vocab: c.vocab_size,
+            hidden: c.hidden_size,
+            intermediate: c.intermediate_size,
+            layers: c.num_hidden_layers,
+            heads: c.num_attention_heads,
+            kv_heads: c.num_key_value_heads,
+            head_dim: c.head_dim,
+            rope_theta: c.rope_theta,
+            eps: c.rms_norm_eps,
+            tied: c.tie_word_embeddings,
+            qkv_bias: c.attention_bias,
+            qk_norm: true,
+            max_positions: c.max_position_embeddings,
+        }
+    }
+}
+
+struct RmsNorm {
+    weight: Tensor,
+    eps: f32,
+}
+
+impl RmsNorm {
+    fn load(vb: &VarBuilder, dim: usize, eps: f64, act: DType) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get(dim, "weight")?.to_dtype(act)?,
+            eps: eps as f32,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps)
+    }
+}
+
+struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl Rotary {
+    fn new(shape: &Shape, act: DType, device: &Device) -> Result<Self> {
+        let half = shape.head_dim / 2;
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| {
+                1.0 / shape
+                    .rope_theta
+                    .powf(2.0 * i as f64 / shape.head_dim as f64) as f32
+            })
+            .collect();
+        let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
+        let positions = Tensor::arange(0u32, shape.max_positions as u32, device)?
+            .to_dtype(DType::F32)?
+            .reshape((shape.max_positions, 1))?;
+        let freqs = positions.matmul(&inv_freq)?;
+        Ok(Self {
+            cos: freqs.cos()?.to_dtype(act)?,
+            sin: freqs.sin()?.to_dtype(act)?,
+        })
+    }
+
+    /// Rotate `x` of shape (batch, heads, seq, head_dim) starting at position `offset`.
+    fn apply(&self, x: &Tensor, offset: usize) -> Result<Tensor> {
+        let seq = x.dim(2)?;
+        let cos = self.cos.narrow(0, offset, seq)?;
+        let sin = self.sin.narrow(0, offset, seq)?;
+        candle_nn::rotary_emb::rope(&x.contiguous()?, &cos, &sin)
+    }
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    cache: ConcatKvCache,
+}
+
+impl Attention {
+    fn load(vb: &VarBuilder, s: &Shape, act: DType) -> Result<Self> {
+        let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
+        let norm = |name: &str| -> Result<Option<RmsNorm>> {
+            s.qk_norm
+                .then(|| RmsNorm::load(&vb.pp(name), s.head_dim, s.eps, act))
+                .transpose()
+        };
+        Ok(Self {
+            q: Linear::load(&vb.pp("q_proj"), s.hidden, q_dim, s.qkv_bias, act)?,
+            k: Linear::load(&vb.pp("k_proj"), s.hidden, kv_dim, s.qkv_bias, act)?,
+            v: Linear::load(&vb.pp("v_proj"), s.hidden, kv_dim, s.qkv_bias, act)?,
+            o: Linear::load(&vb.pp("o_proj"), q_dim, s.hidden, false, act)?,
+            q_norm: norm("q_norm")?,
+            k_norm: norm("k_norm")?,
+            heads: s.heads,
+            kv_heads: s.kv_heads,
+            head_dim: s.head_dim,
+            cache: ConcatKvCache::new(2),
+        })
+    }
+
+    fn forward(&mut self, x: &Tensor, rotary: &Rotary, offset: usize) -> Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
+        let heads = |t: Tensor, n: usize, norm: &Option<RmsNorm>| -> Result<Tensor> {
+            let t = t.reshape((b, l, n, self.head_dim))?;
+            let t = match norm {
+                Some(norm) => norm.forward(&t)?,
+                None => t,
+            };
+            t.transpose(1, 2)
+        };
+        let q = heads(self.q.forward(x)?, self.heads, &self.q_norm)?;
+        let k = heads(self.k.forward(x)?, self.kv_heads, &self.k_norm)?;
+        let v = heads(self.v.forward(x)?, self.kv_heads, &None)?;
+        let q = rotary.apply(&q, offset)?;
+        let k = rotary.apply(&k, offset)?;
+        let (k, v) = self.cache.append(&k.contiguous()?, &v.contiguous()?)?;
+        let scale = 1.0 / (self.head_dim as f32).sqrt();
+        let ctx = if x.device().is_cpu() && x.dtype() == DType::F32 {
+            // candle's fused CPU kernel takes (batch, seq, heads, dim), handles grouped
+            // heads and the causal mask, and returns (batch, heads, seq, dim).
+            let t = |t: &Tensor| t.transpose(1, 2)?.contiguous();
+            flash_attn::<f32>(
+                &t(&q)?,
+                &t(&k)?,
+                &t(&v)?,
+                scale,
+                AttnMask::causal_with_offset(offset),
+                None,
+                None,
+            )?
+        } else {
+            self.attention_by_matmul(&q, &k, &v, scale, offset)?
+        };
+        let ctx = ctx
+            .transpose(1, 2)?
+            .reshape((b, l, self.heads * self.head_dim))?;
+        self.o.forward(&ctx)
+    }
+
+    /// Plain attention for GPUs: scores, causal mask, softmax, weighted values.
+    fn attention_by_matmul(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        scale: f32,
+        offset: usize,
+    ) -> Result<Tensor> {
+        let groups = self.heads / self.kv_heads.max(1);
+        let repeat = |t: &Tensor| -> Result<Tensor> {
+            if groups == 1 {
+                return t.contiguous();
+            }
+            let (b, kv, s, d) = t.dims4()?;
+            t.unsqueeze(2)?
+                .expand((b, kv, groups, s, d))?
+                .reshape((b, kv * groups, s, d))
+        };
+        let (k, v) = (repeat(k)?, repeat(v)?);
+        let scores = (q.contiguous()?.matmul(&k.t()?)? * f64::from(scale))?;
+        let l = q.dim(2)?;
+        let scores = if l > 1 {
+            let total = k.dim(2)?;
+            let mask: Vec<f32> = (0..l)
+                .flat_map(|i| {
+                    (0..total).map(move |j| {
+                        if j > i + offset {
+                            f32::NEG_INFINITY
+                        } else {
+                            0.0
+                        }
+                    })
+                })
+                .collect();
+            let mask = Tensor::from_vec(mask, (l, total), q.device())?.to_dtype(scores.dtype())?;
+            scores.broadcast_add(&mask)?
+        } else {
+            scores
+        };
+        candle_nn::ops::softmax_last_dim(&scores)?.matmul(&v)
+    }
+}
+
+struct Mlp {
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+impl Mlp {
+    fn load(vb: &VarBuilder, s: &Shape, act: DType) -> Result<Self> {
+        Ok(Self {
+            gate: Linear::load(&vb.pp("gate_proj"), s.hidden, s.intermediate, false, act)?,
+            up: Linear::load(&vb.pp("up_proj"), s.hidden, s.intermediate, false, act)?,
+            down: Linear::load(&vb.pp("down_proj"), s.intermediate, s.hidden, false, act)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let gate = candle_nn::ops::silu(&self.gate.forward(x)?)?;
+        self.down.forward(&(gate * self.up.forward(x)?)?)
+    }
+}
+
+struct Layer {
+    input_norm: RmsNorm,
+    attention: Attention,
+    post_norm: RmsNorm,
+    mlp: Mlp,
+}
+
+/// A Qwen2 or Qwen3 causal language model.
+pub struct Qwen {
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    lm_head: Linear,
+    rotary: Rotary,
+    act: DType,
+}
+
+impl Qwen {
+    /// Load from `vb` (weights converted to its dtype) with activations in `act`.
+    pub fn load(shape: &Shape, vb: VarBuilder, act: DType) -> Result<Self> {
+        let embed = vb
+            .pp("model.embed_tokens")
+            .get((shape.vocab, shape.hidden), "weight")?;
+        let mut layers = Vec::with_capacity(shape.layers);
+        for i in 0..shape.layers {
+            let vb = vb.pp(format!("model.layers.{i}"));
+            layers.push(Layer {
+                input_norm: RmsNorm::load(&vb.pp("input_layernorm"), shape.hidden, shape.eps, act)?,
+                attention: Attention::load(&vb.pp("self_attn"), shape, act)?,
+                post_norm: RmsNorm::load(
+                    &vb.pp("post_attention_layernorm"),
+                    shape.hidden,
+                    shape.eps,
+                    act,
+                )?,
+                mlp: Mlp::load(&vb.pp("mlp"), shape, act)?,
+            });
+        }
+        let lm_head = if shape.tied {
+            Linear::from_weight(embed.clone())
+        } else {
+            Linear::load(&vb.pp("lm_head"), shape.hidden, shape.vocab, false, act)?
+        };
+        Ok(Self {
+            norm: RmsNorm::load(&vb.pp("model.norm"), shape.hidden, shape.eps, act)?,
+            rotary: Rotary::new(shape, act, vb.device())?,
+            embed,
+            layers,
+            lm_head,
+            act,
+        })
+    }
+
+    /// Run `ids` (batch, seq) at positions `offset..`, appending to the KV cache; returns the
+    /// logits of the last position, (batch, 1, vocab).
+    pub fn forward(&mut self, ids: &Tensor, offset: usize) -> Result<Tensor> {
+        let (b, l) = ids.dims2()?;
+        let mut h = self
+            .embed
+            .index_select(&ids.flatten_all()?, 0)?
+            .to_dtype(self.act)?
+            .reshape((b, l, ()))?;
+        for layer in &mut self.layers {
+            let a =
+                layer
+                    .attention
+                    .forward(&layer.input_norm.forward(&h)?, &self.rotary, offset)?;
+            h = (h + a)?;
+            let m = layer.mlp.forward(&layer.post_norm.forward(&h)?)?;
+            h = (h + m)?;
+        }
+        let last = h.narrow(1, l - 1, 1)?;
+        self.lm_head
+            .forward(&self.norm.forward(&last)?)?
+            .to_dtype(DType::F32)
+    }
+
+    /// Forget every cached key and value.
+    pub fn clear_kv_cache(&mut self) {
+        for layer in &mut self.layers {
+            layer.attention.cache.reset();
+        }
+    }
+}
+
+/// The activation dtype for a weight dtype on a device: f32 on the CPU (its kernels widen
+/// half types anyway), the weight dtype on GPUs.
+pub fn activation_dtype(weights: DType, device: &Device) -> DType {
+    if device.is_cpu() {
+        DType::F32
+    } else {
+        weights
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{self, Arch, SynthOptions, WeightDType};
+    use candle_core::IndexOp;
+
+    fn folder(arch: Arch) -> tempfile::TempDir {
+        let mut preset = synth::preset("tiny").unwrap().clone();
+        preset.arch = arch;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SynthOptions {
+            dtype: WeightDType::F32,
+            seed: 3,
+        };
+        synth::synthesize(&preset, &opts, dir.path()).unwrap();
+        dir
+    }
+
+    fn var_builder(dir: &std::path::Path, dtype: DType) -> VarBuilder<'static> {
+        let files = vec![dir.join("model.safetensors")];
+        // SAFETY: the test's own temporary file, not modified while mapped.
+        unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, &Device::Cpu).unwrap() }
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// The model agrees with candle-transformers' reference implementation, in prefill and
+    /// in decode steps (which take the matrix-vector path and the KV cache).
+    #[test]
+    fn matches_the_reference_implementation_in_prefill_and_decode() {
+        for arch in [Arch::Qwen2, Arch::Qwen3] {
+            let dir = folder(arch);
+            let config = ArchConfig::read(dir.path()).unwrap();
+            let ids: Vec<u32> = vec![5, 17, 300, 2, 1999, 44, 8];
+            let all = Tensor::new(ids.as_slice(), &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
+            let reference = match &config {
+                ArchConfig::Qwen2(c) => {
+                    let mut m =
+                        qwen2::ModelForCausalLM::new(c, var_builder(dir.path(), DType::F32))
+                            .unwrap();
+                    m.forward(&all, 0).unwrap()
+                }
+                ArchConfig::Qwen3(c) => {
+                    let mut m =
+                        qwen3::ModelForCausalLM::new(c, var_builder(dir.path(), DType::F32))
+                            .unwrap();
+                    m.forward(&all, 0).unwrap()
+                }
+            };
+            let scale = reference
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                scale > 1e-3,
+                "{arch:?}: logits too small to compare: {scale}"
+            );
+            let mut ours = Qwen::load(
+                &Shape::of(&config),
+                var_builder(dir.path(), DType::F32),
+                DType::F32,
+            )
+            .unwrap();
+            let prefill = ours.forward(&all, 0).unwrap();
+            assert!(
+                max_diff(&prefill, &reference) < 1e-4 * scale,
+                "{arch:?} prefill"
+            );
+
+            ours.clear_kv_cache();
+            let head = all.i((.., ..6)).unwrap();
+            ours.forward(&head, 0).unwrap();
+            let step = ours.forward(&all.i((.., 6..)).unwrap(), 6).unwrap();
+            assert!(
+                max_diff(&step, &reference) < 1e-4 * scale,
+                "{arch:?} decode step"
+            );
+
+            // bf16 weights with f32 activations stay close to the f32 reference.
+            let mut half = Qwen::load(
+                &Shape::of(&config),
+                var_builder(dir.path(), DType::BF16),
+                DType::F32,
+            )
+            .unwrap();
+            let logits = half.forward(&all, 0).unwrap();
+            assert!(
+                max_diff(&logits, &reference) < 0.05 * scale,
+                "{arch:?} bf16"
+            );
+        }
+    }
+}
