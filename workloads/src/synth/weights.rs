@@ -295,6 +295,31 @@ struct Unit {
     len: usize,
 }
 
+/// Fill `out` with `N`-byte elements copied from `table` at indices given by successive 16-bit
+/// pieces of the generator's output (four per `u64`, least significant first).
+///
+/// Written with plain slice indexing and `while` loops on purpose: those compile to inline code
+/// even without optimization, so tests and debug builds stay fast too.
+fn fill_from_table<const N: usize>(out: &mut [u8], table: &[u8], rng: &mut Xoshiro256pp) {
+    let len = out.len();
+    let mut o = 0;
+    while o < len {
+        let mut r = rng.next_u64();
+        let mut k = 0;
+        while k < 4 && o < len {
+            let i = (r & 0xFFFF) as usize * N;
+            let mut b = 0;
+            while b < N {
+                out[o + b] = table[i + b];
+                b += 1;
+            }
+            r >>= 16;
+            o += N;
+            k += 1;
+        }
+    }
+}
+
 /// Bytes of one unit.
 fn generate(spec: &TensorSpec, unit: Unit, dtype: WeightDType, seed: u64) -> Vec<u8> {
     let n = dtype.size_in_bytes();
@@ -315,14 +340,9 @@ fn generate(spec: &TensorSpec, unit: Unit, dtype: WeightDType, seed: u64) -> Vec
             let table = quantile_table(dtype);
             let mut rng = Xoshiro256pp::from_seed(chunk_seed(seed, &spec.name, unit.chunk as u64));
             buf.resize(unit.len * n, 0);
-            // Four 16-bit draws per 64-bit output.
-            for group in buf.chunks_mut(4 * n) {
-                let mut r = rng.next_u64();
-                for dst in group.chunks_exact_mut(n) {
-                    let i = (r & 0xFFFF) as usize * n;
-                    r >>= 16;
-                    dst.copy_from_slice(&table[i..i + n]);
-                }
+            match n {
+                4 => fill_from_table::<4>(&mut buf, table, &mut rng),
+                _ => fill_from_table::<2>(&mut buf, table, &mut rng),
             }
         }
     }
