@@ -110,3 +110,43 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod probe {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn throughput() {
+        for (n, k) in [(3072usize, 1024usize), (151936, 1024)] {
+            let w: Vec<f32> = (0..n * k).map(|i| ((i % 97) as f32) * 0.001).collect();
+            let wb: Vec<bf16> = w.iter().map(|v| bf16::from_f32(*v)).collect();
+            let x: Vec<f32> = (0..k).map(|i| (i % 13) as f32).collect();
+            let mut out = vec![0f32; n];
+            for _ in 0..3 {
+                gemv(&w, &x, &mut out);
+                gemv(&wb, &x, &mut out);
+            }
+            let r = 30;
+            let t = std::time::Instant::now();
+            for _ in 0..r {
+                gemv(&w, &x, &mut out);
+            }
+            let dt = t.elapsed().as_secs_f64() / r as f64;
+            println!(
+                "f32 {n}x{k}: {:.3} ms {:.1} GB/s",
+                dt * 1e3,
+                (n * k * 4) as f64 / dt / 1e9
+            );
+            let t = std::time::Instant::now();
+            for _ in 0..r {
+                gemv(&wb, &x, &mut out);
+            }
+            let dt = t.elapsed().as_secs_f64() / r as f64;
+            println!(
+                "bf16 {n}x{k}: {:.3} ms {:.1} GB/s",
+                dt * 1e3,
+                (n * k * 2) as f64 / dt / 1e9
+            );
+        }
+    }
+}

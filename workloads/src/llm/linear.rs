@@ -80,13 +80,20 @@ impl Module for Linear {
         let y = match self.gemv_rows(x)? {
             Some(y) => y,
             None => {
-                let xw = x.to_dtype(self.weight.dtype())?;
+                // On the CPU activations stay f32 and half-precision weights are widened for
+                // the product (candle's CPU matmul would widen both operands anyway); on GPUs
+                // activations already share the weights' dtype.
+                let w = if x.device().is_cpu() {
+                    self.weight.to_dtype(x.dtype())?
+                } else {
+                    self.weight.clone()
+                };
+                let xw = x.to_dtype(w.dtype())?;
                 let y = match xw.dims() {
-                    [b, t, _] => {
-                        xw.matmul(&self.weight.broadcast_left(*b)?.t()?)?
-                            .reshape((*b, *t, ()))?
-                    }
-                    _ => xw.matmul(&self.weight.t()?)?,
+                    [b, t, _] => xw
+                        .matmul(&w.broadcast_left(*b)?.t()?)?
+                        .reshape((*b, *t, ()))?,
+                    _ => xw.matmul(&w.t()?)?,
                 };
                 y.to_dtype(x.dtype())?
             }

@@ -118,10 +118,10 @@ impl CandleLlm {
     /// Logits of the last position after a prefill of `ids` (the KV cache is cleared before
     /// and after), as f32: for checking that a folder computes what it should.
     pub fn last_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, Error> {
-        self.network.clear_kv_cache();
+        self.network.reset_kv_cache(ids.len());
         let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let logits = self.network.forward(&input, 0)?;
-        self.network.clear_kv_cache();
+        self.network.reset_kv_cache(0);
         Ok(logits.i((0, 0))?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
     }
 
@@ -173,7 +173,7 @@ impl LlmEngine for CandleLlm {
         }
         let peak_reset = memory::reset_peak();
         let prompt = self.prompts.build(prompt_tokens)?;
-        self.network.clear_kv_cache();
+        self.network.reset_kv_cache(prompt_tokens + gen_tokens);
 
         let started = Instant::now();
         let input = Tensor::new(prompt.ids.as_slice(), &self.device)?.unsqueeze(0)?;
@@ -188,7 +188,7 @@ impl LlmEngine for CandleLlm {
             token_times_s.push(started.elapsed().as_secs_f64());
         }
         let e2e_s = started.elapsed().as_secs_f64();
-        self.network.clear_kv_cache();
+        self.network.reset_kv_cache(0);
 
         Ok(LlmMeasurement {
             started,

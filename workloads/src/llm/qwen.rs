@@ -7,7 +7,7 @@
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::attention::{flash_attn, AttnMask};
-use candle_nn::kv_cache::ConcatKvCache;
+use candle_nn::kv_cache::KvCache;
 use candle_nn::VarBuilder;
 use candle_transformers::models::{qwen2, qwen3};
 
@@ -122,12 +122,12 @@ impl Rotary {
         })
     }
 
-    /// Rotate `x` of shape (batch, heads, seq, head_dim) starting at position `offset`.
+    /// Rotate `x` of shape (batch, seq, heads, head_dim) starting at position `offset`.
     fn apply(&self, x: &Tensor, offset: usize) -> Result<Tensor> {
-        let seq = x.dim(2)?;
+        let seq = x.dim(1)?;
         let cos = self.cos.narrow(0, offset, seq)?;
         let sin = self.sin.narrow(0, offset, seq)?;
-        candle_nn::rotary_emb::rope(&x.contiguous()?, &cos, &sin)
+        candle_nn::rotary_emb::rope_thd(&x.contiguous()?, &cos, &sin)
     }
 }
 
@@ -141,7 +141,9 @@ struct Attention {
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
-    cache: ConcatKvCache,
+    /// Keys and values as (batch, seq, kv_heads, head_dim), preallocated per request so a
+    /// decode step writes one row instead of copying the whole cache.
+    cache: KvCache,
 }
 
 impl Attention {
@@ -162,19 +164,20 @@ impl Attention {
             heads: s.heads,
             kv_heads: s.kv_heads,
             head_dim: s.head_dim,
-            cache: ConcatKvCache::new(2),
+            cache: KvCache::new(1, 1),
         })
     }
 
     fn forward(&mut self, x: &Tensor, rotary: &Rotary, offset: usize) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
+        // Everything stays (batch, seq, heads, dim): the layout the projections produce and
+        // the CPU attention kernel reads, so no per-step transpose of the cache is needed.
         let heads = |t: Tensor, n: usize, norm: &Option<RmsNorm>| -> Result<Tensor> {
             let t = t.reshape((b, l, n, self.head_dim))?;
-            let t = match norm {
-                Some(norm) => norm.forward(&t)?,
-                None => t,
-            };
-            t.transpose(1, 2)
+            match norm {
+                Some(norm) => norm.forward(&t),
+                None => Ok(t),
+            }
         };
         let q = heads(self.q.forward(x)?, self.heads, &self.q_norm)?;
         let k = heads(self.k.forward(x)?, self.kv_heads, &self.k_norm)?;
@@ -186,18 +189,18 @@ impl Attention {
         let ctx = if x.device().is_cpu() && x.dtype() == DType::F32 {
             // candle's fused CPU kernel takes (batch, seq, heads, dim), handles grouped
             // heads and the causal mask, and returns (batch, heads, seq, dim).
-            let t = |t: &Tensor| t.transpose(1, 2)?.contiguous();
             flash_attn::<f32>(
-                &t(&q)?,
-                &t(&k)?,
-                &t(&v)?,
+                &q,
+                &k.contiguous()?,
+                &v.contiguous()?,
                 scale,
                 AttnMask::causal_with_offset(offset),
                 None,
                 None,
             )?
         } else {
-            self.attention_by_matmul(&q, &k, &v, scale, offset)?
+            let t = |t: &Tensor| t.transpose(1, 2);
+            self.attention_by_matmul(&t(&q)?, &t(&k)?, &t(&v)?, scale, offset)?
         };
         let ctx = ctx
             .transpose(1, 2)?
@@ -347,10 +350,10 @@ impl Qwen {
             .to_dtype(DType::F32)
     }
 
-    /// Forget every cached key and value.
-    pub fn clear_kv_cache(&mut self) {
+    /// Forget every cached key and value, and make room for `positions` new ones.
+    pub fn reset_kv_cache(&mut self, positions: usize) {
         for layer in &mut self.layers {
-            layer.attention.cache.reset();
+            layer.attention.cache = KvCache::new(1, positions.max(1));
         }
     }
 }
@@ -447,13 +450,14 @@ mod tests {
                 DType::F32,
             )
             .unwrap();
+            ours.reset_kv_cache(8);
             let prefill = ours.forward(&all, 0).unwrap();
             assert!(
                 max_diff(&prefill, &reference) < 1e-4 * scale,
                 "{arch:?} prefill"
             );
 
-            ours.clear_kv_cache();
+            ours.reset_kv_cache(8);
             let head = all.i((.., ..6)).unwrap();
             ours.forward(&head, 0).unwrap();
             let step = ours.forward(&all.i((.., 6..)).unwrap(), 6).unwrap();
@@ -469,6 +473,7 @@ mod tests {
                 DType::F32,
             )
             .unwrap();
+            half.reset_kv_cache(8);
             let logits = half.forward(&all, 0).unwrap();
             assert!(
                 max_diff(&logits, &reference) < 0.05 * scale,
