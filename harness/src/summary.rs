@@ -14,7 +14,7 @@ pub struct CaseSummary {
     pub case: Case,
     /// Measurements with status `ok`.
     pub ok: usize,
-    /// Measurements with status `error`.
+    /// Repetitions whose every attempt failed.
     pub errors: usize,
     /// Per metric, in [`LLM_METRICS`] order; metrics with no value are left out.
     pub metrics: Vec<MetricSummary>,
@@ -42,8 +42,8 @@ impl CaseSummary {
     }
 }
 
-/// Summaries of every planned case, in plan order. For a repetition stored more than once
-/// (not expected), the last ok line wins.
+/// Summaries of every planned case, in plan order, over the `ok` records (the run store
+/// never holds two `ok` records of one repetition).
 pub fn summarize(plan: &Plan, records: &[Record]) -> Vec<CaseSummary> {
     plan.cases
         .iter()
@@ -65,12 +65,70 @@ pub fn summarize(plan: &Plan, records: &[Record]) -> Vec<CaseSummary> {
                     })
                 })
                 .collect();
+            // A repetition that failed and was measured later by `--resume` is not a failure.
+            let failed: std::collections::BTreeSet<u32> = mine
+                .iter()
+                .filter(|r| r.status == Status::Error)
+                .map(|r| r.repetition)
+                .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
+                .collect();
             CaseSummary {
                 case: case.clone(),
                 ok: ok.len(),
-                errors: mine.len() - ok.len(),
+                errors: failed.len(),
                 metrics,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::LlmParams;
+    use crate::store::Metrics;
+
+    fn case() -> Case {
+        Case {
+            id: "t/w/p8-g2-c1".into(),
+            target: "t".into(),
+            workload: "w".into(),
+            params: LlmParams {
+                prompt_tokens: 8,
+                gen_tokens: 2,
+                concurrency: 1,
+            },
+            warmup: 0,
+            repetitions: 3,
+        }
+    }
+
+    #[test]
+    fn a_failure_measured_later_is_not_counted_and_metrics_use_ok_records() {
+        let c = case();
+        let at = String::new();
+        let ok = |rep, ttft| Record {
+            metrics: Metrics {
+                ttft_s: Some(ttft),
+                ..Metrics::default()
+            },
+            status: Status::Ok,
+            error: None,
+            ..Record::failed(&c, rep, at.clone(), 0.0, String::new())
+        };
+        let records = vec![
+            ok(0, 1.0),
+            Record::failed(&c, 1, at.clone(), 0.0, "boom".into()),
+            ok(1, 3.0),
+            Record::failed(&c, 2, at.clone(), 0.0, "boom".into()),
+        ];
+        let plan = Plan {
+            cases: vec![c.clone()],
+        };
+        let s = &summarize(&plan, &records)[0];
+        assert_eq!((s.ok, s.errors), (2, 1));
+        let ttft = s.metric("ttft_s").unwrap();
+        assert_eq!((ttft.n, ttft.median), (2, 2.0));
+        assert!(s.metric("decode_tps").is_none());
+    }
 }
