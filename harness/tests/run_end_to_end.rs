@@ -33,6 +33,22 @@ fn only_run_dir(results: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// `bench run --resume DIR`, which must succeed.
+fn resume(models: &Path, dir: &Path) {
+    let out = bench()
+        .args(["run", "--quiet", "--model-cache"])
+        .arg(models)
+        .arg("--resume")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn tiny_suite_runs_and_its_measurements_are_consistent() {
     let tmp = tempfile::tempdir().unwrap();
@@ -172,18 +188,7 @@ fn a_killed_run_resumes_with_no_duplicate_and_no_gap() {
     let before = lines(&dir.join("measurements.jsonl")).len();
     assert!((5..60).contains(&before), "killed mid-way: {before} lines");
 
-    let out = bench()
-        .args(["run", "--quiet", "--model-cache"])
-        .arg(&models)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    resume(&models, &dir);
     let records = lines(&dir.join("measurements.jsonl"));
     assert_eq!(records.len(), 60, "2 cases x 30 repetitions");
     let mut keys: Vec<(String, u64)> = records
@@ -227,18 +232,7 @@ fn a_torn_last_line_is_dropped_on_resume() {
     let cut = body.rfind('\n').unwrap() + 1;
     std::fs::write(&path, format!("{}{}", &body[..cut], &body[cut..cut + 20])).unwrap();
 
-    let out = bench()
-        .args(["run", "--quiet", "--model-cache"])
-        .arg(&models)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    resume(&models, &dir);
     assert_eq!(lines(&path).len(), 6);
 }
 

@@ -394,17 +394,21 @@ mod tests {
         unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, &Device::Cpu).unwrap() }
     }
 
+    fn max_abs(t: &Tensor) -> f32 {
+        let max = t.abs().and_then(|a| a.flatten_all()).and_then(|a| a.max(0));
+        max.and_then(|m| m.to_scalar::<f32>()).unwrap()
+    }
+
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
+        max_abs(&(a - b).unwrap())
+    }
+
+    /// Our model over the folder's weights read as `weights`, cache sized for the test.
+    fn load_ours(dir: &std::path::Path, config: &ArchConfig, weights: DType) -> Qwen {
+        let mut model =
+            Qwen::load(&Shape::of(config), var_builder(dir, weights), DType::F32).unwrap();
+        model.reset_kv_cache(8);
+        model
     }
 
     /// The model agrees with candle-transformers' reference implementation, in prefill and
@@ -433,26 +437,12 @@ mod tests {
                     m.forward(&all, 0).unwrap()
                 }
             };
-            let scale = reference
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let scale = max_abs(&reference);
             assert!(
                 scale > 1e-3,
                 "{arch:?}: logits too small to compare: {scale}"
             );
-            let mut ours = Qwen::load(
-                &Shape::of(&config),
-                var_builder(dir.path(), DType::F32),
-                DType::F32,
-            )
-            .unwrap();
-            ours.reset_kv_cache(8);
+            let mut ours = load_ours(dir.path(), &config, DType::F32);
             let prefill = ours.forward(&all, 0).unwrap();
             assert!(
                 max_diff(&prefill, &reference) < 1e-4 * scale,
@@ -469,13 +459,7 @@ mod tests {
             );
 
             // bf16 weights with f32 activations stay close to the f32 reference.
-            let mut half = Qwen::load(
-                &Shape::of(&config),
-                var_builder(dir.path(), DType::BF16),
-                DType::F32,
-            )
-            .unwrap();
-            half.reset_kv_cache(8);
+            let mut half = load_ours(dir.path(), &config, DType::BF16);
             let logits = half.forward(&all, 0).unwrap();
             assert!(
                 max_diff(&logits, &reference) < 0.05 * scale,
