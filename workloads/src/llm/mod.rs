@@ -12,7 +12,7 @@ mod qwen;
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use tokenizers::Tokenizer;
 
@@ -116,23 +116,19 @@ impl CandleLlm {
     }
 
     /// Logits of the last position after a prefill of `ids` (the KV cache is cleared before
-    /// and after), as f32: for checking that a folder computes what it should.
+    /// and after; the model returns them as f32): for checking that a folder computes what it should.
     pub fn last_logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, Error> {
         self.network.reset_kv_cache(ids.len());
         let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let logits = self.network.forward(&input, 0)?;
         self.network.reset_kv_cache(0);
-        Ok(logits.i((0, 0))?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+        Ok(logits.i((0, 0))?.to_vec1::<f32>()?)
     }
 
     fn next_token(&self, logits: &Tensor) -> candle_core::Result<u32> {
         // (batch, 1, vocab) → the id of the largest logit; reading it back to the host also
         // waits for the device, so the timestamp taken after it is honest on GPUs.
-        logits
-            .i((0, 0))?
-            .to_dtype(DType::F32)?
-            .argmax(0)?
-            .to_scalar::<u32>()
+        logits.i((0, 0))?.argmax(0)?.to_scalar::<u32>()
     }
 }
 
