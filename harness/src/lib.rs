@@ -6,9 +6,12 @@
 //! [`terminal`] prints and `summary.csv` keeps.
 
 pub mod cli;
+pub mod clock;
+pub mod cpu_time;
 pub mod environment;
 pub mod metrics;
 pub mod plan;
+pub mod power;
 pub mod runner;
 pub mod stats;
 pub mod store;

@@ -86,6 +86,62 @@ pub const LLM_METRICS: &[Metric] = &[
         distribution: false,
         values: |r| r.metrics.peak_memory_bytes.into_iter().collect(),
     },
+    Metric {
+        name: "energy_j",
+        unit: "J",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.energy_j.into_iter().collect(),
+    },
+    Metric {
+        name: "active_energy_j",
+        unit: "J",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.active_energy_j.into_iter().collect(),
+    },
+    Metric {
+        name: "avg_power_w",
+        unit: "W",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.avg_power_w.into_iter().collect(),
+    },
+    Metric {
+        name: "prefill_avg_w",
+        unit: "W",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.prefill_avg_w.into_iter().collect(),
+    },
+    Metric {
+        name: "decode_avg_w",
+        unit: "W",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.decode_avg_w.into_iter().collect(),
+    },
+    Metric {
+        name: "j_per_prompt_token",
+        unit: "J/tok",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.j_per_prompt_token.into_iter().collect(),
+    },
+    Metric {
+        name: "j_per_output_token",
+        unit: "J/tok",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.j_per_output_token.into_iter().collect(),
+    },
+    Metric {
+        name: "output_tokens_per_j",
+        unit: "tok/J",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.output_tokens_per_j.into_iter().collect(),
+    },
 ];
 
 /// The metric called `name`.

@@ -16,6 +16,9 @@ pub struct CaseSummary {
     pub ok: usize,
     /// Repetitions whose every attempt failed.
     pub errors: usize,
+    /// Measurements taken under thermal pressure, throttling or on battery (see each record's
+    /// `energy.flags`).
+    pub flagged: usize,
     /// Per metric, in [`LLM_METRICS`] order; metrics with no value are left out.
     pub metrics: Vec<MetricSummary>,
 }
@@ -72,10 +75,15 @@ pub fn summarize(plan: &Plan, records: &[Record]) -> Vec<CaseSummary> {
                 .map(|r| r.repetition)
                 .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
                 .collect();
+            let flagged = ok
+                .iter()
+                .filter(|r| r.energy.as_ref().is_some_and(|e| !e.flags.is_empty()))
+                .count();
             CaseSummary {
                 case: case.clone(),
                 ok: ok.len(),
                 errors: failed.len(),
+                flagged,
                 metrics,
             }
         })

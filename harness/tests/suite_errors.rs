@@ -164,11 +164,43 @@ fn bad_names_and_toml_syntax() {
 
 #[test]
 fn an_unavailable_power_sampler_says_what_is_allowed() {
-    let src = format!("{GOOD}\n[power]\nsampler = \"powermetrics\"\n");
+    let src = format!("{GOOD}\n[power]\nsampler = \"exo\"\n");
     let (line, _, key, msg, text) = problem(&src);
     assert_eq!(line, 18, "{text}");
     assert_eq!(key.as_deref(), Some("power.sampler"));
-    assert!(msg.contains("\"auto\", \"none\""), "{text}");
+    assert!(
+        msg.contains("\"powermetrics\", \"macmon\", \"nvml\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn power_keys_belong_to_their_samplers() {
+    let prometheus_without_metrics = format!(
+        "{GOOD}\n[power]\nsampler = \"prometheus\"\nurl = \"http://127.0.0.1:9400/metrics\"\n"
+    );
+    let (line, _, key, msg, text) = problem(&prometheus_without_metrics);
+    assert_eq!(
+        (line, key.as_deref()),
+        (18, Some("power.sampler")),
+        "{text}"
+    );
+    assert!(msg.contains("needs `metrics`"), "{text}");
+
+    let url_on_nvml = format!("{GOOD}\n[power]\nsampler = \"nvml\"\nurl = \"http://x:1\"\n");
+    let (line, _, key, msg, text) = problem(&url_on_nvml);
+    assert_eq!((line, key.as_deref()), (19, Some("power.url")), "{text}");
+    assert!(msg.contains("not by \"nvml\""), "{text}");
+
+    let https = format!("{GOOD}\n[power]\nsampler = \"macmon\"\nurl = \"https://mac:9090\"\n");
+    let (_, _, key, msg, text) = problem(&https);
+    assert_eq!(key.as_deref(), Some("power.url"), "{text}");
+    assert!(msg.contains("plain HTTP"), "{text}");
+
+    let good = format!(
+        "{GOOD}\n[power]\nsampler = \"prometheus\"\nurl = \"http://gpu:9400/metrics\"\nmetrics = [\"DCGM_FI_DEV_POWER_USAGE\"]\n"
+    );
+    suite::parse(&good, Path::new("x.toml")).unwrap();
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The `bench` command line.
 
 mod model;
+mod power;
 mod run;
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ pub const EXIT_FAILURES: u8 = 1;
 /// Exit code of bad usage or bad input data.
 pub const EXIT_USAGE: u8 = 2;
 
-/// Measure LLM inference (and, later, diffusion and power) on this machine.
+/// Measure LLM inference, and the power it costs, on this machine.
 ///
 /// A suite file (TOML) names targets (an engine serving a model on a device) and workloads
 /// (prompt and generation lengths, swept as lists). `bench run` expands them into cases,
@@ -46,6 +47,9 @@ enum Command {
     /// Make and list synthesized model folders.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Watch, record or import power samples outside a run.
+    #[command(subcommand)]
+    Power(power::PowerCommand),
 }
 
 /// Parse the command line and run it.
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Model(cmd) => model::run(cmd),
+        Command::Power(cmd) => power::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -6,13 +6,16 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use crate::clock::RunClock;
 use crate::environment::Environment;
 use crate::plan::Plan;
-use crate::runner::{self, RunnerConfig};
+use crate::power::monitor::{Health, Monitor};
+use crate::power::select::{self, Selection, SourceSettings};
+use crate::runner::{self, PowerTap, RunnerConfig};
 use crate::store::{
     self, BenchBuild, Manifest, PowerRecord, RunStatus, RunStore, SuiteRecord, STORE_FORMAT,
 };
-use crate::suite::{self, SamplerKind};
+use crate::suite;
 use crate::summary;
 use crate::terminal::{progress::Progress, table};
 
@@ -43,13 +46,14 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, records, loaded_suite) = match &args.resume {
+    let (mut store, records, loaded_suite, selection, clock) = match &args.resume {
         Some(dir) => open_for_resume(dir)?,
         None => {
             let path = args.suite.as_deref().context("a suite file is required")?;
             create(path, &args.results)?
         }
     };
+    let power_settings = SourceSettings::from_suite(&loaded_suite.power);
     let plan = store.manifest().plan.clone();
     let done = runner::done_set(&records);
     let pending = runner::pending_runs(&plan, &done);
@@ -69,6 +73,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(bench_workloads::synth::default_cache_root),
     };
+    if !args.quiet {
+        eprintln!("power: {}", power_line(&store.manifest().power));
+    }
+    let monitor = match selection.source {
+        Some(source) if pending > 0 => {
+            Some(Monitor::start(source, clock, Some(store.power_sink()?)))
+        }
+        _ => None,
+    };
+    if let Some(monitor) = &monitor {
+        measure_baseline(
+            &mut store,
+            monitor,
+            &clock,
+            loaded_suite.power.idle_baseline_s,
+            args.quiet,
+        )?;
+    }
+    let baseline = store.manifest().power.baseline.clone();
+    let mut power = PowerTap::new(monitor.as_ref(), baseline.as_ref(), power_settings.interval);
+
     let mut progress = Progress::new(pending, args.quiet);
     let failures = runner::run(
         &loaded_suite,
@@ -76,9 +101,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &mut store,
         &done,
         &config,
+        &clock,
+        &mut power,
         &mut progress,
     )?;
     progress.finish();
+    drop(power);
+    if let Some(monitor) = monitor {
+        let write_error = monitor.write_error();
+        if let Health::Failed(error) = monitor.stop() {
+            store.update_manifest(|m| m.power.failures.push(error))?;
+        }
+        if let Some(error) = write_error {
+            store.update_manifest(|m| m.power.failures.push(error))?;
+        }
+    }
 
     let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
     let summaries = summary::summarize(&plan, &records);
@@ -104,6 +141,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if !args.quiet {
         print!("{}", table::render(&summaries));
+        if let Some(line) = table::power_footer(&summaries, &store.manifest().power) {
+            println!("{line}");
+        }
         println!("run stored in {}", store.dir().display());
     }
     for f in &failures {
@@ -127,12 +167,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(
-    path: &Path,
-    results: &Path,
-) -> anyhow::Result<(RunStore, Vec<store::Record>, suite::Suite)> {
+/// What opening a run yields: its store, the measurements it already has, its suite, the power
+/// source to sample, and the run clock.
+type Opened = (
+    RunStore,
+    Vec<store::Record>,
+    suite::Suite,
+    Selection,
+    RunClock,
+);
+
+fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     let loaded = suite::load(path)?;
     let plan = Plan::expand(&loaded.suite);
+    let selection = select_power(&loaded.suite, path)?;
+    let clock = RunClock::start();
     let started = chrono::Utc::now();
     let manifest = Manifest {
         format: STORE_FORMAT,
@@ -154,14 +203,14 @@ fn create(
         plan,
         environment: Environment::probe(),
         engines: Default::default(),
-        power: power_record(loaded.suite.power.sampler.value),
+        power: power_record(&loaded.suite, &selection),
     };
     let store = RunStore::create(results, manifest)
         .with_context(|| format!("cannot store results under {}", results.display()))?;
-    Ok((store, Vec::new(), loaded.suite))
+    Ok((store, Vec::new(), loaded.suite, selection, clock))
 }
 
-fn open_for_resume(dir: &Path) -> anyhow::Result<(RunStore, Vec<store::Record>, suite::Suite)> {
+fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
     let (mut store, records) =
         RunStore::open(dir).with_context(|| format!("cannot resume {}", dir.display()))?;
     let origin = PathBuf::from(format!(
@@ -176,27 +225,101 @@ fn open_for_resume(dir: &Path) -> anyhow::Result<(RunStore, Vec<store::Record>, 
             dir.join(store::MANIFEST).display()
         );
     }
+    let selection = select_power(&suite, &origin)?;
+    // The resumed session continues the run's timeline, so samples and measurements of every
+    // session sort together.
+    let since_start = chrono::DateTime::parse_from_rfc3339(&store.manifest().started_at)
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).as_seconds_f64())
+        .unwrap_or(0.0)
+        .max(0.0);
+    let clock = RunClock::resumed(since_start);
+    let record = power_record(&suite, &selection);
     store.update_manifest(|m| {
         m.status = RunStatus::Running;
         m.resumed_at.push(now());
+        let baseline = m.power.baseline.take();
+        let failures = std::mem::take(&mut m.power.failures);
+        m.power = PowerRecord {
+            baseline,
+            failures,
+            ..record
+        };
     })?;
-    Ok((store, records, suite))
+    Ok((store, records, suite, selection, clock))
 }
 
-fn power_record(requested: SamplerKind) -> PowerRecord {
-    let requested = serde_json::to_value(requested)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+fn select_power(suite: &suite::Suite, origin: &Path) -> anyhow::Result<Selection> {
+    select::select(&SourceSettings::from_suite(&suite.power)).with_context(|| {
+        format!(
+            "{}: the power sampler the suite names cannot run here; use sampler = \"auto\" to take whatever works, or \"none\"",
+            origin.display()
+        )
+    })
+}
+
+fn power_record(suite: &suite::Suite, selection: &Selection) -> PowerRecord {
     PowerRecord {
-        note: if requested == "none" {
-            "power sampling was turned off by the suite".into()
-        } else {
-            "no power sampler is available in this version of bench; nothing was sampled".into()
-        },
-        requested,
-        used: "none".into(),
+        requested: suite.power.sampler.value.as_str().into(),
+        used: selection.used.as_str().into(),
+        note: selection.note.clone(),
+        interval_ms: u64::from(suite.power.interval_ms.0),
+        tried: selection.tried.clone(),
+        baseline: None,
+        failures: Vec::new(),
     }
+}
+
+/// One line on what power is measured.
+fn power_line(power: &PowerRecord) -> String {
+    if power.used == "none" {
+        format!("not measured: {}", power.note)
+    } else {
+        format!(
+            "{} every {} ms: {}",
+            power.used, power.interval_ms, power.note
+        )
+    }
+}
+
+/// Sample idle power for `seconds` before the first measurement (once per run: a resumed run
+/// keeps the baseline of its first session).
+fn measure_baseline(
+    store: &mut RunStore,
+    monitor: &Monitor,
+    clock: &RunClock,
+    seconds: u32,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    if seconds == 0 || store.manifest().power.baseline.is_some() {
+        return Ok(());
+    }
+    if !quiet {
+        eprintln!("power: measuring idle power for {seconds} s (keep the machine idle)");
+    }
+    // The idle window starts once sampling has: a trace cannot cover time before its first
+    // sample.
+    monitor.wait_until(clock.now_s(), std::time::Duration::from_secs(5));
+    let start = clock.now_s();
+    std::thread::sleep(std::time::Duration::from_secs(u64::from(seconds)));
+    let end = clock.now_s();
+    monitor.wait_until(end, std::time::Duration::from_secs(3));
+    let baseline = monitor.baseline(start, end);
+    if baseline.watts.is_empty() {
+        if !quiet {
+            eprintln!("power: no idle baseline: the samples do not cover the idle period");
+        }
+        return Ok(());
+    }
+    if !quiet {
+        let rails: Vec<String> = baseline
+            .watts
+            .iter()
+            .map(|(rail, w)| format!("{rail} {w:.2} W"))
+            .collect();
+        eprintln!("power: idle baseline {}", rails.join(", "));
+    }
+    store.update_manifest(|m| m.power.baseline = Some(baseline))?;
+    Ok(())
 }
 
 fn now() -> String {

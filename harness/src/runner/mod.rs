@@ -2,13 +2,16 @@
 //! repetitions), storing every measurement the moment it finishes.
 
 mod engines;
+mod power;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use bench_workloads::engine::LlmRequest;
 
+pub use power::PowerTap;
+
+use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{Record, RunStore, Status, StoreError};
 use crate::suite::Suite;
@@ -25,6 +28,8 @@ pub trait Observer {
     fn starting(&mut self, case: &Case, repetition: Option<u32>);
     /// A run finished; `record` is `None` for a warmup.
     fn finished(&mut self, case: &Case, record: Option<&Record>);
+    /// The power sampler stopped working; measurements go on without energy figures.
+    fn power_lost(&mut self, error: &str);
 }
 
 /// Where runs find their inputs.
@@ -76,17 +81,20 @@ pub fn pending_runs(plan: &Plan, done: &HashSet<(String, u32)>) -> u64 {
         .sum()
 }
 
-/// Run every missing measurement of `plan`, appending to `store`. Returns the failures; an
-/// error only when the store itself cannot be written.
+/// Run every missing measurement of `plan`, appending to `store`, timing on `clock` and
+/// taking energy from `power`. Returns the failures; an error only when the store itself
+/// cannot be written.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     suite: &Suite,
     plan: &Plan,
     store: &mut RunStore,
     done: &HashSet<(String, u32)>,
     config: &RunnerConfig,
+    clock: &RunClock,
+    power: &mut PowerTap<'_>,
     observer: &mut dyn Observer,
 ) -> Result<Vec<Failure>, StoreError> {
-    let epoch = Instant::now();
     let mut failures = Vec::new();
     for target in &suite.targets {
         let name = target.name.value.to_string();
@@ -143,13 +151,17 @@ pub fn run(
                 observer.starting(case, Some(repetition));
                 let started_at =
                     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let t_start_s = epoch.elapsed().as_secs_f64();
+                let t_start_s = clock.now_s();
                 let record = match &warmup_error {
                     Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
                     None => match engine.generate(&request) {
                         Ok(m) => {
-                            let t_start_s = m.started.duration_since(epoch).as_secs_f64();
-                            Record::measured(case, repetition, started_at, t_start_s, &m)
+                            let (energy, lost) = power.measure(&PowerTap::llm_phases(clock, &m));
+                            if let Some(error) = lost {
+                                observer.power_lost(&error);
+                            }
+                            Record::measured(case, repetition, started_at, clock.at(m.started), &m)
+                                .with_energy(energy)
                         }
                         Err(e) => {
                             Record::failed(case, repetition, started_at, t_start_s, e.to_string())

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
 use crate::plan::Plan;
+use crate::power::Baseline;
 
 /// Version of the run-store layout written by this bench.
 pub const STORE_FORMAT: u32 = 1;
@@ -95,12 +96,24 @@ pub struct SuiteRecord {
 }
 
 /// Power sampling of the run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PowerRecord {
     /// The sampler the suite asked for.
     pub requested: String,
     /// The sampler used (`none` when nothing was sampled).
     pub used: String,
-    /// Why, in words.
+    /// What was measured (rails, devices, endpoint), or why nothing was.
     pub note: String,
+    /// Sampling interval, milliseconds.
+    #[serde(default)]
+    pub interval_ms: u64,
+    /// For `auto`: the samplers passed over, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tried: Vec<String>,
+    /// Idle power per rail measured before the suite (for `active` energy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// How sampling failed during the run, if it did (measurements after it have no energy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }

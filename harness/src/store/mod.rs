@@ -1,5 +1,6 @@
 //! The run store: `results/<run-id>/` with `manifest.json`, `measurements.jsonl` (one line per
-//! measurement, appended and synced as each finishes) and `summary.csv`.
+//! measurement, appended and synced as each finishes), `power.jsonl` (power samples, when
+//! sampled) and `summary.csv`.
 //!
 //! A run killed at any moment keeps every measurement that finished: lines are written
 //! whole and synced, a torn last line is cut off on resume, and `--resume` runs only the
@@ -23,6 +24,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const MEASUREMENTS: &str = "measurements.jsonl";
 /// See [`MANIFEST`].
 pub const SUMMARY: &str = "summary.csv";
+/// See [`MANIFEST`]: one power sample per line, appended as they arrive.
+pub const POWER: &str = "power.jsonl";
 
 /// Why the store could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +154,20 @@ impl RunStore {
         &self.dir
     }
 
+    /// `power.jsonl`, opened for appending (a torn last line from a killed session is cut off
+    /// first, so new samples start on a line of their own).
+    pub fn power_sink(&self) -> Result<File, StoreError> {
+        let path = self.dir.join(POWER);
+        if path.exists() {
+            cut_torn_tail(&path)?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))
+    }
+
     /// The manifest as last written.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -218,7 +235,7 @@ fn cut_torn_tail(path: &Path) -> Result<(), StoreError> {
     let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if keep < bytes.len() {
         tracing::warn!(
-            "{}: dropping {} bytes of a measurement line that was cut off when the run stopped",
+            "{}: dropping {} bytes of a line that was cut off when the run stopped",
             path.display(),
             bytes.len() - keep
         );

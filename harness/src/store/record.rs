@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use bench_workloads::engine::LlmMeasurement;
 
 use crate::plan::{Case, LlmParams};
+use crate::power::MeasurementEnergy;
 
 /// One measured repetition of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -47,6 +48,9 @@ pub struct Record {
     /// How peak memory was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_method: Option<String>,
+    /// Energy per rail and phase, when power was sampled over the whole measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<MeasurementEnergy>,
 }
 
 /// Whether a measurement finished.
@@ -83,6 +87,61 @@ pub struct Metrics {
     /// Peak memory during the measurement, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_bytes: Option<f64>,
+    /// Energy of the whole measurement on the headline rail, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j: Option<f64>,
+    /// Average power over the measurement on the headline rail, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_power_w: Option<f64>,
+    /// Average power during prefill, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_avg_w: Option<f64>,
+    /// Average power during decode, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_avg_w: Option<f64>,
+    /// Prefill energy / prompt tokens, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_prompt_token: Option<f64>,
+    /// Decode energy / tokens generated in decode (output tokens − 1), joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_output_token: Option<f64>,
+    /// 1 / `j_per_output_token`: decode tokens per joule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_j: Option<f64>,
+    /// Energy above the idle baseline over the measurement, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_energy_j: Option<f64>,
+}
+
+impl Metrics {
+    /// Fill the energy metrics from `energy` (headline rail) for a measurement of
+    /// `prompt_tokens` in and `output_tokens` out.
+    pub fn set_energy(
+        &mut self,
+        energy: &MeasurementEnergy,
+        prompt_tokens: u64,
+        output_tokens: u64,
+    ) {
+        let total = energy.headline_phase("total");
+        let prefill = energy.headline_phase("prefill");
+        let decode = energy.headline_phase("decode");
+        self.energy_j = total.map(|p| p.joules);
+        self.avg_power_w = total.map(|p| p.avg_w);
+        self.active_energy_j = total.and_then(|p| p.active_joules);
+        self.prefill_avg_w = prefill.map(|p| p.avg_w);
+        self.decode_avg_w = decode.map(|p| p.avg_w);
+        self.j_per_prompt_token = prefill
+            .filter(|_| prompt_tokens > 0)
+            .map(|p| p.joules / prompt_tokens as f64);
+        let decoded = output_tokens.saturating_sub(1);
+        self.j_per_output_token = decode
+            .filter(|_| decoded > 0)
+            .map(|p| p.joules / decoded as f64);
+        self.output_tokens_per_j = self
+            .j_per_output_token
+            .filter(|j| *j > 0.0)
+            .map(|j| 1.0 / j);
+    }
 }
 
 impl Record {
@@ -103,6 +162,7 @@ impl Record {
                 e2e_s: Some(m.e2e_s),
                 tokenize_s: Some(m.tokenize_s),
                 peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
+                ..Metrics::default()
             },
             itl_s: m.itl_s(),
             prompt_tokens: m.prompt_tokens as u64,
@@ -141,7 +201,18 @@ impl Record {
             metrics: Metrics::default(),
             itl_s: Vec::new(),
             peak_memory_method: None,
+            energy: None,
         }
+    }
+
+    /// Attach the measurement's energy and fill the energy metrics from it.
+    pub fn with_energy(mut self, energy: Option<MeasurementEnergy>) -> Self {
+        if let Some(e) = &energy {
+            self.metrics
+                .set_energy(e, self.prompt_tokens, self.output_tokens);
+        }
+        self.energy = energy;
+        self
     }
 
     fn with_status(mut self, status: Status) -> Self {

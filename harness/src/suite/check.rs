@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::Problem;
-use super::types::{DeviceKind, EngineKind, Suite, WorkloadKind};
+use super::types::{DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, WorkloadKind};
 
 /// Every problem of a parsed suite, in file order.
 pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
@@ -18,11 +18,12 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         at(
             suite.power.sampler.span.clone(),
             format!(
-                "power sampler `{}` is not available in this version of bench; allowed now: \"auto\", \"none\"",
+                "power sampler `{}` is not available in this version of bench; allowed now: \"auto\", \"powermetrics\", \"macmon\", \"nvml\", \"rapl\", \"prometheus\", \"none\"",
                 serde_plain(&suite.power.sampler.value)
             ),
         );
     }
+    check_power(&suite.power, &mut at);
 
     let mut seen = HashMap::new();
     for target in &suite.targets {
@@ -135,4 +136,61 @@ fn serde_plain<T: serde::Serialize>(value: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// `url` and `metrics` belong to the samplers that read them, and those need them.
+fn check_power(power: &PowerSection, at: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let sampler = power.sampler.value;
+    if let Some(url) = &power.url {
+        if !matches!(sampler, SamplerKind::Prometheus | SamplerKind::Macmon) {
+            at(
+                url.span.clone(),
+                format!(
+                    "`url` is read only by the \"prometheus\" and \"macmon\" samplers, not by \"{}\"",
+                    sampler.as_str()
+                ),
+            );
+        } else if !url.value.starts_with("http://") {
+            at(
+                url.span.clone(),
+                format!(
+                    "`{}` is not an http:// URL; power endpoints are read over plain HTTP (https is not supported)",
+                    url.value
+                ),
+            );
+        }
+    }
+    match (&power.metrics, sampler) {
+        (Some(metrics), SamplerKind::Prometheus) if metrics.value.is_empty() => at(
+            metrics.span.clone(),
+            "`metrics` is empty; name at least one power or energy metric".into(),
+        ),
+        (Some(metrics), s) if s != SamplerKind::Prometheus => at(
+            metrics.span.clone(),
+            format!(
+                "`metrics` is read only by the \"prometheus\" sampler, not by \"{}\"",
+                s.as_str()
+            ),
+        ),
+        _ => {}
+    }
+    if sampler == SamplerKind::Prometheus {
+        let missing: Vec<&str> = [
+            ("url", power.url.is_none()),
+            ("metrics", power.metrics.is_none()),
+        ]
+        .into_iter()
+        .filter(|(_, missing)| *missing)
+        .map(|(key, _)| key)
+        .collect();
+        if !missing.is_empty() {
+            at(
+                power.sampler.span.clone(),
+                format!(
+                    "the \"prometheus\" sampler needs {} in [power], e.g. url = \"http://gpu-host:9400/metrics\", metrics = [\"DCGM_FI_DEV_POWER_USAGE\"]",
+                    missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            );
+        }
+    }
 }

@@ -66,6 +66,14 @@ pub struct PowerSection {
     /// Seconds of idle power measured before the suite, subtracted for "active" energy.
     #[serde(default)]
     pub idle_baseline_s: u32,
+    /// `prometheus`: the endpoint to scrape (`http://host:9400/metrics`); `macmon`: a
+    /// `macmon serve` on another host (`http://host:9090`) instead of spawning `macmon pipe`.
+    #[serde(default)]
+    pub url: Option<At<String>>,
+    /// `prometheus`: the power or energy metrics to read (`DCGM_FI_DEV_POWER_USAGE`,
+    /// `node_rapl_package_joules_total`, `macmon_sys_power_watts`, ...).
+    #[serde(default)]
+    pub metrics: Option<At<Vec<String>>>,
 }
 
 impl Default for PowerSection {
@@ -74,6 +82,8 @@ impl Default for PowerSection {
             sampler: At::detached(SamplerKind::default()),
             interval_ms: default_interval_ms(),
             idle_baseline_s: 0,
+            url: None,
+            metrics: None,
         }
     }
 }
@@ -106,9 +116,35 @@ pub enum SamplerKind {
 }
 
 impl SamplerKind {
-    /// Whether this build can sample with it.
+    /// Every sampler, in the order `--help` lists them.
+    pub const ALL: &'static [SamplerKind] = &[
+        SamplerKind::Auto,
+        SamplerKind::Powermetrics,
+        SamplerKind::Macmon,
+        SamplerKind::Nvml,
+        SamplerKind::Rapl,
+        SamplerKind::Exo,
+        SamplerKind::Prometheus,
+        SamplerKind::None,
+    ];
+
+    /// Whether this build can sample with it (exo's telemetry comes with the exo engine).
     pub fn is_available(self) -> bool {
-        matches!(self, SamplerKind::Auto | SamplerKind::None)
+        !matches!(self, SamplerKind::Exo)
+    }
+
+    /// The name as written in suites.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SamplerKind::Auto => "auto",
+            SamplerKind::Powermetrics => "powermetrics",
+            SamplerKind::Macmon => "macmon",
+            SamplerKind::Nvml => "nvml",
+            SamplerKind::Rapl => "rapl",
+            SamplerKind::Exo => "exo",
+            SamplerKind::Prometheus => "prometheus",
+            SamplerKind::None => "none",
+        }
     }
 }
 

@@ -78,6 +78,12 @@ impl Observer for Progress {
         ));
     }
 
+    fn power_lost(&mut self, error: &str) {
+        self.say(format!(
+            "power sampling stopped ({error}); the run goes on without energy figures"
+        ));
+    }
+
     fn starting(&mut self, case: &Case, repetition: Option<u32>) {
         let what = match repetition {
             Some(r) => format!("rep {}/{}", r + 1, case.repetitions),
@@ -91,15 +97,24 @@ impl Observer for Progress {
         let Some(record) = record else { return };
         let line = match &record.error {
             Some(e) => format!("{} rep {}: error: {e}", case.id, record.repetition + 1),
-            None => format!(
-                "{} rep {}/{}: ttft {}  prefill {}  decode {}",
-                case.id,
-                record.repetition + 1,
-                case.repetitions,
-                super::table::seconds(record.metrics.ttft_s),
-                super::table::rate(record.metrics.prefill_tps),
-                super::table::rate(record.metrics.decode_tps),
-            ),
+            None => {
+                let mut line = format!(
+                    "{} rep {}/{}: ttft {}  prefill {}  decode {}",
+                    case.id,
+                    record.repetition + 1,
+                    case.repetitions,
+                    super::table::seconds(record.metrics.ttft_s),
+                    super::table::rate(record.metrics.prefill_tps),
+                    super::table::rate(record.metrics.decode_tps),
+                );
+                if let Some(w) = record.metrics.avg_power_w {
+                    line.push_str(&format!("  {w:.1} W"));
+                }
+                if let Some(flags) = record.energy.as_ref().filter(|e| !e.flags.is_empty()) {
+                    line.push_str(&format!("  [{}]", flags.flags.join(", ")));
+                }
+                line
+            }
         };
         if self.log_lines {
             self.say(line);

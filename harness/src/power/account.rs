@@ -1,0 +1,247 @@
+//! Energy figures of one measurement: per rail and per phase, with the idle baseline
+//! subtracted for `active` energy and thermal flags from the samples that overlap it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::energy::{Method, Trace};
+use super::{Sample, Scope};
+
+/// A named span of a measurement on the run clock (`total`, `prefill`, `decode`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phase {
+    /// Phase name.
+    pub name: &'static str,
+    /// Start, seconds on the run clock.
+    pub start_s: f64,
+    /// End, seconds on the run clock.
+    pub end_s: f64,
+}
+
+/// Idle power per rail, measured before the suite.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Seconds of idle sampled.
+    pub seconds: f64,
+    /// Average idle watts by rail.
+    pub watts: BTreeMap<String, f64>,
+}
+
+impl Baseline {
+    /// The average power of every rail of `trace` over `[start_s, end_s]`.
+    pub fn measure(trace: &Trace, start_s: f64, end_s: f64) -> Self {
+        Self {
+            seconds: end_s - start_s,
+            watts: trace
+                .rails()
+                .filter_map(|r| Some((r.rail.clone(), r.average_w(start_s, end_s)?)))
+                .collect(),
+        }
+    }
+}
+
+/// Energy of one phase on one rail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseEnergy {
+    /// Length of the phase, seconds.
+    pub seconds: f64,
+    /// Energy, joules.
+    pub joules: f64,
+    /// Average power, watts.
+    pub avg_w: f64,
+    /// Energy above the idle baseline, joules (when a baseline was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_joules: Option<f64>,
+}
+
+/// Energy of every phase on one rail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RailEnergy {
+    /// What the rail covers.
+    pub scope: Scope,
+    /// How its energy was obtained.
+    pub method: Method,
+    /// By phase name; a phase the samples do not cover is absent.
+    pub phases: BTreeMap<String, PhaseEnergy>,
+}
+
+/// The energy of one measurement, stored with it in `measurements.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasurementEnergy {
+    /// The sampler.
+    pub source: String,
+    /// The rail headline figures (J/token, average W) use: the widest scope measured.
+    pub headline: String,
+    /// Every rail measured. Rails of different scopes overlap: never add them up.
+    pub rails: BTreeMap<String, RailEnergy>,
+    /// Samples whose reading falls within the measurement.
+    pub samples: usize,
+    /// Thermal pressure, throttling or battery seen during the measurement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+impl MeasurementEnergy {
+    /// Figures for `phases` (the first is the whole measurement) from `trace`, flags from the
+    /// `samples` overlapping the whole measurement. `None` when no rail covers it.
+    pub fn compute(
+        source: &str,
+        trace: &Trace,
+        samples: &[Sample],
+        phases: &[Phase],
+        baseline: Option<&Baseline>,
+    ) -> Option<Self> {
+        let whole = phases.first()?;
+        let headline = trace.headline()?;
+        let mut rails = BTreeMap::new();
+        for rail in trace.rails() {
+            let idle_w = baseline.and_then(|b| b.watts.get(&rail.rail)).copied();
+            let phases: BTreeMap<String, PhaseEnergy> = phases
+                .iter()
+                .filter_map(|p| {
+                    let joules = rail.energy(p.start_s, p.end_s)?;
+                    let seconds = p.end_s - p.start_s;
+                    Some((
+                        p.name.to_string(),
+                        PhaseEnergy {
+                            seconds,
+                            joules,
+                            avg_w: if seconds > 0.0 { joules / seconds } else { 0.0 },
+                            active_joules: idle_w.map(|w| joules - w * seconds),
+                        },
+                    ))
+                })
+                .collect();
+            if !phases.is_empty() {
+                rails.insert(
+                    rail.rail.clone(),
+                    RailEnergy {
+                        scope: rail.scope,
+                        method: rail.method,
+                        phases,
+                    },
+                );
+            }
+        }
+        if !rails.contains_key(&headline.rail) {
+            return None;
+        }
+        let overlapping = samples.iter().filter(|s| {
+            let from = s.t_s - s.window_s;
+            s.t_s >= whole.start_s && from <= whole.end_s
+        });
+        let mut flags: Vec<String> = Vec::new();
+        let mut count = 0;
+        for s in overlapping {
+            count += 1;
+            for flag in s.thermal.flags() {
+                if !flags.contains(&flag) {
+                    flags.push(flag);
+                }
+            }
+        }
+        Some(Self {
+            source: source.into(),
+            headline: headline.rail.clone(),
+            rails,
+            samples: count,
+            flags,
+        })
+    }
+
+    /// The headline rail's figures for `phase`.
+    pub fn headline_phase(&self, phase: &str) -> Option<&PhaseEnergy> {
+        self.rails.get(&self.headline)?.phases.get(phase)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::{RailReading, Thermal};
+
+    fn steady(watts: f64, until: f64, thermal: Thermal) -> Vec<Sample> {
+        (1..=(until * 10.0) as usize)
+            .map(|i| Sample {
+                t_s: i as f64 / 10.0,
+                window_s: 0.1,
+                source: "test".into(),
+                rails: vec![
+                    RailReading::watts("combined", Scope::CpuGpuAne, watts),
+                    RailReading::watts("gpu", Scope::Gpu, watts / 2.0),
+                ],
+                thermal: thermal.clone(),
+                ..Sample::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn phases_baseline_and_headline() {
+        let samples = steady(20.0, 10.0, Thermal::default());
+        let trace = Trace::from_samples(&samples);
+        let baseline = Baseline::measure(&trace, 0.0, 2.0);
+        assert!((baseline.watts["combined"] - 20.0).abs() < 1e-9);
+        let baseline = Baseline {
+            seconds: 2.0,
+            watts: [("combined".to_string(), 5.0)].into(),
+        };
+        let phases = [
+            Phase {
+                name: "total",
+                start_s: 3.0,
+                end_s: 7.0,
+            },
+            Phase {
+                name: "prefill",
+                start_s: 3.0,
+                end_s: 4.0,
+            },
+            Phase {
+                name: "decode",
+                start_s: 4.0,
+                end_s: 7.0,
+            },
+            Phase {
+                name: "late",
+                start_s: 9.0,
+                end_s: 11.0,
+            },
+        ];
+        let e =
+            MeasurementEnergy::compute("test", &trace, &samples, &phases, Some(&baseline)).unwrap();
+        assert_eq!(e.headline, "combined");
+        let total = e.headline_phase("total").unwrap();
+        assert!((total.joules - 80.0).abs() < 1e-9);
+        assert!((total.avg_w - 20.0).abs() < 1e-9);
+        assert!((total.active_joules.unwrap() - 60.0).abs() < 1e-9);
+        assert!((e.headline_phase("decode").unwrap().joules - 60.0).abs() < 1e-9);
+        assert!(e.headline_phase("late").is_none(), "outside the samples");
+        let gpu = &e.rails["gpu"];
+        assert_eq!(
+            gpu.phases["total"].active_joules, None,
+            "no baseline for gpu"
+        );
+        assert!((gpu.phases["total"].joules - 40.0).abs() < 1e-9);
+        assert!(e.flags.is_empty());
+    }
+
+    #[test]
+    fn thermal_pressure_inside_the_measurement_is_flagged() {
+        let hot = Thermal {
+            pressure: Some("Heavy".into()),
+            ..Thermal::default()
+        };
+        let samples = steady(20.0, 3.0, hot);
+        let trace = Trace::from_samples(&samples);
+        let phases = [Phase {
+            name: "total",
+            start_s: 1.0,
+            end_s: 2.0,
+        }];
+        let e = MeasurementEnergy::compute("test", &trace, &samples, &phases, None).unwrap();
+        assert_eq!(e.flags, ["thermal-pressure:heavy"]);
+        assert!(e.samples >= 10);
+    }
+}

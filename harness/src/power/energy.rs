@@ -1,0 +1,336 @@
+//! Energy from power samples: per rail, a cumulative-energy curve over time, cut at phase
+//! boundaries.
+//!
+//! How each kind of reading becomes energy:
+//! - an energy counter (`counter_j`, NVML, RAPL): the counter itself;
+//! - an average over a window (powermetrics, macmon): that power held from the previous
+//!   reading (or the start of its own window, for the first) to this one;
+//! - an instantaneous reading (window 0): the trapezoid rule between successive readings.
+//!
+//! Energy over a phase `[a, b]` is `E(b) − E(a)` with `E` interpolated linearly between
+//! readings, which takes power as constant within one sampling interval. A phase that reaches
+//! outside the sampled span has no figure: nothing is extrapolated.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Sample, Scope};
+
+/// How a rail's energy was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Differences of a hardware energy counter.
+    Counter,
+    /// Averages over each sample's window, added up.
+    WindowAverage,
+    /// The trapezoid rule over instantaneous power readings.
+    Trapezoid,
+}
+
+/// One rail's cumulative energy over time.
+#[derive(Debug, Clone)]
+pub struct RailTrace {
+    /// Rail name.
+    pub rail: String,
+    /// What it covers.
+    pub scope: Scope,
+    /// How energy is obtained.
+    pub method: Method,
+    /// (seconds on the run clock, joules since the trace began), strictly increasing in time.
+    points: Vec<(f64, f64)>,
+    /// Last instantaneous watts, for the trapezoid rule.
+    last_watts: Option<f64>,
+    /// First counter value, so that points start at 0 J.
+    counter_origin: Option<f64>,
+}
+
+impl RailTrace {
+    fn new(rail: &str, scope: Scope, method: Method) -> Self {
+        Self {
+            rail: rail.into(),
+            scope,
+            method,
+            points: Vec::new(),
+            last_watts: None,
+            counter_origin: None,
+        }
+    }
+
+    fn push(&mut self, t: f64, window_s: f64, watts: Option<f64>, counter_j: Option<f64>) {
+        if let Some(&(last_t, _)) = self.points.last() {
+            if t <= last_t {
+                return; // out of order or duplicate: the curve must be a function of time
+            }
+        }
+        let previous = self.points.last().copied();
+        match self.method {
+            Method::Counter => {
+                let Some(c) = counter_j else { return };
+                let origin = *self.counter_origin.get_or_insert(c);
+                let e = c - origin;
+                // A counter that went backwards was reset (driver reload): continue from the
+                // last value rather than subtracting a whole counter's worth.
+                if let Some((_, last_e)) = previous {
+                    if e < last_e {
+                        self.counter_origin = Some(c - last_e);
+                        self.points.push((t, last_e));
+                        return;
+                    }
+                }
+                self.points.push((t, e));
+            }
+            Method::WindowAverage => {
+                let Some(w) = watts else { return };
+                match previous {
+                    Some((last_t, last_e)) => self.points.push((t, last_e + w * (t - last_t))),
+                    None => {
+                        if window_s > 0.0 {
+                            self.points.push((t - window_s, 0.0));
+                        }
+                        self.points.push((t, w * window_s));
+                    }
+                }
+            }
+            Method::Trapezoid => {
+                let Some(w) = watts else { return };
+                match (previous, self.last_watts) {
+                    (Some((last_t, last_e)), Some(last_w)) => self
+                        .points
+                        .push((t, last_e + 0.5 * (w + last_w) * (t - last_t))),
+                    _ => self.points.push((t, 0.0)),
+                }
+                self.last_watts = Some(w);
+            }
+        }
+    }
+
+    /// Joules between `a` and `b` (seconds on the run clock), or `None` when the trace does not
+    /// cover the whole interval.
+    pub fn energy(&self, a: f64, b: f64) -> Option<f64> {
+        if b < a {
+            return None;
+        }
+        Some(self.cumulative(b)? - self.cumulative(a)?)
+    }
+
+    /// Average watts between `a` and `b`.
+    pub fn average_w(&self, a: f64, b: f64) -> Option<f64> {
+        let e = self.energy(a, b)?;
+        (b > a).then(|| e / (b - a))
+    }
+
+    /// Readings whose point in time lies within `[a, b]`.
+    pub fn points_within(&self, a: f64, b: f64) -> usize {
+        self.points
+            .iter()
+            .filter(|(t, _)| (a..=b).contains(t))
+            .count()
+    }
+
+    /// The span of time the trace covers.
+    pub fn span(&self) -> Option<(f64, f64)> {
+        Some((self.points.first()?.0, self.points.last()?.0))
+    }
+
+    fn cumulative(&self, t: f64) -> Option<f64> {
+        let points = &self.points;
+        let (first, last) = (points.first()?, points.last()?);
+        if t < first.0 || t > last.0 {
+            return None;
+        }
+        let i = points.partition_point(|(pt, _)| *pt < t);
+        if i == 0 {
+            return Some(first.1);
+        }
+        let (t1, e1) = points[i];
+        let (t0, e0) = points[i - 1];
+        Some(e0 + (e1 - e0) * (t - t0) / (t1 - t0))
+    }
+}
+
+/// Every rail of a power trace, built up sample by sample.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    rails: BTreeMap<String, RailTrace>,
+}
+
+impl Trace {
+    /// An empty trace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a sample (samples must come in time order; earlier ones are ignored per rail).
+    pub fn push(&mut self, sample: &Sample) {
+        for reading in &sample.rails {
+            let key = match &sample.host {
+                Some(host) => format!("{host}/{}", reading.rail),
+                None => reading.rail.clone(),
+            };
+            let trace = self.rails.entry(key.clone()).or_insert_with(|| {
+                let method = if reading.counter_j.is_some() {
+                    Method::Counter
+                } else if sample.window_s > 0.0 {
+                    Method::WindowAverage
+                } else {
+                    Method::Trapezoid
+                };
+                RailTrace::new(&key, reading.scope, method)
+            });
+            trace.push(
+                sample.t_s,
+                sample.window_s,
+                reading.watts,
+                reading.counter_j,
+            );
+        }
+    }
+
+    /// A trace of `samples`.
+    pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> Self {
+        let mut trace = Self::new();
+        for s in samples {
+            trace.push(s);
+        }
+        trace
+    }
+
+    /// The rails, by name.
+    pub fn rails(&self) -> impl Iterator<Item = &RailTrace> {
+        self.rails.values()
+    }
+
+    /// The rail called `name`.
+    pub fn rail(&self, name: &str) -> Option<&RailTrace> {
+        self.rails.get(name)
+    }
+
+    /// The rail headline figures use: the widest scope measured (whole machine over SoC over
+    /// package over GPU board...). Ties go to the first rail by name.
+    pub fn headline(&self) -> Option<&RailTrace> {
+        self.rails
+            .values()
+            .filter(|r| r.scope.breadth() > 0)
+            .max_by(|a, b| {
+                a.scope
+                    .breadth()
+                    .cmp(&b.scope.breadth())
+                    .then_with(|| b.rail.cmp(&a.rail))
+            })
+    }
+
+    /// The latest time every rail has reached (samples up to it have arrived).
+    pub fn covered_until(&self) -> Option<f64> {
+        self.rails
+            .values()
+            .filter_map(|r| r.span().map(|(_, end)| end))
+            .reduce(f64::min)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::RailReading;
+
+    fn sample(t: f64, window: f64, rails: Vec<RailReading>) -> Sample {
+        Sample {
+            t_s: t,
+            window_s: window,
+            source: "test".into(),
+            rails,
+            ..Sample::default()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn window_averages_hold_their_power_between_readings() {
+        // 10 W over (0, 1], 20 W over (1, 2], 30 W over (2, 3].
+        let trace = Trace::from_samples(&[
+            sample(1.0, 1.0, vec![RailReading::watts("cpu", Scope::Cpu, 10.0)]),
+            sample(2.0, 1.0, vec![RailReading::watts("cpu", Scope::Cpu, 20.0)]),
+            sample(3.0, 1.0, vec![RailReading::watts("cpu", Scope::Cpu, 30.0)]),
+        ]);
+        let cpu = trace.rail("cpu").unwrap();
+        assert_eq!(cpu.method, Method::WindowAverage);
+        assert!(close(cpu.energy(0.0, 3.0).unwrap(), 60.0));
+        // Half of the second window and a quarter of the third: 10 + 7.5 J.
+        assert!(close(cpu.energy(1.5, 2.25).unwrap(), 17.5));
+        assert!(close(cpu.average_w(1.5, 2.25).unwrap(), 17.5 / 0.75));
+        assert_eq!(cpu.energy(-0.5, 1.0), None, "before the first window");
+        assert_eq!(cpu.energy(2.0, 3.5), None, "after the last reading");
+    }
+
+    #[test]
+    fn instantaneous_readings_use_the_trapezoid_rule() {
+        // Power rises linearly 0 → 100 W over 2 s: 100 J exactly.
+        let readings = [(0.0, 0.0), (1.0, 50.0), (2.0, 100.0)];
+        let samples: Vec<Sample> = readings
+            .iter()
+            .map(|&(t, w)| sample(t, 0.0, vec![RailReading::watts("gpu0", Scope::GpuBoard, w)]))
+            .collect();
+        let trace = Trace::from_samples(&samples);
+        let gpu = trace.rail("gpu0").unwrap();
+        assert_eq!(gpu.method, Method::Trapezoid);
+        assert!(close(gpu.energy(0.0, 2.0).unwrap(), 100.0));
+        assert!(close(gpu.energy(0.0, 1.0).unwrap(), 25.0));
+    }
+
+    #[test]
+    fn counters_win_over_power_and_survive_a_reset() {
+        let reading = |w: f64, c: f64| RailReading {
+            counter_j: Some(c),
+            ..RailReading::watts("gpu0", Scope::GpuBoard, w)
+        };
+        let trace = Trace::from_samples(&[
+            sample(0.0, 0.0, vec![reading(999.0, 5000.0)]),
+            sample(1.0, 0.0, vec![reading(999.0, 5100.0)]),
+            sample(2.0, 0.0, vec![reading(999.0, 10.0)]), // reset: energy in (1, 2] unknown → 0
+            sample(3.0, 0.0, vec![reading(999.0, 60.0)]),
+        ]);
+        let gpu = trace.rail("gpu0").unwrap();
+        assert_eq!(gpu.method, Method::Counter);
+        assert!(close(gpu.energy(0.0, 1.0).unwrap(), 100.0));
+        assert!(close(gpu.energy(2.0, 3.0).unwrap(), 50.0));
+        assert!(close(gpu.energy(0.5, 1.0).unwrap(), 50.0));
+    }
+
+    #[test]
+    fn headline_is_the_widest_scope() {
+        let trace = Trace::from_samples(&[sample(
+            1.0,
+            1.0,
+            vec![
+                RailReading::watts("ane", Scope::Ane, 1.0),
+                RailReading::watts("cpu", Scope::Cpu, 1.0),
+                RailReading::watts("combined", Scope::CpuGpuAne, 1.0),
+                RailReading::watts("ram", Scope::Dram, 1.0),
+            ],
+        )]);
+        assert_eq!(trace.headline().unwrap().rail, "combined");
+        let dram_only = Trace::from_samples(&[sample(
+            1.0,
+            1.0,
+            vec![RailReading::watts("ram", Scope::Dram, 1.0)],
+        )]);
+        assert!(dram_only.headline().is_none());
+    }
+
+    #[test]
+    fn remote_rails_are_keyed_by_host() {
+        let mut s = sample(
+            1.0,
+            1.0,
+            vec![RailReading::watts("sys", Scope::System, 5.0)],
+        );
+        s.host = Some("mac-2".into());
+        let trace = Trace::from_samples(&[s]);
+        assert!(trace.rail("mac-2/sys").is_some());
+    }
+}

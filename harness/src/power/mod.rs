@@ -1,0 +1,24 @@
+//! Power and thermal sampling.
+//!
+//! Every source ([`powermetrics`], [`macmon`], [`nvml`], [`rapl`], [`prometheus`]) implements
+//! [`Source`] and yields [`Sample`]s on the run clock. The [`monitor`] runs one source on a
+//! thread while the suite runs, keeps its samples and writes them to `power.jsonl`; [`energy`]
+//! integrates them over each measurement's phases.
+
+mod account;
+pub mod energy;
+mod error;
+pub mod macmon;
+pub mod monitor;
+pub mod nvml;
+pub mod powermetrics;
+pub mod prometheus;
+pub mod rapl;
+mod sample;
+pub mod select;
+mod source;
+
+pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
+pub use error::{Imported, Position, PowerError};
+pub use sample::{RailReading, Sample, Scope, Thermal, THROTTLE_FLAGGED};
+pub use source::{Source, Ticker};
