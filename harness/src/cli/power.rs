@@ -225,7 +225,7 @@ fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Resu
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let samples = monitor.samples();
-    let health = monitor.stop();
+    let (health, thread_cpu) = monitor.stop_with_cost();
     eprintln!(
         "{} samples in {wall:.1} s written to {}",
         samples.len(),
@@ -234,10 +234,15 @@ fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Resu
     for line in energy_report(&samples, t0) {
         eprintln!("{line}");
     }
+    if let Some(cpu) = thread_cpu {
+        eprintln!(
+            "sampling thread: {cpu:.3} s of CPU in {wall:.1} s = {:.3}% of one core",
+            100.0 * cpu / wall
+        );
+    }
     if let Some(cpu) = cpu {
         eprintln!(
-            "sampling cost {:.3} s of CPU in {wall:.1} s: {:.3}% of one core",
-            cpu,
+            "whole process (start-up, library loading, this summary included): {cpu:.3} s of CPU = {:.3}% of one core",
             100.0 * cpu / wall
         );
     }

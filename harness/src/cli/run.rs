@@ -106,7 +106,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &mut progress,
     )?;
     progress.finish();
-    drop(power);
     if let Some(monitor) = monitor {
         let write_error = monitor.write_error();
         if let Health::Failed(error) = monitor.stop() {

@@ -31,6 +31,8 @@ struct State {
     trace: Trace,
     health: Option<Health>,
     write_error: Option<String>,
+    /// CPU seconds the sampling thread used, once it has ended (where the OS tells).
+    thread_cpu_s: Option<f64>,
 }
 
 struct Shared {
@@ -48,6 +50,7 @@ impl Shared {
 /// A source sampling on a background thread.
 pub struct Monitor {
     name: &'static str,
+    max_gap: Duration,
     description: String,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
@@ -60,6 +63,7 @@ impl Monitor {
     pub fn start(source: Box<dyn Source>, clock: RunClock, sink: Option<File>) -> Self {
         let name = source.name();
         let description = source.describe();
+        let max_gap = source.max_gap();
         let interrupter = source.interrupter();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -79,6 +83,7 @@ impl Monitor {
         }
         Self {
             name,
+            max_gap,
             description,
             shared,
             stop,
@@ -90,6 +95,11 @@ impl Monitor {
     /// The sampler's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The longest time between two readings of every rail.
+    pub fn max_gap(&self) -> Duration {
+        self.max_gap
     }
 
     /// What the source measures, in words.
@@ -177,6 +187,13 @@ impl Monitor {
         self.health()
     }
 
+    /// Stop sampling; also return the CPU seconds the sampling thread used (source reads,
+    /// encoding, writing), where the OS tells.
+    pub fn stop_with_cost(mut self) -> (Health, Option<f64>) {
+        self.shutdown();
+        (self.health(), self.shared.lock().thread_cpu_s)
+    }
+
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(interrupt) = self.interrupter.take() {
@@ -234,7 +251,10 @@ fn sample_loop(
         let _ = w.flush();
         let _ = w.get_ref().sync_data();
     }
-    shared.lock().health = Some(end);
+    let mut state = shared.lock();
+    state.health = Some(end);
+    state.thread_cpu_s = crate::cpu_time::thread_cpu_seconds();
+    drop(state);
     shared.arrived.notify_all();
 }
 

@@ -16,6 +16,12 @@ pub trait Source: Send {
     fn describe(&self) -> String;
     /// The next sample. `Ok(None)` means the source ended and will give no more.
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError>;
+    /// The longest time between two readings of every rail, where it exceeds the sampling
+    /// interval (an energy counter read less often than power): how long to wait for the
+    /// reading that closes a measurement.
+    fn max_gap(&self) -> Duration {
+        Duration::ZERO
+    }
     /// Something that makes a blocked [`Source::next`] return soon (kills a child process);
     /// `None` when `next` never blocks longer than one interval.
     fn interrupter(&self) -> Option<Box<dyn FnOnce() + Send>> {

@@ -69,9 +69,9 @@ impl<'a> PowerTap<'a> {
             return (None, None);
         };
         let end = phases.iter().map(|p| p.end_s).fold(f64::MIN, f64::max);
-        // A reading covering the end arrives within one interval; allow a second one and some
-        // slack for a slow tool before giving up on this measurement's energy.
-        let patience = self.interval * 2 + Duration::from_millis(500);
+        // A reading covering the end arrives within one gap; allow a second one and some slack
+        // for a slow tool before giving up on this measurement's energy.
+        let patience = monitor.max_gap().max(self.interval) * 2 + Duration::from_millis(500);
         monitor.wait_until(end, patience);
         let energy = monitor.energy(phases, self.baseline);
         let failure = match monitor.health() {

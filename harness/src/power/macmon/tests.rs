@@ -16,15 +16,34 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The annotated README examples as the one-line JSON macmon prints: `//` comments and
-/// trailing commas removed.
+/// The annotated README examples as the one-line JSON macmon prints: `//` comments, then
+/// trailing commas, removed.
 pub(crate) fn jsonc_value(text: &str) -> Value {
-    let mut plain = String::new();
+    let plain = outside_strings(text, |c, rest| {
+        if c == '/' && rest.starts_with('/') {
+            let skip = rest.find('\n').unwrap_or(rest.len());
+            (None, skip)
+        } else {
+            (Some(c), 0)
+        }
+    });
+    let plain = outside_strings(&plain, |c, rest| {
+        let trailing = c == ',' && rest.trim_start().starts_with(['}', ']']);
+        ((!trailing).then_some(c), 0)
+    });
+    serde_json::from_str(&plain).unwrap()
+}
+
+/// `text` with `edit(char, rest after it) -> (keep?, chars of rest to skip)` applied to each
+/// character outside JSON strings.
+fn outside_strings(text: &str, edit: impl Fn(char, &str) -> (Option<char>, usize)) -> String {
+    let mut out = String::new();
     let (mut in_string, mut escaped) = (false, false);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        i += c.len_utf8();
         if in_string {
-            plain.push(c);
+            out.push(c);
             match c {
                 _ if escaped => escaped = false,
                 '\\' => escaped = true,
@@ -33,29 +52,12 @@ pub(crate) fn jsonc_value(text: &str) -> Value {
             }
             continue;
         }
-        match c {
-            '"' => {
-                in_string = true;
-                plain.push(c);
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        plain.push('\n');
-                        break;
-                    }
-                }
-            }
-            ',' => {
-                let rest: String = chars.clone().collect();
-                if !rest.trim_start().starts_with(['}', ']']) {
-                    plain.push(c);
-                }
-            }
-            _ => plain.push(c),
-        }
+        in_string = c == '"';
+        let (keep, skip) = edit(c, &text[i..]);
+        out.extend(keep);
+        i += skip;
     }
-    serde_json::from_str(&plain).unwrap()
+    out
 }
 
 fn v08() -> Value {

@@ -174,9 +174,11 @@ impl<'a> Cursor<'a> {
                     Some((_, '\\')) => out.push('\\'),
                     Some((_, '"')) => out.push('"'),
                     Some((_, 'n')) => out.push('\n'),
-                    Some((_, other)) => return Err(format!(
+                    Some((_, other)) => {
+                        return Err(format!(
                         "invalid escape `\\{other}` in a quoted string (only \\\\, \\\" and \\n)"
-                    )),
+                    ))
+                    }
                     None => break,
                 },
                 c => out.push(c),
