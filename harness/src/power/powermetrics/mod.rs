@@ -61,6 +61,8 @@ pub struct PowermetricsSource {
     command_line: String,
     battery: bool,
     on_battery: Option<bool>,
+    /// Low Power Mode as `pmset -g` last said.
+    low_power_mode: Option<bool>,
     power_checked: Option<Instant>,
     ended: bool,
 }
@@ -135,6 +137,7 @@ impl PowermetricsSource {
             command_line,
             battery,
             on_battery: None,
+            low_power_mode: None,
             power_checked: None,
             ended: false,
         };
@@ -205,17 +208,20 @@ impl PowermetricsSource {
         })
     }
 
-    /// Whether the Mac runs on battery, asking `pmset` at most every
-    /// [`POWER_SOURCE_REFRESH`].
-    fn on_battery(&mut self) -> Option<bool> {
+    /// Whether the Mac runs on battery, and whether Low Power Mode is on, asking `pmset` at
+    /// most every [`POWER_SOURCE_REFRESH`].
+    fn supply(&mut self) -> (Option<bool>, Option<bool>) {
         let stale = self
             .power_checked
             .is_none_or(|at| at.elapsed() >= POWER_SOURCE_REFRESH);
         if stale {
-            self.on_battery = pmset_batt().and_then(|out| drawing_from_battery(&out));
+            if self.battery {
+                self.on_battery = pmset_batt().and_then(|out| drawing_from_battery(&out));
+            }
+            self.low_power_mode = pmset_settings().and_then(|out| low_power_mode(&out));
             self.power_checked = Some(Instant::now());
         }
-        self.on_battery
+        (self.on_battery, self.low_power_mode)
     }
 }
 
@@ -227,7 +233,7 @@ impl Source for PowermetricsSource {
     fn describe(&self) -> String {
         format!(
             "`{}`: rails cpu, gpu, ane and combined (CPU+GPU+ANE, not the whole machine), \
-             thermal pressure, CPU cluster and GPU clocks{}",
+             thermal pressure, Low Power Mode, CPU cluster and GPU clocks{}",
             self.command_line,
             if self.battery {
                 ", battery charge and AC/battery state"
@@ -249,10 +255,11 @@ impl Source for PowermetricsSource {
                         position: crate::power::Position::Byte(offset),
                         message,
                     })?;
-                if self.battery {
-                    reading.on_battery = self.on_battery();
-                }
-                return Ok(Some(reading.to_sample(t_s)));
+                let (on_battery, low_power_mode) = self.supply();
+                reading.on_battery = on_battery;
+                let mut sample = reading.to_sample(t_s);
+                sample.thermal.low_power_mode = low_power_mode;
+                return Ok(Some(sample));
             }
             if self.ended {
                 return Ok(None);
@@ -368,6 +375,23 @@ fn pmset_batt() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `pmset -g` output (the active power settings), if pmset ran.
+fn pmset_settings() -> Option<String> {
+    let out = Command::new(PMSET).arg("-g").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The ` lowpowermode  1` line of `pmset -g` (macOS 12+); `None` where the Mac has none.
+fn low_power_mode(settings: &str) -> Option<bool> {
+    settings.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next()? == "lowpowermode").then_some(())?;
+        Some(words.next()? == "1")
+    })
 }
 
 /// Whether `pmset -g batt` lists a battery (` -InternalBattery-0 (id=...) 100%; charged; ...`).
@@ -567,6 +591,17 @@ mod tests {
             }
             other => panic!("expected unavailable, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn pmset_settings_tell_low_power_mode() {
+        let on = "System-wide power settings:\nCurrently in use:\n standby              1\n lowpowermode         1\n sleep                1\n";
+        assert_eq!(low_power_mode(on), Some(true));
+        assert_eq!(
+            low_power_mode(&on.replace("lowpowermode         1", "lowpowermode         0")),
+            Some(false)
+        );
+        assert_eq!(low_power_mode(" standby 1\n sleep 1\n"), None);
     }
 
     #[test]
