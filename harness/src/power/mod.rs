@@ -6,6 +6,7 @@
 //! integrates them over each measurement's phases.
 
 mod account;
+mod child;
 pub mod energy;
 mod error;
 pub mod macmon;
@@ -17,6 +18,8 @@ pub mod rapl;
 mod sample;
 pub mod select;
 mod source;
+#[cfg(test)]
+mod testing;
 
 pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
 pub use error::{Imported, Position, PowerError};

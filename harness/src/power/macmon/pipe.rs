@@ -2,15 +2,15 @@
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{parse_line, NAME};
 use crate::clock::RunClock;
+use crate::power::child::{lock, ChildProcess};
 use crate::power::{Position, PowerError, Sample, Source};
 
 /// macmon raises `-i` below this to it.
@@ -29,12 +29,10 @@ const POLL: Duration = Duration::from_millis(200);
 /// it arrives, with window = the interval.
 #[derive(Debug)]
 pub struct MacmonPipeSource {
-    child: Arc<Mutex<Child>>,
+    process: ChildProcess,
     lines: Receiver<(Instant, String)>,
     stderr: Arc<Mutex<String>>,
     stderr_thread: Option<JoinHandle<()>>,
-    /// Set when the child is killed on purpose: its end is then no failure.
-    stopped: Arc<AtomicBool>,
     /// The line `open` read to check that macmon works.
     pending: Option<(Instant, String)>,
     line_no: usize,
@@ -98,7 +96,7 @@ impl MacmonPipeSource {
                 "`{program}` started without its output pipes"
             )));
         };
-        let child = Arc::new(Mutex::new(child));
+        let process = ChildProcess::new(child);
         let (tx, lines) = mpsc::channel();
         let stderr = Arc::new(Mutex::new(String::new()));
         // Threads only read pipes; they end at EOF, when the child exits or is killed.
@@ -119,11 +117,10 @@ impl MacmonPipeSource {
                 .spawn(move || keep_tail(stderr_pipe, &tail))
         };
         let mut source = Self {
-            child,
+            process,
             lines,
             stderr,
             stderr_thread: None,
-            stopped: Arc::new(AtomicBool::new(false)),
             pending: None,
             line_no: 0,
             bad_in_a_row: 0,
@@ -189,11 +186,11 @@ impl MacmonPipeSource {
     fn wait_exit(&mut self) -> Option<ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(2);
         let status = loop {
-            match lock(&self.child).try_wait() {
+            match self.process.lock().try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => {}
                 Ok(None) | Err(_) => {
-                    let mut child = lock(&self.child);
+                    let mut child = self.process.lock();
                     let _ = child.kill();
                     let _ = child.wait();
                     break None;
@@ -215,11 +212,11 @@ impl MacmonPipeSource {
 
     /// What `next` returns once stdout has closed.
     fn ended(&mut self) -> Result<Option<Sample>, PowerError> {
-        if self.stopped.load(Ordering::SeqCst) {
+        if self.process.stopped() {
             return Ok(None);
         }
         let status = self.wait_exit();
-        if self.stopped.load(Ordering::SeqCst) {
+        if self.process.stopped() {
             return Ok(None);
         }
         match status {
@@ -261,11 +258,6 @@ fn keep_tail(mut pipe: ChildStderr, tail: &Mutex<String>) {
     }
 }
 
-/// A lock that survives a panic elsewhere: the data (a child handle, text) stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Source for MacmonPipeSource {
     fn name(&self) -> &'static str {
         NAME
@@ -282,7 +274,7 @@ impl Source for MacmonPipeSource {
                 None => match self.lines.recv_timeout(POLL) {
                     Ok(line) => line,
                     Err(RecvTimeoutError::Timeout) => {
-                        if self.stopped.load(Ordering::SeqCst) {
+                        if self.process.stopped() {
                             return Ok(None);
                         }
                         continue;
@@ -317,21 +309,6 @@ impl Source for MacmonPipeSource {
     }
 
     fn interrupter(&self) -> Option<Box<dyn FnOnce() + Send>> {
-        let child = Arc::clone(&self.child);
-        let stopped = Arc::clone(&self.stopped);
-        Some(Box::new(move || {
-            stopped.store(true, Ordering::SeqCst);
-            let _ = lock(&child).kill();
-        }))
-    }
-}
-
-impl Drop for MacmonPipeSource {
-    fn drop(&mut self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        // Reap it: no zombie left behind.
-        let _ = child.wait();
+        Some(self.process.interrupter())
     }
 }

@@ -8,13 +8,7 @@ use crate::clock::RunClock;
 use crate::power::prometheus::http::test_server::{self, Then};
 use crate::power::Source;
 
-fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../shared/fixtures/apple/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::power::testing::{fixture_text as fixture, rails};
 
 /// The annotated README examples as the one-line JSON macmon prints: `//` comments, then
 /// trailing commas, removed.
@@ -66,14 +60,6 @@ fn v08() -> Value {
 
 fn v07() -> Value {
     jsonc_value(&fixture("macmon_pipe_json_v0.6-0.7_readme_example.jsonc"))
-}
-
-fn rails(sample: &Sample) -> Vec<(&str, Scope, f64)> {
-    sample
-        .rails
-        .iter()
-        .map(|r| (r.rail.as_str(), r.scope, r.watts.unwrap()))
-        .collect()
 }
 
 /// Figures as written in both README examples.

@@ -17,13 +17,13 @@ pub use self::plist::{import_plist, parse_document, PlistStream, Reading};
 pub use self::text::import_text;
 
 use std::io::{ErrorKind, Read};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::process::{ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::clock::RunClock;
+use crate::power::child::{lock, ChildProcess};
 use crate::power::{PowerError, Sample, Source};
 
 /// The sampler's name in suites and errors.
@@ -51,12 +51,10 @@ const STDERR_TAIL: usize = 2048;
 /// [`Source::interrupter`] and when the source is dropped.
 #[derive(Debug)]
 pub struct PowermetricsSource {
-    child: Arc<Mutex<Child>>,
+    process: ChildProcess,
     stdout: ChildStdout,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: Option<JoinHandle<()>>,
-    /// Set when we stop the child on purpose, so that its end is not reported as a failure.
-    stopped: Arc<AtomicBool>,
     stream: PlistStream,
     command_line: String,
     battery: bool,
@@ -128,11 +126,10 @@ impl PowermetricsSource {
                 .ok()
         };
         let mut source = Self {
-            child: Arc::new(Mutex::new(child)),
+            process: ChildProcess::new(child),
             stdout,
             stderr,
             stderr_reader,
-            stopped: Arc::new(AtomicBool::new(false)),
             stream: PlistStream::new(),
             command_line,
             battery,
@@ -165,7 +162,7 @@ impl PowermetricsSource {
         }
         let deadline = Instant::now() + grace;
         loop {
-            match lock(&self.child).try_wait() {
+            match self.process.lock().try_wait() {
                 Ok(Some(status)) => return Some(status),
                 Ok(None) if Instant::now() < deadline => {}
                 _ => return None,
@@ -195,10 +192,10 @@ impl PowermetricsSource {
     /// The child's output has ended: the end of the source if we stopped it, else a failure.
     fn child_ended(&mut self, how: &str) -> Result<Option<Sample>, PowerError> {
         self.ended = true;
-        if self.stopped.load(Ordering::SeqCst) {
+        if self.process.stopped() {
             return Ok(None);
         }
-        let status = match lock(&self.child).wait() {
+        let status = match self.process.lock().wait() {
             Ok(status) => status.to_string(),
             Err(e) => format!("status unknown: {e}"),
         };
@@ -276,31 +273,8 @@ impl Source for PowermetricsSource {
     }
 
     fn interrupter(&self) -> Option<Box<dyn FnOnce() + Send>> {
-        let child = Arc::clone(&self.child);
-        let stopped = Arc::clone(&self.stopped);
-        Some(Box::new(move || {
-            stopped.store(true, Ordering::SeqCst);
-            // Killing the child closes its stdout, which ends the blocked read in `next`.
-            let _ = lock(&child).kill();
-        }))
+        Some(self.process.interrupter())
     }
-}
-
-impl Drop for PowermetricsSource {
-    fn drop(&mut self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        // Reap it, so no zombie outlives the source.
-        let _ = child.wait();
-    }
-}
-
-/// A lock that survives a panic elsewhere: the data (a child handle, bytes) stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Keep the last [`STDERR_TAIL`] bytes the child writes to stderr.
@@ -570,7 +544,7 @@ mod tests {
     #[test]
     fn drop_kills_and_reaps_the_child() {
         let source = fake("exec sleep 30", false, Duration::ZERO).unwrap();
-        let pid = lock(&source.child).id();
+        let pid = source.process.lock().id();
         drop(source);
         if cfg!(target_os = "linux") {
             assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());

@@ -348,11 +348,7 @@ pub fn import_plist(bytes: &[u8]) -> Imported {
 mod tests {
     use super::*;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apple/");
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{DIR}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
-    }
+    use crate::power::testing::{close, fixture_bytes as fixture};
 
     const M1_FULL: &str = "plist_full_m1_MacBookPro17-1_graelo-pumas.xml";
     const GPU_ONE: &str = "plist_gpu_power_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml";
@@ -361,10 +357,6 @@ mod tests {
     const BATTERY_ONE: &str = "plist_battery_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml";
     const BATTERY_THREE: &str =
         "plist_battery_multiple_samples_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml";
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-    }
 
     fn watts(sample: &Sample, rail: &str) -> Option<f64> {
         sample

@@ -294,17 +294,7 @@ mod tests {
         "/../../shared/fixtures/apple/text_m4max_Mac16-6_BinSquare-powermetrics-go.log"
     );
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-    }
-
-    fn rails(sample: &Sample) -> Vec<(&str, Scope, f64)> {
-        sample
-            .rails
-            .iter()
-            .map(|r| (r.rail.as_str(), r.scope, r.watts.unwrap()))
-            .collect()
-    }
+    use crate::power::testing::{close, rails};
 
     fn line_of(err: &Option<PowerError>) -> usize {
         match err {

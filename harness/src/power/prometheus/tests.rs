@@ -60,9 +60,7 @@ fn rail<'a>(sample: &'a Sample, name: &str) -> &'a RailReading {
         .unwrap_or_else(|| panic!("no rail {name} in {:?}", sample.rails))
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-9 * b.abs().max(1.0)
-}
+use crate::power::testing::close;
 
 #[test]
 fn infer_knows_the_exporters() {
