@@ -1,11 +1,13 @@
 //! What bench runs: the [`engine`] contract and measurement types, the in-process candle
 //! LLM engine ([`llm`]), model folder resolution ([`model`]), and the model synthesizer
-//! ([`synth`]) that writes real HF-layout folders with seeded random weights.
+//! ([`synth`]) that writes real HF-layout folders with seeded random weights, and the
+//! serving engines ([`serving`]) that measure models behind an HTTP API.
 
 pub mod engine;
 mod error;
 pub mod llm;
 pub mod model;
+pub mod serving;
 pub mod synth;
 
 pub use error::Error;

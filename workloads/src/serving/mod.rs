@@ -1,0 +1,6 @@
+//! Engines that measure a model served over HTTP: the OpenAI-compatible streaming protocol
+//! ([`sse`] for the event stream).
+
+pub mod chunk;
+pub mod sse;
+pub mod stream;

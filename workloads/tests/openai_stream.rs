@@ -1,0 +1,214 @@
+//! The streaming client against a scripted server on 127.0.0.1: arrival times match what the
+//! server did within 1 ms, chunks of several tokens count once per arrival, and every fault
+//! (refused, HTTP 500, 429 with Retry-After, a cut stream, garbage, a stall) is recorded with
+//! its kind and nothing panics.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bench_workloads::serving::stream::{stream_request, FailureKind, StreamOutcome};
+
+/// What the scripted server does with one request.
+#[derive(Clone)]
+enum Script {
+    /// Stream `tokens` content chunks: the first after `ttft`, the rest `gap` apart; chunks
+    /// whose index is in `triple` carry three tokens' text.
+    Tokens {
+        ttft: Duration,
+        gap: Duration,
+        tokens: usize,
+        triple: Vec<usize>,
+    },
+    /// Answer with this status, header and body.
+    Status(u16, &'static str, &'static str),
+    /// Send two chunks, then close without finishing.
+    Cut,
+    /// Send a body that is not an event stream.
+    Garbage,
+    /// Send headers, then nothing for a long time.
+    Stall,
+}
+
+/// Serve one request by `script`; returns the URL and a channel of the seconds (since the
+/// request was read) at which each content chunk was written.
+fn serve(script: Script) -> (String, mpsc::Receiver<Vec<f64>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let written = answer(stream, &script);
+        let _ = tx.send(written);
+    });
+    (url, rx)
+}
+
+fn read_request(stream: &TcpStream) -> Instant {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    Instant::now()
+}
+
+fn chunk(text: &str, finish: Option<&str>) -> String {
+    let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
+    format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"{text}\"}},\"finish_reason\":{finish}}}]}}\n\n"
+    )
+}
+
+fn answer(mut stream: TcpStream, script: &Script) -> Vec<f64> {
+    let start = read_request(&stream);
+    let sse_head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    let mut written = Vec::new();
+    match script {
+        Script::Tokens {
+            ttft,
+            gap,
+            tokens,
+            triple,
+        } => {
+            stream.write_all(sse_head.as_bytes()).unwrap();
+            stream.write_all(b": keepalive 1/1\n\n").unwrap();
+            for i in 0..*tokens {
+                let due = *ttft + *gap * i as u32;
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                let text = if triple.contains(&i) { "a b c" } else { "a" };
+                let finish = (i + 1 == *tokens).then_some("length");
+                stream.write_all(chunk(text, finish).as_bytes()).unwrap();
+                stream.flush().unwrap();
+                written.push(start.elapsed().as_secs_f64());
+            }
+            let usage = "data: {\"object\":\"chat.completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":16,\"completion_tokens\":12}}\n\ndata: [DONE]\n\n";
+            stream.write_all(usage.as_bytes()).unwrap();
+        }
+        Script::Status(code, header, body) => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} Oops\r\nContent-Length: {}\r\n{header}Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        Script::Cut => {
+            stream.write_all(sse_head.as_bytes()).unwrap();
+            stream.write_all(chunk("a", None).as_bytes()).unwrap();
+            stream.write_all(chunk("b", None).as_bytes()).unwrap();
+        }
+        Script::Garbage => {
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<html><body>hello</body></html>\n")
+                .unwrap();
+        }
+        Script::Stall => {
+            stream.write_all(sse_head.as_bytes()).unwrap();
+            stream.flush().unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+        }
+    }
+    written
+}
+
+fn run(url: &str, timeout: Duration) -> StreamOutcome {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"model": "m", "stream": true, "messages": []});
+    runtime.block_on(stream_request(client.post(url), &body, timeout))
+}
+
+#[test]
+fn arrival_times_match_the_script_within_a_millisecond() {
+    let script = Script::Tokens {
+        ttft: Duration::from_millis(200),
+        gap: Duration::from_millis(20),
+        tokens: 10,
+        triple: vec![3, 7],
+    };
+    let (url, written) = serve(script);
+    let out = run(&url, Duration::from_secs(5));
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    let written = written.recv().unwrap();
+    assert_eq!(out.arrivals.len(), 10);
+    assert_eq!(out.chunks, 11, "10 content chunks and the usage chunk");
+    assert_eq!(out.keepalives, 1);
+    assert_eq!(out.finish_reason.as_deref(), Some("length"));
+    assert_eq!(out.usage.unwrap().completion_tokens, 12);
+    assert_eq!(out.arrivals[3].text, "a b c");
+    // The client's clock starts when it sends, the server's once it has read the request, so
+    // the client's ttft also holds the connection and the request's transfer (under a
+    // millisecond on loopback; 2 ms allowed for a busy CI machine). Gaps between chunks have
+    // no such offset and must agree within 1 ms.
+    let ttft = out.arrivals[0].t_s;
+    assert!(
+        (ttft - written[0]).abs() < 2e-3,
+        "ttft {ttft} vs written {}",
+        written[0]
+    );
+    assert!((ttft - 0.200).abs() < 0.010, "ttft {ttft}");
+    for i in 1..written.len() {
+        let client_gap = out.arrivals[i].t_s - out.arrivals[i - 1].t_s;
+        let server_gap = written[i] - written[i - 1];
+        assert!(
+            (client_gap - server_gap).abs() < 1e-3,
+            "gap {i}: client {client_gap}, server {server_gap}"
+        );
+    }
+}
+
+#[test]
+fn faults_are_recorded_by_kind() {
+    let refused = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1/chat/completions", l.local_addr().unwrap())
+    };
+    let out = run(&refused, Duration::from_secs(2));
+    assert_eq!(out.failure.unwrap().kind, FailureKind::Connect);
+
+    let (url, _) = serve(Script::Status(500, "", "{\"error\":\"boom\"}"));
+    let f = run(&url, Duration::from_secs(2)).failure.unwrap();
+    assert_eq!((f.kind, f.status), (FailureKind::Status, Some(500)));
+    assert!(f.message.contains("boom"), "{}", f.message);
+
+    let (url, _) = serve(Script::Status(429, "Retry-After: 7\r\n", "slow down"));
+    let f = run(&url, Duration::from_secs(2)).failure.unwrap();
+    assert_eq!(
+        (f.kind, f.status, f.retry_after_s),
+        (FailureKind::Status, Some(429), Some(7.0))
+    );
+
+    let (url, _) = serve(Script::Cut);
+    let out = run(&url, Duration::from_secs(2));
+    assert_eq!(out.failure.unwrap().kind, FailureKind::Cut);
+    assert_eq!(out.arrivals.len(), 2, "what came before the cut is kept");
+
+    let (url, _) = serve(Script::Garbage);
+    let f = run(&url, Duration::from_secs(2)).failure.unwrap();
+    assert_eq!(f.kind, FailureKind::Garbage, "{}", f.message);
+
+    let (url, _) = serve(Script::Stall);
+    let started = Instant::now();
+    let f = run(&url, Duration::from_millis(300)).failure.unwrap();
+    assert_eq!(f.kind, FailureKind::Timeout, "{}", f.message);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
