@@ -1,10 +1,12 @@
 //! Building the engine a target names.
 
 use std::path::Path;
+use std::time::Duration;
 
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
+use bench_workloads::serving::openai::{OpenAiEngine, OpenAiOptions};
 use bench_workloads::synth::WeightDType;
 
 use crate::suite::{DType, DeviceKind, EngineKind, Target};
@@ -29,6 +31,41 @@ pub fn open(
             };
             let engine = CandleLlm::load(&target.model, &resolved, &LoadOptions { device, dtype })?;
             Ok(Box::new(engine))
+        }
+        EngineKind::Openai => {
+            let dtype = match target.effective_dtype() {
+                DType::F32 => WeightDType::F32,
+                DType::F16 => WeightDType::F16,
+                DType::Bf16 => WeightDType::BF16,
+            };
+            let resolved = model::resolve(&target.model, dtype, target.seed, synth_cache)?;
+            let api_key = match &target.api_key_env {
+                Some(var) => Some(std::env::var(&var.value).map_err(|_| {
+                    bench_workloads::Error::Request(format!(
+                        "the API key variable `{}` is not set",
+                        var.value
+                    ))
+                })?),
+                None => None,
+            };
+            let options = OpenAiOptions {
+                url: target
+                    .url
+                    .as_ref()
+                    .map(|u| u.value.clone())
+                    .unwrap_or_default(),
+                served_model: target
+                    .served_model
+                    .clone()
+                    .unwrap_or_else(|| target.model.value.clone()),
+                api_key,
+                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+            };
+            Ok(Box::new(OpenAiEngine::open(
+                &target.model,
+                &resolved,
+                options,
+            )?))
         }
         other => Err(bench_workloads::Error::Request(format!(
             "engine `{other}` is not available in this version of bench"

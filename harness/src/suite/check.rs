@@ -52,6 +52,19 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 ),
             );
         }
+        if engine == EngineKind::Openai {
+            match &target.url {
+                None => at(
+                    target.engine.span.clone(),
+                    "the openai engine needs `url`, the server's address (e.g. \"http://127.0.0.1:8080\")".into(),
+                ),
+                Some(url) if !url.value.starts_with("http://") => at(
+                    url.span.clone(),
+                    format!("`{}` is not an http:// URL; servers are reached over plain HTTP (https is not supported)", url.value),
+                ),
+                Some(_) => {}
+            }
+        }
         if let Some(message) = device_unavailable(target.device.value) {
             at(target.device.span.clone(), message);
         }
@@ -105,6 +118,21 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                         .filter(|t| t.engine.value == EngineKind::Candle)
                         .map(|t| t.name.value.to_string())
                         .collect();
+                    let sequential: Vec<_> = suite
+                        .targets
+                        .iter()
+                        .filter(|t| t.engine.value == EngineKind::Openai)
+                        .map(|t| t.name.value.to_string())
+                        .collect();
+                    if concurrency.values().iter().any(|&c| c > 1) && !sequential.is_empty() {
+                        at(
+                            concurrency.span.clone(),
+                            format!(
+                                "the openai engine sends one request at a time in this version of bench (target {}); allowed: 1",
+                                sequential.join(", ")
+                            ),
+                        );
+                    }
                     if concurrency.values().iter().any(|&c| c > 1) && !in_process.is_empty() {
                         at(
                             concurrency.span.clone(),

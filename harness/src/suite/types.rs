@@ -169,9 +169,23 @@ pub struct Target {
     /// Seed of synthesized weights (`synth:` models only).
     #[serde(default)]
     pub seed: u64,
-    /// Server address for external engines.
+    /// Server address for external engines (`http://127.0.0.1:8080`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<At<String>>,
+    /// `openai`: the model name sent in requests (default: `model` as given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_model: Option<String>,
+    /// `openai`: the environment variable holding the API key (the key itself is never
+    /// written to results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<At<String>>,
+    /// `openai`: seconds to wait for the response and for each piece of the stream.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: Positive,
+}
+
+fn default_timeout_s() -> Positive {
+    Positive(120)
 }
 
 impl Target {
@@ -215,7 +229,7 @@ impl EngineKind {
 
     /// Whether this build can run it.
     pub fn is_available(self) -> bool {
-        matches!(self, EngineKind::Candle)
+        matches!(self, EngineKind::Candle | EngineKind::Openai)
     }
 
     /// The name used in suite files.

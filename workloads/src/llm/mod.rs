@@ -6,7 +6,7 @@ mod device;
 mod gemv;
 mod linear;
 mod memory;
-mod prompt;
+pub(crate) mod prompt;
 mod qwen;
 
 use std::path::Path;
@@ -132,7 +132,7 @@ impl CandleLlm {
     }
 }
 
-fn load_tokenizer(dir: &Path) -> Result<Tokenizer, Error> {
+pub(crate) fn load_tokenizer(dir: &Path) -> Result<Tokenizer, Error> {
     let path = dir.join("tokenizer.json");
     if !path.is_file() {
         return Err(Error::ModelFile {

@@ -2,5 +2,6 @@
 //! ([`sse`] for the event stream).
 
 pub mod chunk;
+pub mod openai;
 pub mod sse;
 pub mod stream;

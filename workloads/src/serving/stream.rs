@@ -55,6 +55,9 @@ pub struct Failure {
 /// Everything observed of one streamed request.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StreamOutcome {
+    /// When the request was sent: every time below counts from here.
+    #[serde(skip)]
+    pub sent: Option<Instant>,
     /// HTTP status of the response, if one came.
     pub status: Option<u16>,
     /// Seconds from sending to the response headers.
@@ -97,11 +100,12 @@ pub async fn stream_request(
     body: &serde_json::Value,
     timeout: Duration,
 ) -> StreamOutcome {
-    let out = StreamOutcome::default();
+    let mut out = StreamOutcome::default();
     let request = request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(serde_json::to_vec(body).unwrap_or_default());
     let sent = Instant::now();
+    out.sent = Some(sent);
     let response = match tokio::time::timeout(timeout, request.send()).await {
         Err(_) => {
             return out.fail(

@@ -1,0 +1,224 @@
+//! The `openai` engine: any OpenAI-compatible server that streams `/v1/chat/completions`
+//! (mlx_lm.server, llama.cpp's server, vLLM, Ollama, LM Studio), one request at a time.
+//!
+//! Prompts are built to an exact token count with the model's own `tokenizer.json` (from the
+//! target's model folder, `synth:` preset or hub cache); the server's chat template adds its
+//! own tokens, which the server's usage report shows. Exactly `gen_tokens` are asked for
+//! (`max_tokens`, and `ignore_eos` for servers that honour it).
+//!
+//! Token counts: the server's usage when it reports one (`stream_options.include_usage`), else
+//! the tokenizer's count of the streamed text. Each content chunk counts as the tokens its text
+//! holds (at least one), or as exactly one when the server's usage equals the number of chunks.
+
+use std::time::{Duration, Instant};
+
+use tokenizers::Tokenizer;
+
+use super::stream::{stream_request, StreamOutcome};
+use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
+use crate::llm::prompt::PromptBuilder;
+use crate::model::{self, ModelInfo, ResolvedModel};
+use crate::Error;
+
+/// How to reach the server.
+#[derive(Debug, Clone)]
+pub struct OpenAiOptions {
+    /// Base URL (`http://127.0.0.1:8080`); `/v1/chat/completions` is appended unless the URL
+    /// already ends with a path.
+    pub url: String,
+    /// The model name sent in requests.
+    pub served_model: String,
+    /// Bearer token, if the server wants one (never written to results).
+    pub api_key: Option<String>,
+    /// Longest wait for the response and for each piece of the stream.
+    pub timeout: Duration,
+}
+
+/// An OpenAI-compatible server measured from bench's side of the connection.
+pub struct OpenAiEngine {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    endpoint: String,
+    options: OpenAiOptions,
+    tokenizer: Tokenizer,
+    prompts: PromptBuilder,
+    info: EngineInfo,
+}
+
+impl OpenAiEngine {
+    /// Check that the server answers and load the model's tokenizer from `resolved`.
+    pub fn open(
+        spec: &str,
+        resolved: &ResolvedModel,
+        options: OpenAiOptions,
+    ) -> Result<Self, Error> {
+        let start = Instant::now();
+        let dir = resolved.dir.as_path();
+        let tokenizer = crate::llm::load_tokenizer(dir)?;
+        let config = model::ArchConfig::read(dir)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Request(format!("cannot start the HTTP runtime: {e}")))?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(options.timeout)
+            .build()
+            .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
+        let base = options.url.trim_end_matches('/');
+        let endpoint = if base.ends_with("/completions") {
+            base.to_string()
+        } else {
+            format!("{base}/v1/chat/completions")
+        };
+        check_server(&runtime, &client, &endpoint, options.timeout)?;
+        let info = EngineInfo {
+            engine: "openai",
+            versions: vec![("bench-workloads".into(), env!("CARGO_PKG_VERSION").into())],
+            device: format!("server at {endpoint}, model `{}`", options.served_model),
+            dtype: "as served".into(),
+            threads: None,
+            model: ModelInfo {
+                spec: spec.to_string(),
+                dir: dir.to_path_buf(),
+                source: resolved.source.clone(),
+                architecture: config.architecture(),
+                parameters: 0,
+                digest: model::folder_digest(dir)?,
+            },
+            load_s: start.elapsed().as_secs_f64(),
+        };
+        Ok(Self {
+            runtime,
+            client,
+            endpoint,
+            prompts: PromptBuilder::new(tokenizer.clone()),
+            tokenizer,
+            options,
+            info,
+        })
+    }
+
+    fn body(&self, prompt: &str, gen_tokens: usize) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.options.served_model,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": gen_tokens,
+            "temperature": 0.0,
+            "ignore_eos": true,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        })
+    }
+
+    /// Tokens per content chunk (see the module docs).
+    fn chunk_tokens(&self, out: &StreamOutcome) -> Vec<usize> {
+        let chunks = out.arrivals.len();
+        if out
+            .usage
+            .is_some_and(|u| u.completion_tokens as usize == chunks)
+        {
+            return vec![1; chunks];
+        }
+        out.arrivals
+            .iter()
+            .map(|a| {
+                self.tokenizer
+                    .encode(a.text.as_str(), false)
+                    .map(|e| e.get_ids().len())
+                    .unwrap_or(1)
+                    .max(1)
+            })
+            .collect()
+    }
+}
+
+/// Fail early, at load, when nothing answers at the server's address: any HTTP answer to
+/// `GET /v1/models` will do (some servers do not list models).
+fn check_server(
+    runtime: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let Some(base) = endpoint
+        .strip_suffix("/v1/chat/completions")
+        .or_else(|| endpoint.strip_suffix("/v1/completions"))
+    else {
+        return Ok(());
+    };
+    let models = format!("{base}/v1/models");
+    runtime
+        .block_on(async { tokio::time::timeout(timeout, client.get(&models).send()).await })
+        .map_err(|_| {
+            Error::Request(format!(
+                "{models}: no answer within {:.0} s",
+                timeout.as_secs_f64()
+            ))
+        })?
+        .map(|_| ())
+        .map_err(|e| Error::Request(format!("no server answers at {base}: {e}")))
+}
+
+impl LlmEngine for OpenAiEngine {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        let prompt = self.prompts.build(request.prompt_tokens)?;
+        let text = self
+            .tokenizer
+            .decode(&prompt.ids, false)
+            .map_err(|e| Error::Request(format!("cannot turn the prompt ids into text: {e}")))?;
+        let body = self.body(&text, request.gen_tokens);
+        let mut http = self.client.post(&self.endpoint);
+        if let Some(key) = &self.options.api_key {
+            http = http.bearer_auth(key);
+        }
+        let started = Instant::now();
+        let out = self
+            .runtime
+            .block_on(stream_request(http, &body, self.options.timeout));
+        if let Some(failure) = &out.failure {
+            return Err(Error::Request(format!(
+                "{} ({}): {}",
+                self.endpoint,
+                serde_json::to_value(failure.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                failure.message
+            )));
+        }
+        let counts = self.chunk_tokens(&out);
+        let token_times_s: Vec<f64> = out
+            .arrivals
+            .iter()
+            .zip(&counts)
+            .flat_map(|(a, &n)| std::iter::repeat_n(a.t_s, n))
+            .collect();
+        let (prompt_tokens, output_tokens, source) = match out.usage {
+            Some(u) => (
+                u.prompt_tokens as usize,
+                u.completion_tokens as usize,
+                TokenCountSource::ServerUsage,
+            ),
+            None => (
+                request.prompt_tokens,
+                token_times_s.len(),
+                TokenCountSource::Tokenizer,
+            ),
+        };
+        Ok(LlmMeasurement {
+            started: out.sent.unwrap_or(started),
+            prompt_tokens,
+            output_tokens,
+            token_count_source: source,
+            tokenize_s: prompt.tokenize_s,
+            token_times_s,
+            e2e_s: out.e2e_s,
+            peak_memory: None,
+        })
+    }
+}
