@@ -219,3 +219,25 @@ fn the_shipped_suites_are_valid() {
         suite::load(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+#[test]
+fn an_openai_target_needs_a_url_and_one_request_at_a_time() {
+    let openai = GOOD.replace(
+        "engine = \"candle\"\nmodel = \"synth:tiny\"",
+        "engine = \"openai\"\nmodel = \"synth:tiny\"\nurl = \"http://127.0.0.1:8080\"",
+    );
+    suite::parse(&openai, Path::new("x.toml")).unwrap();
+    let (_, _, key, msg, text) =
+        problem(&openai.replace("gen_tokens = 4", "gen_tokens = 4\nconcurrency = [1, 8]"));
+    assert_eq!(key.as_deref(), Some("workload[0].concurrency"), "{text}");
+    assert!(
+        msg.contains("openai engine sends one request at a time"),
+        "{text}"
+    );
+    let (_, _, key, msg, text) = problem(&openai.replace(
+        "url = \"http://127.0.0.1:8080\"",
+        "url = \"https://api.example\"",
+    ));
+    assert_eq!(key.as_deref(), Some("target[0].url"), "{text}");
+    assert!(msg.contains("plain HTTP"), "{text}");
+}

@@ -11,6 +11,22 @@ use bench_workloads::synth::WeightDType;
 
 use crate::suite::{DType, DeviceKind, EngineKind, Target};
 
+/// The target's model folder (synthesized on first use, in the target's dtype) and that dtype.
+fn resolve(
+    target: &Target,
+    synth_cache: &Path,
+) -> Result<(model::ResolvedModel, WeightDType), bench_workloads::Error> {
+    let dtype = match target.effective_dtype() {
+        DType::F32 => WeightDType::F32,
+        DType::F16 => WeightDType::F16,
+        DType::Bf16 => WeightDType::BF16,
+    };
+    Ok((
+        model::resolve(&target.model, dtype, target.seed, synth_cache)?,
+        dtype,
+    ))
+}
+
 /// Resolve the target's model (synthesizing it on first use) and load it.
 pub fn open(
     target: &Target,
@@ -18,12 +34,7 @@ pub fn open(
 ) -> Result<Box<dyn LlmEngine>, bench_workloads::Error> {
     match target.engine.value {
         EngineKind::Candle => {
-            let dtype = match target.effective_dtype() {
-                DType::F32 => WeightDType::F32,
-                DType::F16 => WeightDType::F16,
-                DType::Bf16 => WeightDType::BF16,
-            };
-            let resolved = model::resolve(&target.model, dtype, target.seed, synth_cache)?;
+            let (resolved, dtype) = resolve(target, synth_cache)?;
             let device = match target.device.value {
                 DeviceKind::Cpu => DeviceChoice::Cpu,
                 DeviceKind::Metal => DeviceChoice::Metal,
@@ -33,12 +44,7 @@ pub fn open(
             Ok(Box::new(engine))
         }
         EngineKind::Openai => {
-            let dtype = match target.effective_dtype() {
-                DType::F32 => WeightDType::F32,
-                DType::F16 => WeightDType::F16,
-                DType::Bf16 => WeightDType::BF16,
-            };
-            let resolved = model::resolve(&target.model, dtype, target.seed, synth_cache)?;
+            let (resolved, _) = resolve(target, synth_cache)?;
             let api_key = match &target.api_key_env {
                 Some(var) => Some(std::env::var(&var.value).map_err(|_| {
                     bench_workloads::Error::Request(format!(

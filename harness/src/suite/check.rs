@@ -112,35 +112,28 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     }
                 }
                 if let Some(concurrency) = &workload.concurrency {
-                    let in_process: Vec<_> = suite
-                        .targets
-                        .iter()
-                        .filter(|t| t.engine.value == EngineKind::Candle)
-                        .map(|t| t.name.value.to_string())
-                        .collect();
-                    let sequential: Vec<_> = suite
-                        .targets
-                        .iter()
-                        .filter(|t| t.engine.value == EngineKind::Openai)
-                        .map(|t| t.name.value.to_string())
-                        .collect();
-                    if concurrency.values().iter().any(|&c| c > 1) && !sequential.is_empty() {
-                        at(
-                            concurrency.span.clone(),
-                            format!(
-                                "the openai engine sends one request at a time in this version of bench (target {}); allowed: 1",
-                                sequential.join(", ")
+                    if concurrency.values().iter().any(|&c| c > 1) {
+                        // Engines that send one request at a time in this version, and why.
+                        for (engine, what) in [
+                            (EngineKind::Candle, "the candle engine runs one request at a time"),
+                            (
+                                EngineKind::Openai,
+                                "the openai engine sends one request at a time in this version of bench",
                             ),
-                        );
-                    }
-                    if concurrency.values().iter().any(|&c| c > 1) && !in_process.is_empty() {
-                        at(
-                            concurrency.span.clone(),
-                            format!(
-                                "the candle engine runs one request at a time (target {}); allowed: 1",
-                                in_process.join(", ")
-                            ),
-                        );
+                        ] {
+                            let targets: Vec<_> = suite
+                                .targets
+                                .iter()
+                                .filter(|t| t.engine.value == engine)
+                                .map(|t| t.name.value.to_string())
+                                .collect();
+                            if !targets.is_empty() {
+                                at(
+                                    concurrency.span.clone(),
+                                    format!("{what} (target {}); allowed: 1", targets.join(", ")),
+                                );
+                            }
+                        }
                     }
                 }
             }
