@@ -1,6 +1,7 @@
-//! The streaming client against a scripted server on 127.0.0.1: arrival times match what the
-//! server wrote each chunk (median delay under 1 ms), chunks of several tokens count once per arrival, and every fault
-//! (refused, HTTP 500, 429 with Retry-After, a cut stream, garbage, a stall) is recorded with
+//! The streaming client against a scripted server on 127.0.0.1: each chunk is seen within a
+//! millisecond (median) of the moment the server wrote it, chunks of several tokens count once
+//! per arrival, and every fault (refused, HTTP 500, 429 with Retry-After, a cut stream,
+//! garbage, a stall) is recorded with
 //! its kind and nothing panics.
 
 use std::io::{BufRead, BufReader, Read, Write};
