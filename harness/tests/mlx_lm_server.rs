@@ -1,0 +1,153 @@
+//! `bench run` through the `openai` engine against the real `mlx_lm.server` on 127.0.0.1,
+//! serving a model bench synthesized (tiny preset: MLX's CPU matrix multiply is slow on Linux).
+//!
+//! Needs a Python with mlx-lm: `.ci/run` installs one and sets `BENCH_MLX_LM_PYTHON`; without
+//! it the test says so and checks nothing.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The server process, killed when the test ends however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until_ready(port: u16, server: &mut Server, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!(
+                "mlx_lm.server exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("mlx_lm.server did not listen within 180 s");
+}
+
+#[test]
+fn the_real_mlx_lm_server_is_measured_through_the_openai_engine() {
+    let Ok(python) = std::env::var("BENCH_MLX_LM_PYTHON") else {
+        eprintln!("skipped: set BENCH_MLX_LM_PYTHON to a Python with mlx-lm (.ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny");
+    let synth = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args([
+            "model", "synth", "--preset", "tiny", "--dtype", "f32", "--out",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stderr)
+    );
+
+    let port = free_port();
+    let log = tmp.path().join("server.log");
+    let mut server = Server(
+        Command::new(&python)
+            .args(["-m", "mlx_lm.server", "--model"])
+            .arg(&model)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_ready(port, &mut server, &log);
+
+    let suite = tmp.path().join("mlx.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"[suite]
+name = "mlx-lm"
+repetitions = 3
+warmup = 1
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "mlx"
+engine = "openai"
+url = "http://127.0.0.1:{port}"
+model = "{}"
+timeout_s = 60
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = [16, 64]
+gen_tokens = 8
+"#,
+            model.display()
+        ),
+    )
+    .unwrap();
+    let results = tmp.path().join("results");
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["run", "--results"])
+        .arg(&results)
+        .arg(&suite)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let dir = std::fs::read_dir(&results)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let records: Vec<Value> = std::fs::read_to_string(dir.join("measurements.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        // mlx_lm.server reports usage when asked (stream_options.include_usage). It ignores
+        // `ignore_eos`, but decoding is greedy from seeded weights and a fixed prompt, so the
+        // run is deterministic: this model never emits end-of-sequence within 8 tokens.
+        assert_eq!(r["token_count_source"], "server-usage", "{r}");
+        assert_eq!(r["output_tokens"], 8, "{r}");
+        let requested = r["params"]["prompt_tokens"].as_u64().unwrap();
+        let served = r["prompt_tokens"].as_u64().unwrap();
+        assert!(served > requested, "the chat template adds tokens: {r}");
+        let m = &r["metrics"];
+        assert!(m["ttft_s"].as_f64().unwrap() > 0.0);
+        assert!(m["decode_tps"].as_f64().unwrap() > 0.0);
+        assert_eq!(r["itl_s"].as_array().unwrap().len(), 7);
+    }
+}
