@@ -151,3 +151,109 @@ gen_tokens = 8
         assert_eq!(r["itl_s"].as_array().unwrap().len(), 7);
     }
 }
+
+#[test]
+fn the_mlx_lm_engine_starts_and_stops_its_own_server() {
+    let Ok(python) = std::env::var("BENCH_MLX_LM_PYTHON") else {
+        eprintln!("skipped: set BENCH_MLX_LM_PYTHON to a Python with mlx-lm (.ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("managed.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"[suite]
+name = "mlx-lm-managed"
+repetitions = 2
+warmup = 1
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "mlx"
+engine = "mlx-lm"
+model = "synth:tiny"
+python = "{python}"
+timeout_s = 60
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = 32
+gen_tokens = 8
+"#
+        ),
+    )
+    .unwrap();
+    let results = tmp.path().join("results");
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["run", "--results"])
+        .arg(&results)
+        .arg("--model-cache")
+        .arg(tmp.path().join("models"))
+        .arg(&suite)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let dir = std::fs::read_dir(&results)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let engine = &manifest["engines"]["mlx"];
+    assert_eq!(engine["engine"], "mlx-lm", "{engine}");
+    let versions = engine["versions"].to_string();
+    assert!(
+        versions.contains("0.32") || versions.contains("mlx-lm"),
+        "{versions}"
+    );
+    let url = engine["device"].as_str().unwrap().to_string();
+    let records = std::fs::read_to_string(dir.join("measurements.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 2);
+    assert!(
+        records.lines().all(|l| l.contains("\"status\":\"ok\"")),
+        "{records}"
+    );
+    // No orphan: the server bench started is gone once bench has exited.
+    let port: u16 = url
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url}"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "mlx_lm.server still listens on {port} after bench exited"
+    );
+}
+
+#[test]
+fn a_python_without_mlx_lm_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("nopython.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"x\"\nrepetitions = 1\nwarmup = 0\n[power]\nsampler = \"none\"\n[[target]]\nname = \"mlx\"\nengine = \"mlx-lm\"\nmodel = \"synth:tiny\"\npython = \"/nonexistent/python\"\n[[workload]]\nname = \"w\"\nkind = \"llm\"\nprompt_tokens = 8\ngen_tokens = 2\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["run", "--results"])
+        .arg(tmp.path().join("results"))
+        .arg("--model-cache")
+        .arg(tmp.path().join("models"))
+        .arg(&suite)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot run `/nonexistent/python`"),
+        "{stderr}"
+    );
+}

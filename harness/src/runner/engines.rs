@@ -6,7 +6,11 @@ use std::time::Duration;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
+use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
 use bench_workloads::serving::openai::{OpenAiEngine, OpenAiOptions};
+
+/// How long `mlx_lm.server` may take to load a model and listen.
+const MLX_LM_STARTUP: Duration = Duration::from_secs(600);
 use bench_workloads::synth::WeightDType;
 
 use crate::suite::{DType, DeviceKind, EngineKind, Target};
@@ -43,7 +47,21 @@ pub fn open(
             let engine = CandleLlm::load(&target.model, &resolved, &LoadOptions { device, dtype })?;
             Ok(Box::new(engine))
         }
-        EngineKind::Openai => {
+        EngineKind::MlxLm if target.url.is_none() => {
+            let (resolved, _) = resolve(target, synth_cache)?;
+            let options = MlxLmOptions {
+                python: target.python.clone().unwrap_or_else(|| "python3".into()),
+                startup_timeout: MLX_LM_STARTUP,
+                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+            };
+            Ok(Box::new(MlxLmEngine::start(
+                &target.model,
+                &resolved,
+                &options,
+            )?))
+        }
+        // An mlx-lm server already running at `url` is measured like any OpenAI-compatible one.
+        EngineKind::Openai | EngineKind::MlxLm => {
             let (resolved, _) = resolve(target, synth_cache)?;
             let api_key = match &target.api_key_env {
                 Some(var) => Some(std::env::var(&var.value).map_err(|_| {

@@ -52,8 +52,9 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 ),
             );
         }
-        if engine == EngineKind::Openai {
+        if matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
             match &target.url {
+                None if engine == EngineKind::MlxLm => {}
                 None => at(
                     target.engine.span.clone(),
                     "the openai engine needs `url`, the server's address (e.g. \"http://127.0.0.1:8080\")".into(),
@@ -119,6 +120,10 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                             (
                                 EngineKind::Openai,
                                 "the openai engine sends one request at a time in this version of bench",
+                            ),
+                            (
+                                EngineKind::MlxLm,
+                                "the mlx-lm engine sends one request at a time in this version of bench",
                             ),
                         ] {
                             let targets: Vec<_> = suite

@@ -172,16 +172,21 @@ pub struct Target {
     /// Server address for external engines (`http://127.0.0.1:8080`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<At<String>>,
-    /// `openai`: the model name sent in requests (default: `model` as given).
+    /// `openai` (and `mlx-lm` with `url`): the model name sent in requests (default: `model`
+    /// as given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub served_model: Option<String>,
     /// `openai`: the environment variable holding the API key (the key itself is never
     /// written to results).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<At<String>>,
-    /// `openai`: seconds to wait for the response and for each piece of the stream.
+    /// `openai`, `mlx-lm`: seconds to wait for the response and for each piece of the stream.
     #[serde(default = "default_timeout_s")]
     pub timeout_s: Positive,
+    /// `mlx-lm`: the Python that has mlx-lm (default `python3`); bench runs
+    /// `<python> -m mlx_lm.server` for the target's model unless `url` names a running server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
 }
 
 fn default_timeout_s() -> Positive {
@@ -229,7 +234,10 @@ impl EngineKind {
 
     /// Whether this build can run it.
     pub fn is_available(self) -> bool {
-        matches!(self, EngineKind::Candle | EngineKind::Openai)
+        matches!(
+            self,
+            EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm
+        )
     }
 
     /// The name used in suite files.

@@ -2,6 +2,7 @@
 //! ([`sse`] for the event stream).
 
 pub mod chunk;
+pub mod mlx_lm;
 pub mod openai;
 pub mod sse;
 pub mod stream;

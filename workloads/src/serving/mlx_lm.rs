@@ -1,0 +1,182 @@
+//! The `mlx-lm` engine: bench starts `mlx_lm.server` for the target's model on a free loopback
+//! port, waits until it answers, measures it through the [`openai`](super::openai) engine, and
+//! stops it when done (also when bench fails: the server is killed and reaped on drop, and a
+//! Ctrl-C in the terminal reaches it too, as it shares bench's process group).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::openai::{OpenAiEngine, OpenAiOptions};
+use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest};
+use crate::model::ResolvedModel;
+use crate::Error;
+
+/// How bench runs mlx-lm.
+#[derive(Debug, Clone)]
+pub struct MlxLmOptions {
+    /// The Python that has mlx-lm (`python3`, or a venv's `bin/python`).
+    pub python: String,
+    /// Longest wait for the server to load the model and listen.
+    pub startup_timeout: Duration,
+    /// Longest wait for each response and each piece of a stream.
+    pub timeout: Duration,
+}
+
+/// `mlx_lm.server`, started and stopped by bench.
+pub struct MlxLmEngine {
+    inner: OpenAiEngine,
+    info: EngineInfo,
+    // Declared last: dropped after the engine that talks to it.
+    _server: ServerProcess,
+}
+
+/// The server's process: killed and reaped when dropped.
+struct ServerProcess {
+    child: Child,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl MlxLmEngine {
+    /// Start `mlx_lm.server` on the model folder in `resolved` and connect to it.
+    pub fn start(
+        spec: &str,
+        resolved: &ResolvedModel,
+        options: &MlxLmOptions,
+    ) -> Result<Self, Error> {
+        let started = Instant::now();
+        let version = mlx_lm_version(&options.python)?;
+        let port = free_port()?;
+        let log = tempfile_path(port);
+        let stderr = std::fs::File::create(&log)
+            .map_err(|e| Error::Request(format!("cannot create {}: {e}", log.display())))?;
+        let child = Command::new(&options.python)
+            .args(["-m", "mlx_lm.server", "--model"])
+            .arg(&resolved.dir)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| {
+                Error::Request(format!(
+                    "cannot start `{} -m mlx_lm.server`: {e}",
+                    options.python
+                ))
+            })?;
+        let mut server = ServerProcess { child };
+        wait_until_listening(&mut server, port, options.startup_timeout, &log)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let inner = OpenAiEngine::open(
+            spec,
+            resolved,
+            OpenAiOptions {
+                url: url.clone(),
+                // mlx_lm.server serves the model it was started with under its path.
+                served_model: resolved.dir.display().to_string(),
+                api_key: None,
+                timeout: options.timeout,
+            },
+        )?;
+        let mut info = inner.info().clone();
+        info.engine = "mlx-lm";
+        info.versions.push(("mlx-lm".into(), version));
+        info.device = format!(
+            "mlx_lm.server started by bench at {url} ({})",
+            options.python
+        );
+        info.load_s = started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&log);
+        Ok(Self {
+            inner,
+            info,
+            _server: server,
+        })
+    }
+}
+
+impl LlmEngine for MlxLmEngine {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        self.inner.generate(request)
+    }
+}
+
+/// mlx-lm's version, which also checks that the Python has it.
+fn mlx_lm_version(python: &str) -> Result<String, Error> {
+    let out = Command::new(python)
+        .args(["-c", "import mlx_lm; print(mlx_lm.__version__)"])
+        .output()
+        .map_err(|e| Error::Request(format!("cannot run `{python}`: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        return Err(Error::Request(format!(
+            "`{python}` has no mlx-lm ({last}); install it with `pip install mlx-lm`, or name another Python in the target's `python`"
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn free_port() -> Result<u16, Error> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::Request(format!("no free loopback port: {e}")))
+}
+
+fn tempfile_path(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "bench-mlx-lm-server-{}-{port}.log",
+        std::process::id()
+    ))
+}
+
+fn wait_until_listening(
+    server: &mut ServerProcess,
+    port: u16,
+    timeout: Duration,
+    log: &Path,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(Error::Request(format!(
+                "mlx_lm.server exited ({status}) before it listened: {}",
+                log_tail(log)
+            )));
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Request(format!(
+                "mlx_lm.server did not listen within {:.0} s: {}",
+                timeout.as_secs_f64(),
+                log_tail(log)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The last lines of the server's stderr, for error messages.
+fn log_tail(log: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(log) {
+        let _ = f.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
