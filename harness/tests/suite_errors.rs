@@ -111,11 +111,11 @@ fn unknown_engine_lists_the_engines() {
 
 #[test]
 fn an_engine_not_in_this_build_says_so() {
-    let src = GOOD.replace("engine = \"candle\"", "engine = \"mlx-lm\"");
+    let src = GOOD.replace("engine = \"candle\"", "engine = \"exo\"");
     let (line, _, _, msg, text) = problem(&src);
     assert_eq!(line, 8, "{text}");
     assert!(msg.contains("not available in this version"), "{text}");
-    assert!(msg.contains("\"candle\""), "{text}");
+    assert!(msg.contains("\"candle\", \"mlx-lm\", \"openai\""), "{text}");
 }
 
 #[test]
