@@ -149,6 +149,10 @@ gen_tokens = 8
         assert!(m["ttft_s"].as_f64().unwrap() > 0.0);
         assert!(m["decode_tps"].as_f64().unwrap() > 0.0);
         assert_eq!(r["itl_s"].as_array().unwrap().len(), 7);
+        // mlx_lm.server sends one token per chunk and ends on the length limit.
+        assert_eq!(r["server"]["content_chunks"], 8, "{r}");
+        assert_eq!(r["server"]["finish_reason"], "length", "{r}");
+        assert_eq!(r["metrics"]["chunks_per_token"], 1.0, "{r}");
     }
 }
 

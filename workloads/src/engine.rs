@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One generation request of exact lengths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,35 @@ pub struct LlmMeasurement {
     pub e2e_s: f64,
     /// Peak memory, where the platform can tell.
     pub peak_memory: Option<PeakMemory>,
+    /// What a server said about the request, for servers.
+    pub server: Option<ServerReport>,
+}
+
+/// What a server reported about one request, kept beside bench's own timing of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerReport {
+    /// Chunks that carried generated text: with `output_tokens`, how the server batches tokens
+    /// into chunks (`chunks_per_token`).
+    pub content_chunks: usize,
+    /// Every chunk received, content or not (role-only, finish, usage).
+    pub chunks: usize,
+    /// Keepalive comments received while the prompt was processed.
+    pub keepalives: usize,
+    /// Seconds from sending the request to the response headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers_s: Option<f64>,
+    /// `finish_reason` of the last chunk (`length`, `stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// The server's usage report: prompt tokens (its chat template included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_prompt_tokens: Option<u64>,
+    /// The server's usage report: generated tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_completion_tokens: Option<u64>,
+    /// The server's own timings (llama.cpp `timings`), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timings: Option<serde_json::Value>,
 }
 
 impl LlmMeasurement {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use bench_workloads::engine::LlmMeasurement;
+use bench_workloads::engine::{LlmMeasurement, ServerReport};
 
 use crate::plan::{Case, LlmParams};
 use crate::power::MeasurementEnergy;
@@ -48,6 +48,9 @@ pub struct Record {
     /// How peak memory was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_method: Option<String>,
+    /// What the server reported about the request (servers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerReport>,
     /// Energy per rail and phase, when power was sampled over the whole measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<MeasurementEnergy>,
@@ -87,6 +90,10 @@ pub struct Metrics {
     /// Peak memory during the measurement, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_bytes: Option<f64>,
+    /// Content chunks / output tokens (servers): 1 when every token comes in its own chunk,
+    /// less when the server batches several tokens into one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks_per_token: Option<f64>,
     /// Energy of the whole measurement on the headline rail, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_j: Option<f64>,
@@ -162,6 +169,11 @@ impl Record {
                 e2e_s: Some(m.e2e_s),
                 tokenize_s: Some(m.tokenize_s),
                 peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
+                chunks_per_token: m
+                    .server
+                    .as_ref()
+                    .filter(|_| m.output_tokens > 0)
+                    .map(|s| s.content_chunks as f64 / m.output_tokens as f64),
                 ..Metrics::default()
             },
             itl_s: m.itl_s(),
@@ -172,6 +184,7 @@ impl Record {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
+            server: m.server.clone(),
             ..Self::failed(case, repetition, started_at, t_start_s, String::new())
         }
         .with_status(Status::Ok)
@@ -201,6 +214,7 @@ impl Record {
             metrics: Metrics::default(),
             itl_s: Vec::new(),
             peak_memory_method: None,
+            server: None,
             energy: None,
         }
     }

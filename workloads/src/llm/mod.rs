@@ -195,6 +195,7 @@ impl LlmEngine for CandleLlm {
             token_times_s,
             e2e_s,
             peak_memory: memory::read_peak(peak_reset),
+            server: None,
         })
     }
 }

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use tokenizers::Tokenizer;
 
 use super::stream::{stream_request, StreamOutcome};
-use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
+};
 use crate::llm::prompt::PromptBuilder;
 use crate::model::{self, ModelInfo, ResolvedModel};
 use crate::Error;
@@ -219,6 +221,16 @@ impl LlmEngine for OpenAiEngine {
             token_times_s,
             e2e_s: out.e2e_s,
             peak_memory: None,
+            server: Some(ServerReport {
+                content_chunks: out.arrivals.len(),
+                chunks: out.chunks,
+                keepalives: out.keepalives,
+                headers_s: out.headers_s,
+                finish_reason: out.finish_reason.clone(),
+                usage_prompt_tokens: out.usage.map(|u| u.prompt_tokens),
+                usage_completion_tokens: out.usage.map(|u| u.completion_tokens),
+                timings: out.timings.clone(),
+            }),
         })
     }
 }
