@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+mod common;
+use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
 
 /// The server process, killed when the test ends however it ends.
 struct Server(Child);
@@ -54,7 +55,7 @@ fn the_real_mlx_lm_server_is_measured_through_the_openai_engine() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("tiny");
-    let synth = Command::new(env!("CARGO_BIN_EXE_bench"))
+    let synth = bench()
         .args([
             "model", "synth", "--preset", "tiny", "--dtype", "f32", "--out",
         ])
@@ -110,30 +111,15 @@ gen_tokens = 8
         ),
     )
     .unwrap();
-    let results = tmp.path().join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(&results)
-        .arg(&suite)
-        .output()
-        .unwrap();
+    let out = run_suite(tmp.path(), &suite, &[]);
     assert!(
         out.status.success(),
         "{}\nserver log:\n{}",
         String::from_utf8_lossy(&out.stderr),
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    let dir = std::fs::read_dir(&results)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let records: Vec<Value> = std::fs::read_to_string(dir.join("measurements.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
     assert_eq!(records.len(), 6);
     for r in &records {
         assert_eq!(r["status"], "ok", "{r}");
@@ -191,25 +177,11 @@ gen_tokens = 8
         ),
     )
     .unwrap();
-    let results = tmp.path().join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(&results)
-        .arg("--model-cache")
-        .arg(tmp.path().join("models"))
-        .arg(&suite)
-        .output()
-        .unwrap();
+    let out = run_suite(tmp.path(), &suite, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let dir = std::fs::read_dir(&results)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let manifest = read_json(&dir.join("manifest.json"));
     let engine = &manifest["engines"]["mlx"];
     assert_eq!(engine["engine"], "mlx-lm", "{engine}");
     let versions = engine["versions"].to_string();
@@ -246,14 +218,7 @@ fn a_python_without_mlx_lm_is_a_clear_error() {
         "[suite]\nname = \"x\"\nrepetitions = 1\nwarmup = 0\n[power]\nsampler = \"none\"\n[[target]]\nname = \"mlx\"\nengine = \"mlx-lm\"\nmodel = \"synth:tiny\"\npython = \"/nonexistent/python\"\n[[workload]]\nname = \"w\"\nkind = \"llm\"\nprompt_tokens = 8\ngen_tokens = 2\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(tmp.path().join("results"))
-        .arg("--model-cache")
-        .arg(tmp.path().join("models"))
-        .arg(&suite)
-        .output()
-        .unwrap();
+    let out = run_suite(tmp.path(), &suite, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

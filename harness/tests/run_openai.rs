@@ -5,10 +5,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
 
 const KEY: &str = "sk-test-do-not-store";
 /// Delay before the first chunk, and between chunks.
@@ -126,16 +128,11 @@ gen_tokens = [6, 9]
 fn a_served_model_is_measured_with_the_servers_counts_and_its_errors_are_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let url = server(9);
-    let results = tmp.path().join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(&results)
-        .arg("--model-cache")
-        .arg(tmp.path().join("models"))
-        .arg(suite(tmp.path(), &url))
-        .env("BENCH_TEST_KEY", KEY)
-        .output()
-        .unwrap();
+    let out = run_suite(
+        tmp.path(),
+        &suite(tmp.path(), &url),
+        &[("BENCH_TEST_KEY", Some(KEY))],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -144,17 +141,8 @@ fn a_served_model_is_measured_with_the_servers_counts_and_its_errors_are_kept() 
     );
     assert!(stderr.contains("out of memory"), "{stderr}");
 
-    let dir = std::fs::read_dir(&results)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let records: Vec<Value> = std::fs::read_to_string(dir.join("measurements.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
     let ok: Vec<&Value> = records.iter().filter(|r| r["status"] == "ok").collect();
     assert_eq!(ok.len(), 2, "{records:?}");
     for r in &ok {
@@ -190,8 +178,7 @@ fn a_served_model_is_measured_with_the_servers_counts_and_its_errors_are_kept() 
         failed[0]
     );
 
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = read_json(&dir.join("manifest.json"));
     assert_eq!(manifest["engines"]["server"]["engine"], "openai");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
@@ -206,15 +193,11 @@ fn a_server_that_is_not_there_fails_the_target_at_load() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(tmp.path().join("results"))
-        .arg("--model-cache")
-        .arg(tmp.path().join("models"))
-        .arg(suite(tmp.path(), &url))
-        .env("BENCH_TEST_KEY", KEY)
-        .output()
-        .unwrap();
+    let out = run_suite(
+        tmp.path(),
+        &suite(tmp.path(), &url),
+        &[("BENCH_TEST_KEY", Some(KEY))],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no server answers at"), "{stderr}");
@@ -231,24 +214,16 @@ fn a_missing_key_variable_and_a_missing_url_are_clear_errors() {
     let path = suite(tmp.path(), "http://127.0.0.1:9");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("url = \"http://127.0.0.1:9\"\n", "")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["validate"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = bench().args(["validate"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs `url`"));
 
     let url = server(0);
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(tmp.path().join("results"))
-        .arg("--model-cache")
-        .arg(tmp.path().join("models"))
-        .arg(suite(tmp.path(), &url))
-        .env_remove("BENCH_TEST_KEY")
-        .output()
-        .unwrap();
+    let out = run_suite(
+        tmp.path(),
+        &suite(tmp.path(), &url),
+        &[("BENCH_TEST_KEY", None)],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("`BENCH_TEST_KEY` is not set"), "{stderr}");

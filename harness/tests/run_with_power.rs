@@ -6,12 +6,12 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
+mod common;
+use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
 
 /// Watts the fake exporter's counter grows at.
 const WATTS: f64 = 10.0;
@@ -68,30 +68,8 @@ fn suite(dir: &Path, url: &str, baseline_s: u32) -> PathBuf {
 }
 
 fn run(tmp: &Path, suite: &Path) -> (std::process::Output, PathBuf) {
-    let results = tmp.join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["run", "--results"])
-        .arg(&results)
-        .arg("--model-cache")
-        .arg(tmp.join("models"))
-        .arg(suite)
-        .output()
-        .unwrap();
-    let dir = std::fs::read_dir(&results)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    (out, dir)
-}
-
-fn read_json_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let out = run_suite(tmp, suite, &[]);
+    (out, only_run_dir(&tmp.join("results")))
 }
 
 #[test]
@@ -107,15 +85,14 @@ fn measurements_carry_energy_at_the_rate_the_exporter_counts() {
         "{stdout}"
     );
 
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = read_json(&dir.join("manifest.json"));
     let power = &manifest["power"];
     assert_eq!(power["used"], "prometheus", "{power}");
     assert_eq!(power["interval_ms"], 20);
     let idle = power["baseline"]["watts"]["package-0"].as_f64().unwrap();
     assert!((idle - WATTS).abs() < 1.0, "idle baseline {idle} W");
 
-    let records = read_json_lines(&dir.join("measurements.jsonl"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
     assert_eq!(records.len(), 6);
     for r in &records {
         let m = &r["metrics"];
@@ -151,7 +128,7 @@ fn measurements_carry_energy_at_the_rate_the_exporter_counts() {
         assert!(energy["flags"].is_null(), "no thermal data, no flags: {r}");
     }
 
-    let samples = read_json_lines(&dir.join("power.jsonl"));
+    let samples = read_jsonl(&dir.join("power.jsonl"));
     assert!(samples.len() > 20, "{} samples", samples.len());
     let times: Vec<f64> = samples.iter().map(|s| s["t_s"].as_f64().unwrap()).collect();
     assert!(
@@ -172,11 +149,10 @@ fn an_exporter_that_dies_mid_run_is_reported_and_no_measurement_is_lost() {
     assert!(served.load(Ordering::SeqCst) > 10);
     assert!(stderr.contains("power sampling stopped"), "{stderr}");
 
-    let records = read_json_lines(&dir.join("measurements.jsonl"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
     assert_eq!(records.len(), 6);
     assert!(records.iter().all(|r| r["status"] == "ok"));
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = read_json(&dir.join("manifest.json"));
     assert_eq!(manifest["status"], "complete");
     let failures = manifest["power"]["failures"].as_array().unwrap();
     assert!(
@@ -199,7 +175,7 @@ fn a_named_sampler_that_cannot_run_here_stops_before_anything_runs() {
         format!("http://{}/metrics", l.local_addr().unwrap())
     };
     let results = tmp.path().join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+    let out = bench()
         .args(["run", "--results"])
         .arg(&results)
         .arg(suite(tmp.path(), &url, 0))
