@@ -7,13 +7,21 @@ use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
 use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
-use bench_workloads::serving::openai::{OpenAiEngine, OpenAiOptions};
+use bench_workloads::serving::openai::{Api, OpenAiEngine, OpenAiOptions};
 
 /// How long `mlx_lm.server` may take to load a model and listen.
 const MLX_LM_STARTUP: Duration = Duration::from_secs(600);
 use bench_workloads::synth::WeightDType;
 
-use crate::suite::{DType, DeviceKind, EngineKind, Target};
+use crate::suite::{ApiKind, DType, DeviceKind, EngineKind, Target};
+
+/// The endpoint the target names.
+fn api(target: &Target) -> Api {
+    match target.api {
+        ApiKind::Chat => Api::Chat,
+        ApiKind::Completions => Api::Completions,
+    }
+}
 
 /// The target's model folder (synthesized on first use, in the target's dtype) and that dtype.
 fn resolve(
@@ -50,6 +58,7 @@ pub fn open(
         EngineKind::MlxLm if target.url.is_none() => {
             let (resolved, _) = resolve(target, synth_cache)?;
             let options = MlxLmOptions {
+                api: api(target),
                 python: target.python.clone().unwrap_or_else(|| "python3".into()),
                 startup_timeout: MLX_LM_STARTUP,
                 timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
@@ -73,6 +82,7 @@ pub fn open(
                 None => None,
             };
             let options = OpenAiOptions {
+                api: api(target),
                 url: target
                     .url
                     .as_ref()

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Location, Problem, SuiteError};
 pub use types::{
-    DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, SuiteSection, Target,
+    ApiKind, DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, SuiteSection, Target,
     Workload, WorkloadKind,
 };
 pub use values::{At, Grid, Name, Positive};

@@ -183,6 +183,10 @@ pub struct Target {
     /// `openai`, `mlx-lm`: seconds to wait for the response and for each piece of the stream.
     #[serde(default = "default_timeout_s")]
     pub timeout_s: Positive,
+    /// `openai`, `mlx-lm`: `chat` (`/v1/chat/completions`, the server's chat template adds
+    /// tokens) or `completions` (`/v1/completions`, the prompt exactly as bench built it).
+    #[serde(default)]
+    pub api: ApiKind,
     /// `mlx-lm`: the Python that has mlx-lm (default `python3`); bench runs
     /// `<python> -m mlx_lm.server` for the target's model unless `url` names a running server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +205,17 @@ impl Target {
             DeviceKind::Metal | DeviceKind::Cuda => DType::Bf16,
         })
     }
+}
+
+/// The OpenAI endpoint a server target uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKind {
+    /// `/v1/chat/completions`.
+    #[default]
+    Chat,
+    /// `/v1/completions`.
+    Completions,
 }
 
 /// An engine that runs models.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::openai::{OpenAiEngine, OpenAiOptions};
+use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest};
 use crate::model::ResolvedModel;
 use crate::Error;
@@ -17,6 +17,8 @@ use crate::Error;
 /// How bench runs mlx-lm.
 #[derive(Debug, Clone)]
 pub struct MlxLmOptions {
+    /// The endpoint requests go to.
+    pub api: Api,
     /// The Python that has mlx-lm (`python3`, or a venv's `bin/python`).
     pub python: String,
     /// Longest wait for the server to load the model and listen.
@@ -79,6 +81,7 @@ impl MlxLmEngine {
             spec,
             resolved,
             OpenAiOptions {
+                api: options.api,
                 url: url.clone(),
                 // mlx_lm.server serves the model it was started with under its path.
                 served_model: resolved.dir.display().to_string(),

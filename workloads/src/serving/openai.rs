@@ -22,9 +22,22 @@ use crate::llm::prompt::PromptBuilder;
 use crate::model::{self, ModelInfo, ResolvedModel};
 use crate::Error;
 
+/// Which OpenAI endpoint requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Api {
+    /// `/v1/chat/completions`: the prompt as one user message; the server's chat template adds
+    /// its own tokens.
+    #[default]
+    Chat,
+    /// `/v1/completions`: the prompt as raw text, so the server sees exactly bench's tokens.
+    Completions,
+}
+
 /// How to reach the server.
 #[derive(Debug, Clone)]
 pub struct OpenAiOptions {
+    /// The endpoint.
+    pub api: Api,
     /// Base URL (`http://127.0.0.1:8080`); `/v1/chat/completions` is appended unless the URL
     /// already ends with a path.
     pub url: String,
@@ -45,6 +58,7 @@ pub struct OpenAiEngine {
     tokenizer: Tokenizer,
     prompts: PromptBuilder,
     info: EngineInfo,
+    warned_prompt_count: bool,
 }
 
 impl OpenAiEngine {
@@ -71,7 +85,10 @@ impl OpenAiEngine {
         let endpoint = if base.ends_with("/completions") {
             base.to_string()
         } else {
-            format!("{base}/v1/chat/completions")
+            match options.api {
+                Api::Chat => format!("{base}/v1/chat/completions"),
+                Api::Completions => format!("{base}/v1/completions"),
+            }
         };
         check_server(&runtime, &client, &endpoint, options.timeout)?;
         let info = EngineInfo {
@@ -98,19 +115,26 @@ impl OpenAiEngine {
             tokenizer,
             options,
             info,
+            warned_prompt_count: false,
         })
     }
 
     fn body(&self, prompt: &str, gen_tokens: usize) -> serde_json::Value {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "model": self.options.served_model,
-            "messages": [{"role": "user", "content": prompt}],
             "max_tokens": gen_tokens,
             "temperature": 0.0,
             "ignore_eos": true,
             "stream": true,
             "stream_options": {"include_usage": true},
-        })
+        });
+        match self.options.api {
+            Api::Chat => {
+                body["messages"] = serde_json::json!([{"role": "user", "content": prompt}])
+            }
+            Api::Completions => body["prompt"] = serde_json::json!(prompt),
+        }
+        body
     }
 
     /// Tokens per content chunk (see the module docs).
@@ -200,6 +224,20 @@ impl LlmEngine for OpenAiEngine {
             .zip(&counts)
             .flat_map(|(a, &n)| std::iter::repeat_n(a.t_s, n))
             .collect();
+        if let Some(usage) = out.usage {
+            if self.options.api == Api::Completions
+                && usage.prompt_tokens as usize != request.prompt_tokens
+                && !self.warned_prompt_count
+            {
+                self.warned_prompt_count = true;
+                tracing::warn!(
+                    "{}: bench sent a prompt of {} tokens but the server counted {}: its tokenizer differs from the model folder's",
+                    self.endpoint,
+                    request.prompt_tokens,
+                    usage.prompt_tokens
+                );
+            }
+        }
         let (prompt_tokens, output_tokens, source) = match out.usage {
             Some(u) => (
                 u.prompt_tokens as usize,
