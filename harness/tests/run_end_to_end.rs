@@ -3,34 +3,16 @@
 //! run are reported before anything runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bench"))
-}
+mod common;
+use common::{bench, only_run_dir, read_jsonl as lines};
 
 fn tiny_suite() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/tiny.toml")
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn only_run_dir(results: &Path) -> PathBuf {
-    let dirs: Vec<_> = std::fs::read_dir(results)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
 }
 
 /// `bench run --resume DIR`, which must succeed.

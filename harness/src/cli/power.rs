@@ -116,7 +116,7 @@ pub fn run(command: PowerCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, RunClock, Duration)> {
+fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, Duration)> {
     anyhow::ensure!(args.interval_ms > 0, "--interval-ms must be at least 1");
     let settings = SourceSettings {
         sampler: args.sampler,
@@ -129,10 +129,8 @@ fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, Run
         anyhow::bail!("{}", selection.note);
     };
     eprintln!("{}: {}", selection.used.as_str(), source.describe());
-    let clock = RunClock::start();
     Ok((
-        Monitor::start(source, clock, sink),
-        clock,
+        Monitor::start(source, RunClock::start(), sink),
         settings.interval,
     ))
 }
@@ -152,7 +150,7 @@ fn keep_going(stop: &AtomicBool, started: Instant, duration: Option<f64>) -> boo
 }
 
 fn watch(args: &SamplerArgs, duration: Option<f64>) -> anyhow::Result<ExitCode> {
-    let (monitor, _, interval) = start(args, None)?;
+    let (monitor, interval) = start(args, None)?;
     let stop = interrupted();
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
@@ -210,10 +208,9 @@ pub fn describe(sample: &Sample) -> String {
 fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Result<ExitCode> {
     let file = File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
     let cpu_before = process_cpu_seconds();
-    let (monitor, clock, _) = start(args, Some(file))?;
+    let (monitor, _) = start(args, Some(file))?;
     let stop = interrupted();
     let started = Instant::now();
-    let t0 = clock.now_s();
     while keep_going(&stop, started, duration) {
         std::thread::sleep(Duration::from_millis(50));
         if matches!(monitor.health(), Health::Failed(_)) {
@@ -231,7 +228,7 @@ fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Resu
         samples.len(),
         out.display()
     );
-    for line in energy_report(&samples, t0) {
+    for line in energy_report(&samples) {
         eprintln!("{line}");
     }
     if let Some(cpu) = thread_cpu {
@@ -255,7 +252,7 @@ fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Resu
 
 /// Per rail: energy and average power over the span of the samples, and where a rail has
 /// both an energy counter and power readings, the two energies side by side.
-pub fn energy_report(samples: &[Sample], _t0: f64) -> Vec<String> {
+pub fn energy_report(samples: &[Sample]) -> Vec<String> {
     let trace = Trace::from_samples(samples);
     let power_only: Vec<Sample> = samples
         .iter()
