@@ -1,7 +1,7 @@
 //! The metrics bench reports for LLM workloads: names, units, which direction is better,
 //! and how each is read from a stored measurement. Definitions: docs/metrics.md.
 
-use crate::store::Record;
+use crate::store::{LoadRun, Record};
 
 /// Whether a larger value is an improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -141,6 +141,61 @@ pub const LLM_METRICS: &[Metric] = &[
         better: Better::Higher,
         distribution: false,
         values: |r| r.metrics.output_tokens_per_j.into_iter().collect(),
+    },
+    Metric {
+        name: "queue_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.queue_s.into_iter().collect(),
+    },
+    Metric {
+        name: "schedule_lag_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.schedule_lag_s.into_iter().collect(),
+    },
+];
+
+/// A metric of a whole load pattern run (one value per repetition of a load case).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadMetric {
+    /// Column name in `summary.csv` and key in `loads.jsonl`.
+    pub name: &'static str,
+    /// Unit of the stored value.
+    pub unit: &'static str,
+    /// Direction of improvement.
+    pub better: Better,
+    /// The value of one pattern run.
+    pub value: fn(&LoadRun) -> Option<f64>,
+}
+
+/// Every load pattern metric, in report order.
+pub const LOAD_METRICS: &[LoadMetric] = &[
+    LoadMetric {
+        name: "achieved_rate_rps",
+        unit: "req/s",
+        better: Better::Higher,
+        value: |l| l.achieved_rate_rps,
+    },
+    LoadMetric {
+        name: "request_throughput_rps",
+        unit: "req/s",
+        better: Better::Higher,
+        value: |l| l.request_throughput_rps,
+    },
+    LoadMetric {
+        name: "output_tps",
+        unit: "tok/s",
+        better: Better::Higher,
+        value: |l| l.output_tps,
+    },
+    LoadMetric {
+        name: "load_j_per_output_token",
+        unit: "J/tok",
+        better: Better::Lower,
+        value: |l| l.j_per_output_token,
     },
 ];
 

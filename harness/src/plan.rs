@@ -1,21 +1,23 @@
 //! The plan: a suite expanded into cases (target × workload × parameter grid), each run
 //! `warmup` times unmeasured and then `repetitions` times measured.
 
+use bench_workloads::load::{Arrival, LoadPattern, Stop};
 use serde::{Deserialize, Serialize};
 
-use crate::suite::{Suite, WorkloadKind};
+use crate::suite::{ArrivalKind, Suite, Workload, WorkloadKind};
 
 /// Everything a suite asks to run, in the order it runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Cases grouped by target (so each model loads once), then in suite order.
     pub cases: Vec<Case>,
 }
 
 /// One point of the grid on one target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
-    /// Stable identifier: `<target>/<workload>/p<prompt>-g<gen>-c<concurrency>`.
+    /// Stable identifier: `<target>/<workload>/p<prompt>-g<gen>-c<concurrency>`, with
+    /// `-r<rate>` for open-loop patterns (and no `-c` when they have no concurrency cap).
     pub id: String,
     /// Name of the `[[target]]`.
     pub target: String,
@@ -27,17 +29,72 @@ pub struct Case {
     pub warmup: u32,
     /// Measured runs.
     pub repetitions: u32,
+    /// The load pattern each repetition runs; `None`: one request per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadPattern>,
 }
 
 /// Parameters of one LLM case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LlmParams {
     /// Exact prompt length in tokens.
     pub prompt_tokens: u32,
     /// Exact number of generated tokens.
     pub gen_tokens: u32,
-    /// Requests in flight at once.
+    /// Requests in flight at once (with a rate: the most in flight; 0 for no limit).
     pub concurrency: u32,
+    /// Requests per second of an open-loop pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<f64>,
+}
+
+/// Requests per repetition when the suite does not say: 10 per worker, or 10 seconds' worth
+/// at the rate.
+const DEFAULT_REQUESTS_PER_SLOT: u32 = 10;
+const DEFAULT_RATE_SECONDS: f64 = 10.0;
+
+/// The load pattern of one point of `workload`, or `None` for one request per repetition.
+fn load_pattern(workload: &Workload, concurrency: u32, rate: Option<f64>) -> Option<LoadPattern> {
+    if !workload.is_load() {
+        return None;
+    }
+    let arrival = match rate {
+        None => Arrival::Closed,
+        Some(rate) => match workload
+            .arrival
+            .as_ref()
+            .map(|a| a.value)
+            .unwrap_or_default()
+        {
+            ArrivalKind::Constant => Arrival::Constant { rate },
+            ArrivalKind::Poisson => Arrival::Poisson {
+                rate,
+                seed: workload.seed.as_ref().map_or(0, |s| s.value),
+            },
+        },
+    };
+    let stop = match (&workload.requests, &workload.duration_s) {
+        (Some(n), _) => Stop::Requests(n.value.0),
+        (None, Some(d)) => Stop::DurationS(d.value.0),
+        (None, None) => Stop::Requests(match rate {
+            None => DEFAULT_REQUESTS_PER_SLOT.saturating_mul(concurrency.max(1)),
+            Some(rate) => {
+                ((rate * DEFAULT_RATE_SECONDS).ceil() as u32).max(DEFAULT_REQUESTS_PER_SLOT)
+            }
+        }),
+    };
+    Some(LoadPattern {
+        arrival,
+        concurrency: (concurrency > 0).then_some(concurrency),
+        stop,
+        warmup_requests: workload.warmup_requests.as_ref().map_or(0, |w| w.value),
+    })
+}
+
+/// `2`, `0.5`, `2.25`: a rate as short as it can be written, for case ids.
+fn rate_label(rate: f64) -> String {
+    let text = format!("{rate}");
+    text.trim_end_matches(".0").to_string()
 }
 
 impl Plan {
@@ -53,21 +110,35 @@ impl Plan {
                 else {
                     continue;
                 };
+                // With a rate and no cap, concurrency is unlimited (0).
+                let uncapped = if workload.rate.is_some() { 0 } else { 1 };
                 let concurrency = workload
                     .concurrency
                     .as_ref()
-                    .map_or(&[1][..], |c| c.value.values());
+                    .map_or(vec![uncapped], |c| c.value.values().to_vec());
+                let rates: Vec<Option<f64>> = workload.rate.as_ref().map_or(vec![None], |r| {
+                    r.values().iter().copied().map(Some).collect()
+                });
                 for &prompt_tokens in prompts.values() {
                     for &gen_tokens in gens.values() {
-                        for &concurrency in concurrency {
+                        for (&concurrency, &rate_rps) in concurrency
+                            .iter()
+                            .flat_map(|c| rates.iter().map(move |r| (c, r)))
+                        {
                             let params = LlmParams {
                                 prompt_tokens,
                                 gen_tokens,
                                 concurrency,
+                                rate_rps,
+                            };
+                            let load = match rate_rps {
+                                None => format!("-c{concurrency}"),
+                                Some(r) if concurrency == 0 => format!("-r{}", rate_label(r)),
+                                Some(r) => format!("-r{}-c{concurrency}", rate_label(r)),
                             };
                             cases.push(Case {
                                 id: format!(
-                                    "{}/{}/p{prompt_tokens}-g{gen_tokens}-c{concurrency}",
+                                    "{}/{}/p{prompt_tokens}-g{gen_tokens}{load}",
                                     target.name.value, workload.name.value
                                 ),
                                 target: target.name.value.to_string(),
@@ -78,6 +149,7 @@ impl Plan {
                                     .repetitions
                                     .unwrap_or(suite.suite.repetitions)
                                     .0,
+                                load: load_pattern(workload, concurrency, rate_rps),
                             });
                         }
                     }

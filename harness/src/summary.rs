@@ -2,24 +2,39 @@
 
 use serde::Serialize;
 
-use crate::metrics::{Metric, LLM_METRICS};
+use std::collections::BTreeMap;
+
+use crate::metrics::{Metric, LLM_METRICS, LOAD_METRICS};
 use crate::plan::{Case, Plan};
 use crate::stats::Summary;
-use crate::store::{Record, Status};
+use bench_workloads::serving::mlx_benchmark::ToolTrial;
+
+use crate::store::{LoadRun, Record, Status, ToolRun};
 
 /// One case's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseSummary {
     /// The case as planned.
     pub case: Case,
-    /// Measurements with status `ok`.
+    /// Measurements with status `ok` (for load cases: requests).
     pub ok: usize,
-    /// Repetitions whose every attempt failed.
+    /// Repetitions whose every attempt failed (for load cases: failed requests).
     pub errors: usize,
+    /// Load cases: failed requests per kind of failure.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_kind: BTreeMap<String, usize>,
+    /// Load cases: pattern runs that finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patterns: Option<usize>,
     /// Measurements taken under thermal pressure, throttling or on battery (see each record's
     /// `energy.flags`).
     pub flagged: usize,
-    /// Per metric, in [`LLM_METRICS`] order; metrics with no value are left out.
+    /// The engine's own benchmark tool on the same work, compared with bench's figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolComparison>,
+    /// Per metric, in [`LLM_METRICS`] then [`LOAD_METRICS`] order, then the tool's
+    /// (`tool_prompt_tps`, `tool_generation_tps`, `tool_peak_memory_bytes`); metrics with no
+    /// value are left out.
     pub metrics: Vec<MetricSummary>,
 }
 
@@ -35,6 +50,19 @@ pub struct MetricSummary {
     pub summary: Summary,
 }
 
+/// An engine's own benchmark (`mlx_lm.benchmark`) beside bench's measurement of the same case.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolComparison {
+    /// The tool.
+    pub tool: String,
+    /// Its version.
+    pub version: String,
+    /// bench's median `prefill_tps` / the tool's median `prompt_tps`.
+    pub prefill_ratio: Option<f64>,
+    /// bench's median `decode_tps` / the tool's median `generation_tps`.
+    pub decode_ratio: Option<f64>,
+}
+
 impl CaseSummary {
     /// The summary of metric `name`, if it has values.
     pub fn metric(&self, name: &str) -> Option<&Summary> {
@@ -46,48 +74,154 @@ impl CaseSummary {
 }
 
 /// Summaries of every planned case, in plan order, over the `ok` records (the run store
-/// never holds two `ok` records of one repetition).
-pub fn summarize(plan: &Plan, records: &[Record]) -> Vec<CaseSummary> {
+/// never holds two `ok` records of one repetition). Requests of load patterns count only when
+/// their pattern finished (`loads`): a pattern cut short by a crash is run again on resume.
+pub fn summarize(plan: &Plan, records: &[Record], loads: &[LoadRun]) -> Vec<CaseSummary> {
     plan.cases
         .iter()
-        .map(|case| {
-            let mine: Vec<&Record> = records.iter().filter(|r| r.case == case.id).collect();
-            let ok: Vec<&Record> = mine
-                .iter()
-                .copied()
-                .filter(|r| r.status == Status::Ok)
-                .collect();
-            let metrics = LLM_METRICS
-                .iter()
-                .filter_map(|m: &Metric| {
-                    let values: Vec<f64> = ok.iter().flat_map(|r| (m.values)(r)).collect();
-                    Summary::of(&values).map(|summary| MetricSummary {
-                        name: m.name,
-                        unit: m.unit,
-                        summary,
-                    })
-                })
-                .collect();
-            // A repetition that failed and was measured later by `--resume` is not a failure.
-            let failed: std::collections::BTreeSet<u32> = mine
-                .iter()
-                .filter(|r| r.status == Status::Error)
-                .map(|r| r.repetition)
-                .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
-                .collect();
-            let flagged = ok
-                .iter()
-                .filter(|r| r.energy.as_ref().is_some_and(|e| !e.flags.is_empty()))
-                .count();
-            CaseSummary {
-                case: case.clone(),
-                ok: ok.len(),
-                errors: failed.len(),
-                flagged,
-                metrics,
-            }
+        .map(|case| match case.load {
+            None => summarize_single(case, records),
+            Some(_) => summarize_load(case, records, loads),
         })
         .collect()
+}
+
+/// Add each case's latest successful tool run (`tool_runs.jsonl`) to its summary.
+pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
+    for s in summaries.iter_mut() {
+        let Some(result) = tool_runs
+            .iter()
+            .rev()
+            .filter(|t| t.case == s.case.id)
+            .find_map(|t| t.result.as_ref())
+        else {
+            continue;
+        };
+        let values = |f: fn(&ToolTrial) -> Option<f64>| -> Vec<f64> {
+            result.trials.iter().filter_map(f).collect()
+        };
+        for (name, unit, v) in [
+            ("tool_prompt_tps", "tok/s", values(|t| Some(t.prompt_tps))),
+            (
+                "tool_generation_tps",
+                "tok/s",
+                values(|t| Some(t.generation_tps)),
+            ),
+            (
+                "tool_peak_memory_bytes",
+                "B",
+                values(|t| t.peak_memory_bytes),
+            ),
+        ] {
+            if let Some(summary) = Summary::of(&v) {
+                s.metrics.push(MetricSummary {
+                    name,
+                    unit,
+                    summary,
+                });
+            }
+        }
+        let ratio = |ours: &str, theirs: &str| {
+            let (a, b) = (s.metric(ours)?.median, s.metric(theirs)?.median);
+            (b > 0.0).then(|| a / b)
+        };
+        s.tool = Some(ToolComparison {
+            tool: result.tool.clone(),
+            version: result.version.clone(),
+            prefill_ratio: ratio("prefill_tps", "tool_prompt_tps"),
+            decode_ratio: ratio("decode_tps", "tool_generation_tps"),
+        });
+    }
+}
+
+fn metric_summaries(ok: &[&Record]) -> Vec<MetricSummary> {
+    LLM_METRICS
+        .iter()
+        .filter_map(|m: &Metric| {
+            let values: Vec<f64> = ok.iter().flat_map(|r| (m.values)(r)).collect();
+            Summary::of(&values).map(|summary| MetricSummary {
+                name: m.name,
+                unit: m.unit,
+                summary,
+            })
+        })
+        .collect()
+}
+
+fn flagged(ok: &[&Record]) -> usize {
+    ok.iter()
+        .filter(|r| r.energy.as_ref().is_some_and(|e| !e.flags.is_empty()))
+        .count()
+}
+
+fn summarize_single(case: &Case, records: &[Record]) -> CaseSummary {
+    let mine: Vec<&Record> = records.iter().filter(|r| r.case == case.id).collect();
+    let ok: Vec<&Record> = mine
+        .iter()
+        .copied()
+        .filter(|r| r.status == Status::Ok)
+        .collect();
+    // A repetition that failed and was measured later by `--resume` is not a failure.
+    let failed: std::collections::BTreeSet<u32> = mine
+        .iter()
+        .filter(|r| r.status == Status::Error)
+        .map(|r| r.repetition)
+        .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
+        .collect();
+    CaseSummary {
+        case: case.clone(),
+        ok: ok.len(),
+        errors: failed.len(),
+        errors_by_kind: BTreeMap::new(),
+        patterns: None,
+        tool: None,
+        flagged: flagged(&ok),
+        metrics: metric_summaries(&ok),
+    }
+}
+
+fn summarize_load(case: &Case, records: &[Record], loads: &[LoadRun]) -> CaseSummary {
+    let runs: Vec<&LoadRun> = loads
+        .iter()
+        .filter(|l| l.case == case.id && l.status == Status::Ok)
+        .collect();
+    let counted = |r: &&Record| {
+        r.case == case.id
+            && r.load.as_ref().is_some_and(|load| {
+                runs.iter()
+                    .any(|l| l.repetition == r.repetition && l.t_start_s == load.run_t_s)
+            })
+    };
+    let mine: Vec<&Record> = records.iter().filter(counted).collect();
+    let ok: Vec<&Record> = mine
+        .iter()
+        .copied()
+        .filter(|r| r.status == Status::Ok)
+        .collect();
+    let mut errors_by_kind = BTreeMap::new();
+    for r in mine.iter().filter(|r| r.status == Status::Error) {
+        let kind = r.error_kind.clone().unwrap_or_else(|| "other".into());
+        *errors_by_kind.entry(kind).or_default() += 1;
+    }
+    let mut metrics = metric_summaries(&ok);
+    metrics.extend(LOAD_METRICS.iter().filter_map(|m| {
+        let values: Vec<f64> = runs.iter().filter_map(|l| (m.value)(l)).collect();
+        Summary::of(&values).map(|summary| MetricSummary {
+            name: m.name,
+            unit: m.unit,
+            summary,
+        })
+    }));
+    CaseSummary {
+        case: case.clone(),
+        ok: ok.len(),
+        errors: mine.len() - ok.len(),
+        errors_by_kind,
+        patterns: Some(runs.len()),
+        tool: None,
+        flagged: flagged(&ok),
+        metrics,
+    }
 }
 
 #[cfg(test)]
@@ -105,9 +239,11 @@ mod tests {
                 prompt_tokens: 8,
                 gen_tokens: 2,
                 concurrency: 1,
+                rate_rps: None,
             },
             warmup: 0,
             repetitions: 3,
+            load: None,
         }
     }
 
@@ -133,10 +269,65 @@ mod tests {
         let plan = Plan {
             cases: vec![c.clone()],
         };
-        let s = &summarize(&plan, &records)[0];
+        let s = &summarize(&plan, &records, &[])[0];
         assert_eq!((s.ok, s.errors), (2, 1));
         let ttft = s.metric("ttft_s").unwrap();
         assert_eq!((ttft.n, ttft.median), (2, 2.0));
         assert!(s.metric("decode_tps").is_none());
+    }
+
+    #[test]
+    fn requests_of_a_pattern_cut_short_are_left_out_and_failures_counted_by_kind() {
+        use crate::store::RequestLoad;
+        use bench_workloads::load::{Arrival, LoadPattern, Stop};
+        let pattern = LoadPattern {
+            arrival: Arrival::Closed,
+            concurrency: Some(2),
+            stop: Stop::Requests(2),
+            warmup_requests: 0,
+        };
+        let c = Case {
+            load: Some(pattern),
+            ..case()
+        };
+        let request = |run_t_s: f64, index: u32, ttft: Option<f64>| Record {
+            metrics: Metrics {
+                ttft_s: ttft,
+                ..Metrics::default()
+            },
+            status: if ttft.is_some() {
+                Status::Ok
+            } else {
+                Status::Error
+            },
+            error_kind: ttft.is_none().then(|| "timeout".to_string()),
+            load: Some(RequestLoad {
+                run_t_s,
+                index,
+                scheduled_s: 0.0,
+                queue_s: 0.0,
+                lag_s: 0.0,
+            }),
+            ..Record::failed(&c, 0, String::new(), run_t_s, String::new())
+        };
+        // Repetition 0 first ran at t = 1 s and was killed after one request; resumed at
+        // t = 9 s it finished with one request ok and one timed out.
+        let records = vec![
+            request(1.0, 0, Some(50.0)),
+            request(9.0, 0, Some(1.0)),
+            request(9.0, 1, None),
+        ];
+        let finished = LoadRun::summarize(&c, pattern, 0, String::new(), 9.0, 0, &records[1..]);
+        let plan = Plan {
+            cases: vec![c.clone()],
+        };
+        let s = &summarize(&plan, &records, &[finished])[0];
+        assert_eq!((s.ok, s.errors, s.patterns), (1, 1, Some(1)));
+        assert_eq!(s.errors_by_kind.get("timeout"), Some(&1));
+        assert_eq!(
+            s.metric("ttft_s").unwrap().median,
+            1.0,
+            "the cut pattern's 50 s is not counted"
+        );
     }
 }

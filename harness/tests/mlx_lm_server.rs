@@ -180,12 +180,22 @@ engine = "mlx-lm"
 model = "synth:tiny"
 python = "{python}"
 timeout_s = 60
+mlx_lm_benchmark = true
 
 [[workload]]
 name = "w"
 kind = "llm"
 prompt_tokens = 32
 gen_tokens = 8
+
+[[workload]]
+name = "busy"
+kind = "llm"
+prompt_tokens = 16
+gen_tokens = 4
+concurrency = 2
+requests = 4
+warmup_requests = 1
 "#
         ),
     )
@@ -204,11 +214,41 @@ gen_tokens = 8
     );
     let url = engine["device"].as_str().unwrap().to_string();
     let records = std::fs::read_to_string(dir.join("measurements.jsonl")).unwrap();
-    assert_eq!(records.lines().count(), 2);
+    assert_eq!(
+        records.lines().count(),
+        2 + 2 * 4,
+        "2 single requests, 2 patterns of 4"
+    );
     assert!(
         records.lines().all(|l| l.contains("\"status\":\"ok\"")),
         "{records}"
     );
+    // Two requests at once through the real server, every one stored with its place.
+    let loads = read_jsonl(&dir.join("loads.jsonl"));
+    assert_eq!(loads.len(), 2);
+    for l in &loads {
+        assert_eq!(
+            (l["sent"].as_u64(), l["ok"].as_u64()),
+            (Some(4), Some(4)),
+            "{l}"
+        );
+        assert_eq!(l["warmup_sent"], 1);
+    }
+    // mlx_lm.benchmark ran on the single-request case (two trials: the repetitions), and
+    // the end-of-run table compares it with bench.
+    let tools = read_jsonl(&dir.join("tool_runs.jsonl"));
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    assert_eq!(tools[0]["case"], "mlx/w/p32-g8-c1");
+    assert_eq!(tools[0]["status"], "ok", "{}", tools[0]);
+    let trials = tools[0]["result"]["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2);
+    assert!(trials
+        .iter()
+        .all(|t| t["prompt_tps"].as_f64().unwrap() > 0.0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("mlx_lm.benchmark"), "{stdout}");
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.contains(",tool_generation_tps,"), "{summary}");
     // No orphan: the server bench started is gone once bench has exited.
     let port: u16 = url
         .split("127.0.0.1:")

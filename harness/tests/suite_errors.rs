@@ -221,19 +221,89 @@ fn the_shipped_suites_are_valid() {
 }
 
 #[test]
-fn an_openai_target_needs_a_url_and_one_request_at_a_time() {
-    let openai = GOOD.replace(
+fn the_in_process_engine_refuses_every_load_key() {
+    for key in [
+        "rate = 2",
+        "requests = 5",
+        "duration_s = 3",
+        "warmup_requests = 1",
+    ] {
+        let src = GOOD.replace("gen_tokens = 4", &format!("gen_tokens = 4\n{key}"));
+        let (line, _, at, msg, text) = problem(&src);
+        assert_eq!(line, 16, "{text}");
+        let name = key.split(' ').next().unwrap();
+        assert_eq!(
+            at.as_deref(),
+            Some(format!("workload[0].{name}").as_str()),
+            "{text}"
+        );
+        assert!(msg.contains("need a server engine"), "{text}");
+    }
+}
+
+fn openai() -> String {
+    GOOD.replace(
         "engine = \"candle\"\nmodel = \"synth:tiny\"",
         "engine = \"openai\"\nmodel = \"synth:tiny\"\nurl = \"http://127.0.0.1:8080\"",
+    )
+}
+
+#[test]
+fn load_patterns_expand_into_cases_with_their_rate_and_cap() {
+    let src = openai().replace(
+        "gen_tokens = 4",
+        "gen_tokens = 4\nrate = [0.5, 2]\nconcurrency = [1, 8]\narrival = \"constant\"\nduration_s = 30",
     );
-    suite::parse(&openai, Path::new("x.toml")).unwrap();
-    let (_, _, key, msg, text) =
-        problem(&openai.replace("gen_tokens = 4", "gen_tokens = 4\nconcurrency = [1, 8]"));
-    assert_eq!(key.as_deref(), Some("workload[0].concurrency"), "{text}");
+    let s = suite::parse(&src, Path::new("x.toml")).unwrap();
+    let plan = Plan::expand(&s);
+    let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    assert!(ids.contains(&"cpu/w/p16-g4-r0.5-c1"), "{ids:?}");
+    assert!(ids.contains(&"cpu/w/p32-g4-r2-c8"), "{ids:?}");
+    assert_eq!(plan.cases.len(), 8);
+    let pattern = plan.cases[0].load.unwrap();
+    assert_eq!(
+        pattern.stop,
+        bench_workloads::load::Stop::DurationS(30.0),
+        "{pattern:?}"
+    );
+    // A closed loop of 4 with no count gets 10 requests per worker.
+    let src = openai().replace("gen_tokens = 4", "gen_tokens = 4\nconcurrency = 4");
+    let plan = Plan::expand(&suite::parse(&src, Path::new("x.toml")).unwrap());
+    assert_eq!(
+        plan.cases[0].load.unwrap().stop,
+        bench_workloads::load::Stop::Requests(40)
+    );
+    // One request at a time with no load key stays one request per repetition.
+    let plan = Plan::expand(&suite::parse(&openai(), Path::new("x.toml")).unwrap());
+    assert!(plan.cases[0].load.is_none());
+}
+
+#[test]
+fn load_keys_that_contradict_each_other_are_named() {
+    let with = |keys: &str| openai().replace("gen_tokens = 4", &format!("gen_tokens = 4\n{keys}"));
+    let (_, _, key, msg, text) = problem(&with("rate = 2\nrequests = 10\nduration_s = 5"));
+    assert_eq!(key.as_deref(), Some("workload[0].duration_s"), "{text}");
+    assert!(msg.contains("either `requests` or `duration_s`"), "{text}");
+    let (_, _, key, msg, text) = problem(&with("concurrency = 2\narrival = \"poisson\""));
+    assert_eq!(key.as_deref(), Some("workload[0].arrival"), "{text}");
+    assert!(msg.contains("only applies with a `rate`"), "{text}");
+    let (_, _, key, msg, text) = problem(&with("rate = 2\narrival = \"constant\"\nseed = 3"));
+    assert_eq!(key.as_deref(), Some("workload[0].seed"), "{text}");
+    assert!(msg.contains("poisson"), "{text}");
+    let (_, _, key, msg, text) = problem(&with("rate = [1, -2]"));
+    assert_eq!(key.as_deref(), Some("workload[0].rate"), "{text}");
+    assert!(msg.contains("above 0"), "{text}");
+    let (_, _, _, msg, text) = problem(&with("rate = 1\narrival = \"bursty\""));
     assert!(
-        msg.contains("openai engine sends one request at a time"),
+        msg.contains("poisson") && msg.contains("constant"),
         "{text}"
     );
+}
+
+#[test]
+fn an_openai_target_needs_an_http_url() {
+    let openai = openai();
+    suite::parse(&openai, Path::new("x.toml")).unwrap();
     let (_, _, key, msg, text) = problem(&openai.replace(
         "url = \"http://127.0.0.1:8080\"",
         "url = \"https://api.example\"",

@@ -144,4 +144,38 @@ pub trait LlmEngine {
     fn info(&self) -> &EngineInfo;
     /// Run one request and time it. State such as the KV cache does not carry over between calls.
     fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, crate::Error>;
+
+    /// Whether [`serve_load`](Self::serve_load) works: the engine can have several requests in
+    /// flight and send them on a schedule.
+    fn serves_load(&self) -> bool {
+        false
+    }
+
+    /// Run the engine's own benchmark tool on the work of `request` (`trials` times), for
+    /// comparison with bench's measurement; `None` when the engine has no such tool or the
+    /// target did not ask for it. Called after every case of the target has run.
+    fn own_benchmark(
+        &mut self,
+        request: &LlmRequest,
+        trials: u32,
+    ) -> Option<Result<crate::serving::mlx_benchmark::ToolBenchmark, crate::Error>> {
+        let _ = (request, trials);
+        None
+    }
+
+    /// Send requests like `request` in `pattern`, handing each to `sink` as it ends (on the
+    /// calling thread). An error means the pattern could not run at all; failed requests are
+    /// reported to `sink`.
+    fn serve_load(
+        &mut self,
+        request: &LlmRequest,
+        pattern: &crate::load::LoadPattern,
+        sink: &mut dyn FnMut(crate::load::LoadedRequest),
+    ) -> Result<crate::load::LoadTimeline, crate::Error> {
+        let _ = (request, pattern, sink);
+        Err(crate::Error::Request(format!(
+            "the {} engine runs one request at a time; it has no load patterns",
+            self.info().engine
+        )))
+    }
 }

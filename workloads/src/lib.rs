@@ -1,11 +1,13 @@
 //! What bench runs: the [`engine`] contract and measurement types, the in-process candle
 //! LLM engine ([`llm`]), model folder resolution ([`model`]), and the model synthesizer
 //! ([`synth`]) that writes real HF-layout folders with seeded random weights, and the
-//! serving engines ([`serving`]) that measure models behind an HTTP API.
+//! serving engines ([`serving`]) that measure models behind an HTTP API, under the load
+//! patterns of [`load`].
 
 pub mod engine;
 mod error;
 pub mod llm;
+pub mod load;
 pub mod model;
 pub mod serving;
 pub mod synth;

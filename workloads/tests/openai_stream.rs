@@ -95,9 +95,11 @@ fn answer(mut stream: TcpStream, script: &Script) -> Vec<Instant> {
                 }
                 let text = if triple.contains(&i) { "a b c" } else { "a" };
                 let finish = (i + 1 == *tokens).then_some("length");
+                // Taken before the write: the client cannot see the bytes earlier, whereas a
+                // thread descheduled after the write would stamp them late.
+                written.push(Instant::now());
                 stream.write_all(chunk(text, finish).as_bytes()).unwrap();
                 stream.flush().unwrap();
-                written.push(Instant::now());
             }
             let usage = "data: {\"object\":\"chat.completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":16,\"completion_tokens\":12}}\n\ndata: [DONE]\n\n";
             stream.write_all(usage.as_bytes()).unwrap();
@@ -135,7 +137,11 @@ fn run(url: &str, timeout: Duration) -> StreamOutcome {
         .unwrap();
     let client = reqwest::Client::new();
     let body = serde_json::json!({"model": "m", "stream": true, "messages": []});
-    runtime.block_on(stream_request(client.post(url), &body, timeout))
+    runtime.block_on(stream_request(
+        client.post(url),
+        serde_json::to_vec(&body).unwrap(),
+        timeout,
+    ))
 }
 
 /// How late the client saw each content chunk after the server wrote it, in seconds (server

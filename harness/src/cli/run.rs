@@ -55,7 +55,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let power_settings = SourceSettings::from_suite(&loaded_suite.power);
     let plan = store.manifest().plan.clone();
-    let done = runner::done_set(&records);
+    let done = runner::done_set(&records, &store::read_loads(store.dir())?);
     let pending = runner::pending_runs(&plan, &done);
     if !args.quiet {
         eprintln!(
@@ -95,11 +95,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut power = PowerTap::new(monitor.as_ref(), baseline.as_ref(), power_settings.interval);
 
     let mut progress = Progress::new(pending, args.quiet);
+    let tools_done: std::collections::HashSet<String> = store::read_tool_runs(store.dir())?
+        .into_iter()
+        .filter(|t| t.status == store::Status::Ok)
+        .map(|t| t.case)
+        .collect();
     let failures = runner::run(
         &loaded_suite,
         &plan,
         &mut store,
         &done,
+        &tools_done,
         &config,
         &clock,
         &mut power,
@@ -117,9 +123,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
-    let summaries = summary::summarize(&plan, &records);
+    let loads = store::read_loads(store.dir())?;
+    let mut summaries = summary::summarize(&plan, &records, &loads);
+    summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
     store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries)?;
-    let complete = runner::pending_runs(&plan, &runner::done_set(&records)) == 0;
+    let complete = runner::pending_runs(&plan, &runner::done_set(&records, &loads)) == 0;
     store.update_manifest(|m| {
         m.status = if complete {
             RunStatus::Complete
@@ -140,6 +148,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if !args.quiet {
         print!("{}", table::render(&summaries));
+        for lines in [
+            table::load_footer(&summaries),
+            table::tool_footer(&summaries),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            println!("{lines}");
+        }
         if let Some(line) = table::power_footer(&summaries, &store.manifest().power) {
             println!("{line}");
         }

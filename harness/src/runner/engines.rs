@@ -62,6 +62,7 @@ pub fn open(
                 python: target.python.clone().unwrap_or_else(|| "python3".into()),
                 startup_timeout: MLX_LM_STARTUP,
                 timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+                benchmark: target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value),
             };
             Ok(Box::new(MlxLmEngine::start(
                 &target.model,

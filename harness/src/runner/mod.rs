@@ -2,18 +2,18 @@
 //! repetitions), storing every measurement the moment it finishes.
 
 mod engines;
+mod load;
 mod power;
+mod single;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-
-use bench_workloads::engine::LlmRequest;
 
 pub use power::PowerTap;
 
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
-use crate::store::{Record, RunStore, Status, StoreError};
+use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
 use crate::suite::Suite;
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
@@ -30,6 +30,38 @@ pub trait Observer {
     fn finished(&mut self, case: &Case, record: Option<&Record>);
     /// The power sampler stopped working; measurements go on without energy figures.
     fn power_lost(&mut self, error: &str);
+    /// A request of a load pattern ended: `done` of `planned` (when known) so far.
+    fn request_done(&mut self, case: &Case, done: u32, planned: Option<u32>) {
+        let _ = (case, done, planned);
+    }
+    /// A load pattern (one repetition of a load case) ended.
+    fn pattern_finished(&mut self, case: &Case, run: &LoadRun);
+    /// The engine's own benchmark tool ran on a case's work.
+    fn tool_finished(&mut self, case: &Case, run: &ToolRun);
+}
+
+/// What the runner hands to the code that runs one case.
+struct Context<'a, 'p> {
+    store: &'a mut RunStore,
+    clock: &'a RunClock,
+    power: &'a mut PowerTap<'p>,
+    observer: &'a mut dyn Observer,
+    failures: &'a mut Vec<Failure>,
+    target: &'a str,
+}
+
+impl Context<'_, '_> {
+    fn fail(&mut self, case: &Case, error: String) {
+        self.failures.push(Failure {
+            target: self.target.to_string(),
+            case: Some(case.id.clone()),
+            error,
+        });
+    }
+
+    fn now_utc() -> String {
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 /// Where runs find their inputs.
@@ -57,12 +89,19 @@ pub fn missing_repetitions(case: &Case, done: &HashSet<(String, u32)>) -> Vec<u3
         .collect()
 }
 
-/// (case, repetition) pairs already measured.
-pub fn done_set(records: &[Record]) -> HashSet<(String, u32)> {
+/// (case, repetition) pairs already measured: an `ok` record of a single-request case, or an
+/// `ok` line in `loads.jsonl` for a load pattern (its requests may have failed one by one).
+pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)> {
     records
         .iter()
-        .filter(|r| r.status == Status::Ok)
+        .filter(|r| r.status == Status::Ok && r.load.is_none())
         .map(|r| (r.case.clone(), r.repetition))
+        .chain(
+            loads
+                .iter()
+                .filter(|l| l.status == Status::Ok)
+                .map(|l| (l.case.clone(), l.repetition)),
+        )
         .collect()
 }
 
@@ -90,6 +129,7 @@ pub fn run(
     plan: &Plan,
     store: &mut RunStore,
     done: &HashSet<(String, u32)>,
+    tools_done: &HashSet<String>,
     config: &RunnerConfig,
     clock: &RunClock,
     power: &mut PowerTap<'_>,
@@ -105,7 +145,14 @@ pub fn run(
             .map(|c| (c, missing_repetitions(c, done)))
             .filter(|(_, missing)| !missing.is_empty())
             .collect();
-        if cases.is_empty() {
+        // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
+        let tool_cases: Vec<&Case> = plan
+            .cases
+            .iter()
+            .filter(|c| c.target == name && c.load.is_none() && !tools_done.contains(&c.id))
+            .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
+            .collect();
+        if cases.is_empty() && tool_cases.is_empty() {
             continue;
         }
         observer.loading(&name, &target.model);
@@ -132,52 +179,33 @@ pub fn run(
         })?;
         observer.loaded(&name, engine.info().load_s);
 
+        let mut ctx = Context {
+            store: &mut *store,
+            clock,
+            power: &mut *power,
+            observer: &mut *observer,
+            failures: &mut failures,
+            target: &name,
+        };
         for (case, missing) in cases {
-            let request = LlmRequest {
-                prompt_tokens: case.params.prompt_tokens as usize,
-                gen_tokens: case.params.gen_tokens as usize,
+            match &case.load {
+                None => single::run_case(&mut ctx, engine.as_mut(), case, &missing)?,
+                Some(pattern) => {
+                    load::run_case(&mut ctx, engine.as_mut(), case, pattern, &missing)?
+                }
+            }
+        }
+        for case in tool_cases {
+            let Some(outcome) = engine.own_benchmark(&single::request(case), case.repetitions)
+            else {
+                break;
             };
-            let mut warmup_error = None;
-            for _ in 0..case.warmup {
-                observer.starting(case, None);
-                let result = engine.generate(&request);
-                observer.finished(case, None);
-                if let Err(e) = result {
-                    warmup_error = Some(format!("warmup failed: {e}"));
-                    break;
-                }
+            let run = ToolRun::of(case, outcome.map_err(|e| e.to_string()));
+            ctx.store.append_tool_run(&run)?;
+            if let Some(error) = &run.error {
+                ctx.fail(case, error.clone());
             }
-            for repetition in missing {
-                observer.starting(case, Some(repetition));
-                let started_at =
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let t_start_s = clock.now_s();
-                let record = match &warmup_error {
-                    Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
-                    None => match engine.generate(&request) {
-                        Ok(m) => {
-                            let (energy, lost) = power.measure(&PowerTap::llm_phases(clock, &m));
-                            if let Some(error) = lost {
-                                observer.power_lost(&error);
-                            }
-                            Record::measured(case, repetition, started_at, clock.at(m.started), &m)
-                                .with_energy(energy)
-                        }
-                        Err(e) => {
-                            Record::failed(case, repetition, started_at, t_start_s, e.to_string())
-                        }
-                    },
-                };
-                store.append(&record)?;
-                if let Some(error) = &record.error {
-                    failures.push(Failure {
-                        target: name.clone(),
-                        case: Some(case.id.clone()),
-                        error: error.clone(),
-                    });
-                }
-                observer.finished(case, Some(&record));
-            }
+            ctx.observer.tool_finished(case, &run);
         }
     }
     Ok(failures)

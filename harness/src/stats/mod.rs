@@ -1,9 +1,9 @@
 //! Descriptive statistics of a sample.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Summary of one sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of values.
     pub n: usize,

@@ -1,22 +1,27 @@
 //! The run store: `results/<run-id>/` with `manifest.json`, `measurements.jsonl` (one line per
-//! measurement, appended and synced as each finishes), `power.jsonl` (power samples, when
-//! sampled) and `summary.csv`.
+//! measurement, appended and synced as each finishes), `loads.jsonl` (one line per load
+//! pattern run, for load cases), `power.jsonl` (power samples, when sampled) and
+//! `summary.csv`.
 //!
 //! A run killed at any moment keeps every measurement that finished: lines are written
 //! whole and synced, a torn last line is cut off on resume, and `--resume` runs only the
 //! repetitions that have no `ok` line.
 
+mod load_run;
 mod manifest;
 mod record;
 mod summary_csv;
+mod tool_run;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+pub use load_run::{LoadRun, LOADS};
 pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
-pub use record::{Metrics, Record, Status};
+pub use record::{Metrics, Record, RequestLoad, Status};
 pub use summary_csv::write_summary_csv;
+pub use tool_run::{ToolRun, TOOL_RUNS};
 
 /// File names inside a run folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -74,6 +79,8 @@ pub const MIN_FREE_BYTES: u64 = 16 << 20;
 pub struct RunStore {
     dir: PathBuf,
     measurements: File,
+    loads: Option<File>,
+    tool_runs: Option<File>,
     manifest: Manifest,
 }
 
@@ -105,6 +112,8 @@ impl RunStore {
         let store = Self {
             dir,
             measurements,
+            loads: None,
+            tool_runs: None,
             manifest,
         };
         store.write_manifest()?;
@@ -139,10 +148,18 @@ impl RunStore {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
+        for file in [LOADS, TOOL_RUNS] {
+            let path = dir.join(file);
+            if path.exists() {
+                cut_torn_tail(&path)?;
+            }
+        }
         Ok((
             Self {
                 dir: dir.to_path_buf(),
                 measurements,
+                loads: None,
+                tool_runs: None,
                 manifest,
             },
             records,
@@ -186,6 +203,16 @@ impl RunStore {
         self.measurements.sync_data().map_err(io(&path))
     }
 
+    /// Append one load pattern's summary as a single write, then sync it to disk.
+    pub fn append_load(&mut self, run: &LoadRun) -> Result<(), StoreError> {
+        append_line(&mut self.loads, &self.dir.join(LOADS), run)
+    }
+
+    /// Append one run of an engine's own benchmark tool, then sync it to disk.
+    pub fn append_tool_run(&mut self, run: &ToolRun) -> Result<(), StoreError> {
+        append_line(&mut self.tool_runs, &self.dir.join(TOOL_RUNS), run)
+    }
+
     /// Change the manifest and rewrite it atomically (temp file, then rename).
     pub fn update_manifest(
         &mut self,
@@ -210,23 +237,75 @@ impl RunStore {
     }
 }
 
+/// Append `item` as one JSON line to `path` (opened on first use into `file`), then sync.
+fn append_line<T: serde::Serialize>(
+    file: &mut Option<File>,
+    path: &Path,
+    item: &T,
+) -> Result<(), StoreError> {
+    let mut line = serde_json::to_vec(item).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        line: 0,
+        reason: format!("cannot encode a line: {e}"),
+    })?;
+    line.push(b'\n');
+    if file.is_none() {
+        let opened = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        *file = Some(opened);
+    }
+    let Some(f) = file.as_mut() else {
+        unreachable!("opened above")
+    };
+    f.write_all(&line).map_err(io(path))?;
+    f.sync_data().map_err(io(path))
+}
+
+/// Every run of an engine's own benchmark tool in the run in `dir`.
+pub fn read_tool_runs(dir: &Path) -> Result<Vec<ToolRun>, StoreError> {
+    let path = dir.join(TOOL_RUNS);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_jsonl(&path, "a run of an engine's benchmark tool")
+}
+
 /// Every record of a `measurements.jsonl`.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, StoreError> {
+    read_jsonl(path, "a bench measurement")
+}
+
+/// Every load pattern summary of the run in `dir` (none when it ran no load case).
+pub fn read_loads(dir: &Path) -> Result<Vec<LoadRun>, StoreError> {
+    let path = dir.join(LOADS);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_jsonl(&path, "a bench load pattern summary")
+}
+
+fn read_jsonl<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
     let file = File::open(path).map_err(io(path))?;
-    let mut records = Vec::new();
+    let mut items = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(io(path))?;
         if line.trim().is_empty() {
             continue;
         }
-        let record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+        let item = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
             path: path.to_path_buf(),
             line: i + 1,
-            reason: format!("not a bench measurement: {e}"),
+            reason: format!("not {what}: {e}"),
         })?;
-        records.push(record);
+        items.push(item);
     }
-    Ok(records)
+    Ok(items)
 }
 
 /// Cut everything after the last newline: what follows it is a write the process did not finish.

@@ -30,6 +30,13 @@ pub struct Record {
     /// What went wrong, for `status = "error"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The kind of failure, for requests of load patterns (`connect`, `status`, `timeout`,
+    /// `cut`, `garbage`, `server`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// Where the request sat in its load pattern (load patterns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<RequestLoad>,
     /// Tokens in the prompt as run.
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -54,6 +61,21 @@ pub struct Record {
     /// Energy per rail and phase, when power was sampled over the whole measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<MeasurementEnergy>,
+}
+
+/// One request's place in a load pattern.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct RequestLoad {
+    /// `t_start_s` of the pattern run it belongs to (its line in `loads.jsonl`).
+    pub run_t_s: f64,
+    /// Its place in sending order, from 0; warmup requests (not stored) come first.
+    pub index: u32,
+    /// Seconds from the start of the pattern to when the schedule made it due.
+    pub scheduled_s: f64,
+    /// Seconds it waited in bench's own queue for a free slot (not part of its ttft).
+    pub queue_s: f64,
+    /// Seconds from due to sent: bench's own lateness.
+    pub lag_s: f64,
 }
 
 /// Whether a measurement finished.
@@ -118,6 +140,13 @@ pub struct Metrics {
     /// Energy above the idle baseline over the measurement, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_energy_j: Option<f64>,
+    /// Load patterns: seconds the request waited in bench's own queue for a free slot (not
+    /// part of its ttft).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_s: Option<f64>,
+    /// Load patterns: seconds from when the request was due to when bench sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_s: Option<f64>,
 }
 
 impl Metrics {
@@ -208,6 +237,8 @@ impl Record {
             t_start_s,
             status: Status::Error,
             error: Some(error),
+            error_kind: None,
+            load: None,
             prompt_tokens: 0,
             output_tokens: 0,
             token_count_source: String::new(),

@@ -20,6 +20,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "prompt_tokens",
         "gen_tokens",
         "concurrency",
+        "rate_rps",
         "metric",
         "unit",
         "n",
@@ -42,6 +43,11 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 s.case.params.prompt_tokens.to_string(),
                 s.case.params.gen_tokens.to_string(),
                 s.case.params.concurrency.to_string(),
+                s.case
+                    .params
+                    .rate_rps
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
                 m.name.to_string(),
                 m.unit.to_string(),
                 v.n.to_string(),

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::Problem;
-use super::types::{DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, WorkloadKind};
+use super::types::{
+    ArrivalKind, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, WorkloadKind,
+};
 
 /// Every problem of a parsed suite, in file order.
 pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
@@ -66,6 +68,14 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 Some(_) => {}
             }
         }
+        if let Some(flag) = target.mlx_lm_benchmark.as_ref().filter(|f| f.value) {
+            if engine != EngineKind::MlxLm || target.url.is_some() {
+                at(
+                    flag.span.clone(),
+                    "`mlx_lm_benchmark` runs mlx-lm's own benchmark on this machine's model folder: it needs `engine = \"mlx-lm\"` with no `url` (bench starts the server)".into(),
+                );
+            }
+        }
         if let Some(message) = device_unavailable(target.device.value) {
             at(target.device.span.clone(), message);
         }
@@ -112,33 +122,45 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                         );
                     }
                 }
-                if let Some(concurrency) = &workload.concurrency {
-                    if concurrency.values().iter().any(|&c| c > 1) {
-                        // Engines that send one request at a time in this version, and why.
-                        for (engine, what) in [
-                            (EngineKind::Candle, "the candle engine runs one request at a time"),
-                            (
-                                EngineKind::Openai,
-                                "the openai engine sends one request at a time in this version of bench",
+                if workload.is_load() {
+                    let candle: Vec<_> = suite
+                        .targets
+                        .iter()
+                        .filter(|t| t.engine.value == EngineKind::Candle)
+                        .map(|t| t.name.value.to_string())
+                        .collect();
+                    if !candle.is_empty() {
+                        at(
+                            workload.load_span(),
+                            format!(
+                                "the candle engine runs one request at a time (target {}); load patterns (`concurrency` above 1, `rate`, `requests`, `duration_s`, `warmup_requests`) need a server engine: \"openai\" or \"mlx-lm\"",
+                                candle.join(", ")
                             ),
-                            (
-                                EngineKind::MlxLm,
-                                "the mlx-lm engine sends one request at a time in this version of bench",
-                            ),
-                        ] {
-                            let targets: Vec<_> = suite
-                                .targets
-                                .iter()
-                                .filter(|t| t.engine.value == engine)
-                                .map(|t| t.name.value.to_string())
-                                .collect();
-                            if !targets.is_empty() {
-                                at(
-                                    concurrency.span.clone(),
-                                    format!("{what} (target {}); allowed: 1", targets.join(", ")),
-                                );
-                            }
-                        }
+                        );
+                    }
+                }
+                if let (Some(_), Some(duration)) = (&workload.requests, &workload.duration_s) {
+                    at(
+                        duration.span.clone(),
+                        "give either `requests` or `duration_s`, not both".into(),
+                    );
+                }
+                if workload.rate.is_none() {
+                    if let Some(arrival) = &workload.arrival {
+                        at(
+                            arrival.span.clone(),
+                            "`arrival` only applies with a `rate` (requests per second)".into(),
+                        );
+                    }
+                }
+                if let Some(seed) = &workload.seed {
+                    let poisson = workload.rate.is_some()
+                        && workload.arrival.as_ref().is_none_or(|a| a.value == ArrivalKind::Poisson);
+                    if !poisson {
+                        at(
+                            seed.span.clone(),
+                            "`seed` only applies to `arrival = \"poisson\"` with a `rate`".into(),
+                        );
                     }
                 }
             }

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Location, Problem, SuiteError};
 pub use types::{
-    ApiKind, DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, SuiteSection, Target,
-    Workload, WorkloadKind,
+    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite,
+    SuiteSection, Target, Workload, WorkloadKind,
 };
-pub use values::{At, Grid, Name, Positive};
+pub use values::{At, Grid, Name, Positive, Rates, Seconds};
 
 /// A suite read from a file: its source text (kept for the run manifest) and parsed form.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::values::{At, Grid, Name, Positive};
+use super::values::{At, Grid, Name, Positive, Rates, Seconds};
 
 /// A whole suite file: what to run (`[[workload]]`), on what (`[[target]]`), how often
 /// (`[suite]`) and how power is sampled meanwhile (`[power]`).
@@ -191,6 +191,10 @@ pub struct Target {
     /// `<python> -m mlx_lm.server` for the target's model unless `url` names a running server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<String>,
+    /// `mlx-lm` (started by bench): also run `mlx_lm.benchmark` on each single-request case,
+    /// with as many trials as repetitions, and keep its figures beside bench's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlx_lm_benchmark: Option<At<bool>>,
 }
 
 fn default_timeout_s() -> Positive {
@@ -313,15 +317,79 @@ pub struct Workload {
     /// Tokens generated per request, exact: end-of-sequence is ignored (llm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gen_tokens: Option<Grid>,
-    /// Requests in flight at once (llm). The in-process engine runs one at a time.
+    /// Requests in flight at once (llm, servers): without `rate`, a closed loop of this many
+    /// workers; with `rate`, the most in flight (the rest wait in bench's queue). The
+    /// in-process engine runs one at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<At<Grid>>,
+    /// Requests per second (llm, servers): an open-loop load pattern, sent on schedule whether
+    /// or not earlier requests have finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<At<Rates>>,
+    /// How requests arrive at `rate`: `poisson` (exponential gaps, the default) or `constant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<At<ArrivalKind>>,
+    /// Seed of the `poisson` schedule: the same seed sends at the same times (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<At<u64>>,
+    /// Measured requests per repetition of a load pattern (default: 10 per concurrency slot,
+    /// or 10 seconds' worth at `rate`, at least 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<At<Positive>>,
+    /// Seconds a load pattern keeps starting requests, instead of a number of `requests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<At<Seconds>>,
+    /// Requests sent first in each load pattern, under the same load, and left out of the
+    /// results (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_requests: Option<At<u32>>,
     /// Overrides `[suite].repetitions` for this workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repetitions: Option<Positive>,
     /// Overrides `[suite].warmup` for this workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
+}
+
+/// How requests arrive at a `rate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalKind {
+    /// Exponential gaps (a Poisson process), seeded.
+    #[default]
+    Poisson,
+    /// Evenly spaced.
+    Constant,
+}
+
+impl Workload {
+    /// Whether this workload runs load patterns (several requests per repetition) rather than
+    /// one request per repetition.
+    pub fn is_load(&self) -> bool {
+        self.rate.is_some()
+            || self.requests.is_some()
+            || self.duration_s.is_some()
+            || self.warmup_requests.is_some()
+            || self
+                .concurrency
+                .as_ref()
+                .is_some_and(|c| c.values().iter().any(|&c| c > 1))
+    }
+
+    /// The span to point at when the workload's load keys are refused.
+    pub fn load_span(&self) -> std::ops::Range<usize> {
+        [
+            self.rate.as_ref().map(|v| v.span.clone()),
+            self.concurrency.as_ref().map(|v| v.span.clone()),
+            self.requests.as_ref().map(|v| v.span.clone()),
+            self.duration_s.as_ref().map(|v| v.span.clone()),
+            self.warmup_requests.as_ref().map(|v| v.span.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or_else(|| self.name.span.clone())
+    }
 }
 
 /// The kind of a workload.

@@ -166,6 +166,115 @@ fn positive<E: de::Error>(v: i64) -> Result<u32, E> {
     })
 }
 
+/// A swept rate: one positive number, or a non-empty list of distinct positive numbers
+/// (`rate = 2` or `rate = [0.5, 1, 4]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rates(Vec<f64>);
+
+impl Rates {
+    /// The values in the order the suite gave them.
+    pub fn values(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl Serialize for Rates {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_f64(*one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rates {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RatesVisitor;
+
+        impl<'de> Visitor<'de> for RatesVisitor {
+            type Value = Rates;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a positive number or a non-empty list of positive numbers")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Rates, E> {
+                self.visit_f64(v as f64)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Rates, E> {
+                self.visit_f64(v as f64)
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Rates, E> {
+                Ok(Rates(vec![positive_number(v)?]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Rates, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<f64>()? {
+                    let v = positive_number(v)?;
+                    if values.contains(&v) {
+                        return Err(de::Error::custom(format!(
+                            "{v} appears twice in the list; each value must be distinct"
+                        )));
+                    }
+                    values.push(v);
+                }
+                if values.is_empty() {
+                    return Err(de::Error::custom(
+                        "the list is empty; give at least one positive number",
+                    ));
+                }
+                Ok(Rates(values))
+            }
+        }
+
+        deserializer.deserialize_any(RatesVisitor)
+    }
+}
+
+impl JsonSchema for Rates {
+    fn schema_name() -> Cow<'static, str> {
+        "Rates".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "One positive number, or a list of distinct positive numbers to sweep over.",
+            "oneOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                {
+                    "type": "array",
+                    "items": { "type": "number", "exclusiveMinimum": 0 },
+                    "minItems": 1,
+                    "uniqueItems": true
+                }
+            ]
+        })
+    }
+}
+
+/// A finite number above zero.
+pub fn positive_number<E: de::Error>(v: f64) -> Result<f64, E> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(E::custom(format!(
+            "{v} is not allowed here; use a number above 0"
+        )));
+    }
+    Ok(v)
+}
+
+/// A finite number of seconds above zero.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, JsonSchema)]
+#[schemars(transparent)]
+pub struct Seconds(#[schemars(range(min = 0))] pub f64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        positive_number(f64::deserialize(deserializer)?).map(Seconds)
+    }
+}
+
 /// An integer that must be at least 1 (repetitions, intervals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[schemars(transparent)]

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::Case;
 use crate::runner::Observer;
-use crate::store::Record;
+use crate::store::{LoadRun, Record, ToolRun};
 
 /// Shows the runner's progress on stderr.
 pub struct Progress {
@@ -90,6 +90,70 @@ impl Observer for Progress {
             None => "warmup".into(),
         };
         self.bar.set_message(format!("{} {what}", case.id));
+    }
+
+    fn request_done(&mut self, case: &Case, done: u32, planned: Option<u32>) {
+        let of = planned.map_or_else(String::new, |n| format!("/{n}"));
+        self.bar
+            .set_message(format!("{}: {done}{of} requests", case.id));
+    }
+
+    fn pattern_finished(&mut self, case: &Case, run: &LoadRun) {
+        self.bar.inc(1);
+        let rep = format!(
+            "{} rep {}/{}",
+            case.id,
+            run.repetition + 1,
+            case.repetitions
+        );
+        let line = match &run.error {
+            Some(e) => format!("{rep}: error: {e}"),
+            None => {
+                let mut line = format!("{rep}: {} requests, {} ok", run.sent, run.ok);
+                for (kind, n) in &run.errors {
+                    line.push_str(&format!(", {n} {kind}"));
+                }
+                if let Some(r) = run.achieved_rate_rps {
+                    line.push_str(&format!("  sent {r:.2} req/s"));
+                }
+                if let Some(r) = run.output_tps {
+                    line.push_str(&format!("  output {r:.1} tok/s"));
+                }
+                if let Some(lag) = &run.lag_s {
+                    line.push_str(&format!(
+                        "  lag p99 {}",
+                        super::table::seconds(Some(lag.p99))
+                    ));
+                }
+                line
+            }
+        };
+        self.say(line);
+    }
+
+    fn tool_finished(&mut self, case: &Case, run: &ToolRun) {
+        let line = match (&run.result, &run.error) {
+            (Some(r), _) => {
+                let n = r.trials.len() as f64;
+                let mean = |f: fn(&bench_workloads::serving::mlx_benchmark::ToolTrial) -> f64| {
+                    r.trials.iter().map(f).sum::<f64>() / n
+                };
+                format!(
+                    "{}: {} {} trials: prompt {:.1} tok/s, generation {:.1} tok/s (means)",
+                    case.id,
+                    r.tool,
+                    r.trials.len(),
+                    mean(|t| t.prompt_tps),
+                    mean(|t| t.generation_tps)
+                )
+            }
+            (None, error) => format!(
+                "{}: the engine's benchmark tool failed: {}",
+                case.id,
+                error.as_deref().unwrap_or("no reason given")
+            ),
+        };
+        self.say(line);
     }
 
     fn finished(&mut self, case: &Case, record: Option<&Record>) {

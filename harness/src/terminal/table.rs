@@ -90,6 +90,96 @@ pub fn render(summaries: &[CaseSummary]) -> String {
     out
 }
 
+/// Lines under the table for load cases: offered and achieved rates, throughput, bench's own
+/// schedule lag and queueing, and failed requests by kind.
+pub fn load_footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| {
+            let patterns = s.patterns?;
+            let median = |name: &str| s.metric(name).map(|m| m.median);
+            let mut parts = vec![format!("{patterns} pattern(s)")];
+            let sent = median("achieved_rate_rps").map_or("-".into(), |r| format!("{r:.2}"));
+            match s.case.params.rate_rps {
+                Some(offered) => parts.push(format!("sent {sent} req/s of {offered} offered")),
+                None => parts.push(format!("sent {sent} req/s")),
+            }
+            if let Some(r) = median("request_throughput_rps") {
+                parts.push(format!("done {r:.2} req/s"));
+            }
+            if let Some(r) = median("output_tps") {
+                parts.push(format!("output {r:.1} tok/s"));
+            }
+            if let Some(lag) = s.metric("schedule_lag_s") {
+                parts.push(format!("lag p99 {}", seconds(Some(lag.p99))));
+            }
+            if let Some(queue) = s.metric("queue_s").filter(|q| q.max > 0.0) {
+                parts.push(format!("queue p50 {}", seconds(Some(queue.median))));
+            }
+            if let Some(j) = median("load_j_per_output_token") {
+                parts.push(format!("{j:.3} J/out tok"));
+            }
+            if !s.errors_by_kind.is_empty() {
+                let kinds: Vec<String> = s
+                    .errors_by_kind
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect();
+                parts.push(format!("failed: {}", kinds.join(", ")));
+            }
+            Some(format!("load {}: {}", s.case.id, parts.join("; ")))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Lines under the table comparing an engine's own benchmark tool with bench, per case.
+pub fn tool_footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| {
+            let tool = s.tool.as_ref()?;
+            let median = |name: &str| s.metric(name).map(|m| m.median);
+            let pair = |what: &str, theirs: &str, ours: &str, ratio: Option<f64>| {
+                format!(
+                    "{what} {} (bench {}{})",
+                    rate(median(theirs)),
+                    rate(median(ours)),
+                    ratio.map_or(String::new(), |r| format!(", ×{r:.2}"))
+                )
+            };
+            let mut line = format!(
+                "{} {} {}: {}; {}",
+                tool.tool,
+                tool.version,
+                s.case.id,
+                pair(
+                    "prompt",
+                    "tool_prompt_tps",
+                    "prefill_tps",
+                    tool.prefill_ratio
+                ),
+                pair(
+                    "generation",
+                    "tool_generation_tps",
+                    "decode_tps",
+                    tool.decode_ratio
+                ),
+            );
+            if let Some(bytes) = median("tool_peak_memory_bytes") {
+                line.push_str(&format!("; peak memory {:.3} GB", bytes / 1e9));
+            }
+            Some(line)
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "{}\n(bench measures through the server: prompt tokens / ttft with its chat template and HTTP; the tool runs in-process on random token ids)",
+            lines.join("\n")
+        )
+    })
+}
+
 /// A line under the table about power: why it was not measured, which rail the figures use,
 /// and how many measurements were flagged.
 pub fn power_footer(summaries: &[CaseSummary], power: &PowerRecord) -> Option<String> {

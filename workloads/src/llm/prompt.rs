@@ -27,9 +27,16 @@ impl PromptBuilder {
 
     /// Tokenize enough corpus text to reach `tokens` ids and keep exactly the first `tokens`.
     pub fn build(&self, tokens: usize) -> Result<Prompt, Error> {
+        self.build_variant(tokens, 0)
+    }
+
+    /// Like [`build`](Self::build), but variant `v` starts at another place in the corpus, so
+    /// prompts of different variants differ from their first token on: a server's prefix
+    /// cache cannot serve one request from another's prompt.
+    pub fn build_variant(&self, tokens: usize, variant: u64) -> Result<Prompt, Error> {
         let mut chars = tokens * 4 + 64;
         loop {
-            let text = corpus_text(chars);
+            let text = corpus_text(chars, variant);
             let start = Instant::now();
             let encoding = self.tokenizer.encode(text.as_str(), false).map_err(|e| {
                 Error::Request(format!("the tokenizer failed on the prompt text: {e}"))
@@ -53,10 +60,18 @@ impl PromptBuilder {
     }
 }
 
-/// At least `chars` characters of the corpus, repeated as needed, cut at a word boundary.
-fn corpus_text(chars: usize) -> String {
+/// At least `chars` characters of the corpus, repeated as needed, starting at the word that
+/// `variant` picks and cut at a character boundary.
+fn corpus_text(chars: usize, variant: u64) -> String {
     let corpus = crate::synth::corpus();
+    let words: Vec<usize> = std::iter::once(0)
+        .chain(corpus.match_indices(' ').map(|(i, _)| i + 1))
+        .collect();
+    // A large odd stride spreads neighbouring variants over the corpus.
+    let start = words[(variant.wrapping_mul(7919) % words.len() as u64) as usize];
     let mut text = String::with_capacity(chars + corpus.len());
+    text.push_str(&corpus[start..]);
+    text.push('\n');
     while text.len() < chars {
         text.push_str(corpus);
         text.push('\n');
@@ -67,4 +82,20 @@ fn corpus_text(chars: usize) -> String {
     }
     text.truncate(cut);
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_start_at_different_words_and_variant_zero_at_the_corpus_start() {
+        let corpus = crate::synth::corpus();
+        assert!(corpus_text(100, 0).starts_with(&corpus[..50]));
+        let a = corpus_text(100, 1);
+        let b = corpus_text(100, 2);
+        assert_ne!(a[..20], b[..20]);
+        assert!(a.len() >= 100 && b.len() >= 100);
+        assert_eq!(corpus_text(100, 5), corpus_text(100, 5));
+    }
 }

@@ -9,8 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::mlx_benchmark::{self, ToolBenchmark};
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest};
+use crate::load::{LoadPattern, LoadTimeline, LoadedRequest};
 use crate::model::ResolvedModel;
 use crate::Error;
 
@@ -25,14 +27,23 @@ pub struct MlxLmOptions {
     pub startup_timeout: Duration,
     /// Longest wait for each response and each piece of a stream.
     pub timeout: Duration,
+    /// Also run `mlx_lm.benchmark` on each single-request case (see [`mlx_benchmark`]).
+    ///
+    /// [`mlx_benchmark`]: super::mlx_benchmark
+    pub benchmark: bool,
 }
 
 /// `mlx_lm.server`, started and stopped by bench.
 pub struct MlxLmEngine {
     inner: OpenAiEngine,
     info: EngineInfo,
-    // Declared last: dropped after the engine that talks to it.
-    _server: ServerProcess,
+    python: String,
+    version: String,
+    model_dir: std::path::PathBuf,
+    benchmark: bool,
+    // Declared last: dropped after the engine that talks to it. `None` once stopped so that
+    // mlx_lm.benchmark does not share the machine's memory with an idle server.
+    server: Option<ServerProcess>,
 }
 
 /// The server's process: killed and reaped when dropped.
@@ -91,7 +102,7 @@ impl MlxLmEngine {
         )?;
         let mut info = inner.info().clone();
         info.engine = "mlx-lm";
-        info.versions.push(("mlx-lm".into(), version));
+        info.versions.push(("mlx-lm".into(), version.clone()));
         info.device = format!(
             "mlx_lm.server started by bench at {url} ({})",
             options.python
@@ -101,7 +112,11 @@ impl MlxLmEngine {
         Ok(Self {
             inner,
             info,
-            _server: server,
+            python: options.python.clone(),
+            version,
+            model_dir: resolved.dir.clone(),
+            benchmark: options.benchmark,
+            server: Some(server),
         })
     }
 }
@@ -113,6 +128,39 @@ impl LlmEngine for MlxLmEngine {
 
     fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
         self.inner.generate(request)
+    }
+
+    fn serves_load(&self) -> bool {
+        true
+    }
+
+    fn own_benchmark(
+        &mut self,
+        request: &LlmRequest,
+        trials: u32,
+    ) -> Option<Result<ToolBenchmark, Error>> {
+        if !self.benchmark {
+            return None;
+        }
+        // Every case of the target has run: free the server's memory first.
+        self.server = None;
+        Some(mlx_benchmark::run(
+            &self.python,
+            &self.version,
+            &self.model_dir,
+            request.prompt_tokens,
+            request.gen_tokens,
+            trials,
+        ))
+    }
+
+    fn serve_load(
+        &mut self,
+        request: &LlmRequest,
+        pattern: &LoadPattern,
+        sink: &mut dyn FnMut(LoadedRequest),
+    ) -> Result<LoadTimeline, Error> {
+        self.inner.serve_load(request, pattern, sink)
     }
 }
 

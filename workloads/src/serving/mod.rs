@@ -2,6 +2,8 @@
 //! ([`sse`] for the event stream).
 
 pub mod chunk;
+pub mod load;
+pub mod mlx_benchmark;
 pub mod mlx_lm;
 pub mod openai;
 pub mod sse;

@@ -10,15 +10,19 @@
 //! the tokenizer's count of the streamed text. Each content chunk counts as the tokens its text
 //! holds (at least one), or as exactly one when the server's usage equals the number of chunks.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokenizers::Tokenizer;
 
+use super::load;
 use super::stream::{stream_request, StreamOutcome};
 use crate::engine::{
     EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
 };
 use crate::llm::prompt::PromptBuilder;
+use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
 use crate::model::{self, ModelInfo, ResolvedModel};
 use crate::Error;
 
@@ -58,7 +62,9 @@ pub struct OpenAiEngine {
     tokenizer: Tokenizer,
     prompts: PromptBuilder,
     info: EngineInfo,
-    warned_prompt_count: bool,
+    warned_prompt_count: AtomicBool,
+    /// Prompt variants used so far: every request gets a new one.
+    variant: u64,
 }
 
 impl OpenAiEngine {
@@ -115,7 +121,8 @@ impl OpenAiEngine {
             tokenizer,
             options,
             info,
-            warned_prompt_count: false,
+            warned_prompt_count: AtomicBool::new(false),
+            variant: 0,
         })
     }
 
@@ -186,36 +193,48 @@ fn check_server(
         .map_err(|e| Error::Request(format!("no server answers at {base}: {e}")))
 }
 
-impl LlmEngine for OpenAiEngine {
-    fn info(&self) -> &EngineInfo {
-        &self.info
-    }
-
-    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
-        let prompt = self.prompts.build(request.prompt_tokens)?;
+impl OpenAiEngine {
+    /// The request body for a prompt of `tokens` tokens, variant `variant`, serialized: built
+    /// before anything is timed, and shared cheaply between requests.
+    fn prepared(&self, request: &LlmRequest, variant: u64) -> Result<Prepared, Error> {
+        let prompt = self.prompts.build_variant(request.prompt_tokens, variant)?;
         let text = self
             .tokenizer
             .decode(&prompt.ids, false)
             .map_err(|e| Error::Request(format!("cannot turn the prompt ids into text: {e}")))?;
-        let body = self.body(&text, request.gen_tokens);
-        let mut http = self.client.post(&self.endpoint);
-        if let Some(key) = &self.options.api_key {
-            http = http.bearer_auth(key);
+        let body = serde_json::to_vec(&self.body(&text, request.gen_tokens))
+            .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
+        Ok(Prepared {
+            body: bytes::Bytes::from(body),
+            tokenize_s: prompt.tokenize_s,
+        })
+    }
+
+    fn http(
+        client: &reqwest::Client,
+        endpoint: &str,
+        key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let http = client.post(endpoint);
+        match key {
+            Some(key) => http.bearer_auth(key),
+            None => http,
         }
-        let started = Instant::now();
-        let out = self
-            .runtime
-            .block_on(stream_request(http, &body, self.options.timeout));
+    }
+
+    /// Turn one streamed response into a measurement, or say why it failed.
+    fn measurement(
+        &self,
+        out: StreamOutcome,
+        request: &LlmRequest,
+        tokenize_s: f64,
+        started: Instant,
+    ) -> Result<LlmMeasurement, RequestFailure> {
         if let Some(failure) = &out.failure {
-            return Err(Error::Request(format!(
-                "{} ({}): {}",
-                self.endpoint,
-                serde_json::to_value(failure.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                failure.message
-            )));
+            return Err(RequestFailure {
+                kind: failure.kind.as_str().to_string(),
+                message: format!("{}: {}", self.endpoint, failure.message),
+            });
         }
         let counts = self.chunk_tokens(&out);
         let token_times_s: Vec<f64> = out
@@ -227,9 +246,8 @@ impl LlmEngine for OpenAiEngine {
         if let Some(usage) = out.usage {
             if self.options.api == Api::Completions
                 && usage.prompt_tokens as usize != request.prompt_tokens
-                && !self.warned_prompt_count
+                && !self.warned_prompt_count.swap(true, Ordering::Relaxed)
             {
-                self.warned_prompt_count = true;
                 tracing::warn!(
                     "{}: bench sent a prompt of {} tokens but the server counted {}: its tokenizer differs from the model folder's",
                     self.endpoint,
@@ -255,7 +273,7 @@ impl LlmEngine for OpenAiEngine {
             prompt_tokens,
             output_tokens,
             token_count_source: source,
-            tokenize_s: prompt.tokenize_s,
+            tokenize_s,
             token_times_s,
             e2e_s: out.e2e_s,
             peak_memory: None,
@@ -264,11 +282,104 @@ impl LlmEngine for OpenAiEngine {
                 chunks: out.chunks,
                 keepalives: out.keepalives,
                 headers_s: out.headers_s,
-                finish_reason: out.finish_reason.clone(),
+                finish_reason: out.finish_reason,
                 usage_prompt_tokens: out.usage.map(|u| u.prompt_tokens),
                 usage_completion_tokens: out.usage.map(|u| u.completion_tokens),
-                timings: out.timings.clone(),
+                timings: out.timings,
             }),
+        })
+    }
+}
+
+/// A request body ready to send.
+struct Prepared {
+    body: bytes::Bytes,
+    tokenize_s: f64,
+}
+
+/// Distinct prompts prepared for one load pattern at most; longer patterns reuse them in turn.
+const PROMPT_POOL: u32 = 1024;
+
+impl LlmEngine for OpenAiEngine {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        // Each request gets a prompt of its own, so no server answers it from a prefix cache.
+        self.variant += 1;
+        let prepared = self.prepared(request, self.variant)?;
+        let http = Self::http(
+            &self.client,
+            &self.endpoint,
+            self.options.api_key.as_deref(),
+        );
+        let started = Instant::now();
+        let out = self
+            .runtime
+            .block_on(stream_request(http, prepared.body, self.options.timeout));
+        self.measurement(out, request, prepared.tokenize_s, started)
+            .map_err(|f| Error::Request(format!("{} ({})", f.message, f.kind)))
+    }
+
+    fn serves_load(&self) -> bool {
+        true
+    }
+
+    fn serve_load(
+        &mut self,
+        request: &LlmRequest,
+        pattern: &LoadPattern,
+        sink: &mut dyn FnMut(LoadedRequest),
+    ) -> Result<LoadTimeline, Error> {
+        let pool = pattern
+            .planned_requests()
+            .unwrap_or(PROMPT_POOL)
+            .clamp(1, PROMPT_POOL);
+        let prepared: Vec<Prepared> = (0..pool)
+            .map(|i| self.prepared(request, self.variant + 1 + u64::from(i)))
+            .collect::<Result<_, _>>()?;
+        self.variant += u64::from(pool);
+        let bodies: Arc<Vec<bytes::Bytes>> =
+            Arc::new(prepared.iter().map(|p| p.body.clone()).collect());
+        let this = &*self;
+        let (client, endpoint, key, timeout) = (
+            this.client.clone(),
+            Arc::<str>::from(this.endpoint.as_str()),
+            this.options.api_key.clone().map(Arc::<str>::from),
+            this.options.timeout,
+        );
+        let send = move |index: u32| {
+            let http = Self::http(&client, &endpoint, key.as_deref());
+            let body = bodies[(index % pool) as usize].clone();
+            stream_request(http, body, timeout)
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let started = Instant::now();
+        let pattern = *pattern;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                this.runtime
+                    .block_on(load::drive(pattern, started, send, tx))
+            });
+            // Finished requests arrive here, off the network thread, to be measured and stored.
+            for sent in rx {
+                let tokenize_s = prepared[(sent.index % pool) as usize].tokenize_s;
+                let at = sent.outcome.sent.unwrap_or(started);
+                sink(LoadedRequest {
+                    index: sent.index,
+                    warmup: pattern.is_warmup(sent.index),
+                    scheduled_s: sent.scheduled_s,
+                    queue_s: sent.queue_s,
+                    lag_s: sent.lag_s,
+                    sent: at,
+                    result: this.measurement(sent.outcome, request, tokenize_s, at),
+                });
+            }
+        });
+        Ok(LoadTimeline {
+            started,
+            ended: Instant::now(),
         })
     }
 }

@@ -37,6 +37,20 @@ pub enum FailureKind {
     Server,
 }
 
+impl FailureKind {
+    /// The kind's name, as stored and counted.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect",
+            FailureKind::Status => "status",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Cut => "cut",
+            FailureKind::Garbage => "garbage",
+            FailureKind::Server => "server",
+        }
+    }
+}
+
 /// A failed request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Failure {
@@ -93,17 +107,18 @@ impl StreamOutcome {
     }
 }
 
-/// Send `body` as JSON to `url` and read the event stream. `timeout` bounds the wait for the
-/// response and for each piece of the stream (a server that stalls longer fails the request).
+/// Send `body` (serialized JSON) with `request` and read the event stream. `timeout` bounds
+/// the wait for the response and for each piece of the stream (a server that stalls longer
+/// fails the request).
 pub async fn stream_request(
     request: reqwest::RequestBuilder,
-    body: &serde_json::Value,
+    body: impl Into<reqwest::Body>,
     timeout: Duration,
 ) -> StreamOutcome {
     let mut out = StreamOutcome::default();
     let request = request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(body).unwrap_or_default());
+        .body(body);
     let sent = Instant::now();
     out.sent = Some(sent);
     let response = match tokio::time::timeout(timeout, request.send()).await {

@@ -1,0 +1,162 @@
+//! Load cases: each repetition runs the case's load pattern; every measured request is stored
+//! the moment it ends, and the pattern's summary (`loads.jsonl`) when the pattern ends.
+
+use bench_workloads::engine::LlmEngine;
+use bench_workloads::load::{LoadPattern, LoadedRequest};
+
+use super::single::{request, warm_up};
+use super::Context;
+use crate::plan::Case;
+use crate::power::Phase;
+use crate::store::{LoadRun, Record, RequestLoad, Status, StoreError};
+
+/// Run the `missing` repetitions of a load case.
+pub(super) fn run_case(
+    ctx: &mut Context<'_, '_>,
+    engine: &mut dyn LlmEngine,
+    case: &Case,
+    pattern: &LoadPattern,
+    missing: &[u32],
+) -> Result<(), StoreError> {
+    let not_served = (!engine.serves_load()).then(|| {
+        format!(
+            "the {} engine runs one request at a time; it cannot run load patterns",
+            engine.info().engine
+        )
+    });
+    let warmup_error = match &not_served {
+        Some(e) => Some(e.clone()),
+        None => warm_up(ctx, engine, case),
+    };
+    for &repetition in missing {
+        ctx.observer.starting(case, Some(repetition));
+        let started_at = Context::now_utc();
+        let t_start_s = ctx.clock.now_s();
+        let run = match &warmup_error {
+            Some(e) => {
+                LoadRun::failed(case, *pattern, repetition, started_at, t_start_s, e.clone())
+            }
+            None => run_pattern(
+                ctx, engine, case, pattern, repetition, started_at, t_start_s,
+            )?,
+        };
+        ctx.store.append_load(&run)?;
+        if let Some(error) = &run.error {
+            ctx.fail(case, error.clone());
+        } else if let Some(first) = &run.first_error {
+            let kinds: Vec<String> = run.errors.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            ctx.fail(
+                case,
+                format!(
+                    "rep {}: {} of {} requests failed ({}; the first: {first}); each is in measurements.jsonl",
+                    repetition + 1,
+                    run.sent - run.ok,
+                    run.sent,
+                    kinds.join(", ")
+                ),
+            );
+        }
+        ctx.observer.pattern_finished(case, &run);
+    }
+    Ok(())
+}
+
+/// One run of the pattern: stores each measured request as it ends, then summarizes.
+fn run_pattern(
+    ctx: &mut Context<'_, '_>,
+    engine: &mut dyn LlmEngine,
+    case: &Case,
+    pattern: &LoadPattern,
+    repetition: u32,
+    started_at: String,
+    t_start_s: f64,
+) -> Result<LoadRun, StoreError> {
+    let mut requests: Vec<Record> = Vec::new();
+    let mut warmup_sent = 0u32;
+    let mut store_error = None;
+    let planned = pattern.planned_requests();
+    let clock = ctx.clock;
+    let result = {
+        let (store, observer) = (&mut *ctx.store, &mut *ctx.observer);
+        let mut sink = |done: LoadedRequest| {
+            if done.warmup {
+                warmup_sent += 1;
+                return;
+            }
+            let load = RequestLoad {
+                run_t_s: t_start_s,
+                index: done.index,
+                scheduled_s: done.scheduled_s,
+                queue_s: done.queue_s,
+                lag_s: done.lag_s,
+            };
+            let at = Context::now_utc();
+            let mut record = match &done.result {
+                Ok(m) => Record::measured(case, repetition, at, clock.at(m.started), m),
+                Err(f) => {
+                    let mut r = Record::failed(
+                        case,
+                        repetition,
+                        at,
+                        clock.at(done.sent),
+                        f.message.clone(),
+                    );
+                    r.error_kind = Some(f.kind.clone());
+                    r
+                }
+            };
+            record.load = Some(load);
+            record.metrics.queue_s = Some(done.queue_s);
+            record.metrics.schedule_lag_s = Some(done.lag_s);
+            if store_error.is_none() {
+                if let Err(e) = store.append(&record) {
+                    store_error = Some(e);
+                }
+            }
+            requests.push(record);
+            observer.request_done(case, warmup_sent + requests.len() as u32, planned);
+        };
+        engine.serve_load(&request(case), pattern, &mut sink)
+    };
+    if let Some(e) = store_error {
+        return Err(e);
+    }
+    let run = match result {
+        Err(e) => {
+            return Ok(LoadRun::failed(
+                case,
+                *pattern,
+                repetition,
+                started_at,
+                t_start_s,
+                e.to_string(),
+            ))
+        }
+        Ok(_) => LoadRun::summarize(
+            case,
+            *pattern,
+            repetition,
+            started_at,
+            t_start_s,
+            warmup_sent,
+            &requests,
+        ),
+    };
+    let Some((start_s, end_s)) = run.span(&requests) else {
+        return Ok(run);
+    };
+    let (energy, lost) = ctx.power.measure(&[Phase {
+        name: "total",
+        start_s,
+        end_s,
+    }]);
+    if let Some(error) = lost {
+        ctx.observer.power_lost(&error);
+    }
+    let output: u64 = requests
+        .iter()
+        .filter(|r| r.status == Status::Ok)
+        .map(|r| r.output_tokens)
+        .sum();
+    Ok(run.with_energy(energy, output))
+}

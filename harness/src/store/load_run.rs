@@ -1,0 +1,276 @@
+//! One line of `loads.jsonl`: what a whole load pattern did (one repetition of a load case).
+//! Its requests are lines of `measurements.jsonl` that point back to it (`load.run_t_s`).
+
+use std::collections::BTreeMap;
+
+use bench_workloads::load::LoadPattern;
+use serde::{Deserialize, Serialize};
+
+use super::record::{Record, Status};
+use crate::plan::{Case, LlmParams};
+use crate::power::MeasurementEnergy;
+use crate::stats::Summary;
+
+/// File of a run folder holding one [`LoadRun`] per line.
+pub const LOADS: &str = "loads.jsonl";
+
+/// One repetition of a load case, summarized over its measured (non-warmup) requests.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadRun {
+    /// Case id from the plan.
+    pub case: String,
+    /// Target name.
+    pub target: String,
+    /// Workload name.
+    pub workload: String,
+    /// Parameters of the case.
+    pub params: LlmParams,
+    /// 0-based repetition.
+    pub repetition: u32,
+    /// Wall-clock time the pattern started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Seconds since the run started at which the pattern started; its requests carry it as
+    /// `load.run_t_s`.
+    pub t_start_s: f64,
+    /// The pattern as run.
+    pub pattern: LoadPattern,
+    /// `ok` when the pattern ran (some requests may still have failed), `error` when it could
+    /// not run at all.
+    pub status: Status,
+    /// Why the pattern could not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Warmup requests sent first (not stored, not counted below).
+    pub warmup_sent: u32,
+    /// Measured requests sent.
+    pub sent: u32,
+    /// Measured requests that finished.
+    pub ok: u32,
+    /// Measured requests that failed, per kind of failure.
+    pub errors: BTreeMap<String, u32>,
+    /// The message of the first measured request that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// Seconds from the first measured request's send to the last one's end.
+    pub duration_s: f64,
+    /// Requests per second the pattern asked for (open loop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_rate_rps: Option<f64>,
+    /// Requests per second bench really sent: (sent − 1) / (last send − first send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rate_rps: Option<f64>,
+    /// Finished requests per second: ok / `duration_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_throughput_rps: Option<f64>,
+    /// Generated tokens of finished requests per second of `duration_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tps: Option<f64>,
+    /// Schedule lag of the measured requests (seconds from due to sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_s: Option<Summary>,
+    /// Time the measured requests waited in bench's queue for a free slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_s: Option<Summary>,
+    /// Energy over `duration_s`, when power was sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<MeasurementEnergy>,
+    /// Energy over `duration_s` / generated tokens of finished requests, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_output_token: Option<f64>,
+}
+
+impl LoadRun {
+    /// A pattern that could not run at all.
+    pub fn failed(
+        case: &Case,
+        pattern: LoadPattern,
+        repetition: u32,
+        started_at: String,
+        t_start_s: f64,
+        error: String,
+    ) -> Self {
+        Self {
+            case: case.id.clone(),
+            target: case.target.clone(),
+            workload: case.workload.clone(),
+            params: case.params,
+            repetition,
+            started_at,
+            t_start_s,
+            pattern,
+            status: Status::Error,
+            error: Some(error),
+            warmup_sent: 0,
+            sent: 0,
+            ok: 0,
+            errors: BTreeMap::new(),
+            first_error: None,
+            duration_s: 0.0,
+            offered_rate_rps: pattern.arrival.rate(),
+            achieved_rate_rps: None,
+            request_throughput_rps: None,
+            output_tps: None,
+            lag_s: None,
+            queue_s: None,
+            energy: None,
+            j_per_output_token: None,
+        }
+    }
+
+    /// Summarize a pattern that ran, from its measured requests' records.
+    pub fn summarize(
+        case: &Case,
+        pattern: LoadPattern,
+        repetition: u32,
+        started_at: String,
+        t_start_s: f64,
+        warmup_sent: u32,
+        requests: &[Record],
+    ) -> Self {
+        let mut run = Self::failed(
+            case,
+            pattern,
+            repetition,
+            started_at,
+            t_start_s,
+            String::new(),
+        );
+        run.status = Status::Ok;
+        run.error = None;
+        run.warmup_sent = warmup_sent;
+        run.sent = requests.len() as u32;
+        for r in requests {
+            match r.status {
+                Status::Ok => run.ok += 1,
+                Status::Error => {
+                    if run.first_error.is_none() {
+                        run.first_error = r.error.clone();
+                    }
+                    let kind = r.error_kind.clone().unwrap_or_else(|| "other".into());
+                    *run.errors.entry(kind).or_default() += 1;
+                }
+            }
+        }
+        let sends: Vec<f64> = requests.iter().map(|r| r.t_start_s).collect();
+        let first = sends.iter().copied().fold(f64::INFINITY, f64::min);
+        let last_send = sends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let last_end = requests
+            .iter()
+            .map(|r| r.t_start_s + r.metrics.e2e_s.unwrap_or(0.0))
+            .fold(f64::NEG_INFINITY, f64::max);
+        if requests.is_empty() {
+            return run;
+        }
+        run.duration_s = last_end - first;
+        if requests.len() >= 2 && last_send > first {
+            run.achieved_rate_rps = Some((requests.len() - 1) as f64 / (last_send - first));
+        }
+        if run.duration_s > 0.0 {
+            let output: u64 = requests
+                .iter()
+                .filter(|r| r.status == Status::Ok)
+                .map(|r| r.output_tokens)
+                .sum();
+            run.request_throughput_rps = Some(f64::from(run.ok) / run.duration_s);
+            run.output_tps = Some(output as f64 / run.duration_s);
+        }
+        let of = |f: fn(&super::RequestLoad) -> f64| {
+            let values: Vec<f64> = requests
+                .iter()
+                .filter_map(|r| r.load.as_ref().map(f))
+                .collect();
+            Summary::of(&values)
+        };
+        run.lag_s = of(|l| l.lag_s);
+        run.queue_s = of(|l| l.queue_s);
+        run
+    }
+
+    /// The span the pattern's energy covers, on the run clock: first measured send to last end.
+    pub fn span(&self, requests: &[Record]) -> Option<(f64, f64)> {
+        let first = requests.iter().map(|r| r.t_start_s).reduce(f64::min)?;
+        Some((first, first + self.duration_s))
+    }
+
+    /// Attach energy over the pattern and derive joules per generated token.
+    pub fn with_energy(mut self, energy: Option<MeasurementEnergy>, output_tokens: u64) -> Self {
+        self.j_per_output_token = energy
+            .as_ref()
+            .and_then(|e| e.headline_phase("total"))
+            .filter(|_| output_tokens > 0)
+            .map(|p| p.joules / output_tokens as f64);
+        self.energy = energy;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Metrics, RequestLoad};
+    use bench_workloads::load::{Arrival, Stop};
+
+    fn case() -> Case {
+        Case {
+            id: "t/w/p8-g4-r2".into(),
+            target: "t".into(),
+            workload: "w".into(),
+            params: LlmParams {
+                prompt_tokens: 8,
+                gen_tokens: 4,
+                concurrency: 0,
+                rate_rps: Some(2.0),
+            },
+            warmup: 0,
+            repetitions: 1,
+            load: None,
+        }
+    }
+
+    #[test]
+    fn rates_and_throughput_follow_their_definitions() {
+        let c = case();
+        let pattern = LoadPattern {
+            arrival: Arrival::Constant { rate: 2.0 },
+            concurrency: None,
+            stop: Stop::Requests(3),
+            warmup_requests: 1,
+        };
+        // Sent at 10.0, 10.5 and 11.0 s; the first two take 2 s, the third fails after 0.5 s.
+        let request = |i: u32, t: f64, ok: bool| Record {
+            t_start_s: t,
+            status: if ok { Status::Ok } else { Status::Error },
+            error_kind: (!ok).then(|| "status".to_string()),
+            output_tokens: if ok { 4 } else { 0 },
+            metrics: Metrics {
+                e2e_s: Some(if ok { 2.0 } else { 0.5 }),
+                ..Metrics::default()
+            },
+            load: Some(RequestLoad {
+                run_t_s: 9.0,
+                index: i + 1,
+                scheduled_s: f64::from(i) * 0.5,
+                queue_s: 0.0,
+                lag_s: 0.001 * f64::from(i + 1),
+            }),
+            ..Record::failed(&c, 0, String::new(), t, String::new())
+        };
+        let requests = [
+            request(0, 10.0, true),
+            request(1, 10.5, true),
+            request(2, 11.0, false),
+        ];
+        let run = LoadRun::summarize(&c, pattern, 0, String::new(), 9.0, 1, &requests);
+        assert_eq!((run.sent, run.ok, run.warmup_sent), (3, 2, 1));
+        assert_eq!(run.errors.get("status"), Some(&1));
+        // Last end is 10.5 + 2 = 12.5 s; first send 10.0 s.
+        assert!((run.duration_s - 2.5).abs() < 1e-12);
+        assert_eq!(run.offered_rate_rps, Some(2.0));
+        assert!((run.achieved_rate_rps.unwrap() - 2.0).abs() < 1e-12);
+        assert!((run.request_throughput_rps.unwrap() - 0.8).abs() < 1e-12);
+        assert!((run.output_tps.unwrap() - 8.0 / 2.5).abs() < 1e-12);
+        let lag = run.lag_s.unwrap();
+        assert!((lag.max - 0.003).abs() < 1e-12 && (lag.min - 0.001).abs() < 1e-12);
+        assert_eq!(run.span(&requests), Some((10.0, 12.5)));
+    }
+}

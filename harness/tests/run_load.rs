@@ -1,0 +1,259 @@
+//! Load patterns end to end: `bench run` drives a scripted server on 127.0.0.1 that answers
+//! many requests at once, counts how many are in flight, and refuses some with 429. Checked:
+//! the closed loop keeps exactly `concurrency` in flight, warmup requests are sent but not
+//! stored, open-loop schedules are exact and seeded, failures are counted per kind, and every
+//! request and pattern is stored.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+mod common;
+use common::{only_run_dir, read_jsonl, run_suite};
+
+/// What the scripted server saw.
+#[derive(Default)]
+struct Seen {
+    requests: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A server that answers each connection on its own thread: after `work`, it streams
+/// `max_tokens` one-token chunks; every `refuse_every`-th request (1-based, 0 for none) gets
+/// 429 with `Retry-After: 1` instead.
+fn server(work: Duration, refuse_every: usize) -> (String, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Seen::default());
+    let shared = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = shared.clone();
+            std::thread::spawn(move || {
+                let _ = answer(stream, &seen, work, refuse_every);
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn answer(
+    mut stream: TcpStream,
+    seen: &Seen,
+    work: Duration,
+    refuse_every: usize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let (mut length, mut post) = (0, false);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        post |= line.starts_with("POST");
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if !post {
+        // GET /v1/models at load.
+        return stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"data\":[]}",
+        );
+    }
+    let n = seen.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    if refuse_every > 0 && n.is_multiple_of(refuse_every) {
+        return stream.write_all(
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy",
+        );
+    }
+    let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let max_tokens = request["max_tokens"].as_u64().unwrap_or(1);
+    std::thread::sleep(work);
+    let result = (|| {
+        stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+        )?;
+        for i in 0..max_tokens {
+            let finish = if i + 1 == max_tokens {
+                "\"length\""
+            } else {
+                "null"
+            };
+            write!(
+                stream,
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" tok\"}},\"finish_reason\":{finish}}}]}}\n\n"
+            )?;
+            stream.flush()?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        write!(
+            stream,
+            "data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":16,\"completion_tokens\":{max_tokens}}}}}\n\ndata: [DONE]\n\n"
+        )
+    })();
+    seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+fn suite(dir: &Path, url: &str, workload: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"[suite]
+name = "load"
+repetitions = 2
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "server"
+engine = "openai"
+model = "synth:tiny"
+served_model = "tiny"
+url = "{url}"
+timeout_s = 10
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = 16
+gen_tokens = 4
+{workload}
+"#
+    );
+    let path = dir.join("load.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_closed_loop_keeps_its_concurrency_and_stores_every_measured_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, seen) = server(Duration::from_millis(60), 0);
+    let path = suite(
+        tmp.path(),
+        &url,
+        "concurrency = 4\nrequests = 12\nwarmup_requests = 2",
+    );
+    let out = run_suite(tmp.path(), &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    // Two repetitions of 2 warmup + 12 measured requests, never more than 4 at once, and
+    // (each taking 60 ms, 12 per pattern) the server did see 4 at once.
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 28);
+    assert_eq!(seen.max_in_flight.load(Ordering::SeqCst), 4);
+
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 24, "warmup requests are not stored");
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["case"], "server/w/p16-g4-c4");
+        assert_eq!(r["output_tokens"], 4);
+        let load = &r["load"];
+        assert!(load["index"].as_u64().unwrap() >= 2, "warmups are 0 and 1");
+        assert_eq!(load["queue_s"], 0.0, "a closed loop has no queue");
+        assert!(r["metrics"]["schedule_lag_s"].as_f64().unwrap() >= 0.0);
+    }
+    let loads = read_jsonl(&dir.join("loads.jsonl"));
+    assert_eq!(loads.len(), 2);
+    for (rep, l) in loads.iter().enumerate() {
+        assert_eq!(l["repetition"], rep as u64);
+        assert_eq!((l["sent"].as_u64(), l["ok"].as_u64()), (Some(12), Some(12)));
+        assert_eq!(l["warmup_sent"], 2);
+        assert_eq!(l["pattern"]["arrival"]["kind"], "closed");
+        assert!(l["output_tps"].as_f64().unwrap() > 0.0);
+        let mine = records
+            .iter()
+            .filter(|r| r["load"]["run_t_s"] == l["t_start_s"])
+            .count();
+        assert_eq!(mine, 12, "each request points at its pattern");
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    for metric in [
+        "ttft_s",
+        "schedule_lag_s",
+        "achieved_rate_rps",
+        "output_tps",
+    ] {
+        assert!(summary.contains(&format!(",{metric},")), "{summary}");
+    }
+}
+
+#[test]
+fn an_open_loop_follows_its_seeded_schedule_and_counts_refusals_by_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, seen) = server(Duration::from_millis(20), 5);
+    let path = suite(
+        tmp.path(),
+        &url,
+        "rate = 25\narrival = \"poisson\"\nseed = 42\nrequests = 10",
+    );
+    let out = run_suite(tmp.path(), &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "refused requests are results: {stderr}"
+    );
+    assert!(stderr.contains("429"), "{stderr}");
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 20);
+
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 20);
+    let refused: Vec<&Value> = records.iter().filter(|r| r["status"] == "error").collect();
+    assert_eq!(refused.len(), 4, "every fifth of 20 requests");
+    for r in &refused {
+        assert_eq!(r["error_kind"], "status");
+        assert!(r["error"].as_str().unwrap().contains("429"), "{r}");
+    }
+    // The same seed gives both repetitions the same schedule.
+    let schedule = |rep: u64| -> BTreeMap<u64, f64> {
+        records
+            .iter()
+            .filter(|r| r["repetition"] == rep)
+            .map(|r| {
+                (
+                    r["load"]["index"].as_u64().unwrap(),
+                    r["load"]["scheduled_s"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (first, second) = (schedule(0), schedule(1));
+    assert_eq!(first.len(), 10);
+    assert_eq!(first, second);
+    assert_eq!(first[&0], 0.0);
+    let loads = read_jsonl(&dir.join("loads.jsonl"));
+    for l in &loads {
+        assert_eq!(l["offered_rate_rps"], 25.0);
+        assert_eq!(l["pattern"]["arrival"]["seed"], 42);
+        assert_eq!(l["sent"], 10);
+        assert!(l["achieved_rate_rps"].as_f64().unwrap() > 0.0);
+    }
+    let errors: u64 = loads
+        .iter()
+        .map(|l| l["errors"]["status"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(errors, 4);
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("server/w/p16-g4-r25"), "{out}");
+    assert!(
+        out.contains("4 status"),
+        "the table counts failures by kind: {out}"
+    );
+}
