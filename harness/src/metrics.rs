@@ -143,6 +143,20 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.output_tokens_per_j.into_iter().collect(),
     },
     Metric {
+        name: "server_prefill_tps",
+        unit: "tok/s",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.server_prefill_tps.into_iter().collect(),
+    },
+    Metric {
+        name: "server_decode_tps",
+        unit: "tok/s",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.server_decode_tps.into_iter().collect(),
+    },
+    Metric {
         name: "queue_s",
         unit: "s",
         better: Better::Lower,

@@ -111,11 +111,25 @@ fn unknown_engine_lists_the_engines() {
 
 #[test]
 fn an_engine_not_in_this_build_says_so() {
-    let src = GOOD.replace("engine = \"candle\"", "engine = \"exo\"");
+    let src = GOOD.replace("engine = \"candle\"", "engine = \"mflux\"");
     let (line, _, _, msg, text) = problem(&src);
     assert_eq!(line, 8, "{text}");
     assert!(msg.contains("not available in this version"), "{text}");
-    assert!(msg.contains("\"candle\", \"mlx-lm\", \"openai\""), "{text}");
+    assert!(
+        msg.contains("\"candle\", \"mlx-lm\", \"exo\", \"openai\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn exo_keys_belong_to_exo_targets() {
+    let src = GOOD.replace(
+        "model = \"synth:tiny\"",
+        "model = \"synth:tiny\"\nnodes = 2",
+    );
+    let (_, _, key, msg, text) = problem(&src);
+    assert_eq!(key.as_deref(), Some("target[0].nodes"), "{text}");
+    assert!(msg.contains("`engine = \"exo\"`"), "{text}");
 }
 
 #[test]

@@ -84,6 +84,35 @@ pub struct ServerReport {
     /// The server's own timings (llama.cpp `timings`), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timings: Option<serde_json::Value>,
+    /// The server's own statistics (exo `generation_stats`), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<serde_json::Value>,
+    /// The server's own power figures for the request (exo `power_usage`), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<serde_json::Value>,
+}
+
+impl ServerReport {
+    /// The server's own prefill rate, tokens/s: llama.cpp `timings.prompt_per_second`, exo
+    /// `generation_stats.prompt_tps`.
+    pub fn prefill_tps(&self) -> Option<f64> {
+        self.number(&["prompt_per_second"], &["prompt_tps"])
+    }
+
+    /// The server's own decode rate, tokens/s: llama.cpp `timings.predicted_per_second`, exo
+    /// `generation_stats.generation_tps`.
+    pub fn decode_tps(&self) -> Option<f64> {
+        self.number(&["predicted_per_second"], &["generation_tps"])
+    }
+
+    fn number(&self, in_timings: &[&str], in_stats: &[&str]) -> Option<f64> {
+        let pick = |v: &Option<serde_json::Value>, keys: &[&str]| {
+            keys.iter().find_map(|k| v.as_ref()?.get(k)?.as_f64())
+        };
+        pick(&self.timings, in_timings)
+            .or_else(|| pick(&self.stats, in_stats))
+            .filter(|x| x.is_finite() && *x > 0.0)
+    }
 }
 
 impl LlmMeasurement {
@@ -136,6 +165,9 @@ pub struct EngineInfo {
     pub model: crate::model::ModelInfo,
     /// Seconds it took to load the model (not part of any measurement).
     pub load_s: f64,
+    /// For clusters (exo): the nodes, their links and the instance measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<serde_json::Value>,
 }
 
 /// An engine that generates text.

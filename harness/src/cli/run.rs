@@ -150,6 +150,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         print!("{}", table::render(&summaries));
         for lines in [
             table::load_footer(&summaries),
+            table::server_footer(&summaries),
             table::tool_footer(&summaries),
         ]
         .into_iter()

@@ -6,14 +6,19 @@ use std::time::Duration;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
+use bench_workloads::serving::exo::{ExoEndpoint, ExoEngine, ExoOptions};
 use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
 use bench_workloads::serving::openai::{Api, OpenAiEngine, OpenAiOptions};
 
-/// How long `mlx_lm.server` may take to load a model and listen.
+/// How long `mlx_lm.server` (or an exo instance) may take to load a model and listen.
 const MLX_LM_STARTUP: Duration = Duration::from_secs(600);
+/// exo's API on this machine, its default port.
+const EXO_DEFAULT_URL: &str = "http://127.0.0.1:52415";
 use bench_workloads::synth::WeightDType;
 
-use crate::suite::{ApiKind, DType, DeviceKind, EngineKind, Target};
+use crate::suite::{
+    ApiKind, DType, DeviceKind, EngineKind, ExoEndpointKind, ShardingKind, Target, TransportKind,
+};
 
 /// The endpoint the target names.
 fn api(target: &Target) -> Api {
@@ -97,6 +102,46 @@ pub fn open(
                 timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
             };
             Ok(Box::new(OpenAiEngine::open(
+                &target.model,
+                &resolved,
+                options,
+            )?))
+        }
+        EngineKind::Exo => {
+            let (resolved, _) = resolve(target, synth_cache)?;
+            let options = ExoOptions {
+                url: target
+                    .url
+                    .as_ref()
+                    .map_or_else(|| EXO_DEFAULT_URL.to_string(), |u| u.value.clone()),
+                model_id: target
+                    .served_model
+                    .clone()
+                    .unwrap_or_else(|| target.model.value.clone()),
+                nodes: target.nodes.as_ref().map_or(1, |n| n.value.0 as usize),
+                sharding: target.sharding.as_ref().map(|s| {
+                    match s.value {
+                        ShardingKind::Pipeline => "Pipeline",
+                        ShardingKind::Tensor => "Tensor",
+                    }
+                    .to_string()
+                }),
+                instance_meta: target.transport.as_ref().map(|t| {
+                    match t.value {
+                        TransportKind::Ring => "MlxRing",
+                        TransportKind::Jaccl => "MlxJaccl",
+                    }
+                    .to_string()
+                }),
+                endpoint: match target.exo_endpoint.as_ref().map(|e| e.value) {
+                    None | Some(ExoEndpointKind::Chat) => ExoEndpoint::Chat,
+                    Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
+                    Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
+                },
+                startup_timeout: MLX_LM_STARTUP,
+                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+            };
+            Ok(Box::new(ExoEngine::open(
                 &target.model,
                 &resolved,
                 options,

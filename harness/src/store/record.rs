@@ -140,6 +140,13 @@ pub struct Metrics {
     /// Energy above the idle baseline over the measurement, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_energy_j: Option<f64>,
+    /// The server's own prefill rate for the request (llama.cpp `timings`, exo
+    /// `generation_stats`), tokens/s, beside bench's `prefill_tps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_prefill_tps: Option<f64>,
+    /// The server's own decode rate, tokens/s, beside bench's `decode_tps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_decode_tps: Option<f64>,
     /// Load patterns: seconds the request waited in bench's own queue for a free slot (not
     /// part of its ttft).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,7 +209,10 @@ impl Record {
                     .server
                     .as_ref()
                     .filter(|_| m.output_tokens > 0)
+                    .filter(|s| s.content_chunks > 0)
                     .map(|s| s.content_chunks as f64 / m.output_tokens as f64),
+                server_prefill_tps: m.server.as_ref().and_then(|s| s.prefill_tps()),
+                server_decode_tps: m.server.as_ref().and_then(|s| s.decode_tps()),
                 ..Metrics::default()
             },
             itl_s: m.itl_s(),

@@ -68,6 +68,36 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 Some(_) => {}
             }
         }
+        if engine != EngineKind::Exo {
+            for (key, span) in [
+                ("nodes", target.nodes.as_ref().map(|v| v.span.clone())),
+                ("sharding", target.sharding.as_ref().map(|v| v.span.clone())),
+                (
+                    "transport",
+                    target.transport.as_ref().map(|v| v.span.clone()),
+                ),
+                (
+                    "exo_endpoint",
+                    target.exo_endpoint.as_ref().map(|v| v.span.clone()),
+                ),
+            ] {
+                if let Some(span) = span {
+                    at(span, format!("`{key}` is for `engine = \"exo\"` targets"));
+                }
+            }
+        }
+        if engine == EngineKind::Exo {
+            if let Some(url) = target
+                .url
+                .as_ref()
+                .filter(|u| !u.value.starts_with("http://"))
+            {
+                at(
+                    url.span.clone(),
+                    format!("`{}` is not an http:// URL; exo's API is plain HTTP (default http://127.0.0.1:52415)", url.value),
+                );
+            }
+        }
         if let Some(flag) = target.mlx_lm_benchmark.as_ref().filter(|f| f.value) {
             if engine != EngineKind::MlxLm || target.url.is_some() {
                 at(

@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Location, Problem, SuiteError};
 pub use types::{
-    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite,
-    SuiteSection, Target, Workload, WorkloadKind,
+    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, PowerSection,
+    SamplerKind, ShardingKind, Suite, SuiteSection, Target, TransportKind, Workload, WorkloadKind,
 };
 pub use values::{At, Grid, Name, Positive, Rates, Seconds};
 

@@ -195,6 +195,53 @@ pub struct Target {
     /// with as many trials as repetitions, and keep its figures beside bench's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlx_lm_benchmark: Option<At<bool>>,
+    /// `exo`: nodes the model's instance runs on (default 1). bench uses an instance of the
+    /// model already running on that many nodes, or places one and removes it when done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<At<Positive>>,
+    /// `exo`: how the model is split over the nodes: `pipeline` (layers) or `tensor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharding: Option<At<ShardingKind>>,
+    /// `exo`: how the nodes talk: `ring` (TCP) or `jaccl` (RDMA over Thunderbolt 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<At<TransportKind>>,
+    /// `exo`: `chat` (`/v1/chat/completions`), `bench-stream` (`/bench/chat/completions`
+    /// streamed: exact output lengths, exo's `generation_stats` kept) or `bench` (the same,
+    /// whole: exo's `generation_stats` and per-node `power_usage` kept; no ttft).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exo_endpoint: Option<At<ExoEndpointKind>>,
+}
+
+/// How exo splits a model over nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardingKind {
+    /// Consecutive layers per node.
+    Pipeline,
+    /// Every layer split over the nodes.
+    Tensor,
+}
+
+/// How exo's nodes talk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// MLX ring over TCP.
+    Ring,
+    /// MLX JACCL: RDMA over Thunderbolt 5.
+    Jaccl,
+}
+
+/// Which exo endpoint requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExoEndpointKind {
+    /// `/v1/chat/completions`, streamed.
+    Chat,
+    /// `/bench/chat/completions`, streamed.
+    BenchStream,
+    /// `/bench/chat/completions`, whole.
+    Bench,
 }
 
 fn default_timeout_s() -> Positive {
@@ -255,7 +302,7 @@ impl EngineKind {
     pub fn is_available(self) -> bool {
         matches!(
             self,
-            EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm
+            EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm | EngineKind::Exo
         )
     }
 

@@ -180,6 +180,38 @@ pub fn tool_footer(summaries: &[CaseSummary]) -> Option<String> {
     })
 }
 
+/// Lines under the table where a server reported its own rates: each beside bench's (medians),
+/// with their ratio, since no other tool shows the two together.
+pub fn server_footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| {
+            let median = |name: &str| s.metric(name).map(|m| m.median);
+            let pair = |what: &str, server: &str, ours: &str| {
+                let (theirs, ours) = (median(server)?, median(ours));
+                let ratio = ours.filter(|_| theirs > 0.0).map_or(String::new(), |o| {
+                    format!(", bench/server ×{:.2}", o / theirs)
+                });
+                Some(format!(
+                    "{what} server {} vs bench {}{ratio}",
+                    rate(Some(theirs)),
+                    rate(ours)
+                ))
+            };
+            let parts: Vec<String> = [
+                pair("prefill", "server_prefill_tps", "prefill_tps"),
+                pair("decode", "server_decode_tps", "decode_tps"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!parts.is_empty())
+                .then(|| format!("server vs bench {}: {}", s.case.id, parts.join("; ")))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// A line under the table about power: why it was not measured, which rail the figures use,
 /// and how many measurements were flagged.
 pub fn power_footer(summaries: &[CaseSummary], power: &PowerRecord) -> Option<String> {

@@ -103,6 +103,7 @@ impl CandleLlm {
                 digest: model::folder_digest(dir)?,
             },
             load_s: 0.0,
+            cluster: None,
         };
         let mut engine = Self {
             network,

@@ -2,6 +2,7 @@
 //! ([`sse`] for the event stream).
 
 pub mod chunk;
+pub mod exo;
 pub mod load;
 pub mod mlx_benchmark;
 pub mod mlx_lm;

@@ -112,6 +112,7 @@ impl OpenAiEngine {
                 digest: model::folder_digest(dir)?,
             },
             load_s: start.elapsed().as_secs_f64(),
+            cluster: None,
         };
         Ok(Self {
             runtime,
@@ -286,19 +287,32 @@ impl OpenAiEngine {
                 usage_prompt_tokens: out.usage.map(|u| u.prompt_tokens),
                 usage_completion_tokens: out.usage.map(|u| u.completion_tokens),
                 timings: out.timings,
+                stats: out.stats,
+                power: None,
             }),
         })
     }
 }
 
 /// A request body ready to send.
-struct Prepared {
-    body: bytes::Bytes,
-    tokenize_s: f64,
+pub struct Prepared {
+    /// The serialized JSON.
+    pub body: bytes::Bytes,
+    /// Seconds the prompt took to tokenize.
+    pub tokenize_s: f64,
 }
 
 /// Distinct prompts prepared for one load pattern at most; longer patterns reuse them in turn.
 const PROMPT_POOL: u32 = 1024;
+
+impl OpenAiEngine {
+    /// The body of the next request like `request` (a prompt of its own), for engines that
+    /// send it some other way.
+    pub fn request_body(&mut self, request: &LlmRequest) -> Result<Prepared, Error> {
+        self.variant += 1;
+        self.prepared(request, self.variant)
+    }
+}
 
 impl LlmEngine for OpenAiEngine {
     fn info(&self) -> &EngineInfo {

@@ -25,6 +25,9 @@ pub struct SseParser {
     after_cr: bool,
     /// Comment lines seen (keepalives), for the record.
     comments: usize,
+    /// The payload of the last `: generation_stats {...}` comment (exo sends its server-side
+    /// figures this way before `[DONE]`).
+    stats: Option<String>,
 }
 
 impl SseParser {
@@ -68,6 +71,11 @@ impl SseParser {
         self.comments
     }
 
+    /// The JSON of the last `: generation_stats` comment, if the server sent one.
+    pub fn stats(&self) -> Option<&str> {
+        self.stats.as_deref()
+    }
+
     fn line(&mut self, line: &[u8], out: &mut Vec<Event>) {
         if line.is_empty() {
             self.dispatch(out);
@@ -75,6 +83,10 @@ impl SseParser {
         }
         if line[0] == b':' {
             self.comments += 1;
+            let text = String::from_utf8_lossy(&line[1..]);
+            if let Some(stats) = text.trim_start().strip_prefix("generation_stats") {
+                self.stats = Some(stats.trim().to_string());
+            }
             return;
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {

@@ -90,6 +90,8 @@ pub struct StreamOutcome {
     pub usage: Option<Usage>,
     /// The server's own timings (llama.cpp), as sent.
     pub timings: Option<serde_json::Value>,
+    /// The server's own statistics sent as a `: generation_stats` comment (exo), as sent.
+    pub stats: Option<serde_json::Value>,
     /// Why the request failed, if it did.
     pub failure: Option<Failure>,
 }
@@ -214,6 +216,7 @@ pub async fn stream_request(
         return failed.fail_at(sent);
     }
     out.keepalives = parser.comments();
+    out.stats = parser.stats().and_then(|s| serde_json::from_str(s).ok());
     out.e2e_s = t_end;
     if out.chunks == 0 {
         let message = if bytes_seen == 0 {

@@ -1,0 +1,305 @@
+//! The `exo` engine against a scripted exo API on 127.0.0.1 that answers with the JSON
+//! fixtures in `fixtures/exo/` (written from exo's own types; see their SOURCES.md): the
+//! cluster read into the manifest, an instance placed, awaited and removed, requests streamed
+//! in exo's chunk format with its `: generation_stats` comment, and the whole bench endpoint
+//! with exo's per-node `power_usage`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+mod common;
+use common::{only_run_dir, read_json, read_jsonl, run_suite};
+
+const MODEL: &str = "mlx-community/Llama-3.3-70B-Instruct-4bit";
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exo")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What the fake cluster holds and was asked.
+struct Exo {
+    state: Value,
+    created: Vec<String>,
+    deleted: Vec<String>,
+}
+
+/// Serve the fake exo API; each connection on its own thread.
+fn exo() -> (String, Arc<Mutex<Exo>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let cluster = Arc::new(Mutex::new(Exo {
+        state: serde_json::from_str(&fixture("state.json")).unwrap(),
+        created: Vec::new(),
+        deleted: Vec::new(),
+    }));
+    let shared = cluster.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let cluster = shared.clone();
+            std::thread::spawn(move || {
+                let _ = answer(stream, &cluster);
+            });
+        }
+    });
+    (url, cluster)
+}
+
+fn respond(stream: &mut TcpStream, status: &str, kind: &str, body: &str) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut first = String::new();
+    reader.read_line(&mut first)?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut parts = first.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let json_type = "application/json";
+    match (method, path.split('?').next().unwrap_or("")) {
+        ("GET", "/state") => {
+            let state = cluster.lock().unwrap().state.to_string();
+            respond(&mut stream, "200 OK", json_type, &state)
+        }
+        ("GET", "/instance/previews") => {
+            assert!(path.contains("model_id=mlx-community%2FLlama"), "{path}");
+            respond(&mut stream, "200 OK", json_type, &fixture("previews.json"))
+        }
+        ("POST", "/instance") => {
+            // exo applies the instance and its runners load; here they are ready at once.
+            let instance = body["instance"].clone();
+            let (_, inner) = instance.as_object().unwrap().iter().next().unwrap();
+            let id = inner["instanceId"].as_str().unwrap().to_string();
+            let runners: Vec<String> = inner["shardAssignments"]["runnerToShard"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            let mut exo = cluster.lock().unwrap();
+            exo.state["instances"][&id] = instance.clone();
+            for r in runners {
+                exo.state["runners"][&r] = json!({"RunnerReady": {"prefillServerPort": null}});
+            }
+            exo.created.push(id);
+            respond(
+                &mut stream,
+                "200 OK",
+                json_type,
+                &fixture("place_instance_response.json"),
+            )
+        }
+        ("DELETE", p) if p.starts_with("/instance/") => {
+            let id = p.trim_start_matches("/instance/").to_string();
+            let mut exo = cluster.lock().unwrap();
+            exo.state["instances"].as_object_mut().unwrap().remove(&id);
+            exo.deleted.push(id.clone());
+            let mut reply: Value =
+                serde_json::from_str(&fixture("delete_instance_response.json")).unwrap();
+            reply["instance_id"] = json!(id);
+            respond(&mut stream, "200 OK", json_type, &reply.to_string())
+        }
+        ("GET", "/v1/models") => respond(
+            &mut stream,
+            "200 OK",
+            json_type,
+            "{\"object\":\"list\",\"data\":[]}",
+        ),
+        ("POST", "/bench/chat/completions") if body["stream"] == false => {
+            let mut reply: Value =
+                serde_json::from_str(&fixture("bench_chat_response.json")).unwrap();
+            reply["generation_stats"]["generation_tokens"] = body["max_tokens"].clone();
+            respond(&mut stream, "200 OK", json_type, &reply.to_string())
+        }
+        ("POST", "/v1/chat/completions" | "/bench/chat/completions") => {
+            assert_eq!(body["model"], MODEL);
+            let tokens = body["max_tokens"].as_u64().unwrap_or(1);
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nConnection: close\r\n\r\n: keep-alive\n\n")?;
+            // The shapes of fixtures/exo/chat_stream.txt: "chat.completion" chunks, usage on the
+            // last one, then the generation_stats comment and [DONE].
+            for i in 0..tokens {
+                let mut chunk = json!({"id": "7b1e2c94", "object": "chat.completion", "created": 1782137131, "model": MODEL,
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": " tok"}}]});
+                if i + 1 == tokens {
+                    chunk["choices"][0]["finish_reason"] = json!("length");
+                    chunk["usage"] = json!({"prompt_tokens": 42, "completion_tokens": tokens, "total_tokens": 42 + tokens});
+                }
+                write!(stream, "data: {chunk}\n\n")?;
+                stream.flush()?;
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            write!(stream, ": generation_stats {{\"prompt_tps\":187.42,\"generation_tps\":24.87,\"prompt_tokens\":42,\"generation_tokens\":{tokens},\"peak_memory_usage\":{{\"in_bytes\":22978075034}},\"prefix_cache_hit\":\"none\"}}\n\ndata: [DONE]\n\n")
+        }
+        _ => respond(
+            &mut stream,
+            "404 Not Found",
+            json_type,
+            "{\"detail\":\"Not Found\"}",
+        ),
+    }
+}
+
+fn suite(dir: &Path, url: &str, target: &str, workloads: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"[suite]
+name = "exo"
+repetitions = 2
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "cluster"
+engine = "exo"
+url = "{url}"
+model = "synth:tiny"
+served_model = "{MODEL}"
+timeout_s = 10
+{target}
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = 16
+gen_tokens = 5
+{workloads}
+"#
+    );
+    let path = dir.join("exo.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_instance_is_placed_measured_with_exos_own_figures_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, cluster) = exo();
+    let path = suite(
+        tmp.path(),
+        &url,
+        "nodes = 1\nexo_endpoint = \"bench-stream\"",
+        "",
+    );
+    let out = run_suite(tmp.path(), &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let exo = cluster.lock().unwrap();
+    assert_eq!(exo.created.len(), 1, "one instance placed");
+    assert_eq!(exo.deleted, exo.created, "and removed when bench was done");
+
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let engine = &read_json(&dir.join("manifest.json"))["engines"]["cluster"];
+    assert_eq!(engine["engine"], "exo");
+    let nodes = engine["cluster"]["cluster"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    assert!(
+        nodes.iter().all(|n| n["chip"] == "Apple M3 Ultra"),
+        "{nodes:?}"
+    );
+    assert!(nodes.iter().all(|n| n["sys_power_w"].as_f64().is_some()));
+    let links = engine["cluster"]["cluster"]["links"].as_array().unwrap();
+    assert!(links.iter().any(|l| l["kind"] == "rdma"), "{links:?}");
+    let instance = &engine["cluster"]["instance"];
+    assert_eq!(instance["nodes"], 1);
+    assert_eq!(instance["kind"], "MlxRingInstance");
+    assert_eq!(instance["created_by_bench"], true);
+
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["output_tokens"], 5);
+        assert_eq!(r["server"]["stats"]["prompt_tps"], 187.42, "{r}");
+        assert_eq!(r["metrics"]["server_prefill_tps"], 187.42, "{r}");
+        assert_eq!(r["metrics"]["server_decode_tps"], 24.87, "{r}");
+        assert!(r["metrics"]["ttft_s"].as_f64().unwrap() > 0.0);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("server vs bench"), "{stdout}");
+}
+
+#[test]
+fn a_running_instance_is_used_as_it_is_and_the_whole_bench_endpoint_keeps_exos_power() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, cluster) = exo();
+    // state.json already runs the model on both nodes over RDMA with tensor sharding.
+    let path = suite(
+        tmp.path(),
+        &url,
+        "nodes = 2\ntransport = \"jaccl\"\nsharding = \"tensor\"\nexo_endpoint = \"bench\"",
+        "",
+    );
+    let out = run_suite(tmp.path(), &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exo = cluster.lock().unwrap();
+    assert!(
+        exo.created.is_empty() && exo.deleted.is_empty(),
+        "nothing placed nor removed"
+    );
+
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let engine = &read_json(&dir.join("manifest.json"))["engines"]["cluster"];
+    assert_eq!(engine["cluster"]["instance"]["created_by_bench"], false);
+    assert_eq!(engine["cluster"]["instance"]["kind"], "MlxJacclInstance");
+    for r in read_jsonl(&dir.join("measurements.jsonl")) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["output_tokens"], 5, "exo's own count");
+        assert!(
+            r["server"]["power"]["total_energy_joules"]
+                .as_f64()
+                .unwrap()
+                > 0.0,
+            "{r}"
+        );
+        assert!(
+            r["metrics"].get("ttft_s").is_none(),
+            "nothing arrives before the end: {r}"
+        );
+        assert!(r["metrics"]["e2e_s"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn a_placement_exo_cannot_make_is_named_with_what_it_offers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, _) = exo();
+    let path = suite(tmp.path(), &url, "nodes = 3", "");
+    let out = run_suite(tmp.path(), &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no placement") && stderr.contains("on 3 node(s)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 node(s) MlxJacclInstance"), "{stderr}");
+}

@@ -1,0 +1,406 @@
+//! The `exo` engine: an exo cluster through its HTTP API (default port 52415).
+//!
+//! At open, bench reads the cluster (`GET /state`: nodes, chips, memory, power, topology) for
+//! the run manifest, then finds an instance of the model on the asked number of nodes: one
+//! already running is used as it is; otherwise bench asks for the placements exo would make
+//! (`GET /instance/previews`), creates the one that fits (`POST /instance`, which names the
+//! instance id up front, unlike `/place_instance`), and waits until every runner of it is
+//! `RunnerReady` in `/state` (`/instance/await` only says that an instance exists). An
+//! instance bench created is deleted when the engine is dropped.
+//!
+//! Requests go through the [`openai`](super::openai) engine to `/v1/chat/completions`, or to
+//! `/bench/chat/completions` (end-of-sequence banned, prefix cache off): streamed, with exo's
+//! `: generation_stats` comment kept; or whole, with its `generation_stats` and per-node
+//! `power_usage` kept (no ttft then: nothing arrives before the end).
+//!
+//! Shapes as of exo-explore/exo `src/exo/api/main.py` (commit b5375f8).
+
+pub mod state;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::openai::{Api, OpenAiEngine, OpenAiOptions};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
+};
+use crate::load::{LoadPattern, LoadTimeline, LoadedRequest};
+use crate::model::ResolvedModel;
+use crate::Error;
+use state::{Cluster, Placement, Readiness};
+
+/// How long an accepted instance may take to appear in `/state` (exo's master applies it a
+/// moment later).
+const APPEAR_WITHIN: Duration = Duration::from_secs(10);
+
+/// Which exo endpoint requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExoEndpoint {
+    /// `/v1/chat/completions`, streamed.
+    #[default]
+    Chat,
+    /// `/bench/chat/completions`, streamed: exact output lengths, `generation_stats` kept.
+    BenchStream,
+    /// `/bench/chat/completions`, whole: `generation_stats` and `power_usage` kept, no ttft.
+    Bench,
+}
+
+/// How bench uses the cluster.
+#[derive(Debug, Clone)]
+pub struct ExoOptions {
+    /// The API (`http://studio-1.local:52415`).
+    pub url: String,
+    /// exo's model id (`mlx-community/Llama-3.3-70B-Instruct-4bit`).
+    pub model_id: String,
+    /// Nodes the instance runs on.
+    pub nodes: usize,
+    /// `Pipeline` or `Tensor` (exo's names); `None`: what exo prefers.
+    pub sharding: Option<String>,
+    /// `MlxRing` or `MlxJaccl` (RDMA over Thunderbolt); `None`: what exo prefers.
+    pub instance_meta: Option<String>,
+    /// The endpoint.
+    pub endpoint: ExoEndpoint,
+    /// Longest wait for the instance's runners to load.
+    pub startup_timeout: Duration,
+    /// Longest wait for each response and each piece of a stream.
+    pub timeout: Duration,
+}
+
+/// An exo cluster serving one instance of a model.
+pub struct ExoEngine {
+    inner: OpenAiEngine,
+    info: EngineInfo,
+    http: reqwest::blocking::Client,
+    base: String,
+    options: ExoOptions,
+    /// The instance bench created (deleted on drop); `None` when it used one already there.
+    created: Option<String>,
+}
+
+fn get(http: &reqwest::blocking::Client, url: &str) -> Result<Value, Error> {
+    let response = http
+        .get(url)
+        .send()
+        .map_err(|e| Error::Request(format!("GET {url}: {e}")))?;
+    read_json(response, "GET", url)
+}
+
+fn read_json(
+    response: reqwest::blocking::Response,
+    method: &str,
+    url: &str,
+) -> Result<Value, Error> {
+    let status = response.status();
+    let text = response
+        .text()
+        .map_err(|e| Error::Request(format!("{method} {url}: {e}")))?;
+    if !status.is_success() {
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        return Err(Error::Request(format!(
+            "{method} {url}: HTTP {status}: {message}"
+        )));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Request(format!("{method} {url}: not JSON ({e})")))
+}
+
+impl ExoEngine {
+    /// Read the cluster, find or place an instance of the model, wait for it, and connect.
+    pub fn open(spec: &str, resolved: &ResolvedModel, options: ExoOptions) -> Result<Self, Error> {
+        let started = Instant::now();
+        let base = options.url.trim_end_matches('/').to_string();
+        let http = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(options.timeout)
+            .build()
+            .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
+        let state = get(&http, &format!("{base}/state"))?;
+        let cluster = Cluster::from_state(&state);
+        let (placement, created) = match running_instance(&state, &options) {
+            Some(p) => (p, None),
+            None => {
+                let placement = place(&http, &base, &options)?;
+                let id = placement.instance_id.clone();
+                (placement, Some(id))
+            }
+        };
+        // From here on, a failure must not leave the instance behind.
+        let guard = Deletion {
+            http: &http,
+            base: &base,
+            id: created.clone(),
+        };
+        wait_until_ready(&http, &base, &placement, options.startup_timeout)?;
+        let endpoint = match options.endpoint {
+            ExoEndpoint::Chat => format!("{base}/v1/chat/completions"),
+            ExoEndpoint::BenchStream | ExoEndpoint::Bench => {
+                format!("{base}/bench/chat/completions")
+            }
+        };
+        let inner = OpenAiEngine::open(
+            spec,
+            resolved,
+            OpenAiOptions {
+                api: Api::Chat,
+                url: endpoint,
+                served_model: options.model_id.clone(),
+                api_key: None,
+                timeout: options.timeout,
+            },
+        )?;
+        std::mem::forget(guard);
+        let mut info = inner.info().clone();
+        info.engine = "exo";
+        info.device = format!(
+            "exo cluster at {base}: {} on {} node(s), {} with {}{}",
+            options.model_id,
+            placement.nodes,
+            placement.kind,
+            placement.shard,
+            if created.is_some() {
+                ""
+            } else {
+                " (instance already running)"
+            }
+        );
+        info.cluster = Some(json!({
+            "cluster": cluster,
+            "instance": {
+                "id": placement.instance_id,
+                "kind": placement.kind,
+                "shard": placement.shard,
+                "nodes": placement.nodes,
+                "created_by_bench": created.is_some(),
+            },
+        }));
+        info.load_s = started.elapsed().as_secs_f64();
+        Ok(Self {
+            inner,
+            info,
+            http,
+            base,
+            options,
+            created,
+        })
+    }
+
+    /// `/bench/chat/completions` whole: time the request, keep exo's own figures.
+    fn bench_whole(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        let body = self.inner.request_body(request)?;
+        let url = format!("{}/bench/chat/completions", self.base);
+        let mut body: Value = serde_json::from_slice(&body.body)
+            .map_err(|e| Error::Request(format!("cannot build the request: {e}")))?;
+        body["stream"] = json!(false);
+        if let Some(object) = body.as_object_mut() {
+            object.remove("stream_options");
+        }
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
+        let doc = read_json(response, "POST", &url)?;
+        let e2e_s = started.elapsed().as_secs_f64();
+        let stats = doc
+            .get("generation_stats")
+            .filter(|v| !v.is_null())
+            .cloned();
+        let count = |key: &str| stats.as_ref().and_then(|s| s[key].as_u64());
+        Ok(LlmMeasurement {
+            started,
+            prompt_tokens: count("prompt_tokens").map_or(request.prompt_tokens, |n| n as usize),
+            output_tokens: count("generation_tokens").map_or(request.gen_tokens, |n| n as usize),
+            token_count_source: if stats.is_some() {
+                TokenCountSource::ServerUsage
+            } else {
+                TokenCountSource::Tokenizer
+            },
+            tokenize_s: 0.0,
+            token_times_s: Vec::new(),
+            e2e_s,
+            peak_memory: None,
+            server: Some(ServerReport {
+                finish_reason: doc["choices"][0]["finish_reason"]
+                    .as_str()
+                    .map(str::to_string),
+                stats,
+                power: doc.get("power_usage").filter(|v| !v.is_null()).cloned(),
+                ..ServerReport::default()
+            }),
+        })
+    }
+}
+
+/// Deletes an instance bench created when dropped (unless forgotten).
+struct Deletion<'a> {
+    http: &'a reqwest::blocking::Client,
+    base: &'a str,
+    id: Option<String>,
+}
+
+impl Drop for Deletion<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = &self.id {
+            delete_instance(self.http, self.base, id);
+        }
+    }
+}
+
+fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
+    let url = format!("{base}/instance/{id}");
+    match http.delete(&url).send() {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => tracing::warn!(
+            "DELETE {url}: HTTP {}; the instance may still be running",
+            r.status()
+        ),
+        Err(e) => tracing::warn!("DELETE {url}: {e}; the instance may still be running"),
+    }
+}
+
+impl Drop for ExoEngine {
+    fn drop(&mut self) {
+        if let Some(id) = &self.created {
+            delete_instance(&self.http, &self.base, id);
+        }
+    }
+}
+
+/// Whether `placement` is what the target asked for.
+fn fits(placement: &Placement, options: &ExoOptions) -> bool {
+    let kind = |meta: &str| format!("{meta}Instance");
+    let shard = |sharding: &str| format!("{sharding}ShardMetadata");
+    placement.nodes == options.nodes
+        // exo runs every one-node instance as a pipeline ring, whatever was asked.
+        && (options.nodes == 1
+            || (options.instance_meta.as_deref().is_none_or(|m| placement.kind == kind(m))
+                && options.sharding.as_deref().is_none_or(|s| placement.shard == shard(s))))
+}
+
+fn running_instance(state: &Value, options: &ExoOptions) -> Option<Placement> {
+    state["instances"]
+        .as_object()?
+        .values()
+        .filter_map(Placement::of)
+        .find(|p| {
+            p.model() == Some(options.model_id.as_str())
+                && fits(p, options)
+                && state::readiness(state, p) == Readiness::Ready
+        })
+}
+
+fn place(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    options: &ExoOptions,
+) -> Result<Placement, Error> {
+    let mut url = reqwest::Url::parse(&format!("{base}/instance/previews"))
+        .map_err(|e| Error::Request(format!("`{base}` is not a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("model_id", &options.model_id);
+    let (placements, errors) = state::previews(&get(http, url.as_str())?);
+    let Some(placement) = placements.iter().find(|p| fits(p, options)) else {
+        let offered: Vec<String> = placements
+            .iter()
+            .map(|p| format!("{} node(s) {} {}", p.nodes, p.kind, p.shard))
+            .collect();
+        return Err(Error::Request(format!(
+            "exo offers no placement of {} on {} node(s){}{}; it offers: {}{}",
+            options.model_id,
+            options.nodes,
+            options
+                .sharding
+                .as_deref()
+                .map_or(String::new(), |s| format!(" with {s} sharding")),
+            options
+                .instance_meta
+                .as_deref()
+                .map_or(String::new(), |m| format!(" over {m}")),
+            if offered.is_empty() {
+                "nothing".into()
+            } else {
+                offered.join(", ")
+            },
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" (refused: {})", errors.join("; "))
+            },
+        )));
+    };
+    let url = format!("{base}/instance");
+    let response = http
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(json!({ "instance": placement.instance }).to_string())
+        .send()
+        .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
+    read_json(response, "POST", &url)?;
+    Ok(placement.clone())
+}
+
+fn wait_until_ready(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    placement: &Placement,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    loop {
+        let state = get(http, &format!("{base}/state"))?;
+        match state::readiness(&state, placement) {
+            Readiness::Ready => return Ok(()),
+            Readiness::Loading => {}
+            Readiness::Missing if started.elapsed() < APPEAR_WITHIN => {}
+            Readiness::Missing => {
+                return Err(Error::Request(format!(
+                    "exo: instance {} never appeared in the cluster's state: placement failed (exo's master log says why)",
+                    placement.instance_id
+                )))
+            }
+            Readiness::Failed(e) => return Err(Error::Request(format!("exo: {e}"))),
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Request(format!(
+                "exo: instance {} was not ready within {:.0} s",
+                placement.instance_id,
+                timeout.as_secs_f64()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+impl LlmEngine for ExoEngine {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        match self.options.endpoint {
+            ExoEndpoint::Bench => self.bench_whole(request),
+            _ => self.inner.generate(request),
+        }
+    }
+
+    fn serves_load(&self) -> bool {
+        self.options.endpoint != ExoEndpoint::Bench
+    }
+
+    fn serve_load(
+        &mut self,
+        request: &LlmRequest,
+        pattern: &LoadPattern,
+        sink: &mut dyn FnMut(LoadedRequest),
+    ) -> Result<LoadTimeline, Error> {
+        self.inner.serve_load(request, pattern, sink)
+    }
+}
