@@ -7,7 +7,7 @@
 
 pub mod cli;
 pub mod clock;
-pub mod cpu_time;
+pub use bench_workloads::cpu_time;
 pub mod environment;
 pub mod metrics;
 pub mod plan;

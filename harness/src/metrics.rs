@@ -206,6 +206,12 @@ pub const LOAD_METRICS: &[LoadMetric] = &[
         value: |l| l.output_tps,
     },
     LoadMetric {
+        name: "client_cpu_s_per_1k_tokens",
+        unit: "s",
+        better: Better::Lower,
+        value: |l| l.client_cpu_s_per_1k_tokens,
+    },
+    LoadMetric {
         name: "load_j_per_output_token",
         unit: "J/tok",
         better: Better::Lower,

@@ -51,11 +51,12 @@ fn answer(
     refuse_every: usize,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let (mut length, mut post) = (0, false);
+    let (mut length, mut post, mut completion) = (0, false, false);
     loop {
         let mut line = String::new();
         reader.read_line(&mut line)?;
         post |= line.starts_with("POST");
+        completion |= line.starts_with("POST /v1/chat/completions");
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             length = v.trim().parse().unwrap_or(0);
         }
@@ -65,6 +66,12 @@ fn answer(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if post && !completion {
+        // No /tokenize here: bench sizes prompts with the model folder's tokenizer.
+        return stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    }
     if !post {
         // GET /v1/models at load.
         return stream.write_all(
@@ -177,6 +184,11 @@ fn a_closed_loop_keeps_its_concurrency_and_stores_every_measured_request() {
         assert_eq!(l["warmup_sent"], 2);
         assert_eq!(l["pattern"]["arrival"]["kind"], "closed");
         assert!(l["output_tps"].as_f64().unwrap() > 0.0);
+        assert!(
+            l["client_cpu_s"].as_f64().unwrap() > 0.0,
+            "bench reports its own cost"
+        );
+        assert!(l["client_cpu_s_per_1k_tokens"].as_f64().is_some());
         let mine = records
             .iter()
             .filter(|r| r["load"]["run_t_s"] == l["t_start_s"])

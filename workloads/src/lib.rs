@@ -4,6 +4,7 @@
 //! serving engines ([`serving`]) that measure models behind an HTTP API, under the load
 //! patterns of [`load`].
 
+pub mod cpu_time;
 pub mod engine;
 mod error;
 pub mod llm;

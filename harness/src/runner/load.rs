@@ -121,7 +121,7 @@ fn run_pattern(
     if let Some(e) = store_error {
         return Err(e);
     }
-    let run = match result {
+    let timeline = match result {
         Err(e) => {
             return Ok(LoadRun::failed(
                 case,
@@ -132,16 +132,23 @@ fn run_pattern(
                 e.to_string(),
             ))
         }
-        Ok(_) => LoadRun::summarize(
-            case,
-            *pattern,
-            repetition,
-            started_at,
-            t_start_s,
-            warmup_sent,
-            &requests,
-        ),
+        Ok(timeline) => timeline,
     };
+    let output: u64 = requests
+        .iter()
+        .filter(|r| r.status == Status::Ok)
+        .map(|r| r.output_tokens)
+        .sum();
+    let run = LoadRun::summarize(
+        case,
+        *pattern,
+        repetition,
+        started_at,
+        t_start_s,
+        warmup_sent,
+        &requests,
+    )
+    .with_client_cost(&timeline, output);
     let Some((start_s, end_s)) = run.span(&requests) else {
         return Ok(run);
     };
@@ -153,10 +160,5 @@ fn run_pattern(
     if let Some(error) = lost {
         ctx.observer.power_lost(&error);
     }
-    let output: u64 = requests
-        .iter()
-        .filter(|r| r.status == Status::Ok)
-        .map(|r| r.output_tokens)
-        .sum();
     Ok(run.with_energy(energy, output))
 }

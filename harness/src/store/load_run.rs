@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bench_workloads::load::LoadPattern;
+use bench_workloads::load::{LoadPattern, LoadTimeline};
 use serde::{Deserialize, Serialize};
 
 use super::record::{Record, Status};
@@ -71,6 +71,15 @@ pub struct LoadRun {
     /// Time the measured requests waited in bench's queue for a free slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_s: Option<Summary>,
+    /// CPU seconds bench's process used while the pattern ran (all its threads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cpu_s: Option<f64>,
+    /// CPU seconds of the one thread that sent and read every request (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_thread_cpu_s: Option<f64>,
+    /// `client_cpu_s` per 1,000 generated tokens of finished requests: what measuring costs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cpu_s_per_1k_tokens: Option<f64>,
     /// Energy over `duration_s`, when power was sampled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy: Option<MeasurementEnergy>,
@@ -112,9 +121,23 @@ impl LoadRun {
             output_tps: None,
             lag_s: None,
             queue_s: None,
+            client_cpu_s: None,
+            network_thread_cpu_s: None,
+            client_cpu_s_per_1k_tokens: None,
             energy: None,
             j_per_output_token: None,
         }
+    }
+
+    /// Record what the pattern cost bench in CPU time.
+    pub fn with_client_cost(mut self, timeline: &LoadTimeline, output_tokens: u64) -> Self {
+        self.client_cpu_s = timeline.process_cpu_s;
+        self.network_thread_cpu_s = timeline.network_cpu_s;
+        self.client_cpu_s_per_1k_tokens = timeline
+            .process_cpu_s
+            .filter(|_| output_tokens > 0)
+            .map(|cpu| cpu * 1000.0 / output_tokens as f64);
+        self
     }
 
     /// Summarize a pattern that ran, from its measured requests' records.

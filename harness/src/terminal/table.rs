@@ -116,6 +116,9 @@ pub fn load_footer(summaries: &[CaseSummary]) -> Option<String> {
             if let Some(queue) = s.metric("queue_s").filter(|q| q.max > 0.0) {
                 parts.push(format!("queue p50 {}", seconds(Some(queue.median))));
             }
+            if let Some(cpu) = median("client_cpu_s_per_1k_tokens") {
+                parts.push(format!("bench used {:.1} ms CPU per 1k tokens", cpu * 1e3));
+            }
             if let Some(j) = median("load_j_per_output_token") {
                 parts.push(format!("{j:.3} J/out tok"));
             }

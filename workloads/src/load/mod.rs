@@ -129,4 +129,9 @@ pub struct LoadTimeline {
     pub started: Instant,
     /// When its last request ended.
     pub ended: Instant,
+    /// CPU seconds bench's whole process used from `started` to `ended` (every thread: the
+    /// network thread, the one storing results, a power sampler), prompts prepared before.
+    pub process_cpu_s: Option<f64>,
+    /// CPU seconds of the one thread that sent and read every request (Linux).
+    pub network_cpu_s: Option<f64>,
 }

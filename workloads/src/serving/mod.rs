@@ -9,3 +9,4 @@ pub mod mlx_lm;
 pub mod openai;
 pub mod sse;
 pub mod stream;
+pub mod tokenize;

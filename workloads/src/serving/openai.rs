@@ -18,6 +18,8 @@ use tokenizers::Tokenizer;
 
 use super::load;
 use super::stream::{stream_request, StreamOutcome};
+use super::tokenize::ServerTokenizer;
+use crate::cpu_time;
 use crate::engine::{
     EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
 };
@@ -65,6 +67,8 @@ pub struct OpenAiEngine {
     warned_prompt_count: AtomicBool,
     /// Prompt variants used so far: every request gets a new one.
     variant: u64,
+    /// The server's own tokenizer, when it exposes one: prompts are sized with it.
+    server_tokenizer: Option<ServerTokenizer>,
 }
 
 impl OpenAiEngine {
@@ -97,10 +101,25 @@ impl OpenAiEngine {
             }
         };
         check_server(&runtime, &client, &endpoint, options.timeout)?;
+        let server_tokenizer = server_base(&endpoint).and_then(|base| {
+            runtime.block_on(ServerTokenizer::probe(
+                &client,
+                base,
+                &options.served_model,
+                options.timeout,
+            ))
+        });
+        let sized_by = match server_tokenizer {
+            Some(_) => "prompts sized by the server's /tokenize",
+            None => "prompts sized by the model folder's tokenizer.json",
+        };
         let info = EngineInfo {
             engine: "openai",
             versions: vec![("bench-workloads".into(), env!("CARGO_PKG_VERSION").into())],
-            device: format!("server at {endpoint}, model `{}`", options.served_model),
+            device: format!(
+                "server at {endpoint}, model `{}`; {sized_by}",
+                options.served_model
+            ),
             dtype: "as served".into(),
             threads: None,
             model: ModelInfo {
@@ -124,6 +143,7 @@ impl OpenAiEngine {
             info,
             warned_prompt_count: AtomicBool::new(false),
             variant: 0,
+            server_tokenizer,
         })
     }
 
@@ -167,6 +187,17 @@ impl OpenAiEngine {
     }
 }
 
+/// The server's address without the endpoint path.
+fn server_base(endpoint: &str) -> Option<&str> {
+    [
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/bench/chat/completions",
+    ]
+    .iter()
+    .find_map(|suffix| endpoint.strip_suffix(suffix))
+}
+
 /// Fail early, at load, when nothing answers at the server's address: any HTTP answer to
 /// `GET /v1/models` will do (some servers do not list models).
 fn check_server(
@@ -198,11 +229,28 @@ impl OpenAiEngine {
     /// The request body for a prompt of `tokens` tokens, variant `variant`, serialized: built
     /// before anything is timed, and shared cheaply between requests.
     fn prepared(&self, request: &LlmRequest, variant: u64) -> Result<Prepared, Error> {
-        let prompt = self.prompts.build_variant(request.prompt_tokens, variant)?;
-        let text = self
+        let tokens = request.prompt_tokens;
+        // With the server's tokenizer, start from more local tokens than needed (the two
+        // tokenizers may split differently) and let the server cut exactly.
+        let local = match self.server_tokenizer {
+            Some(_) => tokens * 2 + 32,
+            None => tokens,
+        };
+        let prompt = self.prompts.build_variant(local, variant)?;
+        let mut text = self
             .tokenizer
             .decode(&prompt.ids, false)
             .map_err(|e| Error::Request(format!("cannot turn the prompt ids into text: {e}")))?;
+        if let Some(server) = &self.server_tokenizer {
+            text = self
+                .runtime
+                .block_on(server.exact(&self.client, &text, tokens))
+                .map_err(|e| {
+                    Error::Request(format!(
+                        "sizing the prompt with the server's tokenizer: {e}"
+                    ))
+                })?;
+        }
         let body = serde_json::to_vec(&self.body(&text, request.gen_tokens))
             .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
         Ok(Prepared {
@@ -369,12 +417,15 @@ impl LlmEngine for OpenAiEngine {
             stream_request(http, body, timeout)
         };
         let (tx, rx) = std::sync::mpsc::channel();
+        let cpu_before = cpu_time::process_cpu_seconds();
         let started = Instant::now();
         let pattern = *pattern;
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
+        let network_cpu_s = std::thread::scope(|scope| {
+            let network = scope.spawn(|| {
+                let before = cpu_time::thread_cpu_seconds();
                 this.runtime
-                    .block_on(load::drive(pattern, started, send, tx))
+                    .block_on(load::drive(pattern, started, send, tx));
+                Some(cpu_time::thread_cpu_seconds()? - before?)
             });
             // Finished requests arrive here, off the network thread, to be measured and stored.
             for sent in rx {
@@ -390,10 +441,16 @@ impl LlmEngine for OpenAiEngine {
                     result: this.measurement(sent.outcome, request, tokenize_s, at),
                 });
             }
+            network.join().ok().flatten()
         });
+        let ended = Instant::now();
         Ok(LoadTimeline {
             started,
-            ended: Instant::now(),
+            ended,
+            process_cpu_s: cpu_time::process_cpu_seconds()
+                .zip(cpu_before)
+                .map(|(after, before)| after - before),
+            network_cpu_s,
         })
     }
 }

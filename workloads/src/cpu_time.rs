@@ -1,4 +1,5 @@
-//! CPU time this process has used, so bench can report what its own sampling costs.
+//! CPU time this process (or thread) has used, so bench can report what its own work costs:
+//! power sampling, and streaming under load.
 
 /// User + system CPU seconds used by this process so far (all threads).
 pub fn process_cpu_seconds() -> Option<f64> {
