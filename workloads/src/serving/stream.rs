@@ -177,20 +177,33 @@ pub async fn stream_request(
     let mut events = Vec::new();
     let mut done = false;
     let mut bytes_seen = 0usize;
+    // One stall timer for the whole stream, moved only when it fires early: re-arming a timer
+    // for every chunk would cost more than reading the chunk.
+    let stall = tokio::time::sleep(timeout);
+    tokio::pin!(stall);
+    let mut last_piece = Instant::now();
     loop {
         let chunks = out.chunks;
-        let piece = match tokio::time::timeout(timeout, response.chunk()).await {
-            Err(_) => {
-                return out.fail(
-                    FailureKind::Timeout,
-                    format!(
-                        "the stream stalled for {:.1} s after {chunks} chunks",
-                        timeout.as_secs_f64(),
-                    ),
-                    sent,
-                )
+        let piece = tokio::select! {
+            biased;
+            piece = response.chunk() => piece,
+            () = &mut stall => {
+                if last_piece.elapsed() >= timeout {
+                    return out.fail(
+                        FailureKind::Timeout,
+                        format!(
+                            "the stream stalled for {:.1} s after {chunks} chunks",
+                            timeout.as_secs_f64(),
+                        ),
+                        sent,
+                    );
+                }
+                stall.as_mut().reset((last_piece + timeout).into());
+                continue;
             }
-            Ok(Err(e)) => {
+        };
+        let piece = match piece {
+            Err(e) => {
                 return out.fail(
                     FailureKind::Cut,
                     format!(
@@ -200,10 +213,11 @@ pub async fn stream_request(
                     sent,
                 )
             }
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(bytes))) => bytes,
+            Ok(None) => break,
+            Ok(Some(bytes)) => bytes,
         };
-        let t_s = sent.elapsed().as_secs_f64();
+        last_piece = Instant::now();
+        let t_s = last_piece.duration_since(sent).as_secs_f64();
         bytes_seen += piece.len();
         parser.feed(&piece, &mut events);
         if let Some(failed) = take_events(&mut out, &mut events, t_s, &mut done) {
