@@ -17,7 +17,8 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Stable identifier: `<target>/<workload>/p<prompt>-g<gen>-c<concurrency>`, with
-    /// `-r<rate>` for open-loop patterns (and no `-c` when they have no concurrency cap).
+    /// `-r<rate>` for open-loop patterns (and no `-c` when they have no concurrency cap), and
+    /// `-n<nodes>` for cluster targets.
     pub id: String,
     /// Name of the `[[target]]`.
     pub target: String,
@@ -32,6 +33,9 @@ pub struct Case {
     /// The load pattern each repetition runs; `None`: one request per repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadPattern>,
+    /// Cluster size the case runs on (exo targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
 }
 
 /// Parameters of one LLM case.
@@ -102,55 +106,66 @@ impl Plan {
     pub fn expand(suite: &Suite) -> Self {
         let mut cases = Vec::new();
         for target in &suite.targets {
-            for workload in &suite.workloads {
-                if workload.kind.value != WorkloadKind::Llm {
-                    continue;
-                }
-                let (Some(prompts), Some(gens)) = (&workload.prompt_tokens, &workload.gen_tokens)
-                else {
-                    continue;
-                };
-                // With a rate and no cap, concurrency is unlimited (0).
-                let uncapped = if workload.rate.is_some() { 0 } else { 1 };
-                let concurrency = workload
-                    .concurrency
-                    .as_ref()
-                    .map_or(vec![uncapped], |c| c.value.values().to_vec());
-                let rates: Vec<Option<f64>> = workload.rate.as_ref().map_or(vec![None], |r| {
-                    r.values().iter().copied().map(Some).collect()
-                });
-                for &prompt_tokens in prompts.values() {
-                    for &gen_tokens in gens.values() {
-                        for (&concurrency, &rate_rps) in concurrency
-                            .iter()
-                            .flat_map(|c| rates.iter().map(move |r| (c, r)))
-                        {
-                            let params = LlmParams {
-                                prompt_tokens,
-                                gen_tokens,
-                                concurrency,
-                                rate_rps,
-                            };
-                            let load = match rate_rps {
-                                None => format!("-c{concurrency}"),
-                                Some(r) if concurrency == 0 => format!("-r{}", rate_label(r)),
-                                Some(r) => format!("-r{}-c{concurrency}", rate_label(r)),
-                            };
-                            cases.push(Case {
-                                id: format!(
-                                    "{}/{}/p{prompt_tokens}-g{gen_tokens}{load}",
-                                    target.name.value, workload.name.value
-                                ),
-                                target: target.name.value.to_string(),
-                                workload: workload.name.value.to_string(),
-                                params,
-                                warmup: workload.warmup.unwrap_or(suite.suite.warmup),
-                                repetitions: workload
-                                    .repetitions
-                                    .unwrap_or(suite.suite.repetitions)
-                                    .0,
-                                load: load_pattern(workload, concurrency, rate_rps),
-                            });
+            let node_counts: Vec<Option<u32>> = match &target.nodes {
+                Some(nodes) => nodes.values().iter().copied().map(Some).collect(),
+                None => vec![None],
+            };
+            for &nodes in &node_counts {
+                for workload in &suite.workloads {
+                    if workload.kind.value != WorkloadKind::Llm {
+                        continue;
+                    }
+                    let (Some(prompts), Some(gens)) =
+                        (&workload.prompt_tokens, &workload.gen_tokens)
+                    else {
+                        continue;
+                    };
+                    // With a rate and no cap, concurrency is unlimited (0).
+                    let uncapped = if workload.rate.is_some() { 0 } else { 1 };
+                    let concurrency = workload
+                        .concurrency
+                        .as_ref()
+                        .map_or(vec![uncapped], |c| c.value.values().to_vec());
+                    let rates: Vec<Option<f64>> = workload.rate.as_ref().map_or(vec![None], |r| {
+                        r.values().iter().copied().map(Some).collect()
+                    });
+                    for &prompt_tokens in prompts.values() {
+                        for &gen_tokens in gens.values() {
+                            for (&concurrency, &rate_rps) in concurrency
+                                .iter()
+                                .flat_map(|c| rates.iter().map(move |r| (c, r)))
+                            {
+                                let params = LlmParams {
+                                    prompt_tokens,
+                                    gen_tokens,
+                                    concurrency,
+                                    rate_rps,
+                                };
+                                let mut load = match rate_rps {
+                                    None => format!("-c{concurrency}"),
+                                    Some(r) if concurrency == 0 => format!("-r{}", rate_label(r)),
+                                    Some(r) => format!("-r{}-c{concurrency}", rate_label(r)),
+                                };
+                                if let Some(n) = nodes {
+                                    load.push_str(&format!("-n{n}"));
+                                }
+                                cases.push(Case {
+                                    id: format!(
+                                        "{}/{}/p{prompt_tokens}-g{gen_tokens}{load}",
+                                        target.name.value, workload.name.value
+                                    ),
+                                    target: target.name.value.to_string(),
+                                    workload: workload.name.value.to_string(),
+                                    params,
+                                    warmup: workload.warmup.unwrap_or(suite.suite.warmup),
+                                    repetitions: workload
+                                        .repetitions
+                                        .unwrap_or(suite.suite.repetitions)
+                                        .0,
+                                    load: load_pattern(workload, concurrency, rate_rps),
+                                    nodes,
+                                });
+                            }
                         }
                     }
                 }

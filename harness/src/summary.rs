@@ -244,6 +244,7 @@ mod tests {
             warmup: 0,
             repetitions: 3,
             load: None,
+            nodes: None,
         }
     }
 

@@ -303,3 +303,32 @@ fn a_placement_exo_cannot_make_is_named_with_what_it_offers() {
     );
     assert!(stderr.contains("2 node(s) MlxJacclInstance"), "{stderr}");
 }
+
+#[test]
+fn a_node_count_sweep_runs_each_size_on_its_own_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, cluster) = exo();
+    let path = suite(tmp.path(), &url, "nodes = [1, 2]", "");
+    let out = run_suite(tmp.path(), &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One node: placed by bench and removed; two: the instance state.json already runs.
+    let exo = cluster.lock().unwrap();
+    assert_eq!((exo.created.len(), exo.deleted.len()), (1, 1));
+
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let engines = &read_json(&dir.join("manifest.json"))["engines"];
+    assert_eq!(engines["cluster/n1"]["cluster"]["instance"]["nodes"], 1);
+    assert_eq!(engines["cluster/n2"]["cluster"]["instance"]["nodes"], 2);
+    let cases: std::collections::BTreeSet<String> = read_jsonl(&dir.join("measurements.jsonl"))
+        .iter()
+        .map(|r| r["case"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        cases.into_iter().collect::<Vec<_>>(),
+        ["cluster/w/p16-g5-c1-n1", "cluster/w/p16-g5-c1-n2"]
+    );
+}

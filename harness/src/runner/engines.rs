@@ -44,9 +44,11 @@ fn resolve(
     ))
 }
 
-/// Resolve the target's model (synthesizing it on first use) and load it.
+/// Resolve the target's model (synthesizing it on first use) and load it; `nodes` is the
+/// cluster size of the cases to run (exo).
 pub fn open(
     target: &Target,
+    nodes: Option<u32>,
     synth_cache: &Path,
 ) -> Result<Box<dyn LlmEngine>, bench_workloads::Error> {
     match target.engine.value {
@@ -118,7 +120,7 @@ pub fn open(
                     .served_model
                     .clone()
                     .unwrap_or_else(|| target.model.value.clone()),
-                nodes: target.nodes.as_ref().map_or(1, |n| n.value.0 as usize),
+                nodes: nodes.unwrap_or(1) as usize,
                 sharding: target.sharding.as_ref().map(|s| {
                     match s.value {
                         ShardingKind::Pipeline => "Pipeline",

@@ -14,7 +14,7 @@ pub use power::PowerTap;
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
-use crate::suite::Suite;
+use crate::suite::{Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
@@ -120,6 +120,60 @@ pub fn pending_runs(plan: &Plan, done: &HashSet<(String, u32)>) -> u64 {
         .sum()
 }
 
+/// Open the engine of `target` (on `nodes` for clusters) and run `cases` (with their missing
+/// repetitions), then the engine's own benchmark tool on `tool_cases`.
+fn run_engine(
+    ctx: &mut Context<'_, '_>,
+    target: &Target,
+    nodes: Option<u32>,
+    config: &RunnerConfig,
+    cases: &[(&Case, Vec<u32>)],
+    tool_cases: &[&Case],
+) -> Result<(), StoreError> {
+    let key = ctx.target.to_string();
+    ctx.observer.loading(&key, &target.model);
+    let mut engine = match engines::open(target, nodes, &config.synth_cache) {
+        Ok(engine) => engine,
+        Err(e) => {
+            let error = e.to_string();
+            ctx.observer.load_failed(&key, &error);
+            ctx.store.update_manifest(|m| {
+                m.engines
+                    .insert(key.clone(), serde_json::json!({ "error": error }));
+            })?;
+            ctx.failures.push(Failure {
+                target: key,
+                case: None,
+                error,
+            });
+            return Ok(());
+        }
+    };
+    let info = serde_json::to_value(engine.info()).unwrap_or_default();
+    ctx.store.update_manifest(|m| {
+        m.engines.insert(key.clone(), info);
+    })?;
+    ctx.observer.loaded(&key, engine.info().load_s);
+    for (case, missing) in cases {
+        match &case.load {
+            None => single::run_case(ctx, engine.as_mut(), case, missing)?,
+            Some(pattern) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
+        }
+    }
+    for case in tool_cases {
+        let Some(outcome) = engine.own_benchmark(&single::request(case), case.repetitions) else {
+            break;
+        };
+        let run = ToolRun::of(case, outcome.map_err(|e| e.to_string()));
+        ctx.store.append_tool_run(&run)?;
+        if let Some(error) = &run.error {
+            ctx.fail(case, error.clone());
+        }
+        ctx.observer.tool_finished(case, &run);
+    }
+    Ok(())
+}
+
 /// Run every missing measurement of `plan`, appending to `store`, timing on `clock` and
 /// taking energy from `power`. Returns the failures; an error only when the store itself
 /// cannot be written.
@@ -138,74 +192,47 @@ pub fn run(
     let mut failures = Vec::new();
     for target in &suite.targets {
         let name = target.name.value.to_string();
-        let cases: Vec<(&Case, Vec<u32>)> = plan
-            .cases
-            .iter()
-            .filter(|c| c.target == name)
-            .map(|c| (c, missing_repetitions(c, done)))
-            .filter(|(_, missing)| !missing.is_empty())
-            .collect();
-        // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
-        let tool_cases: Vec<&Case> = plan
-            .cases
-            .iter()
-            .filter(|c| c.target == name && c.load.is_none() && !tools_done.contains(&c.id))
-            .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
-            .collect();
-        if cases.is_empty() && tool_cases.is_empty() {
-            continue;
+        // An exo target with a list of node counts runs each on its own instance.
+        let mut groups: Vec<Option<u32>> = Vec::new();
+        for c in plan.cases.iter().filter(|c| c.target == name) {
+            if !groups.contains(&c.nodes) {
+                groups.push(c.nodes);
+            }
         }
-        observer.loading(&name, &target.model);
-        let mut engine = match engines::open(target, &config.synth_cache) {
-            Ok(engine) => engine,
-            Err(e) => {
-                let error = e.to_string();
-                observer.load_failed(&name, &error);
-                store.update_manifest(|m| {
-                    m.engines
-                        .insert(name.clone(), serde_json::json!({ "error": error }));
-                })?;
-                failures.push(Failure {
-                    target: name.clone(),
-                    case: None,
-                    error,
-                });
+        for nodes in groups {
+            let key = match nodes {
+                Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
+                    format!("{name}/n{n}")
+                }
+                _ => name.clone(),
+            };
+            let cases: Vec<(&Case, Vec<u32>)> = plan
+                .cases
+                .iter()
+                .filter(|c| c.target == name && c.nodes == nodes)
+                .map(|c| (c, missing_repetitions(c, done)))
+                .filter(|(_, missing)| !missing.is_empty())
+                .collect();
+            // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
+            let tool_cases: Vec<&Case> = plan
+                .cases
+                .iter()
+                .filter(|c| c.target == name && c.nodes == nodes)
+                .filter(|c| c.load.is_none() && !tools_done.contains(&c.id))
+                .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
+                .collect();
+            if cases.is_empty() && tool_cases.is_empty() {
                 continue;
             }
-        };
-        let info = serde_json::to_value(engine.info()).unwrap_or_default();
-        store.update_manifest(|m| {
-            m.engines.insert(name.clone(), info);
-        })?;
-        observer.loaded(&name, engine.info().load_s);
-
-        let mut ctx = Context {
-            store: &mut *store,
-            clock,
-            power: &mut *power,
-            observer: &mut *observer,
-            failures: &mut failures,
-            target: &name,
-        };
-        for (case, missing) in cases {
-            match &case.load {
-                None => single::run_case(&mut ctx, engine.as_mut(), case, &missing)?,
-                Some(pattern) => {
-                    load::run_case(&mut ctx, engine.as_mut(), case, pattern, &missing)?
-                }
-            }
-        }
-        for case in tool_cases {
-            let Some(outcome) = engine.own_benchmark(&single::request(case), case.repetitions)
-            else {
-                break;
+            let mut ctx = Context {
+                store: &mut *store,
+                clock,
+                power: &mut *power,
+                observer: &mut *observer,
+                failures: &mut failures,
+                target: &key,
             };
-            let run = ToolRun::of(case, outcome.map_err(|e| e.to_string()));
-            ctx.store.append_tool_run(&run)?;
-            if let Some(error) = &run.error {
-                ctx.fail(case, error.clone());
-            }
-            ctx.observer.tool_finished(case, &run);
+            run_engine(&mut ctx, target, nodes, config, &cases, &tool_cases)?;
         }
     }
     Ok(failures)

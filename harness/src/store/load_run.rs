@@ -247,6 +247,7 @@ mod tests {
             warmup: 0,
             repetitions: 1,
             load: None,
+            nodes: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "gen_tokens",
         "concurrency",
         "rate_rps",
+        "nodes",
         "metric",
         "unit",
         "n",
@@ -48,6 +49,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                     .rate_rps
                     .map(|r| r.to_string())
                     .unwrap_or_default(),
+                s.case.nodes.map(|n| n.to_string()).unwrap_or_default(),
                 m.name.to_string(),
                 m.unit.to_string(),
                 v.n.to_string(),

@@ -195,10 +195,11 @@ pub struct Target {
     /// with as many trials as repetitions, and keep its figures beside bench's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlx_lm_benchmark: Option<At<bool>>,
-    /// `exo`: nodes the model's instance runs on (default 1). bench uses an instance of the
-    /// model already running on that many nodes, or places one and removes it when done.
+    /// `exo`: nodes the model's instance runs on (default 1); a list sweeps the node count
+    /// (`nodes = [1, 2, 4]`), each with its own instance. bench uses an instance of the model
+    /// already running on that many nodes, or places one and removes it when done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<At<Positive>>,
+    pub nodes: Option<At<Grid>>,
     /// `exo`: how the model is split over the nodes: `pipeline` (layers) or `tensor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharding: Option<At<ShardingKind>>,
