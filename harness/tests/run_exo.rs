@@ -4,7 +4,7 @@
 //! in exo's chunk format with its `: generation_stats` comment, and the whole bench endpoint
 //! with exo's per-node `power_usage`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 mod common;
-use common::{only_run_dir, read_json, read_jsonl, run_suite};
+use common::{only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
 
 const MODEL: &str = "mlx-community/Llama-3.3-70B-Instruct-4bit";
 
@@ -60,25 +60,9 @@ fn respond(stream: &mut TcpStream, status: &str, kind: &str, body: &str) -> std:
 }
 
 fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut first = String::new();
-    reader.read_line(&mut first)?;
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut parts = first.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let http = HttpRequest::read(&stream)?;
+    let body = http.json();
+    let (method, path) = (http.method.as_str(), http.path.as_str());
     let json_type = "application/json";
     match (method, path.split('?').next().unwrap_or("")) {
         ("GET", "/state") => {

@@ -5,7 +5,7 @@
 //! request and pattern is stored.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{only_run_dir, read_jsonl, run_suite};
+use common::{only_run_dir, read_jsonl, run_suite, HttpRequest};
 
 /// What the scripted server saw.
 #[derive(Default)]
@@ -50,23 +50,9 @@ fn answer(
     work: Duration,
     refuse_every: usize,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let (mut length, mut post, mut completion) = (0, false, false);
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        post |= line.starts_with("POST");
-        completion |= line.starts_with("POST /v1/chat/completions");
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    if post && !completion {
+    let http = HttpRequest::read(&stream)?;
+    let post = http.method == "POST";
+    if post && http.path != "/v1/chat/completions" {
         // No /tokenize here: bench sizes prompts with the model folder's tokenizer.
         return stream.write_all(
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -86,7 +72,7 @@ fn answer(
     }
     let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = http.json();
     let max_tokens = request["max_tokens"].as_u64().unwrap_or(1);
     std::thread::sleep(work);
     let result = (|| {

@@ -2,7 +2,7 @@
 //! 127.0.0.1: exact counts from the server's usage, timings that match the script, the API key
 //! sent but never stored, and a server error recorded on its measurement.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
+use common::{bench, only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
 
 const KEY: &str = "sk-test-do-not-store";
 /// Delay before the first chunk, and between chunks.
@@ -31,33 +31,14 @@ fn server(fail_max_tokens: u64) -> String {
 }
 
 fn answer(mut stream: TcpStream, fail_max_tokens: u64) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let (mut length, mut authorized) = (0, false);
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line.trim() == format!("authorization: Bearer {KEY}").as_str()
-            || lower.trim() == format!("authorization: bearer {}", KEY.to_ascii_lowercase())
-        {
-            authorized = true;
-        }
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
+    let http = HttpRequest::read(&stream)?;
     let start = Instant::now();
-    if !authorized {
+    if http.header("authorization") != Some(format!("Bearer {KEY}").as_str()) {
         return stream.write_all(
             b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request = http.json();
     let max_tokens = request["max_tokens"].as_u64().unwrap_or(1);
     assert_eq!(request["stream"], true);
     if max_tokens == fail_max_tokens {

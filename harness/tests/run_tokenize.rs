@@ -2,13 +2,13 @@
 //! have): bench sizes each prompt with it, so the server counts exactly the tokens asked even
 //! though its tokenizer (here: one token per character) is nothing like the model folder's.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 
 use serde_json::{json, Value};
 
 mod common;
-use common::{only_run_dir, read_json, read_jsonl, run_suite};
+use common::{only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
 
 fn server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -33,25 +33,9 @@ fn reply(stream: &mut TcpStream, body: &Value) -> std::io::Result<()> {
 }
 
 fn answer(mut stream: TcpStream) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut first = String::new();
-    reader.read_line(&mut first)?;
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let path = first.split_whitespace().nth(1).unwrap_or("");
-    match path {
+    let http = HttpRequest::read(&stream)?;
+    let body = http.json();
+    match http.path.as_str() {
         "/v1/models" => reply(&mut stream, &json!({"data": []})),
         // llama.cpp's field names: `content` in, `tokens` out, and back.
         "/tokenize" => {

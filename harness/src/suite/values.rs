@@ -108,23 +108,8 @@ impl<'de> Deserialize<'de> for Grid {
                 Ok(Grid(vec![positive(v as i64)?]))
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Grid, A::Error> {
-                let mut values = Vec::new();
-                while let Some(v) = seq.next_element::<i64>()? {
-                    let v = positive(v)?;
-                    if values.contains(&v) {
-                        return Err(de::Error::custom(format!(
-                            "{v} appears twice in the list; each value must be distinct"
-                        )));
-                    }
-                    values.push(v);
-                }
-                if values.is_empty() {
-                    return Err(de::Error::custom(
-                        "the list is empty; give at least one positive integer",
-                    ));
-                }
-                Ok(Grid(values))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Grid, A::Error> {
+                sweep_list(seq, positive::<A::Error>, "positive integer").map(Grid)
             }
         }
 
@@ -150,6 +135,36 @@ impl JsonSchema for Grid {
             ]
         })
     }
+}
+
+/// The entries of a swept list, each read as `T` and checked by `check`: distinct, and at
+/// least one (`what` names an entry in the message).
+fn sweep_list<'de, A, T, V>(
+    mut seq: A,
+    check: impl Fn(T) -> Result<V, A::Error>,
+    what: &str,
+) -> Result<Vec<V>, A::Error>
+where
+    A: SeqAccess<'de>,
+    T: Deserialize<'de>,
+    V: PartialEq + fmt::Display,
+{
+    let mut values = Vec::new();
+    while let Some(v) = seq.next_element::<T>()? {
+        let v = check(v)?;
+        if values.contains(&v) {
+            return Err(de::Error::custom(format!(
+                "{v} appears twice in the list; each value must be distinct"
+            )));
+        }
+        values.push(v);
+    }
+    if values.is_empty() {
+        return Err(de::Error::custom(format!(
+            "the list is empty; give at least one {what}"
+        )));
+    }
+    Ok(values)
 }
 
 fn positive<E: de::Error>(v: i64) -> Result<u32, E> {
@@ -210,23 +225,8 @@ impl<'de> Deserialize<'de> for Rates {
                 Ok(Rates(vec![positive_number(v)?]))
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Rates, A::Error> {
-                let mut values = Vec::new();
-                while let Some(v) = seq.next_element::<f64>()? {
-                    let v = positive_number(v)?;
-                    if values.contains(&v) {
-                        return Err(de::Error::custom(format!(
-                            "{v} appears twice in the list; each value must be distinct"
-                        )));
-                    }
-                    values.push(v);
-                }
-                if values.is_empty() {
-                    return Err(de::Error::custom(
-                        "the list is empty; give at least one positive number",
-                    ));
-                }
-                Ok(Rates(values))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Rates, A::Error> {
+                sweep_list(seq, positive_number::<A::Error>, "positive number").map(Rates)
             }
         }
 
