@@ -5,6 +5,7 @@
 //! patterns of [`load`].
 
 pub mod cpu_time;
+pub mod diffusion;
 pub mod engine;
 mod error;
 pub mod llm;

@@ -17,7 +17,7 @@
 mod config;
 mod presets;
 mod tokenizer;
-mod weights;
+pub(crate) mod weights;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -79,6 +79,19 @@ pub enum SynthError {
     /// Building or training the tokenizer failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// Tracing a model's tensors through candle's model code failed.
+    #[error("tracing the model's tensors: {0}")]
+    Trace(String),
+}
+
+/// A `tokenizer.json` (bench's byte-level BPE, as for the `tiny` preset) covering `vocab_size`
+/// ids, for models whose tokenizer is not the LLM's own (FLUX's T5 and CLIP).
+pub fn tokenizer_json_of_size(vocab_size: usize) -> Result<String, SynthError> {
+    let tiny = preset("tiny")?;
+    tokenizer::tokenizer_json(&Preset {
+        vocab_size,
+        ..tiny.clone()
+    })
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {

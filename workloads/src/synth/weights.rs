@@ -405,8 +405,19 @@ pub(crate) fn write_safetensors(
     seed: u64,
     path: &Path,
 ) -> Result<(u64, u64), SynthError> {
-    let specs = tensor_specs(preset);
-    let (head, data_len) = header(&specs, dtype, preset.name, seed)?;
+    write_specs(&tensor_specs(preset), preset.name, dtype, seed, path)
+}
+
+/// Write the tensors `specs` (sorted by name, unique) of the model called `label` to `path`,
+/// streaming, with seeded values. Returns (parameters, bytes written).
+pub(crate) fn write_specs(
+    specs: &[TensorSpec],
+    label: &str,
+    dtype: WeightDType,
+    seed: u64,
+    path: &Path,
+) -> Result<(u64, u64), SynthError> {
+    let (head, data_len) = header(specs, dtype, label, seed)?;
     let io_err = |source| SynthError::Io {
         path: path.to_path_buf(),
         source,
@@ -444,8 +455,8 @@ pub(crate) fn write_safetensors(
         let (tx, rx) = mpsc::channel::<(usize, Vec<u8>)>();
         for _ in 0..threads {
             let tx = tx.clone();
-            let (units, specs, next, abort, written, progressed) =
-                (&units, &specs, &next, &abort, &written, &progressed);
+            let (units, next, abort, written, progressed) =
+                (&units, &next, &abort, &written, &progressed);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&unit) = units.get(i) else { break };
