@@ -89,6 +89,26 @@ fn weights_in(dir: &Path, what: &str) -> Result<Vec<PathBuf>, Error> {
 }
 
 impl FluxFolder {
+    /// A fingerprint of the folder: its configs and tokenizers whole, its checkpoints' headers.
+    pub fn digest(&self) -> Result<String, Error> {
+        let mut weights = vec![self.transformer_file.clone(), self.vae_file.clone()];
+        weights.extend(self.t5_files.iter().cloned());
+        weights.extend(self.clip_files.iter().cloned());
+        weights.retain(|p| !p.as_os_str().is_empty());
+        crate::model::digest(
+            &self.dir,
+            &[
+                "transformer/config.json",
+                "vae/config.json",
+                "text_encoder/config.json",
+                "text_encoder_2/config.json",
+                "tokenizer/tokenizer.json",
+                "tokenizer_2/tokenizer.json",
+            ],
+            &weights,
+        )
+    }
+
     /// Read the configurations and find the files of the FLUX model in `dir`.
     pub fn read(dir: &Path) -> Result<Self, Error> {
         Self::read_with(dir, true)
@@ -113,7 +133,11 @@ impl FluxFolder {
         let head_dim = need(&t, "attention_head_dim", &cfg_path)?;
         let axes_dim: Vec<usize> = t["axes_dims_rope"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_u64().map(|v| v as usize)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_u64().map(|v| v as usize))
+                    .collect()
+            })
             .unwrap_or_else(|| vec![16, 56, 56]);
         if axes_dim.iter().sum::<usize>() != head_dim {
             return Err(Error::ModelFile {
@@ -145,7 +169,11 @@ impl FluxFolder {
         let v = read_json(&vae_path)?;
         let blocks: Vec<usize> = v["block_out_channels"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64().map(|x| x as usize))
+                    .collect()
+            })
             .unwrap_or_default();
         let Some(&ch) = blocks.first() else {
             return Err(Error::ModelFile {
@@ -192,39 +220,41 @@ impl FluxFolder {
             projection_dim: c["projection_dim"].as_u64().unwrap_or(768) as usize,
         };
 
-        let (transformer_file, vae_file, t5_files, clip_files) = if in_memory_seed.is_some()
-            || !with_weights
-        {
-            (PathBuf::new(), PathBuf::new(), Vec::new(), Vec::new())
-        } else {
-            let transformer_file = std::fs::read_dir(dir)
-                .map_err(|_| missing(dir, "a folder"))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("flux1-") && n.ends_with(".safetensors"))
-                })
-                .ok_or_else(|| {
-                    missing(
-                        &dir.join("flux1-*.safetensors"),
-                        "the transformer's checkpoint",
-                    )
-                })?;
-            let vae_file = dir.join("ae.safetensors");
-            if !vae_file.is_file() {
-                return Err(missing(&vae_file, "the autoencoder's checkpoint"));
-            }
-            (
-                transformer_file,
-                vae_file,
-                weights_in(&dir.join("text_encoder_2"), "T5's weights")?,
-                weights_in(&dir.join("text_encoder"), "CLIP's weights")?,
-            )
-        };
+        let (transformer_file, vae_file, t5_files, clip_files) =
+            if in_memory_seed.is_some() || !with_weights {
+                (PathBuf::new(), PathBuf::new(), Vec::new(), Vec::new())
+            } else {
+                let transformer_file = std::fs::read_dir(dir)
+                    .map_err(|_| missing(dir, "a folder"))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .find(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("flux1-") && n.ends_with(".safetensors"))
+                    })
+                    .ok_or_else(|| {
+                        missing(
+                            &dir.join("flux1-*.safetensors"),
+                            "the transformer's checkpoint",
+                        )
+                    })?;
+                let vae_file = dir.join("ae.safetensors");
+                if !vae_file.is_file() {
+                    return Err(missing(&vae_file, "the autoencoder's checkpoint"));
+                }
+                (
+                    transformer_file,
+                    vae_file,
+                    weights_in(&dir.join("text_encoder_2"), "T5's weights")?,
+                    weights_in(&dir.join("text_encoder"), "CLIP's weights")?,
+                )
+            };
         let clip_tokenizer = dir.join("tokenizer/tokenizer.json");
         let t5_tokenizer = dir.join("tokenizer_2/tokenizer.json");
-        for (path, what) in [(&clip_tokenizer, "CLIP's tokenizer"), (&t5_tokenizer, "T5's tokenizer")] {
+        for (path, what) in [
+            (&clip_tokenizer, "CLIP's tokenizer"),
+            (&t5_tokenizer, "T5's tokenizer"),
+        ] {
             if !path.is_file() {
                 return Err(missing(path, what));
             }

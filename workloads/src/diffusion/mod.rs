@@ -1,7 +1,77 @@
 //! Image generation: FLUX in-process on candle ([`flux`]), from a folder laid out as
 //! black-forest-labs publishes it ([`folder`]) or synthesized with the same shapes
-//! ([`synth`]).
+//! ([`synth`]), and the images it makes ([`png`]).
 
+pub mod flux;
 pub mod folder;
+pub mod png;
 pub mod synth;
 mod tracer;
+
+use std::time::Instant;
+
+use crate::engine::{EngineInfo, PeakMemory};
+
+/// One text-to-image request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffusionRequest {
+    /// The prompt.
+    pub prompt: String,
+    /// Image width in pixels (a multiple of 16).
+    pub width: usize,
+    /// Image height in pixels (a multiple of 16).
+    pub height: usize,
+    /// Denoising steps.
+    pub steps: usize,
+    /// Guidance strength (models with a guidance embedding: FLUX.1-dev).
+    pub guidance: f64,
+    /// Images generated at once.
+    pub batch: usize,
+    /// Seed of the starting noise: the same seed gives the same image.
+    pub seed: u64,
+}
+
+/// An image as generated: interleaved 8-bit RGB rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width × height × 3` bytes, row by row.
+    pub rgb: Vec<u8>,
+}
+
+/// Raw timings of one request, each phase timed on its own.
+#[derive(Debug, Clone)]
+pub struct DiffusionMeasurement {
+    /// When the request started (text encoding).
+    pub started: Instant,
+    /// Seconds encoding the prompt (T5 and CLIP).
+    pub text_encode_s: f64,
+    /// Seconds of each denoising step, in order.
+    pub step_s: Vec<f64>,
+    /// Seconds decoding the latent into pixels (autoencoder, then to 8-bit on the host).
+    pub vae_decode_s: f64,
+    /// Seconds from the start of text encoding to the pixels on the host (no model load).
+    pub image_s: f64,
+    /// Image tokens the transformer attends over (latent patches).
+    pub image_tokens: usize,
+    /// Text tokens (T5) the transformer attends over.
+    pub text_tokens: usize,
+    /// The images.
+    pub images: Vec<Image>,
+    /// Peak memory, where the platform can tell.
+    pub peak_memory: Option<PeakMemory>,
+}
+
+/// An engine that makes images.
+pub trait DiffusionEngine {
+    /// Describe the engine and its model.
+    fn info(&self) -> &EngineInfo;
+    /// Run one request and time its phases.
+    fn generate(
+        &mut self,
+        request: &DiffusionRequest,
+    ) -> Result<DiffusionMeasurement, crate::Error>;
+}

@@ -192,7 +192,6 @@ impl FluxPreset {
             "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
         })
     }
-
 }
 
 /// The components of a FLUX pipeline.
@@ -248,7 +247,12 @@ impl candle_nn::var_builder::SimpleBackend for ArcTracer {
     ) -> candle_core::Result<candle_core::Tensor> {
         self.0.get(s, name, h, dtype, dev)
     }
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<candle_core::Tensor> {
+    fn get_unchecked(
+        &self,
+        name: &str,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<candle_core::Tensor> {
         self.0.get_unchecked(name, dtype, dev)
     }
     fn contains_tensor(&self, name: &str) -> bool {
@@ -258,7 +262,12 @@ impl candle_nn::var_builder::SimpleBackend for ArcTracer {
 
 /// Write `preset`'s folder into `out` with weights of `dtype` drawn from `seed`. Returns the
 /// number of parameters.
-pub fn synthesize_flux(preset: &FluxPreset, dtype: WeightDType, seed: u64, out: &Path) -> Result<u64, SynthError> {
+pub fn synthesize_flux(
+    preset: &FluxPreset,
+    dtype: WeightDType,
+    seed: u64,
+    out: &Path,
+) -> Result<u64, SynthError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SynthError::Io { path, source }
@@ -282,8 +291,7 @@ pub fn synthesize_flux(preset: &FluxPreset, dtype: WeightDType, seed: u64, out: 
     for (dir, vocab) in [("tokenizer", preset.clip[4]), ("tokenizer_2", preset.t5[5])] {
         let path = out.join(dir).join("tokenizer.json");
         std::fs::create_dir_all(out.join(dir)).map_err(io(&out.join(dir)))?;
-        std::fs::write(&path, crate::synth::tokenizer_json_of_size(vocab)?)
-            .map_err(io(&path))?;
+        std::fs::write(&path, crate::synth::tokenizer_json_of_size(vocab)?).map_err(io(&path))?;
     }
     if !preset.on_disk {
         write(
@@ -301,9 +309,10 @@ pub fn synthesize_flux(preset: &FluxPreset, dtype: WeightDType, seed: u64, out: 
         let specs = traced(&folder, component)?;
         parameters += specs.iter().map(|s| s.numel() as u64).sum::<u64>();
         let file = match component {
-            Component::Transformer => {
-                out.join(format!("{}.safetensors", preset.name.replace("flux-", "flux1-")))
-            }
+            Component::Transformer => out.join(format!(
+                "{}.safetensors",
+                preset.name.replace("flux-", "flux1-")
+            )),
             Component::Autoencoder => out.join("ae.safetensors"),
             Component::T5 => out.join("text_encoder_2/model.safetensors"),
             Component::Clip => out.join("text_encoder/model.safetensors"),
@@ -330,9 +339,14 @@ mod tests {
         // The checkpoint holds exactly what candle's model asks for, e.g. a QK-norm scale.
         let bytes = std::fs::read(&folder.transformer_file).unwrap();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let scale = st.tensor("double_blocks.0.img_attn.norm.query_norm.scale").unwrap();
+        let scale = st
+            .tensor("double_blocks.0.img_attn.norm.query_norm.scale")
+            .unwrap();
         assert_eq!(scale.shape(), &[32]);
-        assert_eq!(st.names().len(), traced(&folder, Component::Transformer).unwrap().len());
+        assert_eq!(
+            st.names().len(),
+            traced(&folder, Component::Transformer).unwrap().len()
+        );
     }
 
     #[test]
@@ -346,8 +360,10 @@ mod tests {
         assert_eq!(folder.transformer.depth_single_blocks, 38);
         assert!(folder.transformer.guidance_embed);
         assert_eq!(folder.t5.d_model, 4096);
-        assert!(std::fs::read_dir(dir.path())
+        assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| e
             .unwrap()
-            .all(|e| e.unwrap().path().extension().is_none_or(|x| x != "safetensors")));
+            .path()
+            .extension()
+            .is_none_or(|x| x != "safetensors")));
     }
 }

@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn norms_are_ones_biases_zeros_and_the_rest_normal() {
-        assert_eq!(init_for("double_blocks.0.img_attn.norm.query_norm.scale", 1), Init::Ones);
+        assert_eq!(
+            init_for("double_blocks.0.img_attn.norm.query_norm.scale", 1),
+            Init::Ones
+        );
         assert_eq!(init_for("decoder.up.0.block.0.norm1.weight", 1), Init::Ones);
         assert_eq!(init_for("encoder.final_layer_norm.weight", 1), Init::Ones);
         assert_eq!(init_for("decoder.up.0.block.0.norm1.bias", 1), Init::Zeros);

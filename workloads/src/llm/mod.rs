@@ -2,7 +2,7 @@
 //! Metal or CUDA. Greedy decoding with end-of-sequence ignored, so every run generates
 //! exactly the requested number of tokens; the KV cache is cleared before each request.
 
-mod device;
+pub(crate) mod device;
 mod gemv;
 mod linear;
 mod memory;

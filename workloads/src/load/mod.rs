@@ -13,6 +13,7 @@
 mod schedule;
 
 pub use schedule::Schedule;
+pub(crate) use schedule::SplitMix64;
 
 use std::time::Instant;
 

@@ -53,10 +53,10 @@ impl Iterator for Schedule {
 /// SplitMix64 (Steele, Lea and Flood 2014): small, fast and fully determined by its seed,
 /// which is all a reproducible arrival schedule needs.
 #[derive(Debug, Clone)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -65,7 +65,7 @@ impl SplitMix64 {
     }
 
     /// Uniform in (0, 1]: never 0, so its logarithm is finite.
-    fn unit_open(&mut self) -> f64 {
+    pub(crate) fn unit_open(&mut self) -> f64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::Error;
 
-/// The architectures the candle LLM engine runs.
+/// The architectures the candle engines run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Architecture {
@@ -17,6 +17,8 @@ pub enum Architecture {
     Qwen2,
     /// `Qwen3ForCausalLM`.
     Qwen3,
+    /// FLUX.1 (`FluxPipeline`): transformer, autoencoder, T5 and CLIP.
+    Flux,
 }
 
 /// A parsed `config.json`.

@@ -12,8 +12,18 @@ use crate::Error;
 /// shape and offset; the weight bytes themselves are not read, so two folders that differ
 /// only in weight values share a digest (synthesized folders also record their seed).
 pub fn folder_digest(dir: &Path) -> Result<String, Error> {
+    digest(
+        dir,
+        &["config.json", "tokenizer.json"],
+        &safetensors_files(dir)?,
+    )
+}
+
+/// SHA-256 over the text files `texts` (paths relative to `dir`, hashed whole with their
+/// names) and the names, sizes and JSON headers of the safetensors files `weights`.
+pub fn digest(dir: &Path, texts: &[&str], weights: &[std::path::PathBuf]) -> Result<String, Error> {
     let mut hasher = Sha256::new();
-    for name in ["config.json", "tokenizer.json"] {
+    for &name in texts {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| Error::ModelFile {
             path: path.clone(),
@@ -23,12 +33,12 @@ pub fn folder_digest(dir: &Path) -> Result<String, Error> {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
-    for path in safetensors_files(dir)? {
+    for path in weights {
         let io = |e: std::io::Error| Error::ModelFile {
             path: path.clone(),
             reason: format!("cannot read: {e}"),
         };
-        let mut file = std::fs::File::open(&path).map_err(io)?;
+        let mut file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
         let mut len = [0u8; 8];
         file.read_exact(&mut len).map_err(io)?;

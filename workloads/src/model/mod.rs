@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use arch::{ArchConfig, Architecture};
-pub use digest::{folder_digest, safetensors_files};
+pub use digest::{digest, folder_digest, safetensors_files};
 pub use resolve::{hf_hub_cache, resolve, ModelSource, ResolvedModel};
 
 /// What was loaded, for the run manifest.

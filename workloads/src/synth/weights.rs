@@ -349,6 +349,22 @@ fn generate(spec: &TensorSpec, unit: Unit, dtype: WeightDType, seed: u64) -> Vec
     buf
 }
 
+/// The bytes of one whole tensor, exactly as [`write_specs`] would store them: for weights
+/// generated in memory rather than read from a file.
+pub(crate) fn tensor_bytes(spec: &TensorSpec, dtype: WeightDType, seed: u64) -> Vec<u8> {
+    let n = spec.numel();
+    let mut out = Vec::with_capacity(n * dtype.size_in_bytes());
+    for chunk in 0..n.div_ceil(CHUNK_ELEMS) {
+        let unit = Unit {
+            tensor: 0,
+            chunk,
+            len: CHUNK_ELEMS.min(n - chunk * CHUNK_ELEMS),
+        };
+        out.extend(generate(spec, unit, dtype, seed));
+    }
+    out
+}
+
 /// The safetensors JSON header (already padded to a multiple of 8 bytes with spaces) and the
 /// total size of the data section.
 fn header(
