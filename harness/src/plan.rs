@@ -36,6 +36,96 @@ pub struct Case {
     /// Cluster size the case runs on (exo targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<u32>,
+    /// The image request of a diffusion case (`params` then holds zeros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageParams>,
+}
+
+/// Parameters of one diffusion case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageParams {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Denoising steps.
+    pub steps: u32,
+    /// Images per request.
+    pub batch: u32,
+    /// Guidance strength.
+    pub guidance: f64,
+    /// Seed of the starting noise.
+    pub seed: u64,
+    /// The prompt.
+    pub prompt: String,
+    /// Whether each image is saved as PNG.
+    pub save: bool,
+}
+
+/// The prompt of diffusion workloads that give none (the one candle's FLUX example uses).
+pub const DEFAULT_IMAGE_PROMPT: &str = "a rusty robot walking on a beach holding a small torch, the robot has the word rust written on it, high quality, 4k";
+
+/// Guidance of diffusion workloads that give none (FLUX.1-dev's usual value).
+pub const DEFAULT_GUIDANCE: f64 = 3.5;
+
+/// The cases of a diffusion `workload` on an image `target`: width × height × steps × batch.
+fn image_cases(
+    cases: &mut Vec<Case>,
+    suite: &Suite,
+    target: &crate::suite::Target,
+    workload: &Workload,
+) {
+    let (Some(widths), Some(heights), Some(steps)) =
+        (&workload.width, &workload.height, &workload.steps)
+    else {
+        return;
+    };
+    let batches = workload
+        .batch
+        .as_ref()
+        .map_or(vec![1], |b| b.values().to_vec());
+    for &width in widths.values() {
+        for &height in heights.values() {
+            for &steps in steps.values() {
+                for &batch in &batches {
+                    cases.push(Case {
+                        id: format!(
+                            "{}/{}/{width}x{height}-s{steps}-b{batch}",
+                            target.name.value, workload.name.value
+                        ),
+                        target: target.name.value.to_string(),
+                        workload: workload.name.value.to_string(),
+                        params: LlmParams {
+                            prompt_tokens: 0,
+                            gen_tokens: 0,
+                            concurrency: 1,
+                            rate_rps: None,
+                        },
+                        warmup: workload.warmup.unwrap_or(suite.suite.warmup),
+                        repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
+                        load: None,
+                        nodes: None,
+                        image: Some(ImageParams {
+                            width,
+                            height,
+                            steps,
+                            batch,
+                            guidance: workload
+                                .guidance
+                                .as_ref()
+                                .map_or(DEFAULT_GUIDANCE, |g| g.value),
+                            seed: workload.seed.as_ref().map_or(0, |s| s.value),
+                            prompt: workload
+                                .prompt
+                                .clone()
+                                .unwrap_or_else(|| DEFAULT_IMAGE_PROMPT.into()),
+                            save: workload.save_images.unwrap_or(false),
+                        }),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Parameters of one LLM case.
@@ -112,6 +202,12 @@ impl Plan {
             };
             for &nodes in &node_counts {
                 for workload in &suite.workloads {
+                    if target.makes_images() {
+                        if workload.kind.value == WorkloadKind::Diffusion {
+                            image_cases(&mut cases, suite, target, workload);
+                        }
+                        continue;
+                    }
                     if workload.kind.value != WorkloadKind::Llm {
                         continue;
                     }
@@ -164,6 +260,7 @@ impl Plan {
                                         .0,
                                     load: load_pattern(workload, concurrency, rate_rps),
                                     nodes,
+                                    image: None,
                                 });
                             }
                         }

@@ -245,6 +245,7 @@ mod tests {
             repetitions: 3,
             load: None,
             nodes: None,
+            image: None,
         }
     }
 

@@ -116,7 +116,7 @@ fn tiny_suite_runs_and_its_measurements_are_consistent() {
     let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(csv.starts_with("case,target,workload"));
     assert!(
-        csv.contains("cpu/short/p64-g8-c1,cpu,short,64,8,1,,,ttft_s,s,3,"),
+        csv.contains("cpu/short/p64-g8-c1,cpu,short,64,8,1,,,,,,,ttft_s,s,3,"),
         "{csv}"
     );
 }

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use bench_workloads::diffusion::flux::CandleFlux;
+use bench_workloads::diffusion::DiffusionEngine;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
@@ -44,6 +46,31 @@ fn resolve(
     ))
 }
 
+/// Resolve the target's FLUX model (synthesizing it on first use) and load it.
+pub fn open_images(
+    target: &Target,
+    synth_cache: &Path,
+) -> Result<Box<dyn DiffusionEngine>, bench_workloads::Error> {
+    let (resolved, dtype) = resolve(target, synth_cache)?;
+    let options = LoadOptions {
+        device: device(target),
+        dtype,
+    };
+    Ok(Box::new(CandleFlux::load(
+        &target.model,
+        &resolved,
+        &options,
+    )?))
+}
+
+fn device(target: &Target) -> DeviceChoice {
+    match target.device.value {
+        DeviceKind::Cpu => DeviceChoice::Cpu,
+        DeviceKind::Metal => DeviceChoice::Metal,
+        DeviceKind::Cuda => DeviceChoice::Cuda,
+    }
+}
+
 /// Resolve the target's model (synthesizing it on first use) and load it; `nodes` is the
 /// cluster size of the cases to run (exo).
 pub fn open(
@@ -54,12 +81,14 @@ pub fn open(
     match target.engine.value {
         EngineKind::Candle => {
             let (resolved, dtype) = resolve(target, synth_cache)?;
-            let device = match target.device.value {
-                DeviceKind::Cpu => DeviceChoice::Cpu,
-                DeviceKind::Metal => DeviceChoice::Metal,
-                DeviceKind::Cuda => DeviceChoice::Cuda,
-            };
-            let engine = CandleLlm::load(&target.model, &resolved, &LoadOptions { device, dtype })?;
+            let engine = CandleLlm::load(
+                &target.model,
+                &resolved,
+                &LoadOptions {
+                    device: device(target),
+                    dtype,
+                },
+            )?;
             Ok(Box::new(engine))
         }
         EngineKind::MlxLm if target.url.is_none() => {

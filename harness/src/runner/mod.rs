@@ -2,6 +2,7 @@
 //! repetitions), storing every measurement the moment it finishes.
 
 mod engines;
+mod image;
 mod load;
 mod power;
 mod single;
@@ -57,6 +58,22 @@ impl Context<'_, '_> {
             case: Some(case.id.clone()),
             error,
         });
+    }
+
+    /// The target could not be loaded: say so, keep the reason in the manifest, skip its cases.
+    fn load_failed(&mut self, error: String) -> Result<(), StoreError> {
+        let key = self.target.to_string();
+        self.observer.load_failed(&key, &error);
+        self.store.update_manifest(|m| {
+            m.engines
+                .insert(key.clone(), serde_json::json!({ "error": error }));
+        })?;
+        self.failures.push(Failure {
+            target: key,
+            case: None,
+            error,
+        });
+        Ok(())
     }
 
     fn now_utc() -> String {
@@ -132,22 +149,12 @@ fn run_engine(
 ) -> Result<(), StoreError> {
     let key = ctx.target.to_string();
     ctx.observer.loading(&key, &target.model);
+    if target.makes_images() {
+        return run_image_engine(ctx, target, config, cases);
+    }
     let mut engine = match engines::open(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
-        Err(e) => {
-            let error = e.to_string();
-            ctx.observer.load_failed(&key, &error);
-            ctx.store.update_manifest(|m| {
-                m.engines
-                    .insert(key.clone(), serde_json::json!({ "error": error }));
-            })?;
-            ctx.failures.push(Failure {
-                target: key,
-                case: None,
-                error,
-            });
-            return Ok(());
-        }
+        Err(e) => return ctx.load_failed(e.to_string()),
     };
     let info = serde_json::to_value(engine.info()).unwrap_or_default();
     ctx.store.update_manifest(|m| {
@@ -170,6 +177,31 @@ fn run_engine(
             ctx.fail(case, error.clone());
         }
         ctx.observer.tool_finished(case, &run);
+    }
+    Ok(())
+}
+
+/// Load the diffusion engine of `target` and run its `cases`.
+fn run_image_engine(
+    ctx: &mut Context<'_, '_>,
+    target: &Target,
+    config: &RunnerConfig,
+    cases: &[(&Case, Vec<u32>)],
+) -> Result<(), StoreError> {
+    let key = ctx.target.to_string();
+    let mut engine = match engines::open_images(target, &config.synth_cache) {
+        Ok(engine) => engine,
+        Err(e) => return ctx.load_failed(e.to_string()),
+    };
+    let info = serde_json::to_value(engine.info()).unwrap_or_default();
+    ctx.store.update_manifest(|m| {
+        m.engines.insert(key.clone(), info);
+    })?;
+    ctx.observer.loaded(&key, engine.info().load_s);
+    for (case, missing) in cases {
+        if let Some(image) = &case.image {
+            image::run_case(ctx, engine.as_mut(), case, image, missing)?;
+        }
     }
     Ok(())
 }

@@ -248,6 +248,7 @@ mod tests {
             repetitions: 1,
             load: None,
             nodes: None,
+            image: None,
         }
     }
 

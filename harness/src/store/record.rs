@@ -52,6 +52,12 @@ pub struct Record {
     /// Every inter-token gap in seconds, in order (output tokens − 1 of them).
     #[serde(default)]
     pub itl_s: Vec<f64>,
+    /// Diffusion: seconds of each denoising step, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_s: Vec<f64>,
+    /// Diffusion: the images saved, relative to the run folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
     /// How peak memory was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_method: Option<String>,
@@ -147,6 +153,25 @@ pub struct Metrics {
     /// The server's own decode rate, tokens/s, beside bench's `decode_tps`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_decode_tps: Option<f64>,
+    /// Diffusion: seconds from the start of text encoding to the pixels on the host (the model
+    /// load excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_s: Option<f64>,
+    /// Diffusion: seconds encoding the prompt (T5 and CLIP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_encode_s: Option<f64>,
+    /// Diffusion: seconds of all denoising steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denoise_s: Option<f64>,
+    /// Diffusion: seconds of the autoencoder's decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vae_decode_s: Option<f64>,
+    /// Diffusion: energy of the request / images made, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_image: Option<f64>,
+    /// Diffusion: energy of the denoising / steps, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub j_per_step: Option<f64>,
     /// Load patterns: seconds the request waited in bench's own queue for a free slot (not
     /// part of its ttft).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +274,8 @@ impl Record {
             error: Some(error),
             error_kind: None,
             load: None,
+            step_s: Vec::new(),
+            images: Vec::new(),
             prompt_tokens: 0,
             output_tokens: 0,
             token_count_source: String::new(),
@@ -258,6 +285,52 @@ impl Record {
             server: None,
             energy: None,
         }
+    }
+
+    /// A measured image request of `case`.
+    pub fn imaged(
+        case: &Case,
+        repetition: u32,
+        started_at: String,
+        t_start_s: f64,
+        m: &bench_workloads::diffusion::DiffusionMeasurement,
+    ) -> Self {
+        let denoise_s: f64 = m.step_s.iter().sum();
+        Self {
+            metrics: Metrics {
+                image_s: Some(m.image_s),
+                text_encode_s: Some(m.text_encode_s),
+                denoise_s: Some(denoise_s),
+                vae_decode_s: Some(m.vae_decode_s),
+                peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
+                ..Metrics::default()
+            },
+            step_s: m.step_s.clone(),
+            peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
+            ..Self::failed(case, repetition, started_at, t_start_s, String::new())
+        }
+        .with_status(Status::Ok)
+    }
+
+    /// Attach an image request's energy: per image (the whole request over its images) and per
+    /// denoising step.
+    pub fn with_image_energy(mut self, energy: Option<MeasurementEnergy>, images: usize) -> Self {
+        if let Some(e) = &energy {
+            let total = e.headline_phase("total");
+            let denoise = e.headline_phase("denoise");
+            self.metrics.energy_j = total.map(|p| p.joules);
+            self.metrics.avg_power_w = total.map(|p| p.avg_w);
+            self.metrics.active_energy_j = total.and_then(|p| p.active_joules);
+            self.metrics.j_per_image = total
+                .filter(|_| images > 0)
+                .map(|p| p.joules / images as f64);
+            let steps = self.step_s.len();
+            self.metrics.j_per_step = denoise
+                .filter(|_| steps > 0)
+                .map(|p| p.joules / steps as f64);
+        }
+        self.energy = energy;
+        self
     }
 
     /// Attach the measurement's energy and fill the energy metrics from it.

@@ -22,6 +22,10 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "concurrency",
         "rate_rps",
         "nodes",
+        "width",
+        "height",
+        "steps",
+        "batch",
         "metric",
         "unit",
         "n",
@@ -35,6 +39,13 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
     ])
     .map_err(fail)?;
     for s in summaries {
+        let image = |f: fn(&crate::plan::ImageParams) -> u32| {
+            s.case
+                .image
+                .as_ref()
+                .map(|i| f(i).to_string())
+                .unwrap_or_default()
+        };
         for m in &s.metrics {
             let v = &m.summary;
             w.write_record([
@@ -50,6 +61,10 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                     .map(|r| r.to_string())
                     .unwrap_or_default(),
                 s.case.nodes.map(|n| n.to_string()).unwrap_or_default(),
+                image(|i| i.width),
+                image(|i| i.height),
+                image(|i| i.steps),
+                image(|i| i.batch),
                 m.name.to_string(),
                 m.unit.to_string(),
                 v.n.to_string(),

@@ -117,7 +117,8 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 );
             }
             if let Some(preset) = target.model.strip_prefix("synth:") {
-                if let Err(e) = bench_workloads::synth::preset(preset) {
+                let flux = bench_workloads::diffusion::synth::flux_preset(preset).is_some();
+                if let (false, Err(e)) = (flux, bench_workloads::synth::preset(preset)) {
                     at(target.model.span.clone(), e.to_string());
                 }
             } else if target.model.trim().is_empty() {
@@ -138,13 +139,54 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 format!("workload name `{}` is already used on line {line}; workload names must be unique", workload.name.value),
             );
         }
+        let (llm_keys, image_keys) = workload_keys(workload);
+        let on: Vec<&super::types::Target> = suite
+            .targets
+            .iter()
+            .filter(|t| t.makes_images() == (workload.kind.value == WorkloadKind::Diffusion))
+            .collect();
         match workload.kind.value {
-            WorkloadKind::Diffusion => at(
-                workload.kind.span.clone(),
-                "workload kind `diffusion` is not available in this version of bench; allowed now: \"llm\"".into(),
-            ),
+            WorkloadKind::Diffusion => {
+                for (key, span) in llm_keys {
+                    at(span, format!("`{key}` is for llm workloads; a diffusion workload has `width`, `height`, `steps`, `guidance`, `batch`, `seed`, `prompt`, `save_images`"));
+                }
+                for (key, value) in [
+                    ("width", &workload.width),
+                    ("height", &workload.height),
+                    ("steps", &workload.steps),
+                ] {
+                    if value.is_none() {
+                        at(workload.name.span.clone(), format!("a diffusion workload needs `{key}` (a positive integer or a list of them)"));
+                    }
+                }
+                for size in [&workload.width, &workload.height].into_iter().flatten() {
+                    if let Some(bad) = size.values().iter().find(|v| !v.is_multiple_of(16)) {
+                        at(size.span.clone(), format!("{bad} is not a multiple of 16; FLUX works on 16×16 pixel patches (allowed: 256, 512, 1024, ...)"));
+                    }
+                }
+                if on.is_empty() {
+                    at(workload.kind.span.clone(), "no target makes images: give a target a FLUX model (`synth:flux-tiny`, `synth:flux-dev`, or a FLUX folder)".into());
+                }
+                for target in &on {
+                    if target.engine.value != EngineKind::Candle {
+                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\"", target.engine.value));
+                    }
+                }
+            }
             WorkloadKind::Llm => {
-                for (key, value) in [("prompt_tokens", &workload.prompt_tokens), ("gen_tokens", &workload.gen_tokens)] {
+                for (key, span) in image_keys {
+                    at(span, format!("`{key}` is for diffusion workloads"));
+                }
+                if on.is_empty() {
+                    at(
+                        workload.kind.span.clone(),
+                        "no target generates text: every target's model makes images".into(),
+                    );
+                }
+                for (key, value) in [
+                    ("prompt_tokens", &workload.prompt_tokens),
+                    ("gen_tokens", &workload.gen_tokens),
+                ] {
                     if value.is_none() {
                         at(
                             workload.name.span.clone(),
@@ -156,7 +198,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     let candle: Vec<_> = suite
                         .targets
                         .iter()
-                        .filter(|t| t.engine.value == EngineKind::Candle)
+                        .filter(|t| t.engine.value == EngineKind::Candle && !t.makes_images())
                         .map(|t| t.name.value.to_string())
                         .collect();
                     if !candle.is_empty() {
@@ -185,7 +227,10 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 }
                 if let Some(seed) = &workload.seed {
                     let poisson = workload.rate.is_some()
-                        && workload.arrival.as_ref().is_none_or(|a| a.value == ArrivalKind::Poisson);
+                        && workload
+                            .arrival
+                            .as_ref()
+                            .is_none_or(|a| a.value == ArrivalKind::Poisson);
                     if !poisson {
                         at(
                             seed.span.clone(),
@@ -197,6 +242,51 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The keys `workload` sets that belong to llm workloads, and those that belong to diffusion.
+type Keys = Vec<(&'static str, std::ops::Range<usize>)>;
+fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
+    let llm = [
+        (
+            "prompt_tokens",
+            w.prompt_tokens.as_ref().map(|_| w.name.span.clone()),
+        ),
+        (
+            "gen_tokens",
+            w.gen_tokens.as_ref().map(|_| w.name.span.clone()),
+        ),
+        (
+            "concurrency",
+            w.concurrency.as_ref().map(|v| v.span.clone()),
+        ),
+        ("rate", w.rate.as_ref().map(|v| v.span.clone())),
+        ("arrival", w.arrival.as_ref().map(|v| v.span.clone())),
+        ("requests", w.requests.as_ref().map(|v| v.span.clone())),
+        ("duration_s", w.duration_s.as_ref().map(|v| v.span.clone())),
+        (
+            "warmup_requests",
+            w.warmup_requests.as_ref().map(|v| v.span.clone()),
+        ),
+    ];
+    let image = [
+        ("width", w.width.as_ref().map(|v| v.span.clone())),
+        ("height", w.height.as_ref().map(|v| v.span.clone())),
+        ("steps", w.steps.as_ref().map(|v| v.span.clone())),
+        ("guidance", w.guidance.as_ref().map(|v| v.span.clone())),
+        ("batch", w.batch.as_ref().map(|v| v.span.clone())),
+        ("prompt", w.prompt.as_ref().map(|_| w.name.span.clone())),
+        (
+            "save_images",
+            w.save_images.as_ref().map(|_| w.name.span.clone()),
+        ),
+    ];
+    let set = |keys: &[(&'static str, Option<std::ops::Range<usize>>)]| {
+        keys.iter()
+            .filter_map(|(k, s)| s.clone().map(|s| (*k, s)))
+            .collect()
+    };
+    (set(&llm), set(&image))
 }
 
 fn device_unavailable(device: DeviceKind) -> Option<String> {

@@ -377,7 +377,8 @@ pub struct Workload {
     /// How requests arrive at `rate`: `poisson` (exponential gaps, the default) or `constant`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<At<ArrivalKind>>,
-    /// Seed of the `poisson` schedule: the same seed sends at the same times (default 0).
+    /// Seed of the `poisson` schedule (llm), or of the starting noise (diffusion): the same
+    /// seed sends at the same times, or makes the same image (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<At<u64>>,
     /// Measured requests per repetition of a load pattern (default: 10 per concurrency slot,
@@ -391,6 +392,27 @@ pub struct Workload {
     /// results (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup_requests: Option<At<u32>>,
+    /// Image width in pixels, a multiple of 16 (diffusion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<At<Grid>>,
+    /// Image height in pixels, a multiple of 16 (diffusion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<At<Grid>>,
+    /// Denoising steps (diffusion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<At<Grid>>,
+    /// Guidance strength for models with a guidance embedding (diffusion; default 3.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<At<f64>>,
+    /// Images per request (diffusion; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<At<Grid>>,
+    /// The prompt (diffusion; default: a fixed sentence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Save every image as PNG under the run's `images/` (diffusion; default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_images: Option<bool>,
     /// Overrides `[suite].repetitions` for this workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repetitions: Option<Positive>,
@@ -408,6 +430,18 @@ pub enum ArrivalKind {
     Poisson,
     /// Evenly spaced.
     Constant,
+}
+
+impl Target {
+    /// Whether the target's model makes images (a FLUX preset or folder) rather than text.
+    pub fn makes_images(&self) -> bool {
+        match self.model.strip_prefix("synth:") {
+            Some(preset) => bench_workloads::diffusion::synth::flux_preset(preset).is_some(),
+            None => std::path::Path::new(&self.model.value)
+                .join("model_index.json")
+                .is_file(),
+        }
+    }
 }
 
 impl Workload {

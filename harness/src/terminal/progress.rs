@@ -161,6 +161,26 @@ impl Observer for Progress {
         let Some(record) = record else { return };
         let line = match &record.error {
             Some(e) => format!("{} rep {}: error: {e}", case.id, record.repetition + 1),
+            None if record.metrics.image_s.is_some() => {
+                let steps = &record.step_s;
+                let mean_step =
+                    (!steps.is_empty()).then(|| steps.iter().sum::<f64>() / steps.len() as f64);
+                let mut line = format!(
+                    "{} rep {}/{}: image {}  {} steps of {}  text {}  decode {}",
+                    case.id,
+                    record.repetition + 1,
+                    case.repetitions,
+                    super::table::seconds(record.metrics.image_s),
+                    steps.len(),
+                    super::table::seconds(mean_step),
+                    super::table::seconds(record.metrics.text_encode_s),
+                    super::table::seconds(record.metrics.vae_decode_s),
+                );
+                if let Some(j) = record.metrics.j_per_image {
+                    line.push_str(&format!("  {j:.1} J/image"));
+                }
+                line
+            }
             None => {
                 let mut line = format!(
                     "{} rep {}/{}: ttft {}  prefill {}  decode {}",

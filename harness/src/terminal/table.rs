@@ -24,9 +24,76 @@ fn with_unit(v: Option<f64>, decimals: usize, unit: &str) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.decimals$} {unit}"))
 }
 
-/// One row per case: count, median and p90 of ttft, prefill_tps and decode_tps; with power,
-/// the median average watts and joules per output token.
+/// The end-of-run tables: text cases, then image cases (each only when there are some).
 pub fn render(summaries: &[CaseSummary]) -> String {
+    let (images, text): (Vec<CaseSummary>, Vec<CaseSummary>) = summaries
+        .iter()
+        .cloned()
+        .partition(|s| s.case.image.is_some());
+    let mut out = String::new();
+    if !text.is_empty() {
+        out.push_str(&render_text(&text));
+    }
+    if !images.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&render_images(&images));
+    }
+    out
+}
+
+/// Image cases: count, median and p90 of the time per image, the median step, text encoding
+/// and decode; with power, joules per image and per step.
+fn render_images(summaries: &[CaseSummary]) -> String {
+    let with_power = summaries.iter().any(|s| s.metric("j_per_image").is_some());
+    let mut header = vec![
+        "case",
+        "n",
+        "image p50",
+        "image p90",
+        "step p50",
+        "text enc p50",
+        "vae p50",
+    ];
+    if with_power {
+        header.extend(["J/image p50", "J/step p50"]);
+    }
+    let rows = summaries.iter().map(|s| {
+        let pick = |name: &str, f: fn(&crate::stats::Summary) -> f64| s.metric(name).map(f);
+        let mut row = vec![
+            s.case.id.clone(),
+            count(s),
+            seconds(pick("image_s", |m| m.median)),
+            seconds(pick("image_s", |m| m.p90)),
+            seconds(pick("step_s", |m| m.median)),
+            seconds(pick("text_encode_s", |m| m.median)),
+            seconds(pick("vae_decode_s", |m| m.median)),
+        ];
+        if with_power {
+            row.push(with_unit(pick("j_per_image", |m| m.median), 1, "J"));
+            row.push(with_unit(pick("j_per_step", |m| m.median), 2, "J"));
+        }
+        row
+    });
+    grid(&header, rows.collect())
+}
+
+/// `n`, with failed and flagged counts.
+fn count(s: &CaseSummary) -> String {
+    let mut n = s.ok.to_string();
+    if s.errors > 0 {
+        n.push_str(&format!(" ({} failed)", s.errors));
+    }
+    if s.flagged > 0 {
+        n.push_str(&format!(" ({} flagged)", s.flagged));
+    }
+    n
+}
+
+/// One row per text case: count, median and p90 of ttft, prefill_tps and decode_tps; with
+/// power, the median average watts and joules per output token.
+fn render_text(summaries: &[CaseSummary]) -> String {
     let with_power = summaries.iter().any(|s| s.metric("avg_power_w").is_some());
     let mut header = vec![
         "case",
@@ -41,19 +108,12 @@ pub fn render(summaries: &[CaseSummary]) -> String {
     if with_power {
         header.extend(["power p50", "J/out tok p50"]);
     }
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut rows = Vec::new();
     for s in summaries {
         let pick = |name: &str, f: fn(&crate::stats::Summary) -> f64| s.metric(name).map(f);
-        let mut n = s.ok.to_string();
-        if s.errors > 0 {
-            n.push_str(&format!(" ({} failed)", s.errors));
-        }
-        if s.flagged > 0 {
-            n.push_str(&format!(" ({} flagged)", s.flagged));
-        }
         let mut row = vec![
             s.case.id.clone(),
-            n,
+            count(s),
             seconds(pick("ttft_s", |m| m.median)),
             seconds(pick("ttft_s", |m| m.p90)),
             rate(pick("prefill_tps", |m| m.median)),
@@ -67,6 +127,13 @@ pub fn render(summaries: &[CaseSummary]) -> String {
         }
         rows.push(row);
     }
+    grid(&header, rows)
+}
+
+/// Columns padded to their widest cell, a rule under the header.
+fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    rows.extend(body);
     let widths: Vec<usize> = (0..header.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();

@@ -242,6 +242,7 @@ impl DiffusionEngine for CandleFlux {
             return Err(Error::Request(problem));
         }
         let dtype = self.transformer_dtype();
+        let peak_reset = crate::llm::memory::reset_peak();
         let started = Instant::now();
 
         let t5_ids = self.ids(&self.t5_tokenizer, &request.prompt, self.t5_tokens, 0)?;
@@ -268,6 +269,7 @@ impl DiffusionEngine for CandleFlux {
             .transpose()?;
         let mut img = state.img.clone();
         let mut step_s = Vec::with_capacity(request.steps);
+        let denoise_from_s = started.elapsed().as_secs_f64();
         for window in timesteps.windows(2) {
             let step = Instant::now();
             let (t_curr, t_prev) = (window[0], window[1]);
@@ -312,13 +314,14 @@ impl DiffusionEngine for CandleFlux {
         Ok(DiffusionMeasurement {
             started,
             text_encode_s,
+            denoise_from_s,
             step_s,
             vae_decode_s,
             image_s,
             image_tokens,
             text_tokens: self.t5_tokens,
             images,
-            peak_memory: None,
+            peak_memory: crate::llm::memory::read_peak(peak_reset),
         })
     }
 }

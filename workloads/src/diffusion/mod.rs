@@ -49,7 +49,9 @@ pub struct DiffusionMeasurement {
     pub started: Instant,
     /// Seconds encoding the prompt (T5 and CLIP).
     pub text_encode_s: f64,
-    /// Seconds of each denoising step, in order.
+    /// Seconds from `started` to the start of the first denoising step.
+    pub denoise_from_s: f64,
+    /// Seconds of each denoising step, in order (back to back).
     pub step_s: Vec<f64>,
     /// Seconds decoding the latent into pixels (autoencoder, then to 8-bit on the host).
     pub vae_decode_s: f64,

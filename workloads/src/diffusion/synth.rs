@@ -260,6 +260,27 @@ impl candle_nn::var_builder::SimpleBackend for ArcTracer {
     }
 }
 
+/// The folder of `preset` under `cache_root`, synthesized on first use (weights of `dtype`
+/// from `seed`) and reused after.
+pub fn cached_flux(
+    preset: &FluxPreset,
+    dtype: WeightDType,
+    seed: u64,
+    cache_root: &Path,
+) -> Result<std::path::PathBuf, SynthError> {
+    let key = format!(
+        "{}-{dtype}-seed{seed}-v{}",
+        preset.name,
+        crate::synth::FORMAT_VERSION
+    );
+    crate::synth::cache_folder(
+        cache_root,
+        &key,
+        |dir| FluxFolder::read(dir).is_ok(),
+        |tmp| synthesize_flux(preset, dtype, seed, tmp).map(|_| ()),
+    )
+}
+
 /// Write `preset`'s folder into `out` with weights of `dtype` drawn from `seed`. Returns the
 /// number of parameters.
 pub fn synthesize_flux(

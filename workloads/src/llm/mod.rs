@@ -5,7 +5,7 @@
 pub(crate) mod device;
 mod gemv;
 mod linear;
-mod memory;
+pub(crate) mod memory;
 pub(crate) mod prompt;
 mod qwen;
 

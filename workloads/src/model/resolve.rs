@@ -50,8 +50,14 @@ pub fn resolve(
     synth_cache: &Path,
 ) -> Result<ResolvedModel, Error> {
     if let Some(name) = spec.strip_prefix("synth:") {
-        let preset = synth::preset(name)?;
-        let dir = synth::cached(preset, &SynthOptions { dtype, seed }, synth_cache)?;
+        let dir = match crate::diffusion::synth::flux_preset(name) {
+            Some(flux) => crate::diffusion::synth::cached_flux(flux, dtype, seed, synth_cache)?,
+            None => synth::cached(
+                synth::preset(name)?,
+                &SynthOptions { dtype, seed },
+                synth_cache,
+            )?,
+        };
         return Ok(ResolvedModel {
             dir,
             source: ModelSource::Synth {

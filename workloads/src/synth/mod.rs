@@ -108,8 +108,17 @@ pub fn preset(name: &str) -> Result<&'static Preset, SynthError> {
         .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| SynthError::UnknownPreset {
             name: name.to_string(),
-            allowed: presets::preset_names(),
+            allowed: all_preset_names(),
         })
+}
+
+/// Every preset name, LLM and FLUX, comma-separated.
+pub fn all_preset_names() -> String {
+    let flux: Vec<&str> = crate::diffusion::synth::flux_presets()
+        .iter()
+        .map(|p| p.name)
+        .collect();
+    format!("{}, {}", presets::preset_names(), flux.join(", "))
 }
 
 /// Element type of the written weights.
@@ -326,28 +335,41 @@ pub fn cached(
     opts: &SynthOptions,
     cache_root: &Path,
 ) -> Result<PathBuf, SynthError> {
-    let key = cache_key(preset, opts);
-    let dir = cache_root.join(&key);
-    if is_complete(&dir) {
+    cache_folder(cache_root, &cache_key(preset, opts), is_complete, |tmp| {
+        synthesize(preset, opts, tmp).map(|_| ())
+    })
+}
+
+/// Make the folder `cache_root/key/` once with `build` and reuse it afterwards; `complete`
+/// says whether a folder already there is whole. `build` writes into a temp sibling that is
+/// renamed into place, so a killed synthesis never leaves a half folder that looks complete.
+pub fn cache_folder(
+    cache_root: &Path,
+    key: &str,
+    complete: fn(&Path) -> bool,
+    build: impl FnOnce(&Path) -> Result<(), SynthError>,
+) -> Result<PathBuf, SynthError> {
+    let dir = cache_root.join(key);
+    if complete(&dir) {
         tracing::debug!(dir = %dir.display(), "using cached synthesized model");
         return Ok(dir);
     }
     fs::create_dir_all(cache_root).map_err(io_error(cache_root))?;
-    remove_abandoned_temps(cache_root, &key);
+    remove_abandoned_temps(cache_root, key);
 
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let tmp = cache_root.join(format!(".{key}.tmp-{}-{nanos}", std::process::id()));
-    let result = synthesize(preset, opts, &tmp).and_then(|_| {
-        if dir.exists() && !is_complete(&dir) {
+    let result = build(&tmp).and_then(|_| {
+        if dir.exists() && !complete(&dir) {
             // Not ours to keep: a partial folder under our key (e.g. copied by hand).
             fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
         }
         match fs::rename(&tmp, &dir) {
             Ok(()) => Ok(()),
             // Someone else finished the same key first: use theirs.
-            Err(_) if is_complete(&dir) => {
+            Err(_) if complete(&dir) => {
                 let _ = fs::remove_dir_all(&tmp);
                 Ok(())
             }

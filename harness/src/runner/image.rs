@@ -1,0 +1,112 @@
+//! Diffusion cases: warmups, then each missing repetition, with its phases' energy and, when
+//! the workload asks, its images saved as PNG under the run's `images/`.
+
+use bench_workloads::diffusion::{png, DiffusionEngine, DiffusionRequest};
+
+use super::Context;
+use crate::plan::{Case, ImageParams};
+use crate::power::Phase;
+use crate::store::{Record, StoreError};
+
+/// The request a diffusion case sends.
+fn request(image: &ImageParams) -> DiffusionRequest {
+    DiffusionRequest {
+        prompt: image.prompt.clone(),
+        width: image.width as usize,
+        height: image.height as usize,
+        steps: image.steps as usize,
+        guidance: image.guidance,
+        batch: image.batch as usize,
+        seed: image.seed,
+    }
+}
+
+/// Run the `missing` repetitions of a diffusion case.
+pub(super) fn run_case(
+    ctx: &mut Context<'_, '_>,
+    engine: &mut dyn DiffusionEngine,
+    case: &Case,
+    image: &ImageParams,
+    missing: &[u32],
+) -> Result<(), StoreError> {
+    let request = request(image);
+    let mut warmup_error = None;
+    for _ in 0..case.warmup {
+        ctx.observer.starting(case, None);
+        let result = engine.generate(&request);
+        ctx.observer.finished(case, None);
+        if let Err(e) = result {
+            warmup_error = Some(format!("warmup failed: {e}"));
+            break;
+        }
+    }
+    for &repetition in missing {
+        ctx.observer.starting(case, Some(repetition));
+        let started_at = Context::now_utc();
+        let t_start_s = ctx.clock.now_s();
+        let record = match &warmup_error {
+            Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
+            None => match engine.generate(&request) {
+                Err(e) => Record::failed(case, repetition, started_at, t_start_s, e.to_string()),
+                Ok(m) => {
+                    let start = ctx.clock.at(m.started);
+                    let denoise_end = m.denoise_from_s + m.step_s.iter().sum::<f64>();
+                    let phases = [
+                        ("total", 0.0, m.image_s),
+                        ("text_encode", 0.0, m.text_encode_s),
+                        ("denoise", m.denoise_from_s, denoise_end),
+                        ("vae_decode", m.image_s - m.vae_decode_s, m.image_s),
+                    ]
+                    .map(|(name, from, to)| Phase {
+                        name,
+                        start_s: start + from,
+                        end_s: start + to,
+                    });
+                    let (energy, lost) = ctx.power.measure(&phases);
+                    if let Some(error) = lost {
+                        ctx.observer.power_lost(&error);
+                    }
+                    let mut record = Record::imaged(case, repetition, started_at, start, &m)
+                        .with_image_energy(energy, m.images.len());
+                    if image.save {
+                        record.images = save(ctx, case, repetition, &m.images)?;
+                    }
+                    record
+                }
+            },
+        };
+        ctx.store.append(&record)?;
+        if let Some(error) = &record.error {
+            ctx.fail(case, error.clone());
+        }
+        ctx.observer.finished(case, Some(&record));
+    }
+    Ok(())
+}
+
+/// Save `images` as `images/<case>-r<repetition>-<i>.png`; returns their paths relative to the
+/// run folder.
+fn save(
+    ctx: &mut Context<'_, '_>,
+    case: &Case,
+    repetition: u32,
+    images: &[bench_workloads::diffusion::Image],
+) -> Result<Vec<String>, StoreError> {
+    let dir = ctx.store.dir().join("images");
+    std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let stem = case.id.replace('/', "_");
+    let mut saved = Vec::with_capacity(images.len());
+    for (i, image) in images.iter().enumerate() {
+        let name = format!("{stem}-r{repetition}-{i}.png");
+        let path = dir.join(&name);
+        png::save(image, &path).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        saved.push(format!("images/{name}"));
+    }
+    Ok(saved)
+}
