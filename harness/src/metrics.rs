@@ -178,6 +178,20 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.vae_decode_s.into_iter().collect(),
     },
     Metric {
+        name: "step_flops_per_s",
+        unit: "FLOP/s",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.step_flops_per_s.into_iter().collect(),
+    },
+    Metric {
+        name: "step_matmul_fraction",
+        unit: "",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.step_matmul_fraction.into_iter().collect(),
+    },
+    Metric {
         name: "j_per_image",
         unit: "J",
         better: Better::Lower,

@@ -229,8 +229,22 @@ fn the_schema_is_derived_and_rejects_unknown_keys() {
 #[test]
 fn the_shipped_suites_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for name in ["suites/quickstart.toml", "harness/tests/suites/tiny.toml"] {
+    for name in [
+        "suites/quickstart.toml",
+        "suites/mlx-lm-serving.toml",
+        "harness/tests/suites/tiny.toml",
+    ] {
         suite::load(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    // The GPU suite is valid but for the GPU this build may lack.
+    match suite::load(&root.join("suites/flux-dev-1024.toml")) {
+        Ok(_) => {}
+        Err(SuiteError::Invalid(problems)) => {
+            for p in problems {
+                assert!(p.message.contains("built without Metal"), "{}", p.message);
+            }
+        }
+        Err(e) => panic!("suites/flux-dev-1024.toml: {e}"),
     }
 }
 

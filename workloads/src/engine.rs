@@ -168,6 +168,10 @@ pub struct EngineInfo {
     /// For clusters (exo): the nodes, their links and the instance measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<serde_json::Value>,
+    /// The device's matrix-multiply rate in the compute dtype, measured at load (FLOP/s): what
+    /// the diffusion engine holds each step's work against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matmul_flops: Option<f64>,
 }
 
 /// An engine that generates text.

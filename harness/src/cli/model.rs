@@ -10,7 +10,8 @@ use clap::Subcommand;
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Write a real HF-layout folder (config.json, model.safetensors with seeded random
-    /// weights, tokenizer.json) with the exact shapes of a known model.
+    /// weights, tokenizer.json) with the exact shapes of a known model; for FLUX presets, a
+    /// folder laid out like black-forest-labs' (transformer, autoencoder, T5, CLIP, tokenizers).
     Synth {
         /// Which model's architecture (see `bench model presets`).
         #[arg(long)]
@@ -37,6 +38,37 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
             dtype,
             seed,
         } => {
+            if let Some(flux) = bench_workloads::diffusion::synth::flux_preset(&preset) {
+                if out.join("model_index.json").exists() {
+                    anyhow::bail!(
+                        "{} already holds a model (model_index.json); choose an empty folder",
+                        out.display()
+                    );
+                }
+                eprintln!(
+                    "synthesizing {} ({dtype}, seed {seed}) into {}",
+                    flux.name,
+                    out.display()
+                );
+                let started = std::time::Instant::now();
+                let parameters =
+                    bench_workloads::diffusion::synth::synthesize_flux(flux, dtype, seed, &out)
+                        .with_context(|| {
+                            format!("synthesizing {} into {}", flux.name, out.display())
+                        })?;
+                match flux.on_disk {
+                    true => println!(
+                        "{}: {parameters} parameters written in {:.1} s",
+                        out.display(),
+                        started.elapsed().as_secs_f64()
+                    ),
+                    false => println!(
+                        "{}: configs and tokenizers written; the weights are made in memory from seed {seed} when loaded",
+                        out.display()
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let preset = synth::preset(&preset)?;
             if out.join("config.json").exists() {
                 anyhow::bail!(
@@ -62,6 +94,9 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
         }
         ModelCommand::Presets => {
             for p in synth::presets() {
+                println!("{:<14} {}", p.name, p.summary);
+            }
+            for p in bench_workloads::diffusion::synth::flux_presets() {
                 println!("{:<14} {}", p.name, p.summary);
             }
             Ok(ExitCode::SUCCESS)

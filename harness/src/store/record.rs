@@ -166,6 +166,12 @@ pub struct Metrics {
     /// Diffusion: seconds of the autoencoder's decode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vae_decode_s: Option<f64>,
+    /// Diffusion: FLOPs of one step (counted from the shapes) / the median step time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_flops_per_s: Option<f64>,
+    /// Diffusion: `step_flops_per_s` / the device's matrix-multiply rate measured at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_matmul_fraction: Option<f64>,
     /// Diffusion: energy of the request / images made, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub j_per_image: Option<f64>,
@@ -296,8 +302,15 @@ impl Record {
         m: &bench_workloads::diffusion::DiffusionMeasurement,
     ) -> Self {
         let denoise_s: f64 = m.step_s.iter().sum();
+        let step_flops_per_s = crate::stats::Summary::of(&m.step_s)
+            .filter(|s| s.median > 0.0)
+            .map(|s| m.step_flops / s.median);
         Self {
             metrics: Metrics {
+                step_flops_per_s,
+                step_matmul_fraction: step_flops_per_s
+                    .zip(m.matmul_flops)
+                    .map(|(achieved, peak)| achieved / peak),
                 image_s: Some(m.image_s),
                 text_encode_s: Some(m.text_encode_s),
                 denoise_s: Some(denoise_s),

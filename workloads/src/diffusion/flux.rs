@@ -35,6 +35,7 @@ pub struct CandleFlux {
     clip_tokenizer: Tokenizer,
     t5_tokens: usize,
     guidance_embed: bool,
+    config: model::Config,
     info: EngineInfo,
 }
 
@@ -157,11 +158,18 @@ impl CandleFlux {
             },
             load_s: started.elapsed().as_secs_f64(),
             cluster: None,
+            matmul_flops: Some(super::flops::matmul_rate(
+                &device,
+                dtype,
+                if device.is_cpu() { 1024 } else { 4096 },
+                std::time::Duration::from_millis(500),
+            )?),
         };
         Ok(Self {
             t5_tokenizer: tokenizer(&folder.t5_tokenizer)?,
             clip_tokenizer: tokenizer(&folder.clip_tokenizer)?,
             guidance_embed: folder.transformer.guidance_embed,
+            config: folder.transformer.clone(),
             device,
             t5,
             clip,
@@ -322,6 +330,8 @@ impl DiffusionEngine for CandleFlux {
             text_tokens: self.t5_tokens,
             images,
             peak_memory: crate::llm::memory::read_peak(peak_reset),
+            step_flops: super::flops::step_flops(&self.config, image_tokens, self.t5_tokens, batch),
+            matmul_flops: self.info.matmul_flops,
         })
     }
 }

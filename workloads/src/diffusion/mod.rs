@@ -2,6 +2,7 @@
 //! black-forest-labs publishes it ([`folder`]) or synthesized with the same shapes
 //! ([`synth`]), and the images it makes ([`png`]).
 
+pub mod flops;
 pub mod flux;
 pub mod folder;
 pub mod png;
@@ -65,6 +66,10 @@ pub struct DiffusionMeasurement {
     pub images: Vec<Image>,
     /// Peak memory, where the platform can tell.
     pub peak_memory: Option<PeakMemory>,
+    /// FLOPs of one denoising step, counted from the transformer's shapes ([`flops`]).
+    pub step_flops: f64,
+    /// The device's measured matrix-multiply rate (FLOP/s), to hold the steps against.
+    pub matmul_flops: Option<f64>,
 }
 
 /// An engine that makes images.

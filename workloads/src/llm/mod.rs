@@ -104,6 +104,7 @@ impl CandleLlm {
             },
             load_s: 0.0,
             cluster: None,
+            matmul_flops: None,
         };
         let mut engine = Self {
             network,

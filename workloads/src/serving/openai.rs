@@ -132,6 +132,7 @@ impl OpenAiEngine {
             },
             load_s: start.elapsed().as_secs_f64(),
             cluster: None,
+            matmul_flops: None,
         };
         Ok(Self {
             runtime,
