@@ -178,6 +178,20 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.vae_decode_s.into_iter().collect(),
     },
     Metric {
+        name: "process_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.process_s.into_iter().collect(),
+    },
+    Metric {
+        name: "tool_image_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.tool_image_s.into_iter().collect(),
+    },
+    Metric {
         name: "step_flops_per_s",
         unit: "FLOP/s",
         better: Better::Higher,

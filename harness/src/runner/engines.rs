@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bench_workloads::diffusion::flux::CandleFlux;
+use bench_workloads::diffusion::mflux::{MfluxEngine, MfluxOptions};
 use bench_workloads::diffusion::DiffusionEngine;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
@@ -51,6 +52,20 @@ pub fn open_images(
     target: &Target,
     synth_cache: &Path,
 ) -> Result<Box<dyn DiffusionEngine>, bench_workloads::Error> {
+    if target.engine.value == EngineKind::Mflux {
+        let options = MfluxOptions {
+            command: target
+                .command
+                .clone()
+                .unwrap_or_else(|| "mflux-generate".into()),
+            model: target.model.value.clone(),
+            base_model: target.base_model.clone(),
+            quantize: target.quantize.as_ref().map(|q| q.value),
+        };
+        // mflux writes each image here; bench reads it back and removes it.
+        let out = std::env::temp_dir().join(format!("bench-mflux-{}", std::process::id()));
+        return Ok(Box::new(MfluxEngine::open(&target.model, options, &out)?));
+    }
     let (resolved, dtype) = resolve(target, synth_cache)?;
     let options = LoadOptions {
         device: device(target),

@@ -50,18 +50,24 @@ pub(super) fn run_case(
                 Err(e) => Record::failed(case, repetition, started_at, t_start_s, e.to_string()),
                 Ok(m) => {
                     let start = ctx.clock.at(m.started);
-                    let denoise_end = m.denoise_from_s + m.step_s.iter().sum::<f64>();
-                    let phases = [
-                        ("total", 0.0, m.image_s),
-                        ("text_encode", 0.0, m.text_encode_s),
-                        ("denoise", m.denoise_from_s, denoise_end),
-                        ("vae_decode", m.image_s - m.vae_decode_s, m.image_s),
+                    let denoise = m
+                        .denoise_from_s
+                        .map(|from| (from, from + m.step_s.iter().sum::<f64>()));
+                    let phases: Vec<Phase> = [
+                        Some(("total", 0.0, m.image_s)),
+                        m.text_encode_s.map(|t| ("text_encode", 0.0, t)),
+                        denoise.map(|(from, to)| ("denoise", from, to)),
+                        m.vae_decode_s
+                            .map(|v| ("vae_decode", m.image_s - v, m.image_s)),
                     ]
+                    .into_iter()
+                    .flatten()
                     .map(|(name, from, to)| Phase {
                         name,
                         start_s: start + from,
                         end_s: start + to,
-                    });
+                    })
+                    .collect();
                     let (energy, lost) = ctx.power.measure(&phases);
                     if let Some(error) = lost {
                         ctx.observer.power_lost(&error);

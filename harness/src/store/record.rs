@@ -58,6 +58,9 @@ pub struct Record {
     /// Diffusion: the images saved, relative to the run folder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// Diffusion: what an external tool reported about the request (mflux's metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<serde_json::Value>,
     /// How peak memory was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_method: Option<String>,
@@ -166,6 +169,13 @@ pub struct Metrics {
     /// Diffusion: seconds of the autoencoder's decode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vae_decode_s: Option<f64>,
+    /// Diffusion, external tools: seconds of the tool's whole process, its model load included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_s: Option<f64>,
+    /// Diffusion, external tools: the tool's own time for the image (mflux
+    /// `generation_time_seconds`), kept beside bench's `image_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_image_s: Option<f64>,
     /// Diffusion: FLOPs of one step (counted from the shapes) / the median step time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_flops_per_s: Option<f64>,
@@ -282,6 +292,7 @@ impl Record {
             load: None,
             step_s: Vec::new(),
             images: Vec::new(),
+            reported: None,
             prompt_tokens: 0,
             output_tokens: 0,
             token_count_source: String::new(),
@@ -307,18 +318,21 @@ impl Record {
             .map(|s| m.step_flops / s.median);
         Self {
             metrics: Metrics {
+                process_s: m.process_s,
+                tool_image_s: m.reported_image_s,
                 step_flops_per_s,
                 step_matmul_fraction: step_flops_per_s
                     .zip(m.matmul_flops)
                     .map(|(achieved, peak)| achieved / peak),
                 image_s: Some(m.image_s),
-                text_encode_s: Some(m.text_encode_s),
-                denoise_s: Some(denoise_s),
-                vae_decode_s: Some(m.vae_decode_s),
+                text_encode_s: m.text_encode_s,
+                denoise_s: (!m.step_s.is_empty()).then_some(denoise_s),
+                vae_decode_s: m.vae_decode_s,
                 peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
                 ..Metrics::default()
             },
             step_s: m.step_s.clone(),
+            reported: m.reported.clone(),
             peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
             ..Self::failed(case, repetition, started_at, t_start_s, String::new())
         }

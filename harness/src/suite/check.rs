@@ -98,6 +98,22 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 );
             }
         }
+        if let Some(q) = target.quantize.as_ref() {
+            if engine != EngineKind::Mflux {
+                at(
+                    q.span.clone(),
+                    "`quantize` is for `engine = \"mflux\"` targets".into(),
+                );
+            } else if ![3, 4, 5, 6, 8].contains(&q.value) {
+                at(
+                    q.span.clone(),
+                    format!(
+                        "{} bits is not a quantization mflux has; allowed: 3, 4, 5, 6, 8",
+                        q.value
+                    ),
+                );
+            }
+        }
         if let Some(flag) = target.mlx_lm_benchmark.as_ref().filter(|f| f.value) {
             if engine != EngineKind::MlxLm || target.url.is_some() {
                 at(
@@ -168,8 +184,8 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     at(workload.kind.span.clone(), "no target makes images: give a target a FLUX model (`synth:flux-tiny`, `synth:flux-dev`, or a FLUX folder)".into());
                 }
                 for target in &on {
-                    if target.engine.value != EngineKind::Candle {
-                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\"", target.engine.value));
+                    if !matches!(target.engine.value, EngineKind::Candle | EngineKind::Mflux) {
+                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\", \"mflux\"", target.engine.value));
                     }
                 }
             }

@@ -195,6 +195,15 @@ pub struct Target {
     /// with as many trials as repetitions, and keep its figures beside bench's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlx_lm_benchmark: Option<At<bool>>,
+    /// `mflux`: the `mflux-generate` executable (default `mflux-generate` on `PATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// `mflux`: `--base-model` (`dev`, `schnell`), for local folders and third-party ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_model: Option<String>,
+    /// `mflux`: `--quantize` bits: 3, 4, 5, 6 or 8 (default: the weights as stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantize: Option<At<u8>>,
     /// `exo`: nodes the model's instance runs on (default 1); a list sweeps the node count
     /// (`nodes = [1, 2, 4]`), each with its own instance. bench uses an instance of the model
     /// already running on that many nodes, or places one and removes it when done.
@@ -303,7 +312,11 @@ impl EngineKind {
     pub fn is_available(self) -> bool {
         matches!(
             self,
-            EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm | EngineKind::Exo
+            EngineKind::Candle
+                | EngineKind::Openai
+                | EngineKind::MlxLm
+                | EngineKind::Exo
+                | EngineKind::Mflux
         )
     }
 
@@ -435,6 +448,9 @@ pub enum ArrivalKind {
 impl Target {
     /// Whether the target's model makes images (a FLUX preset or folder) rather than text.
     pub fn makes_images(&self) -> bool {
+        if self.engine.value == EngineKind::Mflux {
+            return true;
+        }
         match self.model.strip_prefix("synth:") {
             Some(preset) => bench_workloads::diffusion::synth::flux_preset(preset).is_some(),
             None => std::path::Path::new(&self.model.value)

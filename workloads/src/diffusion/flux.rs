@@ -321,11 +321,14 @@ impl DiffusionEngine for CandleFlux {
         }
         Ok(DiffusionMeasurement {
             started,
-            text_encode_s,
-            denoise_from_s,
+            text_encode_s: Some(text_encode_s),
+            denoise_from_s: Some(denoise_from_s),
             step_s,
-            vae_decode_s,
+            vae_decode_s: Some(vae_decode_s),
             image_s,
+            process_s: None,
+            reported: None,
+            reported_image_s: None,
             image_tokens,
             text_tokens: self.t5_tokens,
             images,

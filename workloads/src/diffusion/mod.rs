@@ -1,10 +1,12 @@
 //! Image generation: FLUX in-process on candle ([`flux`]), from a folder laid out as
 //! black-forest-labs publishes it ([`folder`]) or synthesized with the same shapes
-//! ([`synth`]), and the images it makes ([`png`]).
+//! ([`synth`]); FLUX on MLX through the `mflux-generate` command ([`mflux`]); and the images
+//! they make ([`png`]).
 
 pub mod flops;
 pub mod flux;
 pub mod folder;
+pub mod mflux;
 pub mod png;
 pub mod synth;
 mod tracer;
@@ -48,16 +50,24 @@ pub struct Image {
 pub struct DiffusionMeasurement {
     /// When the request started (text encoding).
     pub started: Instant,
-    /// Seconds encoding the prompt (T5 and CLIP).
-    pub text_encode_s: f64,
+    /// Seconds encoding the prompt (T5 and CLIP), where the engine shows it apart.
+    pub text_encode_s: Option<f64>,
     /// Seconds from `started` to the start of the first denoising step.
-    pub denoise_from_s: f64,
+    pub denoise_from_s: Option<f64>,
     /// Seconds of each denoising step, in order (back to back).
     pub step_s: Vec<f64>,
-    /// Seconds decoding the latent into pixels (autoencoder, then to 8-bit on the host).
-    pub vae_decode_s: f64,
-    /// Seconds from the start of text encoding to the pixels on the host (no model load).
+    /// Seconds decoding the latent into pixels (autoencoder, then to 8-bit on the host), where
+    /// the engine shows it apart.
+    pub vae_decode_s: Option<f64>,
+    /// Seconds from `started` to the pixels (no model load).
     pub image_s: f64,
+    /// Seconds of the whole request including what `image_s` leaves out (an external tool's
+    /// process, its model load included).
+    pub process_s: Option<f64>,
+    /// The engine's own report of the request (mflux's metadata), as it wrote it.
+    pub reported: Option<serde_json::Value>,
+    /// The engine's own time for the image, seconds (mflux: `generation_time_seconds`).
+    pub reported_image_s: Option<f64>,
     /// Image tokens the transformer attends over (latent patches).
     pub image_tokens: usize,
     /// Text tokens (T5) the transformer attends over.
