@@ -74,6 +74,7 @@ fn image_cases(
     suite: &Suite,
     target: &crate::suite::Target,
     workload: &Workload,
+    nodes: Option<u32>,
 ) {
     let (Some(widths), Some(heights), Some(steps)) =
         (&workload.width, &workload.height, &workload.steps)
@@ -90,8 +91,10 @@ fn image_cases(
                 for &batch in &batches {
                     cases.push(Case {
                         id: format!(
-                            "{}/{}/{width}x{height}-s{steps}-b{batch}",
-                            target.name.value, workload.name.value
+                            "{}/{}/{width}x{height}-s{steps}-b{batch}{}",
+                            target.name.value,
+                            workload.name.value,
+                            nodes.map_or(String::new(), |n| format!("-n{n}"))
                         ),
                         target: target.name.value.to_string(),
                         workload: workload.name.value.to_string(),
@@ -104,7 +107,7 @@ fn image_cases(
                         warmup: workload.warmup.unwrap_or(suite.suite.warmup),
                         repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
                         load: None,
-                        nodes: None,
+                        nodes,
                         image: Some(ImageParams {
                             width,
                             height,
@@ -204,7 +207,7 @@ impl Plan {
                 for workload in &suite.workloads {
                     if target.makes_images() {
                         if workload.kind.value == WorkloadKind::Diffusion {
-                            image_cases(&mut cases, suite, target, workload);
+                            image_cases(&mut cases, suite, target, workload, nodes);
                         }
                         continue;
                     }

@@ -113,6 +113,12 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
             json_type,
             "{\"object\":\"list\",\"data\":[]}",
         ),
+        ("POST", "/bench/images/generations") => {
+            assert_eq!(body["advanced_params"]["num_inference_steps"], 20);
+            assert_eq!(body["size"], "512x512");
+            let reply = fixture("bench_images_response.json");
+            respond(&mut stream, "200 OK", json_type, &reply)
+        }
         ("POST", "/bench/chat/completions") if body["stream"] == false => {
             let mut reply: Value =
                 serde_json::from_str(&fixture("bench_chat_response.json")).unwrap();
@@ -315,4 +321,78 @@ fn a_node_count_sweep_runs_each_size_on_its_own_instance() {
         cases.into_iter().collect::<Vec<_>>(),
         ["cluster/w/p16-g5-c1-n1", "cluster/w/p16-g5-c1-n2"]
     );
+}
+
+#[test]
+fn exo_makes_images_through_its_bench_endpoint_with_its_own_figures_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, _) = exo();
+    let text = format!(
+        r#"[suite]
+name = "exo-images"
+repetitions = 2
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "cluster"
+engine = "exo"
+task = "images"
+url = "{url}"
+model = "{MODEL}"
+nodes = 2
+exo_endpoint = "bench"
+
+[[workload]]
+name = "img"
+kind = "diffusion"
+width = 512
+height = 512
+steps = 20
+seed = 42
+"#
+    );
+    let path = tmp.path().join("exo-images.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = run_suite(tmp.path(), &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = only_run_dir(&tmp.path().join("results"));
+    for r in read_jsonl(&dir.join("measurements.jsonl")) {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["case"], "cluster/img/512x512-s20-b1-n2");
+        assert_eq!(
+            r["metrics"]["tool_image_s"], 18.28,
+            "exo's total_generation_time: {r}"
+        );
+        // exo divides by its quality preset's 25 steps; bench by the 20 it asked for.
+        assert_eq!(
+            r["reported"]["generation_stats"]["seconds_per_step"],
+            0.7312
+        );
+        assert_eq!(r["reported"]["seconds_per_step_recomputed"], 18.28 / 20.0);
+        assert!(
+            r["reported"]["power_usage"]["total_energy_joules"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        assert_eq!(r["metrics"]["peak_memory_bytes"], 27_853_127_680.0);
+    }
+    // A size exo does not make is refused before anything runs.
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("width = 512", "width = 640"),
+    )
+    .unwrap();
+    let out = common::bench().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not 640x512"));
 }

@@ -9,6 +9,7 @@ use bench_workloads::diffusion::DiffusionEngine;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
+use bench_workloads::serving::exo::images::ExoImages;
 use bench_workloads::serving::exo::{ExoEndpoint, ExoEngine, ExoOptions};
 use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
 use bench_workloads::serving::openai::{Api, OpenAiEngine, OpenAiOptions};
@@ -47,9 +48,47 @@ fn resolve(
     ))
 }
 
-/// Resolve the target's FLUX model (synthesizing it on first use) and load it.
+/// How the exo engines reach the cluster and place the model.
+fn exo_options(target: &Target, nodes: Option<u32>) -> ExoOptions {
+    ExoOptions {
+        url: target
+            .url
+            .as_ref()
+            .map_or_else(|| EXO_DEFAULT_URL.to_string(), |u| u.value.clone()),
+        model_id: target
+            .served_model
+            .clone()
+            .unwrap_or_else(|| target.model.value.clone()),
+        nodes: nodes.unwrap_or(1) as usize,
+        sharding: target.sharding.as_ref().map(|s| {
+            match s.value {
+                ShardingKind::Pipeline => "Pipeline",
+                ShardingKind::Tensor => "Tensor",
+            }
+            .to_string()
+        }),
+        instance_meta: target.transport.as_ref().map(|t| {
+            match t.value {
+                TransportKind::Ring => "MlxRing",
+                TransportKind::Jaccl => "MlxJaccl",
+            }
+            .to_string()
+        }),
+        endpoint: match target.exo_endpoint.as_ref().map(|e| e.value) {
+            None | Some(ExoEndpointKind::Chat) => ExoEndpoint::Chat,
+            Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
+            Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
+        },
+        startup_timeout: MLX_LM_STARTUP,
+        timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+    }
+}
+
+/// The image engine of `target`: candle's FLUX (its model resolved, synthesized on first use),
+/// mflux, or an exo cluster (on `nodes`).
 pub fn open_images(
     target: &Target,
+    nodes: Option<u32>,
     synth_cache: &Path,
 ) -> Result<Box<dyn DiffusionEngine>, bench_workloads::Error> {
     if target.engine.value == EngineKind::Mflux {
@@ -65,6 +104,14 @@ pub fn open_images(
         // mflux writes each image here; bench reads it back and removes it.
         let out = std::env::temp_dir().join(format!("bench-mflux-{}", std::process::id()));
         return Ok(Box::new(MfluxEngine::open(&target.model, options, &out)?));
+    }
+    if target.engine.value == EngineKind::Exo {
+        let bench = matches!(
+            target.exo_endpoint.as_ref().map(|e| e.value),
+            Some(ExoEndpointKind::Bench | ExoEndpointKind::BenchStream)
+        );
+        let options = exo_options(target, nodes);
+        return Ok(Box::new(ExoImages::open(&target.model, &options, bench)?));
     }
     let (resolved, dtype) = resolve(target, synth_cache)?;
     let options = LoadOptions {
@@ -155,38 +202,7 @@ pub fn open(
         }
         EngineKind::Exo => {
             let (resolved, _) = resolve(target, synth_cache)?;
-            let options = ExoOptions {
-                url: target
-                    .url
-                    .as_ref()
-                    .map_or_else(|| EXO_DEFAULT_URL.to_string(), |u| u.value.clone()),
-                model_id: target
-                    .served_model
-                    .clone()
-                    .unwrap_or_else(|| target.model.value.clone()),
-                nodes: nodes.unwrap_or(1) as usize,
-                sharding: target.sharding.as_ref().map(|s| {
-                    match s.value {
-                        ShardingKind::Pipeline => "Pipeline",
-                        ShardingKind::Tensor => "Tensor",
-                    }
-                    .to_string()
-                }),
-                instance_meta: target.transport.as_ref().map(|t| {
-                    match t.value {
-                        TransportKind::Ring => "MlxRing",
-                        TransportKind::Jaccl => "MlxJaccl",
-                    }
-                    .to_string()
-                }),
-                endpoint: match target.exo_endpoint.as_ref().map(|e| e.value) {
-                    None | Some(ExoEndpointKind::Chat) => ExoEndpoint::Chat,
-                    Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
-                    Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
-                },
-                startup_timeout: MLX_LM_STARTUP,
-                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
-            };
+            let options = exo_options(target, nodes);
             Ok(Box::new(ExoEngine::open(
                 &target.model,
                 &resolved,

@@ -150,7 +150,7 @@ fn run_engine(
     let key = ctx.target.to_string();
     ctx.observer.loading(&key, &target.model);
     if target.makes_images() {
-        return run_image_engine(ctx, target, config, cases);
+        return run_image_engine(ctx, target, nodes, config, cases);
     }
     let mut engine = match engines::open(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
@@ -185,11 +185,12 @@ fn run_engine(
 fn run_image_engine(
     ctx: &mut Context<'_, '_>,
     target: &Target,
+    nodes: Option<u32>,
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
 ) -> Result<(), StoreError> {
     let key = ctx.target.to_string();
-    let mut engine = match engines::open_images(target, &config.synth_cache) {
+    let mut engine = match engines::open_images(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         Err(e) => return ctx.load_failed(e.to_string()),
     };

@@ -184,8 +184,35 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     at(workload.kind.span.clone(), "no target makes images: give a target a FLUX model (`synth:flux-tiny`, `synth:flux-dev`, or a FLUX folder)".into());
                 }
                 for target in &on {
-                    if !matches!(target.engine.value, EngineKind::Candle | EngineKind::Mflux) {
-                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\", \"mflux\"", target.engine.value));
+                    if !matches!(
+                        target.engine.value,
+                        EngineKind::Candle | EngineKind::Mflux | EngineKind::Exo
+                    ) {
+                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\", \"mflux\", \"exo\"", target.engine.value));
+                    }
+                    if target.engine.value == EngineKind::Exo {
+                        for (w, h) in workload
+                            .width
+                            .iter()
+                            .flat_map(|w| w.values())
+                            .flat_map(|w| {
+                                workload
+                                    .height
+                                    .iter()
+                                    .flat_map(|h| h.values())
+                                    .map(move |h| (*w, *h))
+                            })
+                        {
+                            if !bench_workloads::serving::exo::images::SIZES
+                                .contains(&(w as usize, h as usize))
+                            {
+                                let span = workload
+                                    .width
+                                    .as_ref()
+                                    .map_or(workload.name.span.clone(), |v| v.span.clone());
+                                at(span, format!("exo makes images of 512x512, 768x768, 1024x768, 768x1024, 1024x1024, 1024x1536 and 1536x1024 only, not {w}x{h} (target {})", target.name.value));
+                            }
+                        }
                     }
                 }
             }

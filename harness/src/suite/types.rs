@@ -195,6 +195,11 @@ pub struct Target {
     /// with as many trials as repetitions, and keep its figures beside bench's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlx_lm_benchmark: Option<At<bool>>,
+    /// What the target's model makes: `text` or `images`. Inferred when absent: images for
+    /// `mflux`, FLUX presets and folders with a `model_index.json`; text otherwise (so an exo
+    /// target serving an image model says `task = "images"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<At<TaskKind>>,
     /// `mflux`: the `mflux-generate` executable (default `mflux-generate` on `PATH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -220,6 +225,16 @@ pub struct Target {
     /// whole: exo's `generation_stats` and per-node `power_usage` kept; no ttft).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exo_endpoint: Option<At<ExoEndpointKind>>,
+}
+
+/// What a target's model makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// Text: llm workloads.
+    Text,
+    /// Images: diffusion workloads.
+    Images,
 }
 
 /// How exo splits a model over nodes.
@@ -448,6 +463,9 @@ pub enum ArrivalKind {
 impl Target {
     /// Whether the target's model makes images (a FLUX preset or folder) rather than text.
     pub fn makes_images(&self) -> bool {
+        if let Some(task) = &self.task {
+            return task.value == TaskKind::Images;
+        }
         if self.engine.value == EngineKind::Mflux {
             return true;
         }

@@ -93,34 +93,12 @@ fn read_png(path: &Path) -> Result<Image, Error> {
         path: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         fail(format!(
             "mflux-generate ended but wrote no image here ({e}); mflux logs save errors only at INFO level"
         ))
     })?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| fail(format!("not a PNG: {e}")))?;
-    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| fail(format!("not a PNG: {e}")))?;
-    let pixels = &buf[..frame.buffer_size()];
-    let rgb = match frame.color_type {
-        png::ColorType::Rgb => pixels.to_vec(),
-        png::ColorType::Rgba => pixels
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect(),
-        other => return Err(fail(format!("a {other:?} PNG; mflux writes RGB"))),
-    };
-    Ok(Image {
-        width: frame.width as usize,
-        height: frame.height as usize,
-        rgb,
-    })
+    super::png::decode(&bytes).map_err(fail)
 }
 
 impl MfluxEngine {

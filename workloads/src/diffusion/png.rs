@@ -19,6 +19,31 @@ pub fn encode(image: &Image) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// Decode a PNG (RGB or RGBA, 8 or 16 bits, palette expanded) into RGB.
+pub fn decode(bytes: &[u8]) -> Result<Image, String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| format!("not a PNG: {e}"))?;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("not a PNG: {e}"))?;
+    let pixels = &buf[..frame.buffer_size()];
+    let rgb = match frame.color_type {
+        png::ColorType::Rgb => pixels.to_vec(),
+        png::ColorType::Rgba => pixels
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        other => return Err(format!("a {other:?} PNG; RGB or RGBA was expected")),
+    };
+    Ok(Image {
+        width: frame.width as usize,
+        height: frame.height as usize,
+        rgb,
+    })
+}
+
 /// Write `image` to `path` as PNG.
 pub fn save(image: &Image, path: &Path) -> Result<(), Error> {
     let bytes = encode(image)?;

@@ -15,6 +15,7 @@
 //!
 //! Shapes as of exo-explore/exo `src/exo/api/main.py` (commit b5375f8).
 
+pub mod images;
 pub mod state;
 
 use std::time::{Duration, Instant};
@@ -72,10 +73,9 @@ pub struct ExoEngine {
     inner: OpenAiEngine,
     info: EngineInfo,
     http: reqwest::blocking::Client,
-    base: String,
     options: ExoOptions,
-    /// The instance bench created (deleted on drop); `None` when it used one already there.
-    created: Option<String>,
+    // Declared last: dropped (and removed if bench placed it) after the engine using it.
+    instance: ExoInstance,
 }
 
 fn get(http: &reqwest::blocking::Client, url: &str) -> Result<Value, Error> {
@@ -108,10 +108,21 @@ fn read_json(
         .map_err(|e| Error::Request(format!("{method} {url}: not JSON ({e})")))
 }
 
-impl ExoEngine {
-    /// Read the cluster, find or place an instance of the model, wait for it, and connect.
-    pub fn open(spec: &str, resolved: &ResolvedModel, options: ExoOptions) -> Result<Self, Error> {
-        let started = Instant::now();
+/// An instance of the model on the cluster, found or placed by bench, ready to serve; an
+/// instance bench placed is deleted when this is dropped.
+pub struct ExoInstance {
+    http: reqwest::blocking::Client,
+    base: String,
+    placement: Placement,
+    cluster: Cluster,
+    /// The instance bench created; `None` when it used one already there.
+    created: Option<String>,
+}
+
+impl ExoInstance {
+    /// Read the cluster, then use a ready instance of the model on the asked nodes or place
+    /// one and wait until all its runners are ready.
+    pub fn open(options: &ExoOptions) -> Result<Self, Error> {
         let base = options.url.trim_end_matches('/').to_string();
         let http = reqwest::blocking::Client::builder()
             .no_proxy()
@@ -120,21 +131,81 @@ impl ExoEngine {
             .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
         let state = get(&http, &format!("{base}/state"))?;
         let cluster = Cluster::from_state(&state);
-        let (placement, created) = match running_instance(&state, &options) {
+        let (placement, created) = match running_instance(&state, options) {
             Some(p) => (p, None),
             None => {
-                let placement = place(&http, &base, &options)?;
+                let placement = place(&http, &base, options)?;
                 let id = placement.instance_id.clone();
                 (placement, Some(id))
             }
         };
-        // From here on, a failure must not leave the instance behind.
-        let guard = Deletion {
-            http: &http,
-            base: &base,
-            id: created.clone(),
+        // Built before waiting: if the wait fails, dropping it removes what bench placed.
+        let instance = Self {
+            http,
+            base,
+            placement,
+            cluster,
+            created,
         };
-        wait_until_ready(&http, &base, &placement, options.startup_timeout)?;
+        wait_until_ready(
+            &instance.http,
+            &instance.base,
+            &instance.placement,
+            options.startup_timeout,
+        )?;
+        Ok(instance)
+    }
+
+    /// The API's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The device line of the engine's manifest entry.
+    pub fn describe(&self, model: &str) -> String {
+        format!(
+            "exo cluster at {}: {model} on {} node(s), {} with {}{}",
+            self.base,
+            self.placement.nodes,
+            self.placement.kind,
+            self.placement.shard,
+            if self.created.is_some() {
+                ""
+            } else {
+                " (instance already running)"
+            }
+        )
+    }
+
+    /// The cluster and the instance, for the run manifest.
+    pub fn manifest(&self) -> Value {
+        json!({
+            "cluster": self.cluster,
+            "instance": {
+                "id": self.placement.instance_id,
+                "kind": self.placement.kind,
+                "shard": self.placement.shard,
+                "nodes": self.placement.nodes,
+                "created_by_bench": self.created.is_some(),
+            },
+        })
+    }
+}
+
+impl Drop for ExoInstance {
+    fn drop(&mut self) {
+        if let Some(id) = &self.created {
+            delete_instance(&self.http, &self.base, id);
+        }
+    }
+}
+
+impl ExoEngine {
+    /// Find or place an instance of the model and connect to it.
+    pub fn open(spec: &str, resolved: &ResolvedModel, options: ExoOptions) -> Result<Self, Error> {
+        let started = Instant::now();
+        let instance = ExoInstance::open(&options)?;
+        let base = instance.base().to_string();
         let endpoint = match options.endpoint {
             ExoEndpoint::Chat => format!("{base}/v1/chat/completions"),
             ExoEndpoint::BenchStream | ExoEndpoint::Bench => {
@@ -152,46 +223,24 @@ impl ExoEngine {
                 timeout: options.timeout,
             },
         )?;
-        std::mem::forget(guard);
         let mut info = inner.info().clone();
         info.engine = "exo";
-        info.device = format!(
-            "exo cluster at {base}: {} on {} node(s), {} with {}{}",
-            options.model_id,
-            placement.nodes,
-            placement.kind,
-            placement.shard,
-            if created.is_some() {
-                ""
-            } else {
-                " (instance already running)"
-            }
-        );
-        info.cluster = Some(json!({
-            "cluster": cluster,
-            "instance": {
-                "id": placement.instance_id,
-                "kind": placement.kind,
-                "shard": placement.shard,
-                "nodes": placement.nodes,
-                "created_by_bench": created.is_some(),
-            },
-        }));
+        info.device = instance.describe(&options.model_id);
+        info.cluster = Some(instance.manifest());
         info.load_s = started.elapsed().as_secs_f64();
         Ok(Self {
             inner,
             info,
-            http,
-            base,
+            http: instance.http.clone(),
             options,
-            created,
+            instance,
         })
     }
 
     /// `/bench/chat/completions` whole: time the request, keep exo's own figures.
     fn bench_whole(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
         let body = self.inner.request_body(request)?;
-        let url = format!("{}/bench/chat/completions", self.base);
+        let url = format!("{}/bench/chat/completions", self.instance.base());
         let mut body: Value = serde_json::from_slice(&body.body)
             .map_err(|e| Error::Request(format!("cannot build the request: {e}")))?;
         body["stream"] = json!(false);
@@ -199,14 +248,7 @@ impl ExoEngine {
             object.remove("stream_options");
         }
         let started = Instant::now();
-        let response = self
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
-        let doc = read_json(response, "POST", &url)?;
+        let doc = post_json(&self.http, &url, &body)?;
         let e2e_s = started.elapsed().as_secs_f64();
         let stats = doc
             .get("generation_stats")
@@ -238,19 +280,19 @@ impl ExoEngine {
     }
 }
 
-/// Deletes an instance bench created when dropped (unless forgotten).
-struct Deletion<'a> {
-    http: &'a reqwest::blocking::Client,
-    base: &'a str,
-    id: Option<String>,
-}
-
-impl Drop for Deletion<'_> {
-    fn drop(&mut self) {
-        if let Some(id) = &self.id {
-            delete_instance(self.http, self.base, id);
-        }
-    }
+/// POST `body` as JSON to `url` and read the JSON answer.
+pub(crate) fn post_json(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    body: &Value,
+) -> Result<Value, Error> {
+    let response = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
+    read_json(response, "POST", url)
 }
 
 fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
@@ -262,14 +304,6 @@ fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
             r.status()
         ),
         Err(e) => tracing::warn!("DELETE {url}: {e}; the instance may still be running"),
-    }
-}
-
-impl Drop for ExoEngine {
-    fn drop(&mut self) {
-        if let Some(id) = &self.created {
-            delete_instance(&self.http, &self.base, id);
-        }
     }
 }
 
