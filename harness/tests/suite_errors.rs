@@ -111,12 +111,12 @@ fn unknown_engine_lists_the_engines() {
 
 #[test]
 fn an_engine_not_in_this_build_says_so() {
-    let src = GOOD.replace("engine = \"candle\"", "engine = \"mflux\"");
+    let src = GOOD.replace("engine = \"candle\"", "engine = \"command\"");
     let (line, _, _, msg, text) = problem(&src);
     assert_eq!(line, 8, "{text}");
     assert!(msg.contains("not available in this version"), "{text}");
     assert!(
-        msg.contains("\"candle\", \"mlx-lm\", \"exo\", \"openai\""),
+        msg.contains("\"candle\", \"mlx-lm\", \"exo\", \"openai\", \"mflux\""),
         "{text}"
     );
 }

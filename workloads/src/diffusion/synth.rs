@@ -217,9 +217,7 @@ impl Component {
     ];
 }
 
-/// The tensors `component` of `folder` loads, traced from candle's model code (with zeros of
-/// each shape, so tracing the largest presets needs their memory once in f32: trace the
-/// in-memory presets one component at a time).
+/// The tensors `component` of `folder` loads, traced from candle's model code.
 pub fn traced(folder: &FluxFolder, component: Component) -> Result<Vec<TensorSpec>, SynthError> {
     let tracer = std::sync::Arc::new(Tracer::default());
     let vb = VarBuilder::from_backend(Box::new(ArcTracer(tracer.clone())), DType::F32, Device::Cpu);

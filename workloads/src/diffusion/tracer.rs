@@ -1,6 +1,7 @@
 //! A `VarBuilder` backend that builds nothing real: it records the name and shape of every
 //! tensor a candle model asks for while it is constructed, so bench can write a checkpoint
-//! whose names and shapes are exactly what the model code loads.
+//! whose names and shapes are exactly what the model code loads. It hands out a zero scalar
+//! broadcast to each shape, so tracing even FLUX.1-dev's 12 B parameters allocates nothing.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -9,7 +10,7 @@ use candle_nn::var_builder::SimpleBackend;
 
 use crate::synth::weights::{Init, TensorSpec};
 
-/// Records every tensor requested; hands out zeros of the right shape.
+/// Records every tensor requested; hands out (broadcast) zeros of the right shape.
 #[derive(Default)]
 pub struct Tracer {
     seen: Mutex<Vec<TensorSpec>>,
@@ -60,7 +61,7 @@ impl SimpleBackend for Tracer {
                 init: init_for(name, shape.len()),
                 shape,
             });
-        Tensor::zeros(s, dtype, dev)
+        Tensor::zeros((), dtype, dev)?.broadcast_as(s)
     }
 
     fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> Result<Tensor> {
