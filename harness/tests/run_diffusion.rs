@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 mod common;
-use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
+use common::{bench, numbers, only_run_dir, read_json, read_jsonl, run_suite};
 
 const SUITE: &str = r#"[suite]
 name = "images"
@@ -49,12 +49,7 @@ fn a_flux_tiny_suite_times_every_phase_and_saves_its_images() {
     for r in &records {
         assert_eq!(r["status"], "ok", "{r}");
         let m = &r["metrics"];
-        let steps: Vec<f64> = r["step_s"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let steps = numbers(&r["step_s"]);
         assert_eq!(steps.len(), 3);
         let sum = m["text_encode_s"].as_f64().unwrap()
             + steps.iter().sum::<f64>()

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 mod common;
-use common::{only_run_dir, read_json, read_jsonl, run_suite};
+use common::{numbers, only_run_dir, read_json, read_jsonl, run_suite};
 
 fn suite(dir: &Path, prompt: &str) -> std::path::PathBuf {
     let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mflux/mflux-generate");
@@ -86,12 +86,7 @@ fn mflux_runs_are_timed_step_by_step_beside_mfluxs_own_figures() {
     for r in &records {
         assert_eq!(r["status"], "ok", "{r}");
         let m = &r["metrics"];
-        let steps: Vec<f64> = r["step_s"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let steps = numbers(&r["step_s"]);
         assert_eq!(steps.len(), 4, "every step between two updates: {r}");
         let image_s = m["image_s"].as_f64().unwrap();
         assert!(image_s >= steps.iter().sum::<f64>(), "{r}");

@@ -60,6 +60,20 @@ impl Context<'_, '_> {
         });
     }
 
+    /// The target's engine is loaded: describe it in the manifest and say so.
+    fn engine_ready(
+        &mut self,
+        info: &bench_workloads::engine::EngineInfo,
+    ) -> Result<(), StoreError> {
+        let key = self.target.to_string();
+        let value = serde_json::to_value(info).unwrap_or_default();
+        self.store.update_manifest(|m| {
+            m.engines.insert(key.clone(), value);
+        })?;
+        self.observer.loaded(&key, info.load_s);
+        Ok(())
+    }
+
     /// The target could not be loaded: say so, keep the reason in the manifest, skip its cases.
     fn load_failed(&mut self, error: String) -> Result<(), StoreError> {
         let key = self.target.to_string();
@@ -156,11 +170,7 @@ fn run_engine(
         Ok(engine) => engine,
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    let info = serde_json::to_value(engine.info()).unwrap_or_default();
-    ctx.store.update_manifest(|m| {
-        m.engines.insert(key.clone(), info);
-    })?;
-    ctx.observer.loaded(&key, engine.info().load_s);
+    ctx.engine_ready(engine.info())?;
     for (case, missing) in cases {
         match &case.load {
             None => single::run_case(ctx, engine.as_mut(), case, missing)?,
@@ -189,16 +199,11 @@ fn run_image_engine(
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
 ) -> Result<(), StoreError> {
-    let key = ctx.target.to_string();
     let mut engine = match engines::open_images(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    let info = serde_json::to_value(engine.info()).unwrap_or_default();
-    ctx.store.update_manifest(|m| {
-        m.engines.insert(key.clone(), info);
-    })?;
-    ctx.observer.loaded(&key, engine.info().load_s);
+    ctx.engine_ready(engine.info())?;
     for (case, missing) in cases {
         if let Some(image) = &case.image {
             image::run_case(ctx, engine.as_mut(), case, image, missing)?;
