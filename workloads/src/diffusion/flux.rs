@@ -167,7 +167,7 @@ impl CandleFlux {
         };
         Ok(Self {
             t5_tokenizer: tokenizer(&folder.t5_tokenizer)?,
-            clip_tokenizer: tokenizer(&folder.clip_tokenizer)?,
+            clip_tokenizer: folder.load_clip_tokenizer()?,
             guidance_embed: folder.transformer.guidance_embed,
             config: folder.transformer.clone(),
             device,

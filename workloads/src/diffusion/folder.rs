@@ -35,7 +35,7 @@ pub struct FluxFolder {
     pub clip: ClipTextConfig,
     /// CLIP's weights.
     pub clip_files: Vec<PathBuf>,
-    /// CLIP's tokenizer.
+    /// CLIP's tokenizer: a `tokenizer.json`, or the folder's `vocab.json` and `merges.txt`.
     pub clip_tokenizer: PathBuf,
     /// T5's tokenizer.
     pub t5_tokenizer: PathBuf,
@@ -89,24 +89,43 @@ fn weights_in(dir: &Path, what: &str) -> Result<Vec<PathBuf>, Error> {
 }
 
 impl FluxFolder {
+    /// CLIP's tokenizer, from its `tokenizer.json` or built from `vocab.json` and `merges.txt`.
+    pub fn load_clip_tokenizer(&self) -> Result<tokenizers::Tokenizer, Error> {
+        let fail = |reason: String| Error::ModelFile {
+            path: self.clip_tokenizer.clone(),
+            reason,
+        };
+        if self.clip_tokenizer.ends_with("tokenizer.json") {
+            return tokenizers::Tokenizer::from_file(&self.clip_tokenizer)
+                .map_err(|e| fail(format!("not a tokenizer.json: {e}")));
+        }
+        super::clip_tokenizer::from_vocab_and_merges(
+            &self.clip_tokenizer,
+            &self.clip_tokenizer.with_file_name("merges.txt"),
+        )
+        .map_err(fail)
+    }
+
     /// A fingerprint of the folder: its configs and tokenizers whole, its checkpoints' headers.
     pub fn digest(&self) -> Result<String, Error> {
         let mut weights = vec![self.transformer_file.clone(), self.vae_file.clone()];
         weights.extend(self.t5_files.iter().cloned());
         weights.extend(self.clip_files.iter().cloned());
         weights.retain(|p| !p.as_os_str().is_empty());
-        crate::model::digest(
-            &self.dir,
-            &[
-                "transformer/config.json",
-                "vae/config.json",
-                "text_encoder/config.json",
-                "text_encoder_2/config.json",
-                "tokenizer/tokenizer.json",
-                "tokenizer_2/tokenizer.json",
-            ],
-            &weights,
-        )
+        let texts: Vec<&str> = [
+            "transformer/config.json",
+            "vae/config.json",
+            "text_encoder/config.json",
+            "text_encoder_2/config.json",
+            "tokenizer/tokenizer.json",
+            "tokenizer/vocab.json",
+            "tokenizer/merges.txt",
+            "tokenizer_2/tokenizer.json",
+        ]
+        .into_iter()
+        .filter(|name| self.dir.join(name).is_file())
+        .collect();
+        crate::model::digest(&self.dir, &texts, &weights)
     }
 
     /// Read the configurations and find the files of the FLUX model in `dir`.
@@ -249,15 +268,23 @@ impl FluxFolder {
                     weights_in(&dir.join("text_encoder"), "CLIP's weights")?,
                 )
             };
-        let clip_tokenizer = dir.join("tokenizer/tokenizer.json");
+        let clip_json = dir.join("tokenizer/tokenizer.json");
+        let clip_tokenizer = if clip_json.is_file() {
+            clip_json
+        } else if dir.join("tokenizer/vocab.json").is_file()
+            && dir.join("tokenizer/merges.txt").is_file()
+        {
+            // black-forest-labs' own folders hold CLIP's slow tokenizer files only.
+            dir.join("tokenizer/vocab.json")
+        } else {
+            return Err(missing(
+                &clip_json,
+                "CLIP's tokenizer (tokenizer/tokenizer.json, or tokenizer/vocab.json and merges.txt)",
+            ));
+        };
         let t5_tokenizer = dir.join("tokenizer_2/tokenizer.json");
-        for (path, what) in [
-            (&clip_tokenizer, "CLIP's tokenizer"),
-            (&t5_tokenizer, "T5's tokenizer"),
-        ] {
-            if !path.is_file() {
-                return Err(missing(path, what));
-            }
+        if !t5_tokenizer.is_file() {
+            return Err(missing(&t5_tokenizer, "T5's tokenizer"));
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -273,5 +300,45 @@ impl FluxFolder {
             t5_tokenizer,
             in_memory_seed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::synth::{flux_preset, synthesize_flux};
+    use crate::synth::WeightDType;
+
+    #[test]
+    fn clips_slow_tokenizer_files_stand_in_for_tokenizer_json() {
+        // black-forest-labs' `tokenizer/` has vocab.json and merges.txt, no tokenizer.json.
+        let dir = tempfile::tempdir().unwrap();
+        synthesize_flux(
+            flux_preset("flux-tiny").unwrap(),
+            WeightDType::F32,
+            0,
+            dir.path(),
+        )
+        .unwrap();
+        let tok = dir.path().join("tokenizer");
+        std::fs::remove_file(tok.join("tokenizer.json")).unwrap();
+        assert!(FluxFolder::read(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("vocab.json and merges.txt"));
+        let vocab = serde_json::json!({"a": 0, "c": 1, "t": 2, "a</w>": 3, "t</w>": 4, "ca": 5,
+            "cat</w>": 6, "<|startoftext|>": 7, "<|endoftext|>": 8});
+        std::fs::write(tok.join("vocab.json"), vocab.to_string()).unwrap();
+        std::fs::write(tok.join("merges.txt"), "#version: 0.2\nc a\nca t</w>\n").unwrap();
+        let folder = FluxFolder::read(dir.path()).unwrap();
+        let ids = folder
+            .load_clip_tokenizer()
+            .unwrap()
+            .encode("a cat", true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        assert_eq!(ids, vec![7, 3, 6, 8]);
+        assert!(folder.digest().unwrap().starts_with("sha256:"));
     }
 }

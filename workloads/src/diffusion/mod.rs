@@ -3,6 +3,7 @@
 //! ([`synth`]); FLUX on MLX through the `mflux-generate` command ([`mflux`]); and the images
 //! they make ([`png`]).
 
+pub mod clip_tokenizer;
 pub mod flops;
 pub mod flux;
 pub mod folder;
