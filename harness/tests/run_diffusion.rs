@@ -111,3 +111,41 @@ fn diffusion_mistakes_are_named() {
     let e = check(&SUITE.replace("seed = 11", "seed = 11\nprompt_tokens = 8"));
     assert!(e.contains("`prompt_tokens` is for llm workloads"), "{e}");
 }
+
+#[test]
+fn a_flux_repo_in_the_hugging_face_cache_is_known_to_make_images() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp
+        .path()
+        .join("hub/models--black-forest-labs--FLUX.1-dev/snapshots/0123abc");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::write(
+        snapshot.join("model_index.json"),
+        "{\"_class_name\": \"FluxPipeline\"}",
+    )
+    .unwrap();
+    let path = tmp.path().join("hub.toml");
+    std::fs::write(
+        &path,
+        SUITE.replace("synth:flux-tiny", "black-forest-labs/FLUX.1-dev"),
+    )
+    .unwrap();
+    let validate = |cache: &std::path::Path| {
+        bench()
+            .arg("validate")
+            .arg(&path)
+            .env("HF_HUB_CACHE", cache)
+            .output()
+            .unwrap()
+    };
+    let out = validate(&tmp.path().join("hub"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the snapshot, nothing says the id makes images.
+    let out = validate(&tmp.path().join("empty"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no target makes images"));
+}

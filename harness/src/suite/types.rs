@@ -196,8 +196,8 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlx_lm_benchmark: Option<At<bool>>,
     /// What the target's model makes: `text` or `images`. Inferred when absent: images for
-    /// `mflux`, FLUX presets and folders with a `model_index.json`; text otherwise (so an exo
-    /// target serving an image model says `task = "images"`).
+    /// `mflux`, FLUX presets, and folders or cached hub snapshots with a `model_index.json`;
+    /// text otherwise (so an exo target serving an image model says `task = "images"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<At<TaskKind>>,
     /// `mflux`: the `mflux-generate` executable (default `mflux-generate` on `PATH`).
@@ -471,9 +471,19 @@ impl Target {
         }
         match self.model.strip_prefix("synth:") {
             Some(preset) => bench_workloads::diffusion::synth::flux_preset(preset).is_some(),
-            None => std::path::Path::new(&self.model.value)
-                .join("model_index.json")
-                .is_file(),
+            None => {
+                // A folder, or a hub id whose cached snapshot is a diffusers pipeline.
+                let folder = std::path::Path::new(&self.model.value);
+                let snapshots = bench_workloads::model::hf_hub_cache()
+                    .join(format!("models--{}", self.model.replace('/', "--")))
+                    .join("snapshots");
+                folder.join("model_index.json").is_file()
+                    || std::fs::read_dir(snapshots).is_ok_and(|entries| {
+                        entries
+                            .flatten()
+                            .any(|e| e.path().join("model_index.json").is_file())
+                    })
+            }
         }
     }
 }
