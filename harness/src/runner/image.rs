@@ -30,64 +30,52 @@ pub(super) fn run_case(
     missing: &[u32],
 ) -> Result<(), StoreError> {
     let request = request(image);
-    let mut warmup_error = None;
-    for _ in 0..case.warmup {
-        ctx.observer.starting(case, None);
-        let result = engine.generate(&request);
-        ctx.observer.finished(case, None);
-        if let Err(e) = result {
-            warmup_error = Some(format!("warmup failed: {e}"));
-            break;
-        }
-    }
-    for &repetition in missing {
-        ctx.observer.starting(case, Some(repetition));
-        let started_at = Context::now_utc();
-        let t_start_s = ctx.clock.now_s();
-        let record = match &warmup_error {
-            Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
-            None => match engine.generate(&request) {
-                Err(e) => Record::failed(case, repetition, started_at, t_start_s, e.to_string()),
-                Ok(m) => {
-                    let start = ctx.clock.at(m.started);
-                    let denoise = m
-                        .denoise_from_s
-                        .map(|from| (from, from + m.step_s.iter().sum::<f64>()));
-                    let phases: Vec<Phase> = [
-                        Some(("total", 0.0, m.image_s)),
-                        m.text_encode_s.map(|t| ("text_encode", 0.0, t)),
-                        denoise.map(|(from, to)| ("denoise", from, to)),
-                        m.vae_decode_s
-                            .map(|v| ("vae_decode", m.image_s - v, m.image_s)),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .map(|(name, from, to)| Phase {
-                        name,
-                        start_s: start + from,
-                        end_s: start + to,
-                    })
-                    .collect();
-                    let (energy, lost) = ctx.power.measure(&phases);
-                    if let Some(error) = lost {
-                        ctx.observer.power_lost(&error);
-                    }
-                    let mut record = Record::imaged(case, repetition, started_at, start, &m)
-                        .with_image_energy(energy, m.images.len());
-                    if image.save {
-                        record.images = save(ctx, case, repetition, &m.images)?;
-                    }
-                    record
+    let warmup_error = ctx.warm_up(case, || engine.generate(&request).map(drop));
+    ctx.repetitions(
+        case,
+        missing,
+        warmup_error,
+        |ctx, repetition, started_at, t_start_s| {
+            let m = match engine.generate(&request) {
+                Ok(m) => m,
+                Err(e) => {
+                    return Ok(Record::failed(
+                        case,
+                        repetition,
+                        started_at,
+                        t_start_s,
+                        e.to_string(),
+                    ))
                 }
-            },
-        };
-        ctx.store.append(&record)?;
-        if let Some(error) = &record.error {
-            ctx.fail(case, error.clone());
-        }
-        ctx.observer.finished(case, Some(&record));
-    }
-    Ok(())
+            };
+            let start = ctx.clock.at(m.started);
+            let denoise = m
+                .denoise_from_s
+                .map(|from| (from, from + m.step_s.iter().sum::<f64>()));
+            let phases: Vec<Phase> = [
+                Some(("total", 0.0, m.image_s)),
+                m.text_encode_s.map(|t| ("text_encode", 0.0, t)),
+                denoise.map(|(from, to)| ("denoise", from, to)),
+                m.vae_decode_s
+                    .map(|v| ("vae_decode", m.image_s - v, m.image_s)),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|(name, from, to)| Phase {
+                name,
+                start_s: start + from,
+                end_s: start + to,
+            })
+            .collect();
+            let energy = ctx.energy(&phases);
+            let mut record = Record::imaged(case, repetition, started_at, start, &m)
+                .with_image_energy(energy, m.images.len());
+            if image.save {
+                record.images = save(ctx, case, repetition, &m.images)?;
+            }
+            Ok(record)
+        },
+    )
 }
 
 /// Save `images` as `images/<case>-r<repetition>-<i>.png`; returns their paths relative to the

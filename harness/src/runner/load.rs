@@ -4,7 +4,7 @@
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::load::{LoadPattern, LoadedRequest};
 
-use super::single::{request, warm_up};
+use super::single::request;
 use super::Context;
 use crate::plan::Case;
 use crate::power::Phase;
@@ -26,7 +26,7 @@ pub(super) fn run_case(
     });
     let warmup_error = match &not_served {
         Some(e) => Some(e.clone()),
-        None => warm_up(ctx, engine, case),
+        None => ctx.warm_up(case, || engine.generate(&request(case)).map(drop)),
     };
     for &repetition in missing {
         ctx.observer.starting(case, Some(repetition));
@@ -152,13 +152,10 @@ fn run_pattern(
     let Some((start_s, end_s)) = run.span(&requests) else {
         return Ok(run);
     };
-    let (energy, lost) = ctx.power.measure(&[Phase {
+    let energy = ctx.energy(&[Phase {
         name: "total",
         start_s,
         end_s,
     }]);
-    if let Some(error) = lost {
-        ctx.observer.power_lost(&error);
-    }
     Ok(run.with_energy(energy, output))
 }

@@ -93,6 +93,64 @@ impl Context<'_, '_> {
     fn now_utc() -> String {
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
+
+    /// Energy over `phases` (the first spans the measurement); a sampler that stopped is
+    /// reported the first time it is seen.
+    fn energy(
+        &mut self,
+        phases: &[crate::power::Phase],
+    ) -> Option<crate::power::MeasurementEnergy> {
+        let (energy, lost) = self.power.measure(phases);
+        if let Some(error) = lost {
+            self.observer.power_lost(&error);
+        }
+        energy
+    }
+
+    /// Run `case.warmup` unmeasured runs of `run`; the first failure is returned as the reason
+    /// every measured repetition fails.
+    fn warm_up<E: std::fmt::Display>(
+        &mut self,
+        case: &Case,
+        mut run: impl FnMut() -> Result<(), E>,
+    ) -> Option<String> {
+        for _ in 0..case.warmup {
+            self.observer.starting(case, None);
+            let result = run();
+            self.observer.finished(case, None);
+            if let Err(e) = result {
+                return Some(format!("warmup failed: {e}"));
+            }
+        }
+        None
+    }
+
+    /// Measure each `missing` repetition of `case` with `measure` (given the repetition, its
+    /// wall-clock start and its start on the run clock), or record `warmup_error` for it;
+    /// each record is stored the moment it exists.
+    fn repetitions(
+        &mut self,
+        case: &Case,
+        missing: &[u32],
+        warmup_error: Option<String>,
+        mut measure: impl FnMut(&mut Self, u32, String, f64) -> Result<Record, StoreError>,
+    ) -> Result<(), StoreError> {
+        for &repetition in missing {
+            self.observer.starting(case, Some(repetition));
+            let started_at = Self::now_utc();
+            let t_start_s = self.clock.now_s();
+            let record = match &warmup_error {
+                Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
+                None => measure(self, repetition, started_at, t_start_s)?,
+            };
+            self.store.append(&record)?;
+            if let Some(error) = &record.error {
+                self.fail(case, error.clone());
+            }
+            self.observer.finished(case, Some(&record));
+        }
+        Ok(())
+    }
 }
 
 /// Where runs find their inputs.

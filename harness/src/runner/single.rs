@@ -14,25 +14,6 @@ pub(super) fn request(case: &Case) -> LlmRequest {
     }
 }
 
-/// Send `case.warmup` unmeasured requests; the first failure is returned as the reason every
-/// measured repetition fails.
-pub(super) fn warm_up(
-    ctx: &mut Context<'_, '_>,
-    engine: &mut dyn LlmEngine,
-    case: &Case,
-) -> Option<String> {
-    let request = request(case);
-    for _ in 0..case.warmup {
-        ctx.observer.starting(case, None);
-        let result = engine.generate(&request);
-        ctx.observer.finished(case, None);
-        if let Err(e) = result {
-            return Some(format!("warmup failed: {e}"));
-        }
-    }
-    None
-}
-
 /// Run the `missing` repetitions of a single-request case.
 pub(super) fn run_case(
     ctx: &mut Context<'_, '_>,
@@ -41,30 +22,20 @@ pub(super) fn run_case(
     missing: &[u32],
 ) -> Result<(), StoreError> {
     let request = request(case);
-    let warmup_error = warm_up(ctx, engine, case);
-    for &repetition in missing {
-        ctx.observer.starting(case, Some(repetition));
-        let started_at = Context::now_utc();
-        let t_start_s = ctx.clock.now_s();
-        let record = match &warmup_error {
-            Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
-            None => match engine.generate(&request) {
+    let warmup_error = ctx.warm_up(case, || engine.generate(&request).map(drop));
+    ctx.repetitions(
+        case,
+        missing,
+        warmup_error,
+        |ctx, repetition, started_at, t_start_s| {
+            Ok(match engine.generate(&request) {
                 Ok(m) => {
-                    let (energy, lost) = ctx.power.measure(&PowerTap::llm_phases(ctx.clock, &m));
-                    if let Some(error) = lost {
-                        ctx.observer.power_lost(&error);
-                    }
+                    let energy = ctx.energy(&PowerTap::llm_phases(ctx.clock, &m));
                     Record::measured(case, repetition, started_at, ctx.clock.at(m.started), &m)
                         .with_energy(energy)
                 }
                 Err(e) => Record::failed(case, repetition, started_at, t_start_s, e.to_string()),
-            },
-        };
-        ctx.store.append(&record)?;
-        if let Some(error) = &record.error {
-            ctx.fail(case, error.clone());
-        }
-        ctx.observer.finished(case, Some(&record));
-    }
-    Ok(())
+            })
+        },
+    )
 }

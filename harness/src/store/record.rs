@@ -198,6 +198,14 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Fill `energy_j`, `avg_power_w` and `active_energy_j` from the headline rail's `total`.
+    fn set_total_energy(&mut self, energy: &MeasurementEnergy) {
+        let total = energy.headline_phase("total");
+        self.energy_j = total.map(|p| p.joules);
+        self.avg_power_w = total.map(|p| p.avg_w);
+        self.active_energy_j = total.and_then(|p| p.active_joules);
+    }
+
     /// Fill the energy metrics from `energy` (headline rail) for a measurement of
     /// `prompt_tokens` in and `output_tokens` out.
     pub fn set_energy(
@@ -206,12 +214,9 @@ impl Metrics {
         prompt_tokens: u64,
         output_tokens: u64,
     ) {
-        let total = energy.headline_phase("total");
+        self.set_total_energy(energy);
         let prefill = energy.headline_phase("prefill");
         let decode = energy.headline_phase("decode");
-        self.energy_j = total.map(|p| p.joules);
-        self.avg_power_w = total.map(|p| p.avg_w);
-        self.active_energy_j = total.and_then(|p| p.active_joules);
         self.prefill_avg_w = prefill.map(|p| p.avg_w);
         self.decode_avg_w = decode.map(|p| p.avg_w);
         self.j_per_prompt_token = prefill
@@ -343,11 +348,9 @@ impl Record {
     /// denoising step.
     pub fn with_image_energy(mut self, energy: Option<MeasurementEnergy>, images: usize) -> Self {
         if let Some(e) = &energy {
+            self.metrics.set_total_energy(e);
             let total = e.headline_phase("total");
             let denoise = e.headline_phase("denoise");
-            self.metrics.energy_j = total.map(|p| p.joules);
-            self.metrics.avg_power_w = total.map(|p| p.avg_w);
-            self.metrics.active_energy_j = total.and_then(|p| p.active_joules);
             self.metrics.j_per_image = total
                 .filter(|_| images > 0)
                 .map(|p| p.joules / images as f64);
