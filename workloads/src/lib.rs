@@ -11,6 +11,7 @@ mod error;
 pub mod llm;
 pub mod load;
 pub mod model;
+pub mod rng;
 pub mod serving;
 pub mod synth;
 

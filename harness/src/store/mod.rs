@@ -10,16 +10,18 @@
 mod load_run;
 mod manifest;
 mod record;
+mod stored_run;
 mod summary_csv;
 mod tool_run;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use load_run::{LoadRun, LOADS};
 pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
 pub use record::{Metrics, Record, RequestLoad, Status};
+pub use stored_run::{read_manifest, StoredRun};
 pub use summary_csv::write_summary_csv;
 pub use tool_run::{ToolRun, TOOL_RUNS};
 
@@ -123,23 +125,7 @@ impl RunStore {
     /// Open an existing run to finish it; returns the measurements already stored. A torn
     /// last line (the process died mid-write) is cut off.
     pub fn open(dir: &Path) -> Result<(Self, Vec<Record>), StoreError> {
-        let manifest_path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-            path: manifest_path.clone(),
-            line: e.line(),
-            reason: format!("not a bench manifest: {e}"),
-        })?;
-        if manifest.format != STORE_FORMAT {
-            return Err(StoreError::Corrupt {
-                path: manifest_path,
-                line: 0,
-                reason: format!(
-                    "store format {} is not the {STORE_FORMAT} this bench writes",
-                    manifest.format
-                ),
-            });
-        }
+        let manifest = read_manifest(&dir.join(MANIFEST))?;
         check_free_space(dir)?;
         let path = dir.join(MEASUREMENTS);
         cut_torn_tail(&path)?;
@@ -291,14 +277,20 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: &str,
 ) -> Result<Vec<T>, StoreError> {
-    let file = File::open(path).map_err(io(path))?;
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    // What follows the last newline is a write the process did not finish: left out.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let text = std::str::from_utf8(&bytes[..whole]).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        line: 0,
+        reason: format!("not UTF-8 text: {e}"),
+    })?;
     let mut items = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(io(path))?;
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let item = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+        let item = serde_json::from_str(line).map_err(|e| StoreError::Corrupt {
             path: path.to_path_buf(),
             line: i + 1,
             reason: format!("not {what}: {e}"),

@@ -16,8 +16,8 @@ use super::synth::{traced, Component};
 use super::{DiffusionEngine, DiffusionMeasurement, DiffusionRequest, Image};
 use crate::engine::EngineInfo;
 use crate::llm::{candle_dtype, LoadOptions};
-use crate::load::SplitMix64;
 use crate::model::{Architecture, ModelInfo, ResolvedModel};
+use crate::rng::SplitMix64;
 use crate::synth::WeightDType;
 use crate::Error;
 

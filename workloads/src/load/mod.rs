@@ -13,7 +13,6 @@
 mod schedule;
 
 pub use schedule::Schedule;
-pub(crate) use schedule::SplitMix64;
 
 use std::time::Instant;
 

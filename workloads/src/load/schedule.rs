@@ -1,6 +1,7 @@
 //! Send times of an open-loop pattern.
 
 use super::Arrival;
+use crate::rng::SplitMix64;
 
 /// Offsets (seconds from the start of a pattern) at which an open-loop pattern sends its
 /// requests, in order. Endless: the pattern's stop rule ends it.
@@ -47,26 +48,6 @@ impl Iterator for Schedule {
         };
         self.index += 1;
         Some(at)
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): small, fast and fully determined by its seed,
-/// which is all a reproducible arrival schedule needs.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(pub(crate) u64);
-
-impl SplitMix64 {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1]: never 0, so its logarithm is finite.
-    pub(crate) fn unit_open(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -1,0 +1,87 @@
+//! A run folder read back whole, without changing it: the input of `bench compare`, `bench
+//! gate`, `bench history` and `bench report`.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, StoreError, ToolRun,
+    MANIFEST, MEASUREMENTS, STORE_FORMAT,
+};
+use crate::summary::{self, CaseSummary};
+
+/// Everything a run folder holds, read once.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    /// The folder.
+    pub dir: PathBuf,
+    /// `manifest.json`.
+    pub manifest: Manifest,
+    /// `measurements.jsonl`.
+    pub records: Vec<Record>,
+    /// `loads.jsonl` (empty when the run had no load case).
+    pub loads: Vec<LoadRun>,
+    /// `tool_runs.jsonl` (empty when no engine tool ran).
+    pub tool_runs: Vec<ToolRun>,
+}
+
+impl StoredRun {
+    /// Read the run in `dir`. A last line cut off by a killed session is left out (a running
+    /// or killed run can be read); any other damage is an error naming file and line.
+    pub fn read(dir: &Path) -> Result<Self, StoreError> {
+        let manifest_path = dir.join(MANIFEST);
+        if !manifest_path.is_file() {
+            return Err(StoreError::Corrupt {
+                path: dir.to_path_buf(),
+                line: 0,
+                reason: format!("not a bench run: it has no {MANIFEST}"),
+            });
+        }
+        let manifest = read_manifest(&manifest_path)?;
+        let measurements = dir.join(MEASUREMENTS);
+        let records = if measurements.exists() {
+            read_jsonl(&measurements, "a bench measurement")?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            records,
+            loads: read_loads(dir)?,
+            tool_runs: read_tool_runs(dir)?,
+        })
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> &str {
+        &self.manifest.run_id
+    }
+
+    /// Per-case summaries of the run, in plan order (the figures of `summary.csv`).
+    pub fn summaries(&self) -> Vec<CaseSummary> {
+        let mut summaries = summary::summarize(&self.manifest.plan, &self.records, &self.loads);
+        summary::attach_tools(&mut summaries, &self.tool_runs);
+        summaries
+    }
+}
+
+/// Read and check a `manifest.json`.
+pub fn read_manifest(path: &Path) -> Result<Manifest, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(super::io(path))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        line: e.line(),
+        reason: format!("not a bench manifest: {e}"),
+    })?;
+    if manifest.format != STORE_FORMAT {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: format!(
+                "store format {} is not the {STORE_FORMAT} this bench reads",
+                manifest.format
+            ),
+        });
+    }
+    Ok(manifest)
+}
