@@ -7,8 +7,11 @@
 
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub use bench_workloads::cpu_time;
 pub mod environment;
+pub mod export;
+pub mod gate;
 pub mod metrics;
 pub mod plan;
 pub mod power;
@@ -18,3 +21,4 @@ pub mod store;
 pub mod suite;
 pub mod summary;
 pub mod terminal;
+pub mod units;

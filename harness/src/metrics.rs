@@ -300,3 +300,20 @@ pub const LOAD_METRICS: &[LoadMetric] = &[
 pub fn by_name(name: &str) -> Option<&'static Metric> {
     LLM_METRICS.iter().find(|m| m.name == name)
 }
+
+/// The metrics of an engine's own benchmark tool (`mlx_lm.benchmark`), kept beside bench's:
+/// name, unit and direction; one value per trial of the tool.
+pub const TOOL_METRICS: &[(&str, &str, Better)] = &[
+    ("tool_prompt_tps", "tok/s", Better::Higher),
+    ("tool_generation_tps", "tok/s", Better::Higher),
+    ("tool_peak_memory_bytes", "B", Better::Lower),
+];
+
+/// Every metric name a case summary can hold, in report order, with its direction.
+pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
+    LLM_METRICS
+        .iter()
+        .map(|m| (m.name, m.better))
+        .chain(LOAD_METRICS.iter().map(|m| (m.name, m.better)))
+        .chain(TOOL_METRICS.iter().map(|&(name, _, better)| (name, better)))
+}

@@ -1,8 +1,12 @@
 //! The `bench` command line.
 
+mod baseline;
+mod compare;
+mod gate;
 mod model;
 mod power;
 mod run;
+mod stats_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +48,12 @@ enum Command {
     },
     /// Print the JSON Schema of the suite format (for editors and CI linters).
     Schema,
+    /// Compare two runs case by case: ratios with intervals, tests and verdicts.
+    Compare(compare::CompareArgs),
+    /// Fail CI (exit 1) when a run regressed against its baseline beyond noise and thresholds.
+    Gate(gate::GateArgs),
+    /// Pack a run into one baseline file for gates (results/baselines/).
+    Baseline(baseline::BaselineArgs),
     /// Make and list synthesized model folders.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -67,6 +77,9 @@ pub fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare(args) => compare::run(args),
+        Command::Gate(args) => gate::run(args),
+        Command::Baseline(args) => baseline::run(args),
         Command::Model(cmd) => model::run(cmd),
         Command::Power(cmd) => power::run(cmd),
     };

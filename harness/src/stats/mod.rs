@@ -1,4 +1,11 @@
-//! Descriptive statistics of a sample.
+//! Statistics: descriptive summaries of a sample (here), percentile bootstrap intervals
+//! ([`bootstrap`]), Tukey's outlier fences ([`outliers`]), the Mann-Whitney U test
+//! ([`mann_whitney`]) and the verdict of a comparison ([`verdict`]).
+
+pub mod bootstrap;
+pub mod mann_whitney;
+pub mod outliers;
+pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 

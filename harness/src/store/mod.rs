@@ -7,6 +7,7 @@
 //! whole and synced, a torn last line is cut off on resume, and `--resume` runs only the
 //! repetitions that have no `ok` line.
 
+mod baseline_file;
 mod load_run;
 mod manifest;
 mod record;
@@ -18,10 +19,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
 pub use load_run::{LoadRun, LOADS};
 pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
 pub use record::{Metrics, Record, RequestLoad, Status};
-pub use stored_run::{read_manifest, StoredRun};
+pub use stored_run::{newest_run, read_manifest, read_run_or_baseline, StoredRun};
 pub use summary_csv::write_summary_csv;
 pub use tool_run::{ToolRun, TOOL_RUNS};
 

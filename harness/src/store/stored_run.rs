@@ -85,3 +85,39 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, StoreError> {
     }
     Ok(manifest)
 }
+
+/// Read a run from a run folder or a baseline file, whichever `path` is.
+pub fn read_run_or_baseline(path: &Path) -> Result<StoredRun, StoreError> {
+    if path.is_file() {
+        super::read_baseline(path)
+    } else if path.is_dir() {
+        StoredRun::read(path)
+    } else {
+        Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such run folder or baseline file",
+            ),
+        })
+    }
+}
+
+/// The newest run folder under `root` (by start time), if any.
+pub fn newest_run(root: &Path) -> Result<Option<PathBuf>, StoreError> {
+    let entries = std::fs::read_dir(root).map_err(super::io(root))?;
+    let mut newest: Option<(String, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let Ok(manifest) = read_manifest(&dir.join(MANIFEST)) else {
+            continue;
+        };
+        if newest
+            .as_ref()
+            .is_none_or(|(t, _)| manifest.started_at > *t)
+        {
+            newest = Some((manifest.started_at, dir));
+        }
+    }
+    Ok(newest.map(|(_, dir)| dir))
+}

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::stats::outliers::Outlier;
 use crate::summary::CaseSummary;
 
 use super::StoreError;
@@ -36,6 +37,13 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "p90",
         "p99",
         "max",
+        "repetitions",
+        "median_ci_low",
+        "median_ci_high",
+        "mean_ci_low",
+        "mean_ci_high",
+        "outliers_mild",
+        "outliers_severe",
     ])
     .map_err(fail)?;
     for s in summaries {
@@ -48,6 +56,18 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         };
         for m in &s.metrics {
             let v = &m.summary;
+            let reps = &m.repetitions;
+            let bound = |ci: Option<crate::stats::bootstrap::Interval>, low: bool| {
+                ci.map(|i| if low { i.low } else { i.high }.to_string())
+                    .unwrap_or_default()
+            };
+            let outliers = |kind: Outlier| {
+                reps.outliers
+                    .iter()
+                    .filter(|(_, o)| *o == kind)
+                    .count()
+                    .to_string()
+            };
             w.write_record([
                 s.case.id.clone(),
                 s.case.target.clone(),
@@ -75,6 +95,13 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 v.p90.to_string(),
                 v.p99.to_string(),
                 v.max.to_string(),
+                reps.values.len().to_string(),
+                bound(reps.median_ci, true),
+                bound(reps.median_ci, false),
+                bound(reps.mean_ci, true),
+                bound(reps.mean_ci, false),
+                outliers(Outlier::Mild),
+                outliers(Outlier::Severe),
             ])
             .map_err(fail)?;
         }

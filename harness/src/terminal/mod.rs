@@ -1,4 +1,5 @@
 //! What a person sees in the terminal: progress while running, a table at the end.
 
+pub mod compare;
 pub mod progress;
 pub mod table;

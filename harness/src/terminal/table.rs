@@ -131,7 +131,7 @@ fn render_text(summaries: &[CaseSummary]) -> String {
 }
 
 /// Columns padded to their widest cell, a rule under the header.
-fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
+pub(crate) fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     rows.extend(body);
     let widths: Vec<usize> = (0..header.len())

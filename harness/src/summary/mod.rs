@@ -1,12 +1,16 @@
-//! Per-case summaries of a run's measurements.
+//! Per-case summaries of a run's measurements: every value pooled, and one value per
+//! repetition with bootstrap intervals and outlier flags.
 
 use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::metrics::{Metric, LLM_METRICS, LOAD_METRICS};
+use crate::metrics::{Metric, LLM_METRICS, LOAD_METRICS, TOOL_METRICS};
+
 use crate::plan::{Case, Plan};
-use crate::stats::Summary;
+use crate::stats::bootstrap::{self, BootstrapConfig, Interval, Statistic};
+use crate::stats::outliers::{tukey, Outlier};
+use crate::stats::{quantile_sorted, Summary};
 use bench_workloads::serving::mlx_benchmark::ToolTrial;
 
 use crate::store::{LoadRun, Record, Status, ToolRun};
@@ -45,9 +49,51 @@ pub struct MetricSummary {
     pub name: &'static str,
     /// Its unit.
     pub unit: &'static str,
-    /// The statistics.
+    /// Whether lower or higher is better.
+    pub better: crate::metrics::Better,
+    /// The statistics of every value (for per-request distributions such as `itl_s`, of all
+    /// of them pooled).
     #[serde(flatten)]
     pub summary: Summary,
+    /// Across repetitions, the unit bench repeats independently: intervals, outliers and the
+    /// tests of `bench compare` use these, never pooled per-request values.
+    pub repetitions: RepetitionStats,
+}
+
+/// A metric's spread across repetitions.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepetitionStats {
+    /// One value per repetition, in repetition order: the measurement's value, or for
+    /// per-request distributions and load patterns, the median of that repetition's values.
+    pub values: Vec<f64>,
+    /// Bootstrap interval of the median of `values` (none below 2 repetitions).
+    pub median_ci: Option<Interval>,
+    /// Bootstrap interval of the mean of `values`.
+    pub mean_ci: Option<Interval>,
+    /// Repetitions outside Tukey's fences (flagged, never dropped): index into `values`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outliers: Vec<(usize, Outlier)>,
+}
+
+impl RepetitionStats {
+    /// Intervals and outlier flags of per-repetition `values`.
+    pub fn of(values: Vec<f64>, cfg: &BootstrapConfig) -> Self {
+        let outliers = tukey(&values)
+            .map(|(_, flags)| {
+                flags
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| f.map(|f| (i, f)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            median_ci: bootstrap::interval(&values, Statistic::Median, cfg),
+            mean_ci: bootstrap::interval(&values, Statistic::Mean, cfg),
+            outliers,
+            values,
+        }
+    }
 }
 
 /// An engine's own benchmark (`mlx_lm.benchmark`) beside bench's measurement of the same case.
@@ -74,20 +120,33 @@ impl CaseSummary {
 }
 
 /// Summaries of every planned case, in plan order, over the `ok` records (the run store
-/// never holds two `ok` records of one repetition). Requests of load patterns count only when
-/// their pattern finished (`loads`): a pattern cut short by a crash is run again on resume.
+/// never holds two `ok` records of one repetition), with bootstrap intervals drawn by the
+/// default [`BootstrapConfig`]. Requests of load patterns count only when their pattern
+/// finished (`loads`): a pattern cut short by a crash is run again on resume.
 pub fn summarize(plan: &Plan, records: &[Record], loads: &[LoadRun]) -> Vec<CaseSummary> {
+    summarize_with(plan, records, loads, &BootstrapConfig::default())
+}
+
+/// [`summarize`] with the bootstrap drawn by `cfg`.
+pub fn summarize_with(
+    plan: &Plan,
+    records: &[Record],
+    loads: &[LoadRun],
+    cfg: &BootstrapConfig,
+) -> Vec<CaseSummary> {
     plan.cases
         .iter()
         .map(|case| match case.load {
-            None => summarize_single(case, records),
-            Some(_) => summarize_load(case, records, loads),
+            None => summarize_single(case, records, cfg),
+            Some(_) => summarize_load(case, records, loads, cfg),
         })
         .collect()
 }
 
-/// Add each case's latest successful tool run (`tool_runs.jsonl`) to its summary.
+/// Add each case's latest successful tool run (`tool_runs.jsonl`) to its summary; each of
+/// the tool's trials counts as a repetition.
 pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
+    let cfg = BootstrapConfig::default();
     for s in summaries.iter_mut() {
         let Some(result) = tool_runs
             .iter()
@@ -100,24 +159,20 @@ pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
         let values = |f: fn(&ToolTrial) -> Option<f64>| -> Vec<f64> {
             result.trials.iter().filter_map(f).collect()
         };
-        for (name, unit, v) in [
-            ("tool_prompt_tps", "tok/s", values(|t| Some(t.prompt_tps))),
-            (
-                "tool_generation_tps",
-                "tok/s",
-                values(|t| Some(t.generation_tps)),
-            ),
-            (
-                "tool_peak_memory_bytes",
-                "B",
-                values(|t| t.peak_memory_bytes),
-            ),
-        ] {
+        let trials: [fn(&ToolTrial) -> Option<f64>; 3] = [
+            |t| Some(t.prompt_tps),
+            |t| Some(t.generation_tps),
+            |t| t.peak_memory_bytes,
+        ];
+        for (&(name, unit, better), trial) in TOOL_METRICS.iter().zip(trials) {
+            let v = values(trial);
             if let Some(summary) = Summary::of(&v) {
                 s.metrics.push(MetricSummary {
                     name,
                     unit,
+                    better,
                     summary,
+                    repetitions: RepetitionStats::of(v, &cfg),
                 });
             }
         }
@@ -134,18 +189,51 @@ pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
     }
 }
 
-fn metric_summaries(ok: &[&Record]) -> Vec<MetricSummary> {
-    LLM_METRICS
-        .iter()
-        .filter_map(|m: &Metric| {
-            let values: Vec<f64> = ok.iter().flat_map(|r| (m.values)(r)).collect();
-            Summary::of(&values).map(|summary| MetricSummary {
-                name: m.name,
-                unit: m.unit,
-                summary,
-            })
+/// The records that count for one measured repetition: one for a single-request case, the
+/// pattern's requests (and its `loads.jsonl` line) for a load case.
+struct Repetition<'a> {
+    ok: Vec<&'a Record>,
+    pattern: Option<&'a LoadRun>,
+}
+
+fn metric_summaries(repetitions: &[Repetition], cfg: &BootstrapConfig) -> Vec<MetricSummary> {
+    let llm = LLM_METRICS.iter().filter_map(|m: &Metric| {
+        let per_repetition: Vec<Vec<f64>> = repetitions
+            .iter()
+            .map(|rep| rep.ok.iter().flat_map(|r| (m.values)(r)).collect())
+            .collect();
+        let pooled: Vec<f64> = per_repetition.iter().flatten().copied().collect();
+        let summary = Summary::of(&pooled)?;
+        let values = per_repetition.into_iter().filter_map(median).collect();
+        Some(MetricSummary {
+            name: m.name,
+            unit: m.unit,
+            better: m.better,
+            summary,
+            repetitions: RepetitionStats::of(values, cfg),
         })
-        .collect()
+    });
+    let load = LOAD_METRICS.iter().filter_map(|m| {
+        let values: Vec<f64> = repetitions
+            .iter()
+            .filter_map(|rep| rep.pattern.and_then(m.value))
+            .collect();
+        Some(MetricSummary {
+            name: m.name,
+            unit: m.unit,
+            better: m.better,
+            summary: Summary::of(&values)?,
+            repetitions: RepetitionStats::of(values, cfg),
+        })
+    });
+    llm.chain(load).collect()
+}
+
+/// The median of a repetition's values (none when it has none).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| quantile_sorted(&values, 0.5))
 }
 
 fn flagged(ok: &[&Record]) -> usize {
@@ -154,19 +242,27 @@ fn flagged(ok: &[&Record]) -> usize {
         .count()
 }
 
-fn summarize_single(case: &Case, records: &[Record]) -> CaseSummary {
+fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> CaseSummary {
     let mine: Vec<&Record> = records.iter().filter(|r| r.case == case.id).collect();
-    let ok: Vec<&Record> = mine
+    let mut ok: Vec<&Record> = mine
         .iter()
         .copied()
         .filter(|r| r.status == Status::Ok)
         .collect();
+    ok.sort_by_key(|r| r.repetition);
     // A repetition that failed and was measured later by `--resume` is not a failure.
     let failed: std::collections::BTreeSet<u32> = mine
         .iter()
         .filter(|r| r.status == Status::Error)
         .map(|r| r.repetition)
         .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
+        .collect();
+    let repetitions: Vec<Repetition> = ok
+        .iter()
+        .map(|r| Repetition {
+            ok: vec![*r],
+            pattern: None,
+        })
         .collect();
     CaseSummary {
         case: case.clone(),
@@ -176,23 +272,32 @@ fn summarize_single(case: &Case, records: &[Record]) -> CaseSummary {
         patterns: None,
         tool: None,
         flagged: flagged(&ok),
-        metrics: metric_summaries(&ok),
+        metrics: metric_summaries(&repetitions, cfg),
     }
 }
 
-fn summarize_load(case: &Case, records: &[Record], loads: &[LoadRun]) -> CaseSummary {
-    let runs: Vec<&LoadRun> = loads
+fn summarize_load(
+    case: &Case,
+    records: &[Record],
+    loads: &[LoadRun],
+    cfg: &BootstrapConfig,
+) -> CaseSummary {
+    let mut runs: Vec<&LoadRun> = loads
         .iter()
         .filter(|l| l.case == case.id && l.status == Status::Ok)
         .collect();
-    let counted = |r: &&Record| {
+    runs.sort_by_key(|l| l.repetition);
+    let of_run = |l: &LoadRun, r: &Record| {
         r.case == case.id
-            && r.load.as_ref().is_some_and(|load| {
-                runs.iter()
-                    .any(|l| l.repetition == r.repetition && l.t_start_s == load.run_t_s)
-            })
+            && r.repetition == l.repetition
+            && r.load
+                .as_ref()
+                .is_some_and(|load| load.run_t_s == l.t_start_s)
     };
-    let mine: Vec<&Record> = records.iter().filter(counted).collect();
+    let mine: Vec<&Record> = records
+        .iter()
+        .filter(|r| runs.iter().any(|l| of_run(l, r)))
+        .collect();
     let ok: Vec<&Record> = mine
         .iter()
         .copied()
@@ -203,15 +308,13 @@ fn summarize_load(case: &Case, records: &[Record], loads: &[LoadRun]) -> CaseSum
         let kind = r.error_kind.clone().unwrap_or_else(|| "other".into());
         *errors_by_kind.entry(kind).or_default() += 1;
     }
-    let mut metrics = metric_summaries(&ok);
-    metrics.extend(LOAD_METRICS.iter().filter_map(|m| {
-        let values: Vec<f64> = runs.iter().filter_map(|l| (m.value)(l)).collect();
-        Summary::of(&values).map(|summary| MetricSummary {
-            name: m.name,
-            unit: m.unit,
-            summary,
+    let repetitions: Vec<Repetition> = runs
+        .iter()
+        .map(|l| Repetition {
+            ok: ok.iter().copied().filter(|r| of_run(l, r)).collect(),
+            pattern: Some(l),
         })
-    }));
+        .collect();
     CaseSummary {
         case: case.clone(),
         ok: ok.len(),
@@ -220,7 +323,7 @@ fn summarize_load(case: &Case, records: &[Record], loads: &[LoadRun]) -> CaseSum
         patterns: Some(runs.len()),
         tool: None,
         flagged: flagged(&ok),
-        metrics,
+        metrics: metric_summaries(&repetitions, cfg),
     }
 }
 

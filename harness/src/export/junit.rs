@@ -1,0 +1,93 @@
+//! JUnit XML: one test case per gated metric and case, so CI systems show regressions as
+//! failed tests and metrics without enough data as skipped ones.
+
+use std::fmt::Write;
+
+use super::{change, p_value, Exporter, Verdicts};
+use crate::stats::verdict::Verdict;
+
+/// The JUnit exporter.
+pub struct Junit;
+
+/// Text safe in XML attributes and content.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot hold at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Exporter for Junit {
+    fn render(&self, verdicts: Verdicts) -> String {
+        let c = verdicts.comparison;
+        let tests = c.metrics().count();
+        let failures = c.count(Verdict::Regressed);
+        let skipped = c.count(Verdict::NotEnoughData);
+        let name = escape(&format!(
+            "bench gate: {} vs baseline {}",
+            c.current.run_id, c.base.run_id
+        ));
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"bench\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">"
+        );
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" timestamp=\"{}\">",
+            escape(&c.current.started_at)
+        );
+        for (case, m) in c.metrics() {
+            let summary = format!(
+                "{}: {} ({} allowed), p = {}, α = {}",
+                m.assessment.verdict.label(),
+                change(m),
+                format_args!("{:.1} %", m.max_change_pct),
+                p_value(m),
+                m.alpha
+            );
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                escape(case),
+                escape(m.metric)
+            );
+            match m.assessment.verdict {
+                Verdict::Regressed => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure type=\"regression\" message=\"{}\">{}</failure>\n    </testcase>",
+                        escape(&summary),
+                        escape(&m.assessment.reason)
+                    );
+                }
+                Verdict::NotEnoughData => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(&m.assessment.reason)
+                    );
+                }
+                Verdict::Improved | Verdict::WithinNoise => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        escape(&format!("{summary}. {}", m.assessment.reason))
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n</testsuites>\n");
+        out
+    }
+}

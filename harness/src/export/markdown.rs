@@ -1,0 +1,150 @@
+//! Markdown: a table per comparison that renders on GitHub (pull requests, issues and the
+//! Actions step summary), with the unmatched cases, the differences and the method under it.
+
+use std::fmt::Write;
+
+use super::{change, medians, p_value, ratio, Exporter, Verdicts};
+use crate::stats::verdict::Verdict;
+
+/// The Markdown exporter.
+pub struct Markdown;
+
+/// Text safe inside a Markdown table cell: pipes escaped, HTML-significant characters as
+/// entities (GitHub renders inline HTML), newlines as spaces.
+pub fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("\\`"),
+            '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regressed => "🔴 regressed",
+        Verdict::Improved => "🟢 improved",
+        Verdict::WithinNoise => "⚪ within noise",
+        Verdict::NotEnoughData => "⚠️ not enough data",
+    }
+}
+
+impl Exporter for Markdown {
+    fn render(&self, verdicts: Verdicts) -> String {
+        let c = verdicts.comparison;
+        let mut out = String::new();
+        match verdicts.gate {
+            Some(g) if g.passed => {
+                let _ = writeln!(
+                    out,
+                    "## ✅ bench gate passed: no regression beyond thresholds\n"
+                );
+            }
+            Some(g) => {
+                let _ = writeln!(
+                    out,
+                    "## ❌ bench gate failed: {} metric{} regressed\n",
+                    g.regressed,
+                    if g.regressed == 1 { "" } else { "s" }
+                );
+            }
+            None => {
+                let _ = writeln!(out, "## bench compare\n");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Base **{}** ({}, {}, bench {}) → current **{}** ({}, {}, bench {}).\n",
+            cell(&c.base.run_id),
+            cell(&c.base.hostname),
+            cell(&c.base.cpu_model),
+            cell(&c.base.git_revision),
+            cell(&c.current.run_id),
+            cell(&c.current.hostname),
+            cell(&c.current.cpu_model),
+            cell(&c.current.git_revision),
+        );
+        if let Some(g) = verdicts.gate {
+            let _ = writeln!(
+                out,
+                "{} regressed · {} improved · {} within noise or threshold · {} not enough data\n",
+                g.regressed, g.improved, g.within_noise, g.not_enough_data
+            );
+        }
+        let gate = verdicts.gate.is_some();
+        out.push_str("| case | metric | base | current | change | ratio (CI) | p |");
+        out.push_str(if gate { " allowed |" } else { "" });
+        out.push_str(" verdict |\n|---|---|--:|--:|--:|--:|--:|");
+        out.push_str(if gate { "--:|" } else { "" });
+        out.push_str("---|\n");
+        for (case, m) in c.metrics() {
+            let (base, current) = medians(m);
+            let _ = write!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell(case),
+                m.metric,
+                base,
+                current,
+                change(m),
+                ratio(m),
+                p_value(m)
+            );
+            if gate {
+                let _ = write!(out, " {:.1} % |", m.max_change_pct);
+            }
+            let _ = writeln!(out, " {} |", mark(m.assessment.verdict));
+        }
+        let explained: Vec<_> = c
+            .metrics()
+            .filter(|(_, m)| {
+                matches!(
+                    m.assessment.verdict,
+                    Verdict::Regressed | Verdict::NotEnoughData
+                )
+            })
+            .collect();
+        if !explained.is_empty() {
+            out.push('\n');
+            for (case, m) in explained {
+                let _ = writeln!(
+                    out,
+                    "- `{}` {}: {}",
+                    case.replace('`', "'"),
+                    m.metric,
+                    cell(&m.assessment.reason)
+                );
+            }
+        }
+        if !c.unmatched.is_empty() {
+            let _ = writeln!(out, "\n**Not compared** ({}):\n", c.unmatched.len());
+            for u in &c.unmatched {
+                let _ = writeln!(out, "- `{}`: {}", u.case.replace('`', "'"), cell(&u.reason));
+            }
+        }
+        let differences: Vec<&String> = c
+            .hardware_differences
+            .iter()
+            .chain(&c.engine_differences)
+            .collect();
+        if !differences.is_empty() {
+            let _ = writeln!(out, "\n**Differences between the runs**:\n");
+            for d in differences {
+                let _ = writeln!(out, "- {}", cell(d));
+            }
+        }
+        let _ = writeln!(out, "\n<sub>{}</sub>", cell(&c.method));
+        out
+    }
+}
