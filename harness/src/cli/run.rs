@@ -152,6 +152,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             table::load_footer(&summaries),
             table::server_footer(&summaries),
             table::tool_footer(&summaries),
+            table::outlier_footer(&summaries),
         ]
         .into_iter()
         .flatten()

@@ -66,18 +66,20 @@ pub struct RepetitionStats {
     /// One value per repetition, in repetition order: the measurement's value, or for
     /// per-request distributions and load patterns, the median of that repetition's values.
     pub values: Vec<f64>,
+    /// The 0-based repetition number of each value (as in `measurements.jsonl`).
+    pub numbers: Vec<u32>,
     /// Bootstrap interval of the median of `values` (none below 2 repetitions).
     pub median_ci: Option<Interval>,
     /// Bootstrap interval of the mean of `values`.
     pub mean_ci: Option<Interval>,
-    /// Repetitions outside Tukey's fences (flagged, never dropped): index into `values`.
+    /// Values outside Tukey's fences (flagged, never dropped): index into `values`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outliers: Vec<(usize, Outlier)>,
 }
 
 impl RepetitionStats {
-    /// Intervals and outlier flags of per-repetition `values`.
-    pub fn of(values: Vec<f64>, cfg: &BootstrapConfig) -> Self {
+    /// Intervals and outlier flags of `values`, one per repetition numbered `numbers`.
+    pub fn of(values: Vec<f64>, numbers: Vec<u32>, cfg: &BootstrapConfig) -> Self {
         let outliers = tukey(&values)
             .map(|(_, flags)| {
                 flags
@@ -92,6 +94,7 @@ impl RepetitionStats {
             mean_ci: bootstrap::interval(&values, Statistic::Mean, cfg),
             outliers,
             values,
+            numbers,
         }
     }
 }
@@ -166,13 +169,14 @@ pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
         ];
         for (&(name, unit, better), trial) in TOOL_METRICS.iter().zip(trials) {
             let v = values(trial);
+            let numbers = (0..v.len() as u32).collect();
             if let Some(summary) = Summary::of(&v) {
                 s.metrics.push(MetricSummary {
                     name,
                     unit,
                     better,
                     summary,
-                    repetitions: RepetitionStats::of(v, &cfg),
+                    repetitions: RepetitionStats::of(v, numbers, &cfg),
                 });
             }
         }
@@ -192,6 +196,7 @@ pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
 /// The records that count for one measured repetition: one for a single-request case, the
 /// pattern's requests (and its `loads.jsonl` line) for a load case.
 struct Repetition<'a> {
+    number: u32,
     ok: Vec<&'a Record>,
     pattern: Option<&'a LoadRun>,
 }
@@ -204,26 +209,30 @@ fn metric_summaries(repetitions: &[Repetition], cfg: &BootstrapConfig) -> Vec<Me
             .collect();
         let pooled: Vec<f64> = per_repetition.iter().flatten().copied().collect();
         let summary = Summary::of(&pooled)?;
-        let values = per_repetition.into_iter().filter_map(median).collect();
+        let (values, numbers) = per_repetition
+            .into_iter()
+            .zip(repetitions)
+            .filter_map(|(v, rep)| Some((median(v)?, rep.number)))
+            .unzip();
         Some(MetricSummary {
             name: m.name,
             unit: m.unit,
             better: m.better,
             summary,
-            repetitions: RepetitionStats::of(values, cfg),
+            repetitions: RepetitionStats::of(values, numbers, cfg),
         })
     });
     let load = LOAD_METRICS.iter().filter_map(|m| {
-        let values: Vec<f64> = repetitions
+        let (values, numbers): (Vec<f64>, Vec<u32>) = repetitions
             .iter()
-            .filter_map(|rep| rep.pattern.and_then(m.value))
-            .collect();
+            .filter_map(|rep| Some((rep.pattern.and_then(m.value)?, rep.number)))
+            .unzip();
         Some(MetricSummary {
             name: m.name,
             unit: m.unit,
             better: m.better,
             summary: Summary::of(&values)?,
-            repetitions: RepetitionStats::of(values, cfg),
+            repetitions: RepetitionStats::of(values, numbers, cfg),
         })
     });
     llm.chain(load).collect()
@@ -260,6 +269,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
     let repetitions: Vec<Repetition> = ok
         .iter()
         .map(|r| Repetition {
+            number: r.repetition,
             ok: vec![*r],
             pattern: None,
         })
@@ -311,6 +321,7 @@ fn summarize_load(
     let repetitions: Vec<Repetition> = runs
         .iter()
         .map(|l| Repetition {
+            number: l.repetition,
             ok: ok.iter().copied().filter(|r| of_run(l, r)).collect(),
             pattern: Some(l),
         })
@@ -434,5 +445,44 @@ mod tests {
             1.0,
             "the cut pattern's 50 s is not counted"
         );
+    }
+
+    #[test]
+    fn repetition_values_carry_intervals_and_flag_outliers_without_dropping_them() {
+        let c = case();
+        let record = |rep: u32, ttft: f64, itl: Vec<f64>| Record {
+            metrics: Metrics {
+                ttft_s: Some(ttft),
+                ..Metrics::default()
+            },
+            itl_s: itl,
+            status: Status::Ok,
+            error: None,
+            ..Record::failed(&c, rep, String::new(), 0.0, String::new())
+        };
+        // Repetition 2 failed and is absent: numbers keep the real repetition ids.
+        let records = vec![
+            record(0, 1.0, vec![0.1, 0.3]),
+            record(1, 1.1, vec![0.2]),
+            record(3, 0.9, vec![0.2, 0.2, 0.5]),
+            record(4, 1.05, vec![0.4]),
+            record(5, 9.0, vec![0.3]),
+        ];
+        let plan = Plan {
+            cases: vec![c.clone()],
+        };
+        let s = &summarize(&plan, &records, &[])[0];
+        let ttft = s.metrics.iter().find(|m| m.name == "ttft_s").unwrap();
+        assert_eq!(ttft.repetitions.values, [1.0, 1.1, 0.9, 1.05, 9.0]);
+        assert_eq!(ttft.repetitions.numbers, [0, 1, 3, 4, 5]);
+        // Quartiles 1.0 and 1.1 (type 7): IQR 0.1, severe fence above 1.4.
+        assert_eq!(ttft.repetitions.outliers, [(4, Outlier::Severe)]);
+        assert_eq!(ttft.summary.max, 9.0, "flagged, not dropped");
+        let ci = ttft.repetitions.median_ci.unwrap();
+        assert!(ci.low >= 0.9 && ci.high <= 9.0 && ci.low <= 1.05 && ci.high >= 1.05);
+        // A distribution counts once per repetition, by its median; pooled for the summary.
+        let itl = s.metrics.iter().find(|m| m.name == "itl_s").unwrap();
+        assert_eq!(itl.repetitions.values, [0.2, 0.2, 0.2, 0.4, 0.3]);
+        assert_eq!(itl.summary.n, 8);
     }
 }

@@ -300,3 +300,52 @@ pub fn power_footer(summaries: &[CaseSummary], power: &PowerRecord) -> Option<St
     }
     Some(parts.join("\n"))
 }
+
+/// Lines naming repetitions outside Tukey's fences for the headline metrics (kept in every
+/// figure, only flagged), so an odd repetition is seen rather than averaged in silently.
+pub fn outlier_footer(summaries: &[CaseSummary]) -> Option<String> {
+    let mut lines = Vec::new();
+    for s in summaries {
+        for m in s
+            .metrics
+            .iter()
+            .filter(|m| crate::gate::DEFAULT_METRICS.contains(&m.name))
+        {
+            let reps = &m.repetitions;
+            if reps.outliers.is_empty() {
+                continue;
+            }
+            let flagged: Vec<String> = reps
+                .outliers
+                .iter()
+                .map(|&(i, kind)| {
+                    let value = reps.values.get(i).copied().unwrap_or(f64::NAN);
+                    let repetition = reps.numbers.get(i).map_or(0, |r| r + 1);
+                    let kind = match kind {
+                        crate::stats::outliers::Outlier::Mild => "mild",
+                        crate::stats::outliers::Outlier::Severe => "severe",
+                    };
+                    format!(
+                        "repetition {repetition} {} ({})",
+                        crate::units::human(value, m.unit),
+                        kind
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "outliers {} {} (median {}): {}",
+                s.case.id,
+                m.name,
+                crate::units::human(m.summary.median, m.unit),
+                flagged.join(", ")
+            ));
+        }
+    }
+    (!lines.is_empty()).then(|| {
+        lines.push(
+            "outliers are flagged by Tukey's fences (1.5 and 3 IQR) and kept in every figure"
+                .into(),
+        );
+        lines.join("\n")
+    })
+}
