@@ -5,6 +5,7 @@
 //! the run [`store`]; [`summary`] and [`stats`] turn measurements into the tables the
 //! [`terminal`] prints and `summary.csv` keeps.
 
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod compare;
@@ -15,6 +16,7 @@ pub mod gate;
 pub mod metrics;
 pub mod plan;
 pub mod power;
+pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod store;

@@ -5,6 +5,7 @@ mod compare;
 mod gate;
 mod model;
 mod power;
+mod report;
 mod run;
 mod stats_args;
 
@@ -52,6 +53,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Fail CI (exit 1) when a run regressed against its baseline beyond noise and thresholds.
     Gate(gate::GateArgs),
+    /// Turn runs into a static HTML site (charts, tables, comparison), or Markdown or CSV.
+    Report(report::ReportArgs),
     /// Pack a run into one baseline file for gates (results/baselines/).
     Baseline(baseline::BaselineArgs),
     /// Make and list synthesized model folders.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Baseline(args) => baseline::run(args),
+        Command::Report(args) => report::run(args),
         Command::Model(cmd) => model::run(cmd),
         Command::Power(cmd) => power::run(cmd),
     };

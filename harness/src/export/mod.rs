@@ -4,7 +4,7 @@
 
 mod json;
 mod junit;
-mod markdown;
+pub mod markdown;
 
 pub use json::Json;
 pub use junit::Junit;

@@ -121,3 +121,12 @@ pub fn newest_run(root: &Path) -> Result<Option<PathBuf>, StoreError> {
     }
     Ok(newest.map(|(_, dir)| dir))
 }
+
+/// Every power sample of the run in `dir` (none when power was not sampled).
+pub fn read_power(dir: &Path) -> Result<Vec<crate::power::Sample>, StoreError> {
+    let path = dir.join(super::POWER);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    read_jsonl(&path, "a power sample")
+}

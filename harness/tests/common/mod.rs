@@ -2,6 +2,8 @@
 //! files.
 #![allow(dead_code)] // each test file uses some of them
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

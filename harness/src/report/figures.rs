@@ -1,0 +1,500 @@
+//! The charts of a report, chosen by what a run holds: a chart whose data the run lacks is left
+//! out, never drawn empty.
+
+use std::collections::BTreeMap;
+
+use super::ReportedRun;
+use crate::charts::diffusion::{PhaseBreakdown, StepChart};
+use crate::charts::energy::{EnergyChart, EnergyPer};
+use crate::charts::latency::{CdfChart, CdfSeries};
+use crate::charts::power::{PhaseSpan, PowerChart, RailSeries};
+use crate::charts::scaling::ScalingChart;
+use crate::charts::speedup::{SpeedupBar, SpeedupChart};
+use crate::charts::throughput::{Bar, BarChart, BarSeries};
+use crate::charts::ttft::TtftChart;
+use crate::charts::{ChartError, ChartSize, Point, Series};
+use crate::compare::Comparison;
+use crate::metrics::Better;
+use crate::store::{Record, Status};
+use crate::summary::{CaseSummary, MetricSummary};
+
+/// One chart: its SVG and a caption that says how to read it.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// The chart, an SVG document.
+    pub svg: String,
+    /// What it shows and how it was measured.
+    pub caption: String,
+}
+
+fn figure(svg: Result<String, ChartError>, caption: &str) -> Option<Figure> {
+    match svg {
+        Ok(svg) => Some(Figure {
+            svg,
+            caption: caption.to_string(),
+        }),
+        Err(e) => {
+            tracing::warn!("a chart could not be drawn: {e}");
+            None
+        }
+    }
+}
+
+fn metric<'a>(s: &'a CaseSummary, name: &str) -> Option<&'a MetricSummary> {
+    s.metrics.iter().find(|m| m.name == name)
+}
+
+/// A point at the metric's median with the interval of the median.
+fn point(x: f64, m: &MetricSummary) -> Point {
+    match m.repetitions.median_ci {
+        Some(ci) => Point::with_interval(x, m.summary.median, ci.low, ci.high),
+        None => Point::new(x, m.summary.median),
+    }
+}
+
+fn bar(m: Option<&MetricSummary>) -> Option<Bar> {
+    let m = m?;
+    Some(match m.repetitions.median_ci {
+        Some(ci) => Bar::with_interval(m.summary.median, ci.low, ci.high),
+        None => Bar::new(m.summary.median),
+    })
+}
+
+/// Text cases that send one request at a time (the TTFT sweep's).
+fn single_text(s: &CaseSummary) -> bool {
+    s.case.image.is_none() && s.case.load.is_none()
+}
+
+/// The charts of one run.
+pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
+    let size = ChartSize::default();
+    let s = &run.summaries;
+    let mut out = Vec::new();
+    out.extend(ttft_sweep(s, size));
+    out.extend(throughput(s, size));
+    out.extend(latency(run, size));
+    out.extend(power(run, size));
+    out.extend(energy(s, size));
+    out.extend(diffusion(run, size));
+    out.extend(scaling(s, size));
+    out
+}
+
+fn ttft_sweep(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
+    let mut by_target: BTreeMap<(String, u32), Vec<Point>> = BTreeMap::new();
+    for s in summaries.iter().filter(|s| single_text(s)) {
+        if let Some(m) = metric(s, "ttft_s") {
+            by_target
+                .entry((s.case.target.clone(), s.case.params.gen_tokens))
+                .or_default()
+                .push(point(f64::from(s.case.params.prompt_tokens), m));
+        }
+    }
+    if by_target.values().all(|p| p.len() < 2) {
+        return None;
+    }
+    let many_gen = by_target
+        .keys()
+        .map(|(_, g)| g)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let series = by_target
+        .into_iter()
+        .map(|((target, gen), mut points)| {
+            points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            Series {
+                label: if many_gen {
+                    format!("{target} (gen {gen})")
+                } else {
+                    target
+                },
+                points,
+            }
+        })
+        .collect();
+    figure(
+        TtftChart {
+            title: "Time to first token vs prompt length".into(),
+            series,
+        }
+        .render(size),
+        "Median time to first token per prompt length and target, one request at a time; \
+         whiskers: 95 % bootstrap interval of the median across repetitions.",
+    )
+}
+
+fn throughput(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
+    let cases: Vec<&CaseSummary> = summaries
+        .iter()
+        .filter(|s| s.case.image.is_none())
+        .filter(|s| metric(s, "prefill_tps").is_some() || metric(s, "decode_tps").is_some())
+        .collect();
+    if cases.is_empty() {
+        return None;
+    }
+    let groups = [("prefill", "prefill_tps"), ("decode", "decode_tps")]
+        .into_iter()
+        .map(|(label, name)| BarSeries {
+            label: format!("{label} (tok/s)"),
+            values: cases.iter().map(|s| bar(metric(s, name))).collect(),
+        })
+        .collect();
+    figure(
+        BarChart {
+            title: "Prefill and decode throughput".into(),
+            y_label: "throughput (tokens/s)".into(),
+            categories: cases.iter().map(|s| s.case.id.clone()).collect(),
+            groups,
+        }
+        .render(size),
+        "Median prefill (prompt tokens / time to first token) and decode ((output tokens − 1) / \
+         time from first to last token) throughput per case; whiskers: 95 % interval.",
+    )
+}
+
+/// Values of `f` over the ok records of each text case that has at least `min` of them.
+fn per_case_values(
+    run: &ReportedRun,
+    min: usize,
+    f: impl Fn(&Record) -> Vec<f64>,
+) -> Vec<CdfSeries> {
+    run.summaries
+        .iter()
+        .filter(|s| s.case.image.is_none())
+        .filter_map(|s| {
+            let values: Vec<f64> = run
+                .run
+                .records
+                .iter()
+                .filter(|r| r.case == s.case.id && r.status == Status::Ok)
+                .flat_map(&f)
+                .collect();
+            (values.len() >= min).then(|| CdfSeries {
+                label: s.case.id.clone(),
+                values,
+            })
+        })
+        .collect()
+}
+
+fn latency(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let ttft = per_case_values(run, 5, |r| r.metrics.ttft_s.into_iter().collect());
+    if !ttft.is_empty() {
+        out.extend(figure(
+            CdfChart {
+                title: "Distribution of time to first token".into(),
+                x_label: "time to first token".into(),
+                series: ttft,
+            }
+            .render(size),
+            "Empirical CDF of time to first token over every measured request of each case \
+             (under load: every request of every pattern).",
+        ));
+    }
+    let itl = per_case_values(run, 20, |r| r.itl_s.clone());
+    if !itl.is_empty() {
+        out.extend(figure(
+            CdfChart {
+                title: "Distribution of inter-token latency".into(),
+                x_label: "gap between consecutive tokens".into(),
+                series: itl,
+            }
+            .render(size),
+            "Empirical CDF of every inter-token gap of every measured request, per case.",
+        ));
+    }
+    out
+}
+
+fn power(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
+    if run.power.is_empty() {
+        return None;
+    }
+    let mut rails: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for sample in &run.power {
+        for reading in &sample.rails {
+            if let Some(w) = reading.watts {
+                rails
+                    .entry(format!("{} ({})", reading.rail, reading.scope.as_str()))
+                    .or_default()
+                    .push((sample.t_s, w));
+            }
+        }
+    }
+    if rails.is_empty() {
+        return None;
+    }
+    let mut phases = Vec::new();
+    let mut energy: BTreeMap<String, f64> = BTreeMap::new();
+    for r in run.run.records.iter().filter(|r| r.status == Status::Ok) {
+        let t0 = r.t_start_s;
+        let m = &r.metrics;
+        let mut span = |label: &str, from: f64, to: f64| {
+            if to > from {
+                phases.push(PhaseSpan {
+                    label: label.into(),
+                    start_s: t0 + from,
+                    end_s: t0 + to,
+                });
+            }
+        };
+        if let (Some(ttft), Some(e2e)) = (m.ttft_s, m.e2e_s) {
+            span("prefill", 0.0, ttft);
+            span("decode", ttft, e2e);
+        }
+        if let Some(image) = m.image_s {
+            let te = m.text_encode_s.unwrap_or(0.0);
+            span("text encode", 0.0, te);
+            if let Some(d) = m.denoise_s {
+                span("denoise", te, te + d);
+            }
+            if let Some(v) = m.vae_decode_s {
+                span("VAE decode", image - v, image);
+            }
+        }
+        if let Some(e) = &r.energy {
+            if let Some(rail) = e.rails.get(&e.headline) {
+                for (phase, pe) in rail.phases.iter().filter(|(p, _)| p.as_str() != "total") {
+                    *energy
+                        .entry(format!("{phase} ({})", e.headline))
+                        .or_default() += pe.joules;
+                }
+            }
+        }
+    }
+    figure(
+        PowerChart {
+            title: format!("Power during the run ({})", run.run.manifest.power.used),
+            rails: rails
+                .into_iter()
+                .map(|(label, points)| RailSeries { label, points })
+                .collect(),
+            phases,
+            energy_note: energy.into_iter().collect(),
+        }
+        .render(size),
+        &format!(
+            "Power of each rail the sampler measured, on the run's clock, with each \
+             measurement's phases shaded; energy per phase summed over measurements. Rails of \
+             different scopes overlap: never add them. Sampler: {}.",
+            run.run.manifest.power.note
+        ),
+    )
+}
+
+fn energy(summaries: &[CaseSummary], size: ChartSize) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for (name, per, caption) in [
+        (
+            "j_per_output_token",
+            EnergyPer::OutputToken,
+            "Median energy per generated token (decode phase, headline rail) per case; \
+             whiskers: 95 % interval.",
+        ),
+        (
+            "j_per_image",
+            EnergyPer::Image,
+            "Median energy per image (whole request, headline rail) per case; whiskers: 95 % \
+             interval.",
+        ),
+    ] {
+        let cases: Vec<&CaseSummary> = summaries
+            .iter()
+            .filter(|s| metric(s, name).is_some())
+            .collect();
+        if cases.is_empty() {
+            continue;
+        }
+        out.extend(figure(
+            EnergyChart {
+                title: match per {
+                    EnergyPer::OutputToken => "Energy per output token".into(),
+                    EnergyPer::Image => "Energy per image".into(),
+                },
+                per,
+                categories: cases.iter().map(|s| s.case.id.clone()).collect(),
+                groups: vec![BarSeries {
+                    label: "median".into(),
+                    values: cases.iter().map(|s| bar(metric(s, name))).collect(),
+                }],
+            }
+            .render(size),
+            caption,
+        ));
+    }
+    out
+}
+
+fn diffusion(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
+    let images: Vec<&CaseSummary> = run
+        .summaries
+        .iter()
+        .filter(|s| s.case.image.is_some())
+        .collect();
+    if images.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let series: Vec<Series> = images
+        .iter()
+        .filter_map(|s| {
+            let steps: Vec<&Vec<f64>> = run
+                .run
+                .records
+                .iter()
+                .filter(|r| r.case == s.case.id && r.status == Status::Ok && !r.step_s.is_empty())
+                .map(|r| &r.step_s)
+                .collect();
+            let longest = steps.iter().map(|v| v.len()).max()?;
+            let points = (0..longest)
+                .filter_map(|i| {
+                    let mut at: Vec<f64> = steps.iter().filter_map(|v| v.get(i).copied()).collect();
+                    at.sort_by(f64::total_cmp);
+                    let median = crate::stats::quantile_sorted(&at, 0.5);
+                    median
+                        .is_finite()
+                        .then(|| Point::new((i + 1) as f64, median))
+                })
+                .collect();
+            Some(Series {
+                label: s.case.id.clone(),
+                points,
+            })
+        })
+        .collect();
+    if !series.is_empty() {
+        out.extend(figure(
+            StepChart {
+                title: "Time per denoising step".into(),
+                series,
+            }
+            .render(size),
+            "Median time of each denoising step across repetitions, per case: the first steps \
+             show warm-up effects, the rest the steady state.",
+        ));
+    }
+    let cases: Vec<(String, Vec<(String, f64)>)> = images
+        .iter()
+        .map(|s| {
+            let phases = [
+                ("text encode", "text_encode_s"),
+                ("denoise", "denoise_s"),
+                ("VAE decode", "vae_decode_s"),
+            ]
+            .into_iter()
+            .filter_map(|(label, name)| Some((label.to_string(), metric(s, name)?.summary.median)))
+            .collect();
+            (s.case.id.clone(), phases)
+        })
+        .filter(|(_, phases): &(String, Vec<(String, f64)>)| !phases.is_empty())
+        .collect();
+    if !cases.is_empty() {
+        out.extend(figure(
+            PhaseBreakdown {
+                title: "Where the time of an image goes".into(),
+                cases,
+            }
+            .render(size),
+            "Median seconds per phase of one image request: text encoding, the denoising loop, \
+             and VAE decoding.",
+        ));
+    }
+    out
+}
+
+fn scaling(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
+    let mut throughput: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    let mut power: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for s in summaries {
+        let Some(nodes) = s.case.nodes else {
+            continue;
+        };
+        let key = format!("{}/{}", s.case.workload, s.case.params.prompt_tokens);
+        let rate = metric(s, "output_tps").or_else(|| metric(s, "decode_tps"));
+        if let Some(m) = rate {
+            throughput
+                .entry(key.clone())
+                .or_default()
+                .push(point(f64::from(nodes), m));
+        }
+        if let Some(m) = metric(s, "avg_power_w") {
+            power
+                .entry(key)
+                .or_default()
+                .push(point(f64::from(nodes), m));
+        }
+    }
+    let distinct_nodes = throughput.values().map(|p| p.len()).max().unwrap_or(0);
+    if distinct_nodes < 2 {
+        return None;
+    }
+    let series = |map: BTreeMap<String, Vec<Point>>| -> Vec<Series> {
+        map.into_iter()
+            .map(|(label, mut points)| {
+                points.sort_by(|a, b| a.x.total_cmp(&b.x));
+                Series { label, points }
+            })
+            .collect()
+    };
+    figure(
+        ScalingChart {
+            title: "Cluster scaling".into(),
+            series: series(throughput),
+            power: series(power),
+        }
+        .render(size),
+        "Throughput (tokens/s: output_tps under load, else decode) and average power against \
+         the number of nodes the model runs on.",
+    )
+}
+
+/// The charts of one comparison: the speedup of the current run per case.
+pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
+    let headline = ["ttft_s", "decode_tps", "output_tps", "image_s", "e2e_s"];
+    let mut out = Vec::new();
+    for name in headline {
+        let bars: Vec<SpeedupBar> = c
+            .metrics()
+            .filter(|(_, m)| m.metric == name)
+            .filter_map(|(case, m)| {
+                let ratio = m.assessment.ratio?;
+                let ci = m.assessment.ratio_interval;
+                // Speedup: how many times faster; a time that halves is ×2.
+                let (speedup, low, high) = match m.better {
+                    Better::Lower if ratio > 0.0 => (
+                        1.0 / ratio,
+                        ci.map(|i| 1.0 / i.high),
+                        ci.map(|i| 1.0 / i.low),
+                    ),
+                    Better::Lower => return None,
+                    Better::Higher => (ratio, ci.map(|i| i.low), ci.map(|i| i.high)),
+                };
+                Some(SpeedupBar {
+                    label: case.to_string(),
+                    speedup,
+                    low,
+                    high,
+                })
+            })
+            .collect();
+        if bars.is_empty() {
+            continue;
+        }
+        out.extend(figure(
+            SpeedupChart {
+                title: format!("Speedup: {name}"),
+                base_label: format!("{} ({})", c.base.run_id, c.base.cpu_model),
+                current_label: format!("{} ({})", c.current.run_id, c.current.cpu_model),
+                bars,
+            }
+            .render(ChartSize::default()),
+            &format!(
+                "How many times faster the current run is on {name} (above 1: faster), per case, \
+                 with the 95 % bootstrap interval of the ratio of medians."
+            ),
+        ));
+    }
+    out
+}

@@ -1,0 +1,196 @@
+//! The pages of the site: the index of runs, one page per run, the comparison page.
+
+use std::fmt::Write;
+
+use super::figures::{self, Figure};
+use super::html::{escape, file_name, page};
+use super::{tables, warnings, Report, ReportedRun};
+use crate::compare::suite_name;
+
+/// File name of the comparison page.
+pub const COMPARE_FILE: &str = "compare.html";
+
+/// File name of a run's page.
+pub fn run_file(id: &str) -> String {
+    format!("run-{}.html", file_name(id))
+}
+
+fn nav(report_has_compare: bool) -> String {
+    let mut out = String::from("<a href=\"index.html\">All runs</a>");
+    if report_has_compare {
+        let _ = write!(out, " · <a href=\"{COMPARE_FILE}\">Comparison</a>");
+    }
+    out
+}
+
+fn figures_html(figures: &[Figure]) -> String {
+    let mut out = String::new();
+    for f in figures {
+        let _ = write!(
+            out,
+            "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+            f.svg,
+            escape(&f.caption)
+        );
+    }
+    out
+}
+
+fn list(items: &[String], class: &str) -> String {
+    let mut out = format!("<ul class=\"{class}\">");
+    for i in items {
+        let _ = write!(out, "<li>{}</li>", escape(i));
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
+/// The index: every run with its machine and suite, and a link to the comparison.
+pub fn index(report: &Report) -> String {
+    let compare = !report.comparisons.is_empty() || !report.not_compared.is_empty();
+    let mut body = String::from("<h1>bench report</h1>\n");
+    let _ = writeln!(
+        body,
+        "<p class=\"muted\">{} run(s). Each run's page has its machine, engines, per-case tables \
+         with 95 % intervals, charts and warnings.{}</p>",
+        report.runs.len(),
+        if compare {
+            " The comparison page sets every later run against the first."
+        } else {
+            ""
+        }
+    );
+    let mut t = String::from(
+        "<div class=\"scroll\"><table><thead><tr><th>run</th><th>suite</th><th>host</th>\
+         <th>chip / CPU</th><th>started</th><th>status</th><th class=\"num\">cases</th>\
+         </tr></thead><tbody>\n",
+    );
+    for r in &report.runs {
+        let m = &r.run.manifest;
+        let _ = writeln!(
+            t,
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"num\">{}</td></tr>",
+            escape(&run_file(m.run_id.as_str())),
+            escape(&m.run_id),
+            escape(&suite_name(m)),
+            escape(&m.environment.hostname),
+            escape(&m.environment.cpu_model),
+            escape(&m.started_at),
+            escape(&format!("{:?}", m.status).to_lowercase()),
+            r.summaries.len()
+        );
+    }
+    t.push_str("</tbody></table></div>\n");
+    body.push_str(&t);
+    if compare {
+        let _ = writeln!(
+            body,
+            "<p><a href=\"{COMPARE_FILE}\">Comparison of the runs</a></p>"
+        );
+    }
+    page("bench report", &nav(compare), &body)
+}
+
+/// A run's page.
+pub fn run(r: &ReportedRun) -> String {
+    let m = &r.run.manifest;
+    let mut body = format!(
+        "<h1>{}</h1>\n<p class=\"muted\">Suite <strong>{}</strong>{} · {} on {} · {}</p>\n",
+        escape(&m.run_id),
+        escape(&suite_name(m)),
+        m.suite.parsed["suite"]["description"]
+            .as_str()
+            .map(|d| format!(": {}", escape(d)))
+            .unwrap_or_default(),
+        escape(&m.environment.cpu_model),
+        escape(&m.environment.hostname),
+        escape(&m.started_at),
+    );
+    let (warnings, notes) = warnings::warnings_and_notes(&r.run, &r.summaries);
+    if !warnings.is_empty() {
+        body.push_str("<h2>Warnings</h2>\n");
+        body.push_str(&list(&warnings, "warnings"));
+    }
+    body.push_str("<h2>Results</h2>\n");
+    body.push_str(
+        "<p class=\"note\">Medians over repetitions; 95 % intervals are percentile bootstrap \
+         intervals of the median across repetitions. Definitions: docs/metrics.md.</p>\n",
+    );
+    for t in [
+        tables::text_cases(&r.summaries),
+        tables::image_cases(&r.summaries),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = write!(body, "<h3>{}</h3>\n{}", escape(&t.title), t.to_html());
+    }
+    let figures = figures::run_figures(r);
+    if !figures.is_empty() {
+        body.push_str("<h2>Charts</h2>\n");
+        body.push_str(&figures_html(&figures));
+    }
+    if !notes.is_empty() {
+        body.push_str("<h2>Notes</h2>\n");
+        body.push_str(&list(&notes, "notes"));
+    }
+    body.push_str("<h2>Every metric</h2>\n");
+    for s in &r.summaries {
+        let t = tables::case_metrics(s);
+        let _ = write!(
+            body,
+            "<details><summary>{}</summary>\n{}</details>\n",
+            escape(&s.case.id),
+            t.to_html()
+        );
+    }
+    body.push_str("<h2>Machine and engines</h2>\n");
+    body.push_str(&tables::environment(&r.run).to_html());
+    body.push_str(&tables::engines(&r.run).to_html());
+    page(&format!("bench run {}", m.run_id), &nav(false), &body)
+}
+
+/// The comparison page: per later run, the speedup chart and the verdict table.
+pub fn comparisons(report: &Report) -> String {
+    let mut body = String::from("<h1>Comparison</h1>\n");
+    body.push_str(
+        "<p class=\"note\">Each run is compared with the first. Speedup: how many times faster \
+         the later run is (base median / current median for times, current / base for rates), \
+         with a 95 % bootstrap interval. Verdicts: two-sided Mann-Whitney U at α = 0.05 on \
+         one value per repetition; \"not enough data\" below 3 repetitions a side.</p>\n",
+    );
+    for c in &report.comparisons {
+        let _ = writeln!(
+            body,
+            "<h2>{} ({}) → {} ({})</h2>",
+            escape(&c.base.run_id),
+            escape(&c.base.cpu_model),
+            escape(&c.current.run_id),
+            escape(&c.current.cpu_model)
+        );
+        let differences: Vec<String> = c
+            .hardware_differences
+            .iter()
+            .chain(&c.engine_differences)
+            .cloned()
+            .collect();
+        if !differences.is_empty() {
+            body.push_str("<p>Differences between the runs:</p>\n");
+            body.push_str(&list(&differences, "notes"));
+        }
+        body.push_str(&figures_html(&figures::comparison_figures(c)));
+        body.push_str(&tables::comparison(c).to_html());
+        if !c.unmatched.is_empty() {
+            let unmatched: Vec<String> = c.unmatched.iter().map(|u| u.to_string()).collect();
+            body.push_str("<p>Not compared:</p>\n");
+            body.push_str(&list(&unmatched, "notes"));
+        }
+        let _ = writeln!(body, "<p class=\"note\">{}</p>", escape(&c.method));
+    }
+    if !report.not_compared.is_empty() {
+        body.push_str("<h2>Not compared</h2>\n");
+        body.push_str(&list(&report.not_compared, "warnings"));
+    }
+    page("bench comparison", &nav(true), &body)
+}

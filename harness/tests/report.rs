@@ -1,0 +1,245 @@
+//! `bench report` end to end: two real runs (quickstart-shaped, at the tiny preset) and a copy
+//! carrying markup in every string a run holds, rendered into a site and opened in headless
+//! Chromium: no console message, no request outside the folder, every chart drawn, every
+//! payload shown as text.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+mod common;
+use common::browser::{chromium, Browser};
+use common::{bench, read_json, run_suite};
+
+/// Markup and quote-breaking text, as a hostile server or model name could carry.
+const PAYLOAD: &str = r#"<script>console.error("xss")</script>"'><img src=x onerror=alert(1)>"#;
+
+fn smoke_suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/gate-smoke.toml")
+}
+
+/// Two runs of the smoke suite and a copy of the second with `PAYLOAD` in its strings.
+fn runs(tmp: &Path) -> Vec<PathBuf> {
+    for _ in 0..2 {
+        let out = run_suite(tmp, &smoke_suite(), &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(tmp.join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
+    dirs.sort();
+    let evil = tmp.join("results/evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    let mut m: Value = read_json(&dirs[1].join("manifest.json"));
+    m["run_id"] = format!("evil{PAYLOAD}").into();
+    m["environment"]["hostname"] = PAYLOAD.into();
+    m["environment"]["cpu_model"] = PAYLOAD.into();
+    m["suite"]["parsed"]["suite"]["description"] = PAYLOAD.into();
+    m["engines"]["cpu"]["model"]["spec"] = PAYLOAD.into();
+    m["power"]["note"] = PAYLOAD.into();
+    std::fs::write(evil.join("manifest.json"), m.to_string()).unwrap();
+    std::fs::copy(
+        dirs[1].join("measurements.jsonl"),
+        evil.join("measurements.jsonl"),
+    )
+    .unwrap();
+    dirs.push(evil);
+    dirs
+}
+
+fn report(tmp: &Path, runs: &[PathBuf]) -> PathBuf {
+    let site = tmp.join("site");
+    let out = bench()
+        .arg("report")
+        .args(runs)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    site
+}
+
+fn pages(site: &Path) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(site)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    pages.sort();
+    pages
+}
+
+#[test]
+fn every_string_from_a_run_is_escaped_in_the_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = runs(tmp.path());
+    let site = report(tmp.path(), &runs);
+    let mut seen = 0;
+    for page in pages(&site) {
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            !html.contains("<script"),
+            "{}: a script element",
+            page.display()
+        );
+        assert!(
+            !html.contains("<img"),
+            "{}: an injected element",
+            page.display()
+        );
+        assert!(
+            !html.contains("\"'>"),
+            "{}: a quote broke out",
+            page.display()
+        );
+        if html.contains("&lt;script&gt;console.error(&quot;xss&quot;)&lt;/script&gt;") {
+            seen += 1;
+        }
+        for sheet in ["<link", "@import", "url(http", "src=\"http"] {
+            assert!(!html.contains(sheet), "{}: loads {sheet}", page.display());
+        }
+    }
+    assert!(
+        seen >= 2,
+        "the payload shows, escaped, on the index and the run's page"
+    );
+    // Markdown and CSV carry the payload too, made harmless for their own syntax.
+    let md = bench()
+        .arg("report")
+        .arg(&runs[2])
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    assert!(!md.contains("<script"), "{md}");
+}
+
+#[test]
+fn the_site_renders_in_headless_chromium_with_charts_and_nothing_fetched() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Chromium (.ci/run installs it)"
+        );
+        eprintln!("skipped: no chromium on PATH (set BENCH_CHROMIUM)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = runs(tmp.path());
+    let site = report(tmp.path(), &runs);
+    let site_url = format!("file://{}", site.canonicalize().unwrap().display());
+    let mut browser = Browser::start(&chromium, &tmp.path().join("profile"));
+    let shots = std::env::var_os("BENCH_REPORT_SCREENSHOTS").map(PathBuf::from);
+    let mut charts = 0;
+    for page in pages(&site) {
+        let url = format!("file://{}", page.canonicalize().unwrap().display());
+        let load = browser.open(&url);
+        assert!(load.console.is_empty(), "{url}: {:?}", load.console);
+        assert!(load.log.is_empty(), "{url}: {:?}", load.log);
+        for request in &load.requests {
+            assert!(
+                request.starts_with(&site_url),
+                "{url} requested {request}, outside the report folder"
+            );
+        }
+        let facts = browser.evaluate(
+            "JSON.stringify({scripts: document.scripts.length, \
+             text: document.body.innerText, \
+             charts: [...document.querySelectorAll('figure svg')].map(s => { \
+               const r = s.getBoundingClientRect(); \
+               return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })})",
+        );
+        let facts: Value = serde_json::from_str(facts.as_str().unwrap()).unwrap();
+        assert_eq!(facts["scripts"], 0, "{url}");
+        if page.to_string_lossy().contains("evil") {
+            assert!(
+                facts["text"].as_str().unwrap().contains(PAYLOAD),
+                "{url}: the payload is shown as text"
+            );
+        }
+        let png = browser.screenshot();
+        if let Some(dir) = &shots {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(
+                dir.join(page.file_name().unwrap()).with_extension("png"),
+                &png,
+            )
+            .unwrap();
+        }
+        let image = decode(&png);
+        for rect in facts["charts"].as_array().unwrap() {
+            let r: Vec<f64> = rect
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let coloured = image.coloured_pixels(r[0], r[1], r[2], r[3]);
+            assert!(
+                coloured >= 150,
+                "{url}: the chart at {r:?} is blank ({coloured} coloured pixels)"
+            );
+            charts += 1;
+        }
+    }
+    assert!(charts >= 6, "only {charts} charts across the site");
+}
+
+struct Rgb {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+fn decode(png_bytes: &[u8]) -> Rgb {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Rgb {
+        width: info.width as usize,
+        height: info.height as usize,
+        pixels,
+    }
+}
+
+impl Rgb {
+    /// Pixels in the rectangle whose colour is clearly not grey: drawn series, not text,
+    /// axes or background.
+    fn coloured_pixels(&self, x: f64, y: f64, w: f64, h: f64) -> usize {
+        let (x0, y0) = (x.max(0.0) as usize, y.max(0.0) as usize);
+        let x1 = ((x + w) as usize).min(self.width);
+        let y1 = ((y + h) as usize).min(self.height);
+        let mut n = 0;
+        for row in y0..y1 {
+            for col in x0..x1 {
+                let i = (row * self.width + col) * 3;
+                let (r, g, b) = (self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]);
+                let max = r.max(g).max(b);
+                let min = r.min(g).min(b);
+                if max - min > 60 {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
