@@ -686,6 +686,10 @@ mod tests {
         assert!(two_sided <= false_positive_bound(), "TwoSided: {two_sided}");
     }
 
+    /// Power against a 5 % slowdown at the noise of real quickstart runs on the 2-core VM
+    /// bench is developed on (CV about 5 %). No test can reach 80 % at 10 repetitions a side
+    /// at that noise (a one-sided t-test on normal data with d = 1 has about 69 %); at 20 a
+    /// side the gate does. Measured: 0.655 at 10, 0.91 at 20 (pooled noise, 1,000 trials).
     #[test]
     fn power_against_a_five_percent_slowdown() {
         let rules = [
@@ -700,9 +704,24 @@ mod tests {
              Harmful 2 % {:.3}, Harmful 3 % {:.3}, TwoSided 0 % {:.3}",
             rates[0].0, rates[1].0, rates[2].0, rates[3].0
         );
-        assert!(rates[0].0 > 0.3, "power {}", rates[0].0);
+        assert!(rates[0].0 >= 0.6, "power at 10 repetitions: {}", rates[0].0);
         // A higher threshold can only remove regressions.
         assert!(rates[0].0 >= rates[1].0 && rates[1].0 >= rates[2].0);
+        let twenty = verdict_rates(NOISE, 1.05, 20, &rules[..1], 0x90E7, false);
+        eprintln!("power, +5 %, 20 vs 20: Harmful 0 % {:.3}", twenty[0].0);
+        assert!(
+            twenty[0].0 >= 0.8,
+            "power at 20 repetitions: {}",
+            twenty[0].0
+        );
+        // Half the noise (a quieter machine): 10 repetitions suffice.
+        let quiet: Vec<f64> = NOISE.iter().map(|r| 1.0 + (r - 1.0) / 2.0).collect();
+        let half = verdict_rates(&quiet, 1.05, 10, &rules[..1], 0x90E7, false);
+        eprintln!(
+            "power, +5 %, 10 vs 10, half the noise: Harmful 0 % {:.3}",
+            half[0].0
+        );
+        assert!(half[0].0 >= 0.8, "power at half the noise: {}", half[0].0);
     }
 
     /// Per-list and pooled A/A rates and power for several sample sizes, for choosing the
