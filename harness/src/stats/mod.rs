@@ -1,5 +1,7 @@
 //! Descriptive statistics of a sample.
 
+pub mod changepoint;
+
 use serde::{Deserialize, Serialize};
 
 /// Summary of one sample.
