@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub use bench_workloads::cpu_time;
 pub mod environment;
+pub mod history;
 pub mod metrics;
 pub mod plan;
 pub mod power;
