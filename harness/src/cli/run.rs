@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::clock::RunClock;
 use crate::environment::Environment;
+use crate::history::History;
 use crate::plan::Plan;
 use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, Selection, SourceSettings};
@@ -136,6 +137,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         m.finished_at = Some(now());
     })?;
+    // After the status is final, so the index knows whether the run is complete.
+    index_in_history(&store, &summaries);
 
     if args.json {
         let out = serde_json::json!({
@@ -337,6 +340,21 @@ fn measure_baseline(
     }
     store.update_manifest(|m| m.power.baseline = Some(baseline))?;
     Ok(())
+}
+
+/// Add the run to the history index of its results root (the run folder's parent, also with
+/// `--resume`). Failing is only a warning: the measurements are safe in the run folder, and
+/// `bench history` indexes it later.
+fn index_in_history(store: &RunStore, summaries: &[summary::CaseSummary]) {
+    let root = match store.dir().parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let indexed = History::open(root)
+        .and_then(|mut history| history.index_summaries(store.dir(), store.manifest(), summaries));
+    if let Err(e) = indexed {
+        tracing::warn!("the run is stored but not in the history index: {e}");
+    }
 }
 
 fn now() -> String {
