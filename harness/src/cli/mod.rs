@@ -1,5 +1,6 @@
 //! The `bench` command line.
 
+mod history;
 mod model;
 mod power;
 mod run;
@@ -50,6 +51,14 @@ enum Command {
     /// Watch, record or import power samples outside a run.
     #[command(subcommand)]
     Power(power::PowerCommand),
+    /// Runs kept under results/ and a metric's series across them, with change points.
+    ///
+    /// Every run is indexed in results/history.sqlite (rebuilt from the run folders whenever
+    /// needed). Alone, lists the runs, newest first; with --case and --metric, prints that
+    /// metric's median per run, oldest first, and marks where a shift began:
+    ///
+    ///   bench history --case cpu/ttft/p128-g32-c1 --metric ttft_s
+    History(history::HistoryArgs),
 }
 
 /// Parse the command line and run it.
@@ -69,6 +78,7 @@ pub fn main() -> ExitCode {
         }
         Command::Model(cmd) => model::run(cmd),
         Command::Power(cmd) => power::run(cmd),
+        Command::History(args) => history::run(args),
     };
     match result {
         Ok(code) => code,
