@@ -13,6 +13,7 @@ pub use bench_workloads::cpu_time;
 pub mod environment;
 pub mod export;
 pub mod gate;
+pub mod history;
 pub mod metrics;
 pub mod plan;
 pub mod power;

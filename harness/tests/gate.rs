@@ -304,3 +304,22 @@ fn compare_gives_direction_aware_verdicts_and_bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing could be gated"));
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let runs = one_run();
+    let mut child = bench()
+        .arg("compare")
+        .arg(&runs.base)
+        .arg(&runs.base)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before bench writes (as `bench compare … | head -0` would).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

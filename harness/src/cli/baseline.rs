@@ -38,7 +38,7 @@ pub fn run(args: BaselineArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("results/baselines").join(format!("{name}.json"))
     });
     write_baseline(&run, &out)?;
-    println!(
+    outln!(
         "{}: baseline of run {} ({} measurements)",
         out.display(),
         run.id(),

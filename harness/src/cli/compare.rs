@@ -83,7 +83,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         cross_hardware: args.cross_hardware,
     };
     let comparison = compare(&base, &current, &options)?;
-    print!(
+    out!(
         "{}",
         args.format.exporter().render(Verdicts {
             comparison: &comparison,

@@ -105,7 +105,7 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         file.write_all(markdown.as_bytes())
             .with_context(|| format!("cannot append to {}", path.display()))?;
     }
-    print!("{}", args.format.exporter().render(verdicts));
+    out!("{}", args.format.exporter().render(verdicts));
     eprintln!(
         "baseline {} ({}); wrote {} and {}",
         baseline.id(),

@@ -1,8 +1,27 @@
 //! The `bench` command line.
 
+/// `print!` that ends quietly when the reader of standard output went away (`bench … | head`)
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!($($arg)*))
+    };
+}
+
+/// `println!` with the behaviour of [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
 mod baseline;
 mod compare;
 mod gate;
+mod history;
 mod model;
 mod power;
 mod report;
@@ -63,6 +82,14 @@ enum Command {
     /// Watch, record or import power samples outside a run.
     #[command(subcommand)]
     Power(power::PowerCommand),
+    /// Runs kept under results/ and a metric's series across them, with change points.
+    ///
+    /// Every run is indexed in results/history.sqlite (rebuilt from the run folders whenever
+    /// needed). Alone, lists the runs, newest first; with --case and --metric, prints that
+    /// metric's median per run, oldest first, and marks where a shift began:
+    ///
+    ///   bench history --case cpu/ttft/p128-g32-c1 --metric ttft_s
+    History(history::HistoryArgs),
 }
 
 /// Parse the command line and run it.
@@ -74,7 +101,7 @@ pub fn main() -> ExitCode {
         Command::Validate { suites } => validate(&suites),
         Command::Schema => {
             let schema = crate::suite::json_schema();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );
@@ -86,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Model(cmd) => model::run(cmd),
         Command::Power(cmd) => power::run(cmd),
+        Command::History(args) => history::run(args),
     };
     match result {
         Ok(code) => code,
@@ -102,7 +130,7 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         match crate::suite::load(path) {
             Ok(loaded) => {
                 let plan = crate::plan::Plan::expand(&loaded.suite);
-                println!(
+                outln!(
                     "{}: ok ({} cases, {} measured runs, {} with warmups)",
                     path.display(),
                     plan.cases.len(),
@@ -135,4 +163,19 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Write `text` to standard output. A closed pipe ends output silently (the reader has what it
+/// wanted); any other failure is reported once on standard error.
+pub(crate) fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+        }
+    }
 }

@@ -57,12 +57,12 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
                             format!("synthesizing {} into {}", flux.name, out.display())
                         })?;
                 match flux.on_disk {
-                    true => println!(
+                    true => outln!(
                         "{}: {parameters} parameters written in {:.1} s",
                         out.display(),
                         started.elapsed().as_secs_f64()
                     ),
-                    false => println!(
+                    false => outln!(
                         "{}: configs and tokenizers written; the weights are made in memory from seed {seed} when loaded",
                         out.display()
                     ),
@@ -83,7 +83,7 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
             );
             let report = synth::synthesize(preset, &SynthOptions { dtype, seed }, &out)
                 .with_context(|| format!("synthesizing {} into {}", preset.name, out.display()))?;
-            println!(
+            outln!(
                 "{}: {} parameters, {:.1} MB written in {:.1} s",
                 report.dir.display(),
                 report.parameters,
@@ -94,10 +94,10 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
         }
         ModelCommand::Presets => {
             for p in synth::presets() {
-                println!("{:<14} {}", p.name, p.summary);
+                outln!("{:<14} {}", p.name, p.summary);
             }
             for p in bench_workloads::diffusion::synth::flux_presets() {
-                println!("{:<14} {}", p.name, p.summary);
+                outln!("{:<14} {}", p.name, p.summary);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -84,7 +84,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         ReportFormat::Html => {
             let pages = report.write_html(&out)?;
-            println!(
+            outln!(
                 "{} pages in {}; open {}",
                 pages.len(),
                 out.display(),
@@ -92,19 +92,19 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             );
         }
         ReportFormat::Md => match &args.out {
-            None => print!("{}", report.markdown()),
+            None => out!("{}", report.markdown()),
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 let path = dir.join("report.md");
                 std::fs::write(&path, report.markdown())
                     .with_context(|| format!("cannot write {}", path.display()))?;
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
         },
         ReportFormat::Csv => {
             let files = report.write_csv(&out)?;
-            println!("{} tables as CSV in {}", files.len(), out.display());
+            outln!("{} tables as CSV in {}", files.len(), out.display());
         }
     }
     for reason in &report.not_compared {

@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::clock::RunClock;
 use crate::environment::Environment;
+use crate::history::History;
 use crate::plan::Plan;
 use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, Selection, SourceSettings};
@@ -136,6 +137,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         m.finished_at = Some(now());
     })?;
+    // After the status is final, so the index knows whether the run is complete.
+    index_in_history(&store, &summaries);
 
     if args.json {
         let out = serde_json::json!({
@@ -145,9 +148,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "cases": summaries,
             "failures": failures,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else if !args.quiet {
-        print!("{}", table::render(&summaries));
+        out!("{}", table::render(&summaries));
         for lines in [
             table::load_footer(&summaries),
             table::server_footer(&summaries),
@@ -157,12 +160,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flatten()
         {
-            println!("{lines}");
+            outln!("{lines}");
         }
         if let Some(line) = table::power_footer(&summaries, &store.manifest().power) {
-            println!("{line}");
+            outln!("{line}");
         }
-        println!("run stored in {}", store.dir().display());
+        outln!("run stored in {}", store.dir().display());
     }
     for f in &failures {
         eprintln!(
@@ -338,6 +341,21 @@ fn measure_baseline(
     }
     store.update_manifest(|m| m.power.baseline = Some(baseline))?;
     Ok(())
+}
+
+/// Add the run to the history index of its results root (the run folder's parent, also with
+/// `--resume`). Failing is only a warning: the measurements are safe in the run folder, and
+/// `bench history` indexes it later.
+fn index_in_history(store: &RunStore, summaries: &[summary::CaseSummary]) {
+    let root = match store.dir().parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let indexed = History::open(root)
+        .and_then(|mut history| history.index_summaries(store.dir(), store.manifest(), summaries));
+    if let Err(e) = indexed {
+        tracing::warn!("the run is stored but not in the history index: {e}");
+    }
 }
 
 fn now() -> String {

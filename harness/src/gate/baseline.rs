@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compare::suite_name;
+use crate::history::{History, HistoryError, RunRow};
 use crate::store::{read_run_or_baseline, StoreError, StoredRun};
 
 /// The baseline asked for on the command line.
@@ -68,7 +69,7 @@ pub fn resolve_baseline(
             let fingerprint = current.manifest.environment.fingerprint.clone();
             let row = latest_in_history(root, &suite, &fingerprint, current.id())?;
             match row {
-                Some(row) => Ok(StoredRun::read(Path::new(&row.dir))?),
+                Some(row) => Ok(StoredRun::read(&row.dir)?),
                 None => Err(BaselineError::NoneInHistory {
                     root: root.display().to_string(),
                     suite,
@@ -82,14 +83,15 @@ pub fn resolve_baseline(
 
 /// The newest complete run of `suite` with `fingerprint` under `root`, other than `current`.
 fn latest_in_history(
-    _root: &Path,
-    _suite: &str,
-    _fingerprint: &str,
-    _current: &str,
-) -> Result<Option<HistoryRow>, BaselineError> {
-    Err(BaselineError::History("not merged yet".into()))
-}
-
-struct HistoryRow {
-    dir: String,
+    root: &Path,
+    suite: &str,
+    fingerprint: &str,
+    current: &str,
+) -> Result<Option<RunRow>, BaselineError> {
+    let history = |e: HistoryError| BaselineError::History(e.to_string());
+    let mut index = History::open(root).map_err(history)?;
+    index.sync().map_err(history)?;
+    index
+        .latest_baseline(suite, fingerprint, current)
+        .map_err(history)
 }

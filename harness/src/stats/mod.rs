@@ -7,6 +7,8 @@ pub mod mann_whitney;
 pub mod outliers;
 pub mod verdict;
 
+pub mod changepoint;
+
 use serde::{Deserialize, Serialize};
 
 /// Summary of one sample.

@@ -34,11 +34,13 @@ pub fn run_suite(tmp: &Path, suite: &Path, env: &[(&str, Option<&str>)]) -> Outp
     command.output().unwrap()
 }
 
-/// The one run folder under `results`.
+/// The one run folder under `results` (files beside it, such as the history index, are not
+/// runs).
 pub fn only_run_dir(results: &Path) -> PathBuf {
     let dirs: Vec<_> = std::fs::read_dir(results)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     dirs[0].clone()
