@@ -47,8 +47,9 @@ echo "== compare in JSON and Markdown"
 import json, sys
 d = json.load(sys.stdin)
 assert d["cases"], "no matched case"
-print(f"compare: {len(d[\"cases\"])} cases matched")'
-"$BENCH" compare "$base" "$current" --format md | grep -q "^| case | metric |"
+print("compare:", len(d["cases"]), "cases matched")'
+"$BENCH" compare "$base" "$current" --format md >"$work/compare.md"
+grep -q "^| case | metric |" "$work/compare.md"
 
 echo "== bad input exits 2"
 set +e
