@@ -71,6 +71,7 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     let s = &run.summaries;
     let mut out = Vec::new();
     out.extend(ttft_sweep(s, size));
+    out.extend(target_speedups(s));
     out.extend(throughput(s, size));
     out.extend(latency(run, size));
     out.extend(power(run, size));
@@ -462,6 +463,78 @@ fn scaling(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     )
 }
 
+/// Within one run with several targets (M4 and M5 servers, CPU and Metal): the speedup of each
+/// target over the first on the cases they share, for time to first token and time per image.
+fn target_speedups(summaries: &[CaseSummary]) -> Vec<Figure> {
+    let cfg = crate::stats::bootstrap::BootstrapConfig::default();
+    let mut targets: Vec<&str> = Vec::new();
+    for s in summaries {
+        if !targets.contains(&s.case.target.as_str()) {
+            targets.push(&s.case.target);
+        }
+    }
+    let Some((base, others)) = targets.split_first() else {
+        return Vec::new();
+    };
+    // A case's point without its target: `ttft/p128-g32-c1`.
+    let point = |s: &CaseSummary| {
+        s.case
+            .id
+            .strip_prefix(&format!("{}/", s.case.target))
+            .unwrap_or(&s.case.id)
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for other in others {
+        for name in ["ttft_s", "image_s"] {
+            let bars: Vec<SpeedupBar> = summaries
+                .iter()
+                .filter(|b| b.case.target == *base)
+                .filter_map(|b| {
+                    let c = summaries
+                        .iter()
+                        .find(|c| c.case.target == *other && point(c) == point(b))?;
+                    let (bm, cm) = (metric(b, name)?, metric(c, name)?);
+                    if cm.summary.median <= 0.0 {
+                        return None;
+                    }
+                    // Times: base / current is how many times faster the other target is.
+                    let speedup = bm.summary.median / cm.summary.median;
+                    let ci = crate::stats::bootstrap::ratio_interval(
+                        &cm.repetitions.values,
+                        &bm.repetitions.values,
+                        crate::stats::bootstrap::Statistic::Median,
+                        &cfg,
+                    );
+                    Some(SpeedupBar {
+                        label: point(b),
+                        speedup,
+                        low: ci.map(|i| i.low),
+                        high: ci.map(|i| i.high),
+                    })
+                })
+                .collect();
+            if bars.is_empty() {
+                continue;
+            }
+            out.extend(figure(
+                SpeedupChart {
+                    title: format!("{other} over {base}: {name}"),
+                    base_label: (*base).to_string(),
+                    current_label: (*other).to_string(),
+                    bars,
+                }
+                .render(ChartSize::default()),
+                &format!(
+                    "How many times faster target {other} is than {base} on {name}, per shared \
+                     case (base median / {other}'s median), with the 95 % bootstrap interval."
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// The charts of one comparison: the speedup of the current run per case.
 pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
     let headline = ["ttft_s", "decode_tps", "output_tps", "image_s", "e2e_s"];
@@ -509,4 +582,66 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Case, LlmParams, Plan};
+    use crate::store::Metrics;
+
+    fn case(target: &str) -> Case {
+        Case {
+            id: format!("{target}/w/p8-g2-c1"),
+            target: target.into(),
+            workload: "w".into(),
+            params: LlmParams {
+                prompt_tokens: 8,
+                gen_tokens: 2,
+                concurrency: 1,
+                rate_rps: None,
+            },
+            warmup: 0,
+            repetitions: 3,
+            load: None,
+            nodes: None,
+            image: None,
+        }
+    }
+
+    #[test]
+    fn a_second_target_twice_as_fast_gets_a_speedup_chart_of_two() {
+        let (m4, m5) = (case("m4"), case("m5"));
+        let record = |c: &Case, rep: u32, ttft: f64| Record {
+            metrics: Metrics {
+                ttft_s: Some(ttft),
+                ..Metrics::default()
+            },
+            status: Status::Ok,
+            error: None,
+            ..Record::failed(c, rep, String::new(), 0.0, String::new())
+        };
+        let records = vec![
+            record(&m4, 0, 2.0),
+            record(&m4, 1, 2.1),
+            record(&m4, 2, 1.9),
+            record(&m5, 0, 1.0),
+            record(&m5, 1, 1.05),
+            record(&m5, 2, 0.95),
+        ];
+        let plan = Plan {
+            cases: vec![m4, m5],
+        };
+        let summaries = crate::summary::summarize(&plan, &records, &[]);
+        let figures = target_speedups(&summaries);
+        assert_eq!(figures.len(), 1);
+        assert!(
+            figures[0].svg.contains("w/p8-g2-c1 ×2;"),
+            "{}",
+            figures[0].svg
+        );
+        assert!(figures[0]
+            .caption
+            .contains("target m5 is than m4 on ttft_s"));
+    }
 }

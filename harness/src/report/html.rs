@@ -49,6 +49,7 @@ body { margin: 0 auto; max-width: 1100px; padding: 1.5rem 1rem 4rem; background:
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.25rem; margin: 2rem 0 .5rem;
   border-bottom: 1px solid var(--line); padding-bottom: .25rem; } h3 { font-size: 1.05rem; }
 a { color: var(--accent); } .muted, figcaption, .note { color: var(--muted); }
+pre { background: var(--panel); padding: .75rem; overflow-x: auto; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 nav { margin-bottom: 1rem; font-size: .9rem; }
 .scroll { overflow-x: auto; }

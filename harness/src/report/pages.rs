@@ -148,6 +148,14 @@ pub fn run(r: &ReportedRun) -> String {
     body.push_str("<h2>Machine and engines</h2>\n");
     body.push_str(&tables::environment(&r.run).to_html());
     body.push_str(&tables::engines(&r.run).to_html());
+    if !m.suite.source.is_empty() {
+        let _ = write!(
+            body,
+            "<details><summary>The suite as given ({})</summary>\n<pre><code>{}</code></pre>\n</details>\n",
+            escape(&m.suite.path),
+            escape(&m.suite.source)
+        );
+    }
     page(&format!("bench run {}", m.run_id), &nav(false), &body)
 }
 
