@@ -14,6 +14,7 @@ pub mod environment;
 pub mod export;
 pub mod gate;
 pub mod history;
+pub mod markup;
 pub mod metrics;
 pub mod plan;
 pub mod power;

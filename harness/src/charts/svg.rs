@@ -11,21 +11,7 @@ use std::fmt::Write as _;
 use super::style::{line_sentinel_attrs, FG_HEX, REF_ATTRS, REF_HEX};
 use super::ChartSize;
 
-/// Escape text for XML content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::markup::escape;
 
 /// Longest label kept, in characters; anything longer is cut before layout so that a
 /// megabyte-long label costs nothing.
@@ -383,7 +369,7 @@ mod tests {
     fn escape_covers_xml_specials() {
         assert_eq!(
             escape("<a & 'b' \"c\">"),
-            "&lt;a &amp; &apos;b&apos; &quot;c&quot;&gt;"
+            "&lt;a &amp; &#39;b&#39; &quot;c&quot;&gt;"
         );
     }
 

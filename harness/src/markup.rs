@@ -1,0 +1,35 @@
+//! Escaping for every markup bench writes (HTML pages, SVG charts, JUnit XML): one function, so
+//! a string from a run (a model name, a hostname, a server's message) is made safe the same way
+//! everywhere.
+
+/// Text safe as content and as a quoted attribute value in HTML and XML 1.0: `& < > " '` as
+/// entities, and characters XML 1.0 cannot hold at all (control characters other than tab and
+/// line breaks) as U+FFFD.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_quotes_and_control_characters() {
+        assert_eq!(
+            escape("<script>alert(\"x\")</script> & 'y'\u{1}"),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;\u{FFFD}"
+        );
+    }
+}
