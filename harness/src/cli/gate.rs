@@ -27,7 +27,7 @@ const DEFAULT_GATE_FILE: &str = "ci/gate.toml";
 ///
 /// Exit codes: 0 passed, 1 regression, 2 usage or data error.
 ///
-///   bench gate --baseline results/baselines/quickstart.json
+///   bench gate --baseline results/baselines/regression.json
 #[derive(Debug, Args)]
 pub struct GateArgs {
     /// The run under test (a run folder); default: the newest run under --results.
