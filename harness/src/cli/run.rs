@@ -165,7 +165,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(line) = table::power_footer(&summaries, &store.manifest().power) {
             outln!("{line}");
         }
-        outln!("run stored in {}", store.dir().display());
+        outln!(
+            "run stored in {} (`bench report {}` makes its report pages)",
+            store.dir().display(),
+            store.dir().display()
+        );
     }
     for f in &failures {
         eprintln!(
