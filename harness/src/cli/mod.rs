@@ -43,7 +43,8 @@ pub const EXIT_USAGE: u8 = 2;
 /// A suite file (TOML) names targets (an engine serving a model on a device) and workloads
 /// (prompt and generation lengths, swept as lists). `bench run` expands them into cases,
 /// runs warmups and repetitions, stores every measurement in results/<run-id>/, and prints
-/// a summary table. Start with:
+/// a summary table. Then `bench report` turns runs into pages with charts, `bench compare`
+/// sets two runs side by side, and `bench gate` fails CI on a regression. Start with:
 ///
 ///   bench run suites/quickstart.toml
 #[derive(Debug, Parser)]
@@ -68,20 +69,14 @@ enum Command {
     },
     /// Print the JSON Schema of the suite format (for editors and CI linters).
     Schema,
+    /// Turn runs into a static HTML site (charts, tables, comparison), or Markdown or CSV.
+    Report(report::ReportArgs),
     /// Compare two runs case by case: ratios with intervals, tests and verdicts.
     Compare(compare::CompareArgs),
     /// Fail CI (exit 1) when a run regressed against its baseline beyond noise and thresholds.
     Gate(gate::GateArgs),
-    /// Turn runs into a static HTML site (charts, tables, comparison), or Markdown or CSV.
-    Report(report::ReportArgs),
     /// Pack a run into one baseline file for gates (results/baselines/).
     Baseline(baseline::BaselineArgs),
-    /// Make and list synthesized model folders.
-    #[command(subcommand)]
-    Model(model::ModelCommand),
-    /// Watch, record or import power samples outside a run.
-    #[command(subcommand)]
-    Power(power::PowerCommand),
     /// Runs kept under results/ and a metric's series across them, with change points.
     ///
     /// Every run is indexed in results/history.sqlite (rebuilt from the run folders whenever
@@ -90,6 +85,12 @@ enum Command {
     ///
     ///   bench history --case cpu/ttft/p128-g32-c1 --metric ttft_s
     History(history::HistoryArgs),
+    /// Make and list synthesized model folders.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Watch, record or import power samples outside a run.
+    #[command(subcommand)]
+    Power(power::PowerCommand),
 }
 
 /// Parse the command line and run it.
