@@ -3,7 +3,11 @@
 //! The data flow: a [`suite`] file is expanded into a [`plan`] of cases; the [`runner`]
 //! drives an engine (from `bench-workloads`) through them and appends every measurement to
 //! the run [`store`]; [`summary`] and [`stats`] turn measurements into the tables the
-//! [`terminal`] prints and `summary.csv` keeps.
+//! [`terminal`] prints and `summary.csv` keeps, and [`history`] indexes the run.
+//!
+//! After a run: [`compare`] matches the cases of two runs and judges each metric, [`gate`]
+//! applies a gate file's thresholds to that for CI, [`export`] writes comparisons as Markdown,
+//! JUnit and JSON, and [`report`] turns runs into a static site with [`charts`].
 
 pub mod charts;
 pub mod cli;
