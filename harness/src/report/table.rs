@@ -16,6 +16,8 @@ pub struct Cell {
     pub value: Option<f64>,
     /// A CSS class for the HTML cell (verdict colours).
     pub class: Option<&'static str>,
+    /// The raw bounds, for intervals (CSV writes them as two columns).
+    pub interval: Option<(f64, f64)>,
 }
 
 impl Cell {
@@ -25,15 +27,23 @@ impl Cell {
             text: text.into(),
             value: None,
             class: None,
+            interval: None,
+        }
+    }
+
+    /// An interval from `low` to `high` shown as `text`.
+    pub fn interval(low: f64, high: f64, text: impl Into<String>) -> Self {
+        Self {
+            interval: Some((low, high)),
+            ..Self::text(text)
         }
     }
 
     /// A number shown as `text`.
     pub fn number(value: f64, text: impl Into<String>) -> Self {
         Self {
-            text: text.into(),
             value: Some(value),
-            class: None,
+            ..Self::text(text)
         }
     }
 
@@ -134,19 +144,46 @@ impl Table {
         out
     }
 
-    /// CSV: a header row, then raw values for numbers and text otherwise.
+    /// CSV: a header row, then raw values for numbers and text otherwise; a column of
+    /// intervals becomes two, `<column> low` and `<column> high`.
     pub fn to_csv(&self) -> String {
+        let intervals: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| c.interval.is_some()))
+            })
+            .collect();
+        let mut header = Vec::new();
+        for (c, split) in self.columns.iter().zip(&intervals) {
+            if *split {
+                header.push(format!("{c} low"));
+                header.push(format!("{c} high"));
+            } else {
+                header.push(c.clone());
+            }
+        }
         let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(&self.columns);
+        let _ = w.write_record(&header);
         for row in &self.rows {
-            let fields: Vec<String> = row
-                .iter()
-                .map(|c| match c.value {
+            let mut fields = Vec::new();
+            for (cell, split) in row.iter().zip(&intervals) {
+                if *split {
+                    let (low, high) = cell
+                        .interval
+                        .map_or((String::new(), String::new()), |(l, h)| {
+                            (l.to_string(), h.to_string())
+                        });
+                    fields.push(low);
+                    fields.push(high);
+                    continue;
+                }
+                fields.push(match cell.value {
                     Some(v) => v.to_string(),
-                    None if c.text == "–" => String::new(),
-                    None => c.text.clone(),
-                })
-                .collect();
+                    None if cell.text == "–" => String::new(),
+                    None => cell.text.clone(),
+                });
+            }
             let _ = w.write_record(&fields);
         }
         w.into_inner()
@@ -160,12 +197,14 @@ mod tests {
     use super::*;
 
     fn table() -> Table {
-        let mut t = Table::new("Cases <1>", &["case", "#ttft (s)"]);
+        let mut t = Table::new("Cases <1>", &["case", "#ttft (s)", "#CI"]);
         t.rows.push(vec![
             Cell::text("a|b<script>"),
             Cell::number(0.012345, "12.3 ms"),
+            Cell::interval(0.011, 0.013, "11.0 ms – 13.0 ms"),
         ]);
-        t.rows.push(vec![Cell::text("c,\"d\""), Cell::empty()]);
+        t.rows
+            .push(vec![Cell::text("c,\"d\""), Cell::empty(), Cell::empty()]);
         t
     }
 
@@ -178,14 +217,17 @@ mod tests {
         assert!(html.contains("<td class=\"num\">12.3 ms</td>"));
         let md = t.to_markdown();
         assert!(
-            md.starts_with("### Cases &lt;1&gt;\n\n| case | ttft (s) |\n|---|--:|\n"),
+            md.starts_with("### Cases &lt;1&gt;\n\n| case | ttft (s) | CI |\n|---|--:|--:|\n"),
             "{md}"
         );
-        assert!(md.contains("| a\\|b&lt;script&gt; | 12.3 ms |"), "{md}");
+        assert!(
+            md.contains("| a\\|b&lt;script&gt; | 12.3 ms | 11.0 ms – 13.0 ms |"),
+            "{md}"
+        );
         let csv = t.to_csv();
         assert_eq!(
             csv,
-            "case,ttft (s)\na|b<script>,0.012345\n\"c,\"\"d\"\"\",\n"
+            "case,ttft (s),CI low,CI high\na|b<script>,0.012345,0.011,0.013\n\"c,\"\"d\"\"\",,,\n"
         );
     }
 }

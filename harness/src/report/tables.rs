@@ -119,7 +119,11 @@ pub fn engines(run: &StoredRun) -> Table {
 
 fn interval_text(i: Option<Interval>, unit: &str) -> Cell {
     match i {
-        Some(i) => Cell::text(format!("{} – {}", human(i.low, unit), human(i.high, unit))),
+        Some(i) => Cell::interval(
+            i.low,
+            i.high,
+            format!("{} – {}", human(i.low, unit), human(i.high, unit)),
+        ),
         None => Cell::empty(),
     }
 }
@@ -331,7 +335,7 @@ pub fn comparison(c: &Comparison) -> Table {
             a.ratio
                 .map_or_else(Cell::empty, |r| Cell::number(r, format!("×{r:.3}"))),
             a.ratio_interval.map_or_else(Cell::empty, |i| {
-                Cell::text(format!("{:.3} – {:.3}", i.low, i.high))
+                Cell::interval(i.low, i.high, format!("{:.3} – {:.3}", i.low, i.high))
             }),
             a.p_value
                 .map_or_else(Cell::empty, |p| Cell::number(p, significant(p))),
