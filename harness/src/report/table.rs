@@ -68,21 +68,28 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Which columns are numeric (right-aligned in HTML).
     pub numeric: Vec<bool>,
+    /// The unit of each column's raw values, named in CSV headers (cells show their own).
+    pub units: Vec<Option<String>>,
     /// Rows, each as long as `columns`.
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    /// An empty table with `columns`; a column whose name starts with `#` is numeric (the `#`
-    /// is dropped).
+    /// An empty table with `columns`. A column written `#name` is numeric; `#name|unit` also
+    /// names the unit of its raw values, which CSV headers show as `name (unit)`.
     pub fn new(title: impl Into<String>, columns: &[&str]) -> Self {
+        let split = |c: &str| -> (String, Option<String>) {
+            let c = c.trim_start_matches('#');
+            match c.split_once('|') {
+                Some((name, unit)) => (name.to_string(), Some(unit.to_string())),
+                None => (c.to_string(), None),
+            }
+        };
         Self {
             title: title.into(),
-            columns: columns
-                .iter()
-                .map(|c| c.trim_start_matches('#').to_string())
-                .collect(),
+            columns: columns.iter().map(|c| split(c).0).collect(),
             numeric: columns.iter().map(|c| c.starts_with('#')).collect(),
+            units: columns.iter().map(|c| split(c).1).collect(),
             rows: Vec::new(),
         }
     }
@@ -155,12 +162,13 @@ impl Table {
             })
             .collect();
         let mut header = Vec::new();
-        for (c, split) in self.columns.iter().zip(&intervals) {
+        for ((c, split), unit) in self.columns.iter().zip(&intervals).zip(&self.units) {
+            let unit = unit.as_ref().map_or(String::new(), |u| format!(" ({u})"));
             if *split {
-                header.push(format!("{c} low"));
-                header.push(format!("{c} high"));
+                header.push(format!("{c} low{unit}"));
+                header.push(format!("{c} high{unit}"));
             } else {
-                header.push(c.clone());
+                header.push(format!("{c}{unit}"));
             }
         }
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -197,7 +205,7 @@ mod tests {
     use super::*;
 
     fn table() -> Table {
-        let mut t = Table::new("Cases <1>", &["case", "#ttft (s)", "#CI"]);
+        let mut t = Table::new("Cases <1>", &["case", "#ttft (s)", "#CI|s"]);
         t.rows.push(vec![
             Cell::text("a|b<script>"),
             Cell::number(0.012345, "12.3 ms"),
@@ -227,7 +235,7 @@ mod tests {
         let csv = t.to_csv();
         assert_eq!(
             csv,
-            "case,ttft (s),CI low,CI high\na|b<script>,0.012345,0.011,0.013\n\"c,\"\"d\"\"\",,,\n"
+            "case,ttft (s),CI low (s),CI high (s)\na|b<script>,0.012345,0.011,0.013\n\"c,\"\"d\"\"\",,,\n"
         );
     }
 }
