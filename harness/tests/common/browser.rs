@@ -70,6 +70,8 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--hide-scrollbars",
+                // Containers often give /dev/shm only 64 MB, too little for Chromium.
+                "--disable-dev-shm-usage",
                 "--window-size=1280,900",
                 "--remote-debugging-port=0",
             ])
