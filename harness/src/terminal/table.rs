@@ -1,7 +1,5 @@
 //! The summary table printed at the end of a run.
 
-use std::fmt::Write;
-
 use crate::store::PowerRecord;
 use crate::summary::CaseSummary;
 
@@ -130,30 +128,44 @@ fn render_text(summaries: &[CaseSummary]) -> String {
     grid(&header, rows)
 }
 
-/// Columns padded to their widest cell, a rule under the header.
+/// Columns padded to their widest cell, a rule under the header; the first column aligned
+/// left, the others (numbers) right.
 pub(crate) fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
+    let right: Vec<usize> = (1..header.len()).collect();
+    grid_lines(header, body, &right)
+        .into_iter()
+        .map(|line| line + "\n")
+        .collect()
+}
+
+/// Rows as lines: the header, a rule, the body; columns padded to their widest cell, those
+/// in `right` aligned right (numbers), the others left.
+pub(crate) fn grid_lines(header: &[&str], body: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     rows.extend(body);
     let widths: Vec<usize> = (0..header.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut out = String::new();
-    for (n, row) in rows.iter().enumerate() {
-        for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            if i == 0 {
-                let _ = write!(out, "{cell}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "  {}{cell}", " ".repeat(pad));
-            }
-        }
-        out.push('\n');
-        if n == 0 {
-            let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-            out.push_str(&"-".repeat(total));
-            out.push('\n');
-        }
-    }
+    let mut out: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    let pad = " ".repeat(widths[i] - cell.chars().count());
+                    if right.contains(&i) {
+                        format!("{pad}{cell}")
+                    } else {
+                        format!("{cell}{pad}")
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect();
+    let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+    out.insert(1, "-".repeat(total));
     out
 }
 

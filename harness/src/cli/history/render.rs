@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{Format, Series};
 use crate::history::{MetricInfo, RunRow};
 use crate::stats::changepoint::ChangePoint;
+use crate::terminal::table::grid_lines as grid;
 
 /// The runs, newest first.
 pub fn runs(runs: &[RunRow], format: Format) -> anyhow::Result<String> {
@@ -338,37 +339,6 @@ fn value(v: f64, unit: &str) -> String {
     } else {
         format!("{number} {unit}")
     }
-}
-
-/// Rows as lines: the header, a rule, the body; columns padded to their widest cell, those
-/// in `right` aligned right (numbers), the others left.
-fn grid(header: &[&str], body: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    rows.extend(body);
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = " ".repeat(widths[i] - cell.chars().count());
-                    if right.contains(&i) {
-                        format!("{pad}{cell}")
-                    } else {
-                        format!("{cell}{pad}")
-                    }
-                })
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect();
-    let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-    out.insert(1, "-".repeat(total));
-    out
 }
 
 fn lines(lines: Vec<String>) -> String {
