@@ -41,6 +41,29 @@ pub struct Case {
     pub image: Option<ImageParams>,
 }
 
+#[cfg(test)]
+impl Case {
+    /// A one-request text case `<target>/<workload>/p8-g2-c1` with `repetitions`, for tests.
+    pub(crate) fn example(target: &str, workload: &str, repetitions: u32) -> Self {
+        Self {
+            id: format!("{target}/{workload}/p8-g2-c1"),
+            target: target.into(),
+            workload: workload.into(),
+            params: LlmParams {
+                prompt_tokens: 8,
+                gen_tokens: 2,
+                concurrency: 1,
+                rate_rps: None,
+            },
+            warmup: 0,
+            repetitions,
+            load: None,
+            nodes: None,
+            image: None,
+        }
+    }
+}
+
 /// Parameters of one diffusion case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageParams {

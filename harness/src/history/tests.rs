@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::environment::Environment;
-use crate::plan::{Case, LlmParams, Plan};
+use crate::plan::{Case, Plan};
 use crate::store::{
     BenchBuild, Manifest, Metrics, PowerRecord, Record, RunStatus, RunStore, Status, StoredRun,
     SuiteRecord, STORE_FORMAT,
@@ -13,19 +13,7 @@ use crate::store::{
 fn case(id: &str) -> Case {
     Case {
         id: id.into(),
-        target: "cpu".into(),
-        workload: "ttft".into(),
-        params: LlmParams {
-            prompt_tokens: 8,
-            gen_tokens: 2,
-            concurrency: 1,
-            rate_rps: None,
-        },
-        warmup: 0,
-        repetitions: 2,
-        load: None,
-        nodes: None,
-        image: None,
+        ..Case::example("cpu", "ttft", 2)
     }
 }
 

@@ -587,26 +587,11 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Case, LlmParams, Plan};
+    use crate::plan::{Case, Plan};
     use crate::store::Metrics;
 
     fn case(target: &str) -> Case {
-        Case {
-            id: format!("{target}/w/p8-g2-c1"),
-            target: target.into(),
-            workload: "w".into(),
-            params: LlmParams {
-                prompt_tokens: 8,
-                gen_tokens: 2,
-                concurrency: 1,
-                rate_rps: None,
-            },
-            warmup: 0,
-            repetitions: 3,
-            load: None,
-            nodes: None,
-            image: None,
-        }
+        Case::example(target, "w", 3)
     }
 
     #[test]

@@ -341,26 +341,10 @@ fn summarize_load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::LlmParams;
     use crate::store::Metrics;
 
     fn case() -> Case {
-        Case {
-            id: "t/w/p8-g2-c1".into(),
-            target: "t".into(),
-            workload: "w".into(),
-            params: LlmParams {
-                prompt_tokens: 8,
-                gen_tokens: 2,
-                concurrency: 1,
-                rate_rps: None,
-            },
-            warmup: 0,
-            repetitions: 3,
-            load: None,
-            nodes: None,
-            image: None,
-        }
+        Case::example("t", "w", 3)
     }
 
     #[test]
