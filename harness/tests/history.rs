@@ -344,5 +344,5 @@ fn bench_run_indexes_its_run_and_a_resumed_run_into_the_folder_above_it() {
     assert_eq!(runs[0].status, "complete");
     let series = history.series("cpu/short/p64-g8-c1", "ttft_s").unwrap();
     assert_eq!(series.len(), 1);
-    assert_eq!(series[0].n, 3, "the resumed measurement is counted");
+    assert_eq!(series[0].summary.n, 3, "the resumed measurement is counted");
 }

@@ -143,7 +143,7 @@ fn series(
         alpha: args.alpha,
         ..ChangePointConfig::default()
     };
-    let medians: Vec<f64> = points.iter().map(|p| p.median).collect();
+    let medians: Vec<f64> = points.iter().map(|p| p.summary.median).collect();
     let changes = change_points(&medians, &config);
     Ok(Series {
         case: case.to_string(),

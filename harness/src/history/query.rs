@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::stats::Summary;
+
 use super::{History, HistoryError};
 
 /// One indexed run.
@@ -57,22 +59,9 @@ pub struct Point {
     pub fingerprint: String,
     /// The metric's unit.
     pub unit: String,
-    /// Values summarized.
-    pub n: usize,
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub stddev: f64,
-    /// Smallest value.
-    pub min: f64,
-    /// Median.
-    pub median: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Largest value.
-    pub max: f64,
+    /// The run's summary of the metric (as in its `summary.csv`).
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// A metric some run recorded for a case.
@@ -148,14 +137,16 @@ impl History {
                 git_revision: r.get(3)?,
                 fingerprint: r.get(4)?,
                 unit: r.get(5)?,
-                n: count(r.get(6)?),
-                mean: r.get(7)?,
-                stddev: r.get(8)?,
-                min: r.get(9)?,
-                median: r.get(10)?,
-                p90: r.get(11)?,
-                p99: r.get(12)?,
-                max: r.get(13)?,
+                summary: Summary {
+                    n: count(r.get(6)?),
+                    mean: r.get(7)?,
+                    stddev: r.get(8)?,
+                    min: r.get(9)?,
+                    median: r.get(10)?,
+                    p90: r.get(11)?,
+                    p99: r.get(12)?,
+                    max: r.get(13)?,
+                },
             })
         })
     }

@@ -107,9 +107,9 @@ fn a_new_index_holds_every_run_and_series_come_oldest_first() {
     assert_eq!((r.cases, r.memory_bytes), (1, 8 << 30));
     assert_eq!(r.dir, root.canonicalize().unwrap().join(&r.run_id));
     let series = history.series("cpu/ttft/a", "ttft_s").unwrap();
-    let medians: Vec<f64> = series.iter().map(|p| p.median).collect();
+    let medians: Vec<f64> = series.iter().map(|p| p.summary.median).collect();
     assert_eq!(medians, [1.0, 2.0]);
-    assert_eq!((series[0].n, series[0].unit.as_str()), (2, "s"));
+    assert_eq!((series[0].summary.n, series[0].unit.as_str()), (2, "s"));
     assert!(history.series("cpu/ttft/a", "nope").unwrap().is_empty());
     assert_eq!(history.cases().unwrap(), ["cpu/ttft/a"]);
     let metrics = history.metrics("cpu/ttft/a").unwrap();
@@ -147,7 +147,7 @@ fn sync_indexes_new_and_changed_runs_drops_gone_ones_and_skips_damaged_ones() {
     store.append(&ok(&case("cpu/ttft/a"), 1, 20.0)).unwrap();
     assert_eq!(history.sync().unwrap().indexed, 1);
     let series = history.series("cpu/ttft/a", "ttft_s").unwrap();
-    assert_eq!(series[1].n, 3);
+    assert_eq!(series[1].summary.n, 3);
 
     std::fs::remove_dir_all(&first).unwrap();
     assert_eq!(history.sync().unwrap().removed, 1);
