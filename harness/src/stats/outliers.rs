@@ -89,19 +89,25 @@ pub struct OutlierCount {
     pub severe: usize,
 }
 
-/// Counts the outliers of `values` by Tukey's fences; zeros when fewer than 4 are finite.
-pub fn count(values: &[f64]) -> OutlierCount {
-    let mut counts = OutlierCount::default();
-    if let Some(fences) = Fences::of(values) {
-        for &value in values {
-            match fences.classify(value) {
-                Some(Outlier::Mild) => counts.mild += 1,
-                Some(Outlier::Severe) => counts.severe += 1,
-                None => {}
+impl OutlierCount {
+    /// Counts of already classified outliers (such as a summary's flags).
+    pub fn of(flags: impl IntoIterator<Item = Outlier>) -> Self {
+        let mut counts = Self::default();
+        for flag in flags {
+            match flag {
+                Outlier::Mild => counts.mild += 1,
+                Outlier::Severe => counts.severe += 1,
             }
         }
+        counts
     }
-    counts
+}
+
+/// Counts the outliers of `values` by Tukey's fences; zeros when fewer than 4 are finite.
+pub fn count(values: &[f64]) -> OutlierCount {
+    tukey(values).map_or_else(OutlierCount::default, |(_, flags)| {
+        OutlierCount::of(flags.into_iter().flatten())
+    })
 }
 
 #[cfg(test)]

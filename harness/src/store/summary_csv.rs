@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::stats::outliers::Outlier;
+use crate::stats::outliers::OutlierCount;
 use crate::summary::CaseSummary;
 
 use super::StoreError;
@@ -61,13 +61,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 ci.map(|i| if low { i.low } else { i.high }.to_string())
                     .unwrap_or_default()
             };
-            let outliers = |kind: Outlier| {
-                reps.outliers
-                    .iter()
-                    .filter(|(_, o)| *o == kind)
-                    .count()
-                    .to_string()
-            };
+            let outliers = OutlierCount::of(reps.outliers.iter().map(|&(_, o)| o));
             w.write_record([
                 s.case.id.clone(),
                 s.case.target.clone(),
@@ -100,8 +94,8 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 bound(reps.median_ci, false),
                 bound(reps.mean_ci, true),
                 bound(reps.mean_ci, false),
-                outliers(Outlier::Mild),
-                outliers(Outlier::Severe),
+                outliers.mild.to_string(),
+                outliers.severe.to_string(),
             ])
             .map_err(fail)?;
         }
