@@ -34,19 +34,8 @@ impl RunSide {
         Self {
             source: run.dir.display().to_string(),
             manifest: run.manifest.clone(),
-            summaries: crate::summary::summarize_with(
-                &run.manifest.plan,
-                &run.records,
-                &run.loads,
-                cfg,
-            ),
+            summaries: run.summaries_with(cfg),
         }
-        .with_tools(&run.tool_runs)
-    }
-
-    fn with_tools(mut self, tool_runs: &[crate::store::ToolRun]) -> Self {
-        crate::summary::attach_tools(&mut self.summaries, tool_runs);
-        self
     }
 }
 

@@ -7,6 +7,7 @@ use super::{
     read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, StoreError, ToolRun,
     MANIFEST, MEASUREMENTS, STORE_FORMAT,
 };
+use crate::stats::bootstrap::BootstrapConfig;
 use crate::summary::{self, CaseSummary};
 
 /// Everything a run folder holds, read once.
@@ -59,7 +60,13 @@ impl StoredRun {
 
     /// Per-case summaries of the run, in plan order (the figures of `summary.csv`).
     pub fn summaries(&self) -> Vec<CaseSummary> {
-        let mut summaries = summary::summarize(&self.manifest.plan, &self.records, &self.loads);
+        self.summaries_with(&BootstrapConfig::default())
+    }
+
+    /// [`StoredRun::summaries`] with the bootstrap drawn by `cfg`.
+    pub fn summaries_with(&self, cfg: &BootstrapConfig) -> Vec<CaseSummary> {
+        let mut summaries =
+            summary::summarize_with(&self.manifest.plan, &self.records, &self.loads, cfg);
         summary::attach_tools(&mut summaries, &self.tool_runs);
         summaries
     }
