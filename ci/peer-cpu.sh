@@ -121,11 +121,13 @@ if [[ $INSTALL -eq 1 ]]; then
     export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON -DGGML_CCACHE=OFF -DLLAMA_CURL=OFF}"
     export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
     # Build from the sdist kept in $VENV/src: peer_cpu.py takes llama.cpp's convert_hf_to_gguf.py
-    # (and its gguf-py) from the same source, so converter and engine match.
+    # (and its gguf-py) from the same source, so converter and engine match. Only
+    # llama-cpp-python itself comes as source: `--no-binary :all:` would also build its build
+    # tools (CMake among them) from source, which took over 57 minutes on a cold machine.
     if ! "$PY" -c "import llama_cpp" >/dev/null 2>&1; then
       mkdir -p "$VENV/src"
       ls "$VENV"/src/llama_cpp_python-*.tar.gz >/dev/null 2>&1 ||
-        "$PY" -m pip download --no-deps --no-binary :all: -d "$VENV/src" \
+        "$PY" -m pip download --no-deps --no-binary llama-cpp-python -d "$VENV/src" \
           "${LLAMA_CPP_PYTHON_SPEC:-llama-cpp-python}" >"$LOGS/llama-cpp-python-sdist.log" 2>&1 || true
     fi
     SDIST="$(ls "$VENV"/src/llama_cpp_python-*.tar.gz 2>/dev/null | sort -V | tail -n 1 || true)"

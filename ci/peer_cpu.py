@@ -430,7 +430,8 @@ def find_converter(cache: Path) -> Path:
         tars = list((Path(sys.prefix) / "src").glob(f"llama_cpp_python-{ver}.tar.gz"))
         if not tars:
             log(f"fetching llama-cpp-python {ver} sdist for its vendored convert_hf_to_gguf.py")
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            # Source for llama-cpp-python only: `:all:` would build its build tools from source.
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
                             f"llama-cpp-python=={ver}", "-d", td],
                            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             tars = list(Path(td).glob("llama_cpp_python-*.tar.gz"))

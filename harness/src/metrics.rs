@@ -219,6 +219,14 @@ pub const LLM_METRICS: &[Metric] = &[
         distribution: false,
         values: |r| r.metrics.j_per_step.into_iter().collect(),
     },
+    // Servers only: beside ttft_s where the first tokens came without text.
+    Metric {
+        name: "ttfvt_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.ttfvt_s.into_iter().collect(),
+    },
     Metric {
         name: "server_prefill_tps",
         unit: "tok/s",

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/apple")
+        .join("tests/fixtures/apple")
         .join(name)
 }
 

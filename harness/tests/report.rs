@@ -128,6 +128,14 @@ fn every_string_from_a_run_is_escaped_in_the_html() {
         if html.contains("&lt;script&gt;console.error(&quot;xss&quot;)&lt;/script&gt;") {
             seen += 1;
         }
+        assert!(
+            html.contains(&format!(
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+                bench::report::CONTENT_SECURITY_POLICY
+            )),
+            "{}: no Content-Security-Policy",
+            page.display()
+        );
         for sheet in ["<link", "@import", "url(http", "src=\"http"] {
             assert!(!html.contains(sheet), "{}: loads {sheet}", page.display());
         }
@@ -185,6 +193,7 @@ fn the_site_renders_in_headless_chromium_with_charts_and_nothing_fetched() {
         );
         let facts: Value = serde_json::from_str(facts.as_str().unwrap()).unwrap();
         assert_eq!(facts["scripts"], 0, "{url}");
+        assert_policy_obeyed(&mut browser, &url);
         if page.to_string_lossy().contains("evil") {
             assert!(
                 facts["text"].as_str().unwrap().contains(PAYLOAD),
@@ -219,6 +228,51 @@ fn the_site_renders_in_headless_chromium_with_charts_and_nothing_fetched() {
     // Per run: ttft sweep, throughput, two latency CDFs, steps, phases (and power and energy
     // for the powered ones); speedups on the comparison page.
     assert!(charts >= 20, "only {charts} charts across the site");
+}
+
+/// The page's Content-Security-Policy is there and the browser enforces it: a script added to
+/// the page does not run and an image from outside is not fetched, each reported as a
+/// violation. (The test's own evaluation goes through DevTools, which the policy does not
+/// govern.)
+fn assert_policy_obeyed(browser: &mut Browser, url: &str) {
+    let policy = browser.evaluate(
+        "document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]')?.content ?? ''",
+    );
+    let policy = policy.as_str().unwrap_or_default();
+    for directive in ["default-src 'none'", "script-src 'none'", "base-uri 'none'"] {
+        assert!(
+            policy.contains(directive),
+            "{url}: policy {policy:?} lacks {directive}"
+        );
+    }
+    browser.evaluate(
+        "window.violations = []; \
+         document.addEventListener('securitypolicyviolation', \
+           e => window.violations.push(e.effectiveDirective)); \
+         const s = document.createElement('script'); \
+         s.textContent = 'window.injectedRan = true'; document.body.append(s); \
+         const i = document.createElement('img'); \
+         i.src = 'http://127.0.0.1:9/outside.png'; document.body.append(i); 1",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let seen = loop {
+        let seen = browser.evaluate(
+            "JSON.stringify({ran: window.injectedRan === true, violations: window.violations})",
+        );
+        let seen: Value = serde_json::from_str(seen.as_str().unwrap()).unwrap();
+        if seen["violations"].as_array().map_or(0, Vec::len) >= 2
+            || std::time::Instant::now() > deadline
+        {
+            break seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(seen["ran"], false, "{url}: an injected script ran");
+    let violations = seen["violations"].to_string();
+    assert!(
+        violations.contains("script-src") && violations.contains("img-src"),
+        "{url}: the policy did not block the injected script and image: {violations}"
+    );
 }
 
 struct Rgb {

@@ -177,6 +177,18 @@ fn bad_names_and_toml_syntax() {
 }
 
 #[test]
+fn a_key_past_tomls_dotted_key_limit_is_placed_on_its_line() {
+    // toml gives no span for its limit of 80 parts in a dotted key (found by the fuzz test);
+    // the problem used to have no location at all.
+    let long_key = vec!["a"; 90].join(".");
+    let src = GOOD.replace("gen_tokens = 4", &format!("gen_tokens = 4\n{long_key} = 1"));
+    let (line, col, _, msg, text) = problem(&src);
+    assert_eq!((line, col), (16, 1), "{text}");
+    assert!(msg.contains("recursion limit"), "{text}");
+    assert!(text.starts_with("suites/x.toml:16:1: "), "{text}");
+}
+
+#[test]
 fn an_unavailable_power_sampler_says_what_is_allowed() {
     let src = format!("{GOOD}\n[power]\nsampler = \"exo\"\n");
     let (line, _, key, msg, text) = problem(&src);

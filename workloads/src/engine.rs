@@ -15,7 +15,7 @@ pub struct LlmRequest {
     pub gen_tokens: usize,
 }
 
-/// Where a token count came from.
+/// Where a token count came from, most trusted first (docs/metrics.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenCountSource {
@@ -23,8 +23,32 @@ pub enum TokenCountSource {
     Engine,
     /// Reported by the server in its usage block.
     ServerUsage,
-    /// Counted with the model's tokenizer by bench.
+    /// The server stopped for length (`finish_reason = "length"`): exactly the `max_tokens`
+    /// bench asked for.
+    FinishReason,
+    /// One token per chunk that carried one, from a server seen to stream one token per chunk.
+    Chunks,
+    /// The model's tokenizer run over the streamed text by bench: an estimate, not a count of
+    /// what the server generated.
     Tokenizer,
+}
+
+impl TokenCountSource {
+    /// The source's name, as stored (`token_count_source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenCountSource::Engine => "engine",
+            TokenCountSource::ServerUsage => "server-usage",
+            TokenCountSource::FinishReason => "finish-reason",
+            TokenCountSource::Chunks => "chunks",
+            TokenCountSource::Tokenizer => "tokenizer",
+        }
+    }
+
+    /// Whether the count is only an estimate (see [`TokenCountSource::Tokenizer`]).
+    pub fn is_estimate(self) -> bool {
+        self == TokenCountSource::Tokenizer
+    }
 }
 
 /// Peak memory during one measurement, and how it was read.
@@ -49,7 +73,8 @@ pub struct LlmMeasurement {
     pub token_count_source: TokenCountSource,
     /// Seconds spent turning the prompt text into ids (not part of `ttft`).
     pub tokenize_s: f64,
-    /// Seconds from `started` to each generated token, in order (first = ttft).
+    /// Seconds from `started` to each token arrival, in order (first = ttft): one per token
+    /// in-process; one per chunk that carried tokens for servers, never repeated.
     pub token_times_s: Vec<f64>,
     /// Seconds from `started` to the end of the request.
     pub e2e_s: f64,
@@ -62,9 +87,20 @@ pub struct LlmMeasurement {
 /// What a server reported about one request, kept beside bench's own timing of it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerReport {
-    /// Chunks that carried generated text: with `output_tokens`, how the server batches tokens
-    /// into chunks (`chunks_per_token`).
+    /// Chunks that carried generated tokens, with or without text: with `output_tokens`, how
+    /// the server batches tokens into chunks (`chunks_per_token`).
     pub content_chunks: usize,
+    /// Of `content_chunks`, those whose text was empty (a token with no text of its own: a
+    /// control token, or part of a multi-byte character sent apart from the rest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub empty_content_chunks: usize,
+    /// Seconds from sending the request to the first chunk with text (`ttfvt_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_text_s: Option<f64>,
+    /// Where two counts of the generated tokens disagree (the server's usage, its finish
+    /// reason with `max_tokens`, the chunks): each, with its figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub count_mismatch: Vec<String>,
     /// Every chunk received, content or not (role-only, finish, usage).
     pub chunks: usize,
     /// Keepalive comments received while the prompt was processed.
@@ -90,6 +126,10 @@ pub struct ServerReport {
     /// The server's own power figures for the request (exo `power_usage`), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<serde_json::Value>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ServerReport {
@@ -128,12 +168,14 @@ impl LlmMeasurement {
             .map(|t| self.prompt_tokens as f64 / t)
     }
 
-    /// `decode_tps` = (output tokens − 1) / (t_last − t_first); needs two tokens.
+    /// `decode_tps` = (output tokens − 1) / (t_last − t_first), where t_first and t_last are
+    /// the first and last token arrivals; needs two arrivals apart in time. The count is
+    /// `output_tokens`, not the number of arrivals: a server chunk may carry several tokens.
     pub fn decode_tps(&self) -> Option<f64> {
         let (first, last) = (self.token_times_s.first()?, self.token_times_s.last()?);
         let span = last - first;
-        (self.token_times_s.len() >= 2 && span > 0.0)
-            .then(|| (self.token_times_s.len() - 1) as f64 / span)
+        (self.token_times_s.len() >= 2 && self.output_tokens >= 2 && span > 0.0)
+            .then(|| (self.output_tokens - 1) as f64 / span)
     }
 
     /// `tpot` = (e2e − ttft) / (output tokens − 1); needs two tokens.
@@ -142,7 +184,8 @@ impl LlmMeasurement {
         (self.output_tokens >= 2).then(|| (self.e2e_s - ttft) / (self.output_tokens - 1) as f64)
     }
 
-    /// `itl`: every gap between successive tokens (output tokens − 1 of them).
+    /// `itl`: every gap between successive token arrivals (output tokens − 1 of them where
+    /// each arrival is one token; fewer where a server chunk carried several).
     pub fn itl_s(&self) -> Vec<f64> {
         self.token_times_s.windows(2).map(|w| w[1] - w[0]).collect()
     }
@@ -213,5 +256,41 @@ pub trait LlmEngine {
             "the {} engine runs one request at a time; it has no load patterns",
             self.info().engine
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_sources_are_stored_by_their_serialized_names() {
+        use TokenCountSource::*;
+        for source in [Engine, ServerUsage, FinishReason, Chunks, Tokenizer] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+            assert_eq!(source.is_estimate(), source == Tokenizer);
+        }
+    }
+
+    #[test]
+    fn rates_use_the_token_count_and_gaps_the_arrivals() {
+        // Six tokens in three chunks, 30 ms apart.
+        let m = LlmMeasurement {
+            started: Instant::now(),
+            prompt_tokens: 8,
+            output_tokens: 6,
+            token_count_source: TokenCountSource::ServerUsage,
+            tokenize_s: 0.0,
+            token_times_s: vec![0.1, 0.13, 0.16],
+            e2e_s: 0.2,
+            peak_memory: None,
+            server: None,
+        };
+        assert_eq!(m.ttft_s(), Some(0.1));
+        assert!((m.decode_tps().unwrap() - 5.0 / 0.06).abs() < 1e-9);
+        assert!((m.tpot_s().unwrap() - 0.1 / 5.0).abs() < 1e-12);
+        let itl = m.itl_s();
+        assert_eq!(itl.len(), 2, "one gap per pair of arrivals, none invented");
+        assert!(itl.iter().all(|g| (g - 0.03).abs() < 1e-12));
     }
 }

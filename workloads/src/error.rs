@@ -43,6 +43,10 @@ pub enum Error {
     /// A failure inside the compute library while running.
     #[error("while running the model: {0}")]
     Compute(#[from] candle_core::Error),
+    /// The work stopped because bench was interrupted (see [`crate::cancel`]): nothing was
+    /// measured, and the run finishes it when resumed.
+    #[error("interrupted")]
+    Interrupted,
     /// Synthesizing a model failed.
     #[error(transparent)]
     Synth(#[from] crate::synth::SynthError),

@@ -2,8 +2,11 @@
 //! LLM engine ([`llm`]), model folder resolution ([`model`]), and the model synthesizer
 //! ([`synth`]) that writes real HF-layout folders with seeded random weights, and the
 //! serving engines ([`serving`]) that measure models behind an HTTP API, under the load
-//! patterns of [`load`].
+//! patterns of [`load`]. [`cancel`] and [`children`] let an interrupted run stop promptly
+//! and leave no process behind.
 
+pub mod cancel;
+pub mod children;
 pub mod cpu_time;
 pub mod diffusion;
 pub mod engine;

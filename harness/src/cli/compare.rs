@@ -66,7 +66,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     super::stats_args::check_metrics(&args.metrics)?;
     let bootstrap = args.stats.bootstrap()?;
     let read = |path: &PathBuf| {
-        read_run_or_baseline(path).with_context(|| format!("cannot read run {}", path.display()))
+        let run = read_run_or_baseline(path)
+            .with_context(|| format!("cannot read run {}", path.display()))?;
+        if let Some(note) = run.unfinished_note() {
+            eprintln!("warning: {note}");
+        }
+        anyhow::Ok(run)
     };
     let base = RunSide::of(&read(&args.base)?, &bootstrap);
     let current = RunSide::of(&read(&args.current)?, &bootstrap);

@@ -74,6 +74,9 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     };
     let current = StoredRun::read(&current_dir)
         .with_context(|| format!("cannot read run {}", current_dir.display()))?;
+    if let Some(note) = current.unfinished_note() {
+        eprintln!("warning: {note}");
+    }
     let root = current_dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

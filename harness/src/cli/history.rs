@@ -32,7 +32,8 @@ pub struct HistoryArgs {
     /// How to print: an aligned table, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Empty the index (results/history.sqlite) and rebuild it from the run folders.
+    /// Delete the index (results/history.sqlite) and rebuild it from the run folders: the
+    /// repair for a damaged index.
     #[arg(long)]
     reindex: bool,
     /// Change points: the fewest runs on each side of a shift.
@@ -71,14 +72,17 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             args.results.display()
         );
     }
-    let mut history = History::open(&args.results)
-        .with_context(|| format!("cannot open the history of {}", args.results.display()))?;
-    let report = if args.reindex {
-        history.rebuild()
+    let (history, report) = if args.reindex {
+        History::recreate(&args.results)
+            .with_context(|| format!("cannot rebuild the history of {}", args.results.display()))?
     } else {
-        history.sync()
-    }
-    .with_context(|| format!("cannot index the runs in {}", args.results.display()))?;
+        let mut history = History::open(&args.results)
+            .with_context(|| format!("cannot open the history of {}", args.results.display()))?;
+        let report = history
+            .sync()
+            .with_context(|| format!("cannot index the runs in {}", args.results.display()))?;
+        (history, report)
+    };
     if report.skipped > 0 {
         eprintln!(
             "warning: {} run folder(s) in {} could not be read and are left out (see above)",

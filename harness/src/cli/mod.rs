@@ -22,6 +22,7 @@ mod baseline;
 mod compare;
 mod gate;
 mod history;
+mod interrupt;
 mod model;
 mod power;
 mod report;
@@ -37,6 +38,8 @@ use clap::{Parser, Subcommand};
 pub const EXIT_FAILURES: u8 = 1;
 /// Exit code of bad usage or bad input data.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report Ctrl-C).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Measure LLM inference, and the power it costs, on this machine.
 ///

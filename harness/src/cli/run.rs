@@ -1,4 +1,8 @@
 //! `bench run`: run a suite, or finish an interrupted run.
+//!
+//! SIGINT or SIGTERM stops the run in order (see [`super::interrupt`]): the summary is written,
+//! the manifest says `interrupted`, and bench exits 130. A store that cannot be written (a full
+//! disk) stops it with an error naming the file, exit 1; either way `--resume` finishes it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,13 +18,14 @@ use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, Selection, SourceSettings};
 use crate::runner::{self, PowerTap, RunnerConfig};
 use crate::store::{
-    self, BenchBuild, Manifest, PowerRecord, RunStatus, RunStore, SuiteRecord, STORE_FORMAT,
+    self, BenchBuild, Manifest, PowerRecord, RunStatus, RunStore, StoreError, SuiteRecord,
+    STORE_FORMAT,
 };
 use crate::suite;
 use crate::summary;
 use crate::terminal::{progress::Progress, table};
 
-use super::EXIT_FAILURES;
+use super::{interrupt, EXIT_FAILURES, EXIT_INTERRUPTED};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -47,6 +52,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    interrupt::install();
     let (mut store, records, loaded_suite, selection, clock) = match &args.resume {
         Some(dir) => open_for_resume(dir)?,
         None => {
@@ -101,7 +107,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|t| t.status == store::Status::Ok)
         .map(|t| t.case)
         .collect();
-    let failures = runner::run(
+    let ran = runner::run(
         &loaded_suite,
         &plan,
         &mut store,
@@ -111,8 +117,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &clock,
         &mut power,
         &mut progress,
-    )?;
+    );
     progress.finish();
+    let failures = match ran {
+        Ok(failures) => failures,
+        Err(e) => {
+            // Stopped before the store, which is likely unwritable now: no summary.
+            drop(monitor);
+            return Ok(store_failed(&mut store, &e));
+        }
+    };
     if let Some(monitor) = monitor {
         let write_error = monitor.write_error();
         if let Health::Failed(error) = monitor.stop() {
@@ -128,10 +142,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut summaries = summary::summarize(&plan, &records, &loads);
     summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
     store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries)?;
-    let complete = runner::pending_runs(&plan, &runner::done_set(&records, &loads)) == 0;
+    let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
+    let complete = still_to_do == 0;
+    // An interrupt that came once everything was stored cost nothing: the run is complete.
+    let interrupted = !complete && bench_workloads::cancel::is_requested();
     store.update_manifest(|m| {
         m.status = if complete {
             RunStatus::Complete
+        } else if interrupted {
+            RunStatus::Interrupted
         } else {
             RunStatus::Incomplete
         };
@@ -153,6 +172,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         out!("{}", table::render(&summaries));
         for lines in [
             table::load_footer(&summaries),
+            table::token_count_footer(&summaries),
             table::server_footer(&summaries),
             table::tool_footer(&summaries),
             table::outlier_footer(&summaries),
@@ -182,6 +202,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             f.error
         );
     }
+    if interrupted {
+        eprintln!(
+            "the run was interrupted with {still_to_do} runs still to do; finish it with: bench run --resume {}",
+            store.dir().display()
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
     if !complete {
         eprintln!(
             "the run is incomplete; finish it with: bench run --resume {}",
@@ -190,6 +217,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_FAILURES));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run stopped because its store could not be written (a full disk): say so and how to
+/// finish it. Every line written before is whole, or cut off by `--resume`.
+fn store_failed(store: &mut RunStore, error: &StoreError) -> ExitCode {
+    eprintln!("error: {error}");
+    // Best effort: on a full disk the manifest cannot be rewritten either, and a run left
+    // `running` resumes just the same.
+    let _ = store.update_manifest(|m| {
+        m.status = RunStatus::Incomplete;
+        m.finished_at = Some(now());
+    });
+    eprintln!(
+        "the run stopped; what it stored is kept. Once the problem is fixed, finish it with: bench run --resume {}",
+        store.dir().display()
+    );
+    ExitCode::from(EXIT_FAILURES)
 }
 
 /// What opening a run yields: its store, the measurements it already has, its suite, the power
@@ -325,7 +369,10 @@ fn measure_baseline(
     // sample.
     monitor.wait_until(clock.now_s(), std::time::Duration::from_secs(5));
     let start = clock.now_s();
-    std::thread::sleep(std::time::Duration::from_secs(u64::from(seconds)));
+    if !bench_workloads::cancel::sleep(std::time::Duration::from_secs(u64::from(seconds))) {
+        // Interrupted: a shorter idle window is no baseline; the resumed run measures one.
+        return Ok(());
+    }
     let end = clock.now_s();
     monitor.wait_until(end, std::time::Duration::from_secs(3));
     let baseline = monitor.baseline(start, end);
@@ -358,7 +405,11 @@ fn index_in_history(store: &RunStore, summaries: &[summary::CaseSummary]) {
     let indexed = History::open(root)
         .and_then(|mut history| history.index_summaries(store.dir(), store.manifest(), summaries));
     if let Err(e) = indexed {
-        tracing::warn!("the run is stored but not in the history index: {e}");
+        eprintln!(
+            "warning: the run is stored, but not in the history index ({e}); \
+             `bench history --reindex --results {}` rebuilds the index from the run folders",
+            root.display()
+        );
     }
 }
 

@@ -149,8 +149,7 @@ impl GateConfig {
             GateConfigError::Invalid(Box::new(Problem::at(file, source, span, message)))
         };
         let raw: RawGate = toml::from_str(source).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            problem(span, e.message().to_string())
+            GateConfigError::Invalid(Box::new(Problem::from_toml(file, source, &e)))
         })?;
         let mut defaults = default_rule();
         apply(&mut defaults, &raw.defaults.as_rule(), &problem)?;
@@ -311,5 +310,17 @@ mod tests {
         assert!(e.contains("unknown field `threshold`"), "{e}");
         let e = parse("[metrics.ttft_s]\nmin_repetitions = 1\n").unwrap_err();
         assert!(e.contains("at least 2"), "{e}");
+    }
+
+    #[test]
+    fn a_key_past_tomls_dotted_key_limit_is_placed_on_its_line() {
+        // toml gives this error no span; it used to be reported at 1:1.
+        let e = parse(&format!(
+            "[defaults]\nalpha = 0.05\n[{}]\n",
+            vec!["m"; 85].join(".")
+        ))
+        .unwrap_err();
+        assert!(e.starts_with("ci/gate.toml:3:1: "), "{e}");
+        assert!(e.contains("recursion limit"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::{History, HistoryError};
 use crate::store::{Manifest, StoredRun, LOADS, MANIFEST, MEASUREMENTS, TOOL_RUNS};
@@ -24,7 +24,12 @@ impl History {
         summaries: &[CaseSummary],
     ) -> Result<(), HistoryError> {
         let key = self.dir_key(dir);
-        let tx = self.conn.transaction().map_err(super::sqlite(&self.path))?;
+        // Immediate: the write lock is taken (waiting out another bench) before anything is
+        // read, so two runs that end together queue instead of one failing on a lock upgrade.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(super::sqlite(&self.path))?;
         write_run(&tx, &key, &stamp(dir), manifest, summaries)
             .map_err(super::sqlite(&self.path))?;
         tx.commit().map_err(super::sqlite(&self.path))

@@ -60,6 +60,25 @@ impl History {
     /// Open (creating it, and `root`, when absent) `<root>/history.sqlite`. A new database, or
     /// one of another schema version, is filled from every run folder under `root` first.
     pub fn open(root: &Path) -> Result<Self, HistoryError> {
+        let (mut history, fresh) = Self::connect_to(root)?;
+        if fresh {
+            history.sync()?;
+        }
+        Ok(history)
+    }
+
+    /// Delete `<root>/history.sqlite` and build it again from every run folder under `root`:
+    /// the repair for an index that is damaged in ways SQLite only finds while writing (it is
+    /// only an index; the run folders hold everything it held).
+    pub fn recreate(root: &Path) -> Result<(Self, SyncReport), HistoryError> {
+        remove_database(&root.join(HISTORY_DB))?;
+        let (mut history, _) = Self::connect_to(root)?;
+        let report = history.rebuild()?;
+        Ok((history, report))
+    }
+
+    /// Open the database with current tables; true when they were (re)created empty.
+    fn connect_to(root: &Path) -> Result<(Self, bool), HistoryError> {
         std::fs::create_dir_all(root).map_err(io(root))?;
         let canonical = root.canonicalize().map_err(io(root))?;
         let path = canonical.join(HISTORY_DB);
@@ -73,25 +92,20 @@ impl History {
                     path.display()
                 );
                 drop(conn);
-                for file in [path.clone(), path.with_extension("sqlite-journal")] {
-                    if file.exists() {
-                        std::fs::remove_file(&file).map_err(io(&file))?;
-                    }
-                }
+                remove_database(&path)?;
                 conn = connect(&path)?;
                 schema::ensure(&mut conn).map_err(sqlite(&path))?
             }
             Err(e) => return Err(sqlite(&path)(e)),
         };
-        let mut history = Self {
-            conn,
-            root: canonical,
-            path,
-        };
-        if fresh {
-            history.sync()?;
-        }
-        Ok(history)
+        Ok((
+            Self {
+                conn,
+                root: canonical,
+                path,
+            },
+            fresh,
+        ))
     }
 
     /// The results root, canonical.
@@ -113,6 +127,16 @@ fn connect(path: &Path) -> Result<Connection, HistoryError> {
     let conn = Connection::open(path).map_err(sqlite(path))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite(path))?;
     Ok(conn)
+}
+
+/// Remove the database at `path` and its rollback journal, where they exist.
+fn remove_database(path: &Path) -> Result<(), HistoryError> {
+    for file in [path.to_path_buf(), path.with_extension("sqlite-journal")] {
+        if file.is_file() {
+            std::fs::remove_file(&file).map_err(io(&file))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether SQLite says the file is not a database it can read.

@@ -20,7 +20,7 @@ pub struct RunRow {
     pub started_at: String,
     /// When its last session ended, if it ended normally.
     pub finished_at: Option<String>,
-    /// `running`, `complete` or `incomplete`.
+    /// `running`, `complete`, `incomplete` or `interrupted`.
     pub status: String,
     /// `[suite] name`.
     pub suite_name: String,

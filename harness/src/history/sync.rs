@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use rusqlite::TransactionBehavior;
 use serde::Serialize;
 
 use super::index::{stamp, write_run};
@@ -41,7 +42,11 @@ impl History {
         let folders = run_folders(&self.root)?;
         let path = self.path.clone();
         let db = super::sqlite(&path);
-        let tx = self.conn.transaction().map_err(&db)?;
+        // Immediate, as in `index_summaries`: it reads, then writes.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&db)?;
         if start_over {
             tx.execute("DELETE FROM runs", []).map_err(&db)?;
         }

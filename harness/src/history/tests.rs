@@ -218,3 +218,48 @@ fn a_run_in_another_folder_is_kept_by_its_full_path() {
     assert_eq!(history.sync().unwrap().removed, 0);
     assert_eq!(history.runs().unwrap()[0].dir, dir.canonicalize().unwrap());
 }
+
+#[test]
+fn runs_that_end_at_the_same_moment_are_all_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dirs: Vec<PathBuf> = (0..8)
+        .map(|minute| write_run(root, "s", "fp", minute, f64::from(minute)))
+        .collect();
+    // Each run ends in its own process in real life: its own connection, a fresh open (which
+    // may build the tables and sync every folder) and one transaction, all at once, while
+    // another bench syncs.
+    std::thread::scope(|scope| {
+        for dir in &dirs {
+            scope.spawn(move || {
+                let run = StoredRun::read(dir).unwrap();
+                let mut history = History::open(root).unwrap();
+                history.index(&run).unwrap();
+            });
+        }
+        scope.spawn(|| {
+            History::open(root).unwrap().sync().unwrap();
+        });
+    });
+    let history = History::open(root).unwrap();
+    assert_eq!(history.runs().unwrap().len(), dirs.len());
+}
+
+#[test]
+fn recreate_repairs_an_index_damaged_past_its_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write_run(root, "s", "fp", 1, 1.0);
+    write_run(root, "s", "fp", 2, 2.0);
+    drop(History::open(root).unwrap());
+    // Keep SQLite's header (so it opens and reads its version) and garble the pages after it.
+    let path = root.join(HISTORY_DB);
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in bytes.iter_mut().skip(200) {
+        *b = 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let (history, report) = History::recreate(root).unwrap();
+    assert_eq!(report.indexed, 2);
+    assert_eq!(history.runs().unwrap().len(), 2);
+}

@@ -2,12 +2,9 @@
 
 use super::{Sample, Scope};
 
-/// The bytes of a capture in `shared/fixtures/apple` (beside the repository).
+/// The bytes of a capture in `harness/tests/fixtures/apple` (see its `SOURCES.md`).
 pub(crate) fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/apple/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/apple/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -56,12 +56,21 @@ details { margin: .5rem 0; } summary { cursor: pointer; }
 footer { margin-top: 3rem; font-size: .85rem; color: var(--muted); }
 "#;
 
+/// The policy every page carries: nothing runs and nothing is fetched, even if a value from a
+/// suite or a server ever slipped past [`escape`]. The only styles are the page's own `<style>`
+/// and the charts' inline SVG attributes; links to the other pages are navigation, which the
+/// policy leaves alone.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'none'; \
+     style-src 'unsafe-inline'; img-src 'none'; font-src 'none'; connect-src 'none'; \
+     object-src 'none'; base-uri 'none'; form-action 'none'";
+
 /// A whole page: `title` (plain text), a navigation line and the body (HTML).
 pub fn page(title: &str, nav: &str, body: &str) -> String {
     let mut out = String::with_capacity(body.len() + STYLE.len() + 512);
     let _ = write!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"bench {}\">\n<title>{}</title>\n<style>{STYLE}</style>\n\
          </head>\n<body>\n<nav>{nav}</nav>\n{body}\n<footer>Made by bench {} \

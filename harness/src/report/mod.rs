@@ -3,7 +3,8 @@
 //!
 //! Pages are self-contained (inline stylesheet, inline SVG charts, no script, font or remote
 //! asset) and every string that comes from a run is escaped, so a model name or a server's
-//! message can never become markup.
+//! message can never become markup; and each page's Content-Security-Policy forbids scripts and
+//! every fetch, so that even a value that slipped past the escaping could not run or call out.
 
 mod figures;
 mod html;
@@ -20,7 +21,7 @@ use crate::stats::verdict::{Rule, Sidedness};
 use crate::store::StoredRun;
 use crate::summary::CaseSummary;
 
-pub use html::escape;
+pub use html::{escape, CONTENT_SECURITY_POLICY};
 pub use table::{Cell, Table};
 
 /// Why a report could not be written.

@@ -1,6 +1,6 @@
 //! What a reader of a run must not miss: an unfinished run, failed measurements, thermal
-//! flags, power sampling that failed, outliers, and where a server's own figures differ from
-//! bench's.
+//! flags, token counts that are only estimates, power sampling that failed, outliers, and
+//! where a server's own figures differ from bench's.
 
 use crate::store::{RunStatus, StoredRun};
 use crate::summary::CaseSummary;
@@ -16,6 +16,10 @@ pub fn warnings_and_notes(
         RunStatus::Complete => {}
         RunStatus::Incomplete => warnings.push(
             "The run ended with measurements missing or failed; `bench run --resume` finishes it."
+                .to_string(),
+        ),
+        RunStatus::Interrupted => warnings.push(
+            "The run was interrupted before it finished; `bench run --resume` finishes it."
                 .to_string(),
         ),
         RunStatus::Running => warnings
@@ -41,6 +45,9 @@ pub fn warnings_and_notes(
                 s.case.id, s.flagged
             ));
         }
+    }
+    if let Some(lines) = table::token_count_footer(summaries) {
+        warnings.extend(lines.lines().map(str::to_string));
     }
     for failure in &run.manifest.power.failures {
         warnings.push(format!("power sampling: {failure}"));

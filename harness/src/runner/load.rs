@@ -1,6 +1,10 @@
 //! Load cases: each repetition runs the case's load pattern; every measured request is stored
 //! the moment it ends, and the pattern's summary (`loads.jsonl`) when the pattern ends.
+//!
+//! A pattern an interrupt cuts short gets no summary, so `--resume` runs it again (as after a
+//! crash); the requests it finished stay stored, those the interrupt ended are not stored.
 
+use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::load::{LoadPattern, LoadedRequest};
 
@@ -29,6 +33,9 @@ pub(super) fn run_case(
         None => ctx.warm_up(case, || engine.generate(&request(case)).map(drop)),
     };
     for &repetition in missing {
+        if cancel::is_requested() {
+            break;
+        }
         ctx.observer.starting(case, Some(repetition));
         let started_at = Context::now_utc();
         let t_start_s = ctx.clock.now_s();
@@ -40,6 +47,9 @@ pub(super) fn run_case(
                 ctx, engine, case, pattern, repetition, started_at, t_start_s,
             )?,
         };
+        if cancel::is_requested() {
+            break;
+        }
         ctx.store.append_load(&run)?;
         if let Some(error) = &run.error {
             ctx.fail(case, error.clone());
@@ -81,6 +91,9 @@ fn run_pattern(
         let mut sink = |done: LoadedRequest| {
             if done.warmup {
                 warmup_sent += 1;
+                return;
+            }
+            if done.result.is_err() && cancel::is_requested() {
                 return;
             }
             let load = RequestLoad {

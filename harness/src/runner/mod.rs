@@ -1,5 +1,9 @@
 //! The runner: drives each target's engine through its cases (warmups, then measured
 //! repetitions), storing every measurement the moment it finishes.
+//!
+//! An interrupt ([`bench_workloads::cancel`]) stops it between runs, and ends the run in
+//! progress: a measurement that fails once the interrupt came is not stored (the interrupt,
+//! not the engine, ended it), so `--resume` makes it again.
 
 mod engines;
 mod image;
@@ -9,6 +13,8 @@ mod single;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+
+use bench_workloads::cancel;
 
 pub use power::PowerTap;
 
@@ -108,18 +114,21 @@ impl Context<'_, '_> {
     }
 
     /// Run `case.warmup` unmeasured runs of `run`; the first failure is returned as the reason
-    /// every measured repetition fails.
+    /// every measured repetition fails (unless bench was interrupted: then nothing failed).
     fn warm_up<E: std::fmt::Display>(
         &mut self,
         case: &Case,
         mut run: impl FnMut() -> Result<(), E>,
     ) -> Option<String> {
         for _ in 0..case.warmup {
+            if cancel::is_requested() {
+                return None;
+            }
             self.observer.starting(case, None);
             let result = run();
             self.observer.finished(case, None);
             if let Err(e) = result {
-                return Some(format!("warmup failed: {e}"));
+                return (!cancel::is_requested()).then(|| format!("warmup failed: {e}"));
             }
         }
         None
@@ -136,6 +145,9 @@ impl Context<'_, '_> {
         mut measure: impl FnMut(&mut Self, u32, String, f64) -> Result<Record, StoreError>,
     ) -> Result<(), StoreError> {
         for &repetition in missing {
+            if cancel::is_requested() {
+                break;
+            }
             self.observer.starting(case, Some(repetition));
             let started_at = Self::now_utc();
             let t_start_s = self.clock.now_s();
@@ -143,6 +155,9 @@ impl Context<'_, '_> {
                 Some(e) => Record::failed(case, repetition, started_at, t_start_s, e.clone()),
                 None => measure(self, repetition, started_at, t_start_s)?,
             };
+            if record.status != Status::Ok && cancel::is_requested() {
+                break;
+            }
             self.store.append(&record)?;
             if let Some(error) = &record.error {
                 self.fail(case, error.clone());
@@ -226,19 +241,30 @@ fn run_engine(
     }
     let mut engine = match engines::open(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
+        // Not the target's fault: it loads when the run is resumed.
+        Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
     ctx.engine_ready(engine.info())?;
     for (case, missing) in cases {
+        if cancel::is_requested() {
+            return Ok(());
+        }
         match &case.load {
             None => single::run_case(ctx, engine.as_mut(), case, missing)?,
             Some(pattern) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
         }
     }
     for case in tool_cases {
+        if cancel::is_requested() {
+            break;
+        }
         let Some(outcome) = engine.own_benchmark(&single::request(case), case.repetitions) else {
             break;
         };
+        if outcome.is_err() && cancel::is_requested() {
+            break;
+        }
         let run = ToolRun::of(case, outcome.map_err(|e| e.to_string()));
         ctx.store.append_tool_run(&run)?;
         if let Some(error) = &run.error {
@@ -259,6 +285,7 @@ fn run_image_engine(
 ) -> Result<(), StoreError> {
     let mut engine = match engines::open_images(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
+        Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
     ctx.engine_ready(engine.info())?;
@@ -272,7 +299,7 @@ fn run_image_engine(
 
 /// Run every missing measurement of `plan`, appending to `store`, timing on `clock` and
 /// taking energy from `power`. Returns the failures; an error only when the store itself
-/// cannot be written.
+/// cannot be written. Returns early, with what it stored, once bench is interrupted.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     suite: &Suite,
@@ -296,6 +323,9 @@ pub fn run(
             }
         }
         for nodes in groups {
+            if cancel::is_requested() {
+                return Ok(failures);
+            }
             let key = match nodes {
                 Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
                     format!("{name}/n{n}")

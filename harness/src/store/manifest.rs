@@ -53,6 +53,9 @@ pub enum RunStatus {
     Complete,
     /// The session ended with measurements missing or failed.
     Incomplete,
+    /// The session was stopped by SIGINT or SIGTERM: what finished is stored, the rest is
+    /// missing (`bench run --resume` finishes it).
+    Interrupted,
 }
 
 /// The bench binary.

@@ -6,9 +6,13 @@
 //! A run killed at any moment keeps every measurement that finished: lines are written
 //! whole and synced, a torn last line is cut off on resume, and `--resume` runs only the
 //! repetitions that have no `ok` line.
+//!
+//! One process writes a run folder at a time ([`RunLock`]): a second `bench run --resume` of a
+//! run that is still being written is refused before it touches a file.
 
 mod baseline_file;
 mod load_run;
+mod lock;
 mod manifest;
 mod record;
 mod stored_run;
@@ -21,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
 pub use load_run::{LoadRun, LOADS};
+pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
 pub use record::{Metrics, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
@@ -57,6 +62,20 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process is writing the run folder.
+    #[error("{}", lock::locked_message(dir, holder))]
+    Locked {
+        /// The run folder.
+        dir: PathBuf,
+        /// Who holds its lock, as its lock file says (`None` when it says nothing readable).
+        holder: Option<Writer>,
+    },
+    /// The disk filled up while a file was written (what was written before stays whole).
+    #[error("{}: no space left on the device", path.display())]
+    NoSpace {
+        /// The file.
+        path: PathBuf,
+    },
     /// Too little free space to start.
     #[error("{}: only {available} bytes free; bench needs at least {needed} to store a run", path.display())]
     DiskFull {
@@ -70,9 +89,16 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
+    move |source| {
+        if source.kind() == std::io::ErrorKind::StorageFull {
+            return StoreError::NoSpace {
+                path: path.to_path_buf(),
+            };
+        }
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -86,6 +112,8 @@ pub struct RunStore {
     loads: Option<File>,
     tool_runs: Option<File>,
     manifest: Manifest,
+    /// Held for as long as the store is open.
+    _lock: RunLock,
 }
 
 impl RunStore {
@@ -107,6 +135,7 @@ impl RunStore {
                 Err(e) => return Err(io(&candidate)(e)),
             }
         };
+        let lock = RunLock::acquire(&dir)?;
         let path = dir.join(MEASUREMENTS);
         let measurements = OpenOptions::new()
             .create_new(true)
@@ -119,14 +148,21 @@ impl RunStore {
             loads: None,
             tool_runs: None,
             manifest,
+            _lock: lock,
         };
         store.write_manifest()?;
         Ok(store)
     }
 
     /// Open an existing run to finish it; returns the measurements already stored. A torn
-    /// last line (the process died mid-write) is cut off.
+    /// last line (the process died mid-write) is cut off. Fails with [`StoreError::Locked`]
+    /// while another process writes the run.
     pub fn open(dir: &Path) -> Result<(Self, Vec<Record>), StoreError> {
+        // Read once before locking, so that a folder that is no run is named as such rather
+        // than as a lock file that cannot be made.
+        read_manifest(&dir.join(MANIFEST))?;
+        let lock = RunLock::acquire(dir)?;
+        // Again under the lock: the writer that just ended may have changed it.
         let manifest = read_manifest(&dir.join(MANIFEST))?;
         check_free_space(dir)?;
         let path = dir.join(MEASUREMENTS);
@@ -149,6 +185,7 @@ impl RunStore {
                 loads: None,
                 tool_runs: None,
                 manifest,
+                _lock: lock,
             },
             records,
         ))

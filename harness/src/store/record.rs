@@ -43,13 +43,20 @@ pub struct Record {
     /// Tokens generated.
     #[serde(default)]
     pub output_tokens: u64,
-    /// Who counted the tokens (`engine`, `server-usage`, `tokenizer`).
+    /// Who counted the tokens, most trusted first: `engine`, `server-usage`, `finish-reason`
+    /// (`max_tokens`, the server stopped for length), `chunks` (one token per chunk), or
+    /// `tokenizer` (an estimate).
     #[serde(default)]
     pub token_count_source: String,
+    /// Whether `output_tokens` is only an estimate (`token_count_source = "tokenizer"`): the
+    /// streamed text tokenized again by bench, not a count of what the server generated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub output_tokens_estimated: bool,
     /// Scalar metrics (see [`crate::metrics`]); absent where undefined.
     #[serde(default)]
     pub metrics: Metrics,
-    /// Every inter-token gap in seconds, in order (output tokens − 1 of them).
+    /// Every gap between successive token arrivals in seconds, in order (output tokens − 1 of
+    /// them, fewer where a server chunk carried several tokens).
     #[serde(default)]
     pub itl_s: Vec<f64>,
     /// Diffusion: seconds of each denoising step, in order.
@@ -103,6 +110,10 @@ pub struct Metrics {
     /// Time to first token, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft_s: Option<f64>,
+    /// Servers: time to the first chunk with visible text, seconds (later than `ttft_s` where
+    /// the first tokens came without text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfvt_s: Option<f64>,
     /// Prompt tokens / ttft.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill_tps: Option<f64>,
@@ -245,6 +256,7 @@ impl Record {
         Self {
             metrics: Metrics {
                 ttft_s: m.ttft_s(),
+                ttfvt_s: m.server.as_ref().and_then(|s| s.first_text_s),
                 prefill_tps: m.prefill_tps(),
                 decode_tps: m.decode_tps(),
                 tpot_s: m.tpot_s(),
@@ -264,10 +276,8 @@ impl Record {
             itl_s: m.itl_s(),
             prompt_tokens: m.prompt_tokens as u64,
             output_tokens: m.output_tokens as u64,
-            token_count_source: serde_json::to_value(m.token_count_source)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            token_count_source: m.token_count_source.as_str().to_string(),
+            output_tokens_estimated: m.token_count_source.is_estimate(),
             peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
             server: m.server.clone(),
             ..Self::failed(case, repetition, started_at, t_start_s, String::new())
@@ -301,6 +311,7 @@ impl Record {
             prompt_tokens: 0,
             output_tokens: 0,
             token_count_source: String::new(),
+            output_tokens_estimated: false,
             metrics: Metrics::default(),
             itl_s: Vec::new(),
             peak_memory_method: None,

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, StoreError, ToolRun,
-    MANIFEST, MEASUREMENTS, STORE_FORMAT,
+    read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, RunStatus, StoreError,
+    ToolRun, MANIFEST, MEASUREMENTS, STORE_FORMAT,
 };
 use crate::stats::bootstrap::BootstrapConfig;
 use crate::summary::{self, CaseSummary};
@@ -56,6 +56,26 @@ impl StoredRun {
     /// The run's id.
     pub fn id(&self) -> &str {
         &self.manifest.run_id
+    }
+
+    /// A warning for readers when the run is not complete: still being written, killed, or
+    /// ended with measurements missing. Readers use what is stored so far.
+    pub fn unfinished_note(&self) -> Option<String> {
+        if self.manifest.status == RunStatus::Complete {
+            return None;
+        }
+        let status = serde_json::to_value(self.manifest.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Some(format!(
+            "{} is not complete (status {status}: still being written, stopped, or missing \
+             measurements); read as it stands, with {} measurement(s) stored. \
+             `bench run --resume {}` finishes it",
+            self.dir.display(),
+            self.records.len(),
+            self.dir.display()
+        ))
     }
 
     /// Per-case summaries of the run, in plan order (the figures of `summary.csv`).

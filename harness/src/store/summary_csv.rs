@@ -1,4 +1,5 @@
-//! `summary.csv`: one row per case and metric.
+//! `summary.csv`: one row per case and metric; `estimated_token_counts` repeats on each row of
+//! a case how many of its measurements counted output tokens only by estimate.
 
 use std::path::Path;
 
@@ -44,6 +45,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "mean_ci_high",
         "outliers_mild",
         "outliers_severe",
+        "estimated_token_counts",
     ])
     .map_err(fail)?;
     for s in summaries {
@@ -96,6 +98,7 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 bound(reps.mean_ci, false),
                 outliers.mild.to_string(),
                 outliers.severe.to_string(),
+                s.estimated_token_counts.to_string(),
             ])
             .map_err(fail)?;
         }

@@ -134,6 +134,39 @@ impl Problem {
             message: message.into(),
         }
     }
+
+    /// A TOML error of `source`, at its span. toml gives no span for some errors (its limit of
+    /// 80 parts in a dotted key); those are placed on the first line where the text up to its
+    /// end fails with the same message.
+    pub fn from_toml(file: &Path, source: &str, error: &toml::de::Error) -> Self {
+        let span = error
+            .span()
+            .unwrap_or_else(|| first_failing_line(source, error.message()));
+        Self::at(file, source, span, error.message().trim())
+    }
+}
+
+/// The span of the first line such that `source` up to its end fails to parse as TOML with
+/// `message`; the end of `source` when none does (an error of the document as a whole).
+fn first_failing_line(source: &str, message: &str) -> Range<usize> {
+    let fails = |end: usize| {
+        toml::from_str::<toml::Table>(&source[..end]).is_err_and(|e| e.message() == message)
+    };
+    if !fails(source.len()) {
+        return source.len()..source.len();
+    }
+    // Line ends, each just past its `\n` (so a char boundary), and the end of the text.
+    let ends: Vec<usize> = source
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([source.len()])
+        .collect();
+    // A parse error stays once its line is in: the prefixes that fail come after those that
+    // do not, so a binary search finds the first in a few parses.
+    let first = ends.partition_point(|&end| !fails(end));
+    let end = ends.get(first).copied().unwrap_or(source.len());
+    let start = first.checked_sub(1).map_or(0, |i| ends[i]);
+    start..end
 }
 
 impl fmt::Display for Problem {

@@ -60,18 +60,8 @@ pub fn load(path: &Path) -> Result<LoadedSuite, SuiteError> {
 
 /// Parse and check suite text; `file` names it in errors.
 pub fn parse(source: &str, file: &Path) -> Result<Suite, SuiteError> {
-    let suite: Suite = toml::from_str(source).map_err(|e| {
-        let message = e.message().trim().to_string();
-        let problem = match e.span() {
-            Some(span) => Problem::at(file, source, span, message),
-            None => Problem {
-                file: file.to_path_buf(),
-                location: None,
-                message,
-            },
-        };
-        SuiteError::Invalid(vec![problem])
-    })?;
+    let suite: Suite = toml::from_str(source)
+        .map_err(|e| SuiteError::Invalid(vec![Problem::from_toml(file, source, &e)]))?;
     let problems = check::check(&suite, file, source);
     if problems.is_empty() {
         Ok(suite)

@@ -33,6 +33,10 @@ pub struct CaseSummary {
     /// Measurements taken under thermal pressure, throttling or on battery (see each record's
     /// `energy.flags`).
     pub flagged: usize,
+    /// Measurements whose output token count is only the tokenizer's estimate (a server that
+    /// reported no usage and did not stop for length): rates per token are estimates too.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub estimated_token_counts: usize,
     /// The engine's own benchmark tool on the same work, compared with bench's figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolComparison>,
@@ -245,6 +249,18 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     (!values.is_empty()).then(|| quantile_sorted(&values, 0.5))
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Measurements whose token counts are estimates; runs stored before the flag existed say so
+/// by their `token_count_source` alone.
+fn estimated(ok: &[&Record]) -> usize {
+    ok.iter()
+        .filter(|r| r.output_tokens_estimated || r.token_count_source == "tokenizer")
+        .count()
+}
+
 fn flagged(ok: &[&Record]) -> usize {
     ok.iter()
         .filter(|r| r.energy.as_ref().is_some_and(|e| !e.flags.is_empty()))
@@ -282,6 +298,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         patterns: None,
         tool: None,
         flagged: flagged(&ok),
+        estimated_token_counts: estimated(&ok),
         metrics: metric_summaries(&repetitions, cfg),
     }
 }
@@ -334,6 +351,7 @@ fn summarize_load(
         patterns: Some(runs.len()),
         tool: None,
         flagged: flagged(&ok),
+        estimated_token_counts: estimated(&ok),
         metrics: metric_summaries(&repetitions, cfg),
     }
 }

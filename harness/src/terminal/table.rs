@@ -262,6 +262,23 @@ pub fn tool_footer(summaries: &[CaseSummary]) -> Option<String> {
     })
 }
 
+/// Lines naming the cases whose output token counts are only the tokenizer's estimate (a server
+/// that reported no usage and did not stop for length), so that their per-token figures are
+/// not taken for counts.
+pub fn token_count_footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter(|s| s.estimated_token_counts > 0)
+        .map(|s| {
+            format!(
+                "estimated token counts {}: {} of {} measurement(s) count output tokens by re-tokenizing the streamed text (token_count_source = \"tokenizer\"); decode, tpot and per-token energy there are estimates",
+                s.case.id, s.estimated_token_counts, s.ok
+            )
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// Lines under the table where a server reported its own rates: each beside bench's (medians),
 /// with their ratio, since no other tool shows the two together.
 pub fn server_footer(summaries: &[CaseSummary]) -> Option<String> {

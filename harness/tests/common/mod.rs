@@ -4,6 +4,8 @@
 
 pub mod browser;
 pub mod exporter;
+pub mod spawned;
+pub mod stream_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -63,6 +65,21 @@ pub fn numbers(value: &Value) -> Vec<f64> {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect()
+}
+
+/// How many distinct (case, repetition) pairs `records` hold: equal to their number when no
+/// repetition is stored twice.
+pub fn distinct_repetitions(records: &[Value]) -> usize {
+    let keys: std::collections::BTreeSet<(String, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["case"].as_str().unwrap().to_string(),
+                r["repetition"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    keys.len()
 }
 
 /// A JSON file.

@@ -14,6 +14,7 @@
 //! `<stem>.json` before v0.17), whose `generation_time_seconds` is mflux's own time for the
 //! image, and the `Peak MLX memory: X.XX GB` line (v0.18).
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -45,6 +46,77 @@ pub struct MfluxEngine {
     requests: u64,
 }
 
+/// How many of mflux's other stderr lines a failure quotes (the end of a traceback).
+const FAILURE_LINES: usize = 3;
+
+/// mflux's stderr read as it arrives: when each step count of tqdm's bar was first seen, when
+/// the bar first appeared, and the last other lines (for a failure's message).
+///
+/// Updates are `\r`-separated and lines `\n`-ended; each is stamped with the `now` of the
+/// [`StepProgress::feed`] that completed it. A piece of text not yet ended is held until the
+/// next feed; at the end of the stream it is dropped (tqdm ends its bar with a line break).
+#[derive(Debug, Clone)]
+pub struct StepProgress {
+    steps: usize,
+    seen: Vec<Option<Instant>>,
+    first_bar: Option<Instant>,
+    last_lines: VecDeque<String>,
+    segment: Vec<u8>,
+}
+
+impl StepProgress {
+    /// A reader for a run of `steps` denoising steps.
+    pub fn new(steps: usize) -> Self {
+        Self {
+            steps,
+            seen: vec![None; steps + 1],
+            first_bar: None,
+            last_lines: VecDeque::new(),
+            segment: Vec::new(),
+        }
+    }
+
+    /// Read `bytes` of stderr that arrived at `now`.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) {
+        for &b in bytes {
+            if b != b'\r' && b != b'\n' {
+                self.segment.push(b);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&self.segment).into_owned();
+            self.segment.clear();
+            if let Some((done, total)) = progress(&text) {
+                self.first_bar.get_or_insert(now);
+                // A bar of another length (a second loop) or past its end is not this run's.
+                if total == self.steps && done <= total && self.seen[done].is_none() {
+                    self.seen[done] = Some(now);
+                }
+            } else if !text.trim().is_empty() {
+                if self.last_lines.len() == FAILURE_LINES {
+                    self.last_lines.pop_front();
+                }
+                self.last_lines.push_back(text);
+            }
+        }
+    }
+
+    /// `seen()[n]`: when the bar first said `n` steps were done; one entry per count, 0 to
+    /// `steps`.
+    pub fn seen(&self) -> &[Option<Instant>] {
+        &self.seen
+    }
+
+    /// When the bar first appeared (the model is loaded by then).
+    pub fn first_bar(&self) -> Option<Instant> {
+        self.first_bar
+    }
+
+    /// The last few lines that were not progress updates, oldest first.
+    pub fn last_lines(&self) -> impl Iterator<Item = &str> {
+        self.last_lines.iter().map(String::as_str)
+    }
+}
+
 /// One progress update of tqdm: steps done and total.
 fn progress(segment: &str) -> Option<(usize, usize)> {
     // `{percentage}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}]`
@@ -61,8 +133,8 @@ fn step_times(seen: &[Option<Instant>]) -> Vec<f64> {
         .collect()
 }
 
-/// `Peak MLX memory: 12.34 GB` (10⁹ bytes) in mflux's stdout.
-fn peak_memory(stdout: &str) -> Option<PeakMemory> {
+/// `Peak MLX memory: 12.34 GB` (10⁹ bytes) in mflux's stdout; `None` without that line.
+pub fn peak_memory(stdout: &str) -> Option<PeakMemory> {
     let gb: f64 = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("Peak MLX memory:"))?
@@ -70,7 +142,9 @@ fn peak_memory(stdout: &str) -> Option<PeakMemory> {
         .trim_end_matches("GB")
         .trim()
         .parse()
-        .ok()?;
+        .ok()
+        // `inf` and `NaN` parse as floats; neither is a size.
+        .filter(|gb: &f64| gb.is_finite() && *gb >= 0.0)?;
     Some(PeakMemory {
         bytes: (gb * 1e9) as u64,
         method: "mflux-peak-mlx-memory",
@@ -204,13 +278,15 @@ impl DiffusionEngine for MfluxEngine {
             self.requests
         ));
         let started = Instant::now();
-        let mut child = Command::new(&self.options.command)
+        let mut child = crate::children::prepare(&mut Command::new(&self.options.command))
             .args(self.args(request, &output))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Error::Request(format!("cannot run `{}`: {e}", self.options.command)))?;
+        // An interrupt kills it: the reads below then end, and the image is not measured.
+        let managed = crate::children::register(&child, crate::children::OnInterrupt::Kill);
         let mut stdout = child.stdout.take();
         let reading = std::thread::spawn(move || {
             let mut text = String::new();
@@ -220,56 +296,43 @@ impl DiffusionEngine for MfluxEngine {
             text
         });
         // Progress arrives on stderr as `\r`-separated updates: stamp each as it comes.
-        let mut seen: Vec<Option<Instant>> = vec![None; request.steps + 1];
-        let mut first_bar = None;
-        let mut tail = Vec::new();
+        let mut progress = StepProgress::new(request.steps);
         if let Some(mut err) = child.stderr.take() {
             let mut buf = [0u8; 4096];
-            let mut segment = Vec::new();
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                let now = Instant::now();
-                for &b in &buf[..n] {
-                    if b != b'\r' && b != b'\n' {
-                        segment.push(b);
-                        continue;
-                    }
-                    let text = String::from_utf8_lossy(&segment).into_owned();
-                    if let Some((done, total)) = progress(&text) {
-                        first_bar.get_or_insert(now);
-                        if total == request.steps && done <= total && seen[done].is_none() {
-                            seen[done] = Some(now);
-                        }
-                    } else if !text.trim().is_empty() {
-                        tail.push(text);
-                    }
-                    segment.clear();
-                }
+                progress.feed(&buf[..n], Instant::now());
             }
         }
+        // Out of the registry before it is reaped (see `children`).
+        drop(managed);
         let status = child
             .wait()
             .map_err(|e| Error::Request(format!("waiting for mflux-generate: {e}")))?;
+        if !status.success() && crate::cancel::is_requested() {
+            let _ = std::fs::remove_file(&output);
+            return Err(Error::Interrupted);
+        }
         let process_s = started.elapsed().as_secs_f64();
         let stdout = reading.join().unwrap_or_default();
         if !status.success() {
-            let last: Vec<&str> = tail.iter().rev().take(3).map(String::as_str).collect();
             return Err(Error::Request(format!(
                 "mflux-generate failed ({status}): {}",
-                last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                progress.last_lines().collect::<Vec<_>>().join(" | ")
             )));
         }
         let image = read_png(&output)?;
         let reported = sidecar(&output);
         let _ = std::fs::remove_file(&output);
-        let from = first_bar.unwrap_or(started);
+        let from = progress.first_bar().unwrap_or(started);
+        let seen = progress.seen();
         Ok(DiffusionMeasurement {
             started: from,
             text_encode_s: None,
             denoise_from_s: seen[0].map(|t| t.duration_since(from).as_secs_f64()),
-            step_s: step_times(&seen),
+            step_s: step_times(seen),
             vae_decode_s: None,
             image_s: from.elapsed().as_secs_f64().min(process_s),
             image_tokens: (request.width / 16) * (request.height / 16),
@@ -323,5 +386,43 @@ mod tests {
     fn peak_memory_is_read_in_bytes() {
         let peak = peak_memory("\nPeak MLX memory: 12.34 GB\n").unwrap();
         assert_eq!(peak.bytes, 12_340_000_000);
+        for bad in ["inf", "NaN", "-1.5", "1e400"] {
+            let line = format!("Peak MLX memory: {bad} GB");
+            assert_eq!(peak_memory(&line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn stderr_is_read_in_any_pieces_keeping_the_last_lines() {
+        let stderr = b"Fetching 3 files\nwarning: a\n\r  0%|    | 0/2 [00:00<?, ?it/s]\r 50%|##  | 1/2 [00:01<00:01]\r100%|####| 2/2 [00:02<00:00]\r100%|####| 2/2 [00:02<00:00]\nwarning: b\nwarning: c\npartial";
+        let t0 = Instant::now();
+        let mut whole = StepProgress::new(2);
+        whole.feed(stderr, t0);
+        assert_eq!(whole.first_bar(), Some(t0));
+        assert!(whole.seen().iter().all(Option::is_some));
+        // The unended `partial` is not a line; only the last three lines are kept.
+        let lines: Vec<&str> = whole.last_lines().collect();
+        assert_eq!(lines, ["warning: a", "warning: b", "warning: c"]);
+        let at = |i: u64| t0 + std::time::Duration::from_millis(i);
+        let mut bytewise = StepProgress::new(2);
+        for (i, b) in stderr.iter().enumerate() {
+            bytewise.feed(std::slice::from_ref(b), at(i as u64));
+        }
+        // Stamped when the update's end arrived, the first time each count was seen.
+        let end_of = |marker: &str| {
+            let from = stderr
+                .windows(marker.len())
+                .position(|w| w == marker.as_bytes());
+            let start = from.unwrap();
+            let end = start + stderr[start..].iter().position(|&b| b == b'\r').unwrap();
+            Some(at(end as u64))
+        };
+        assert_eq!(bytewise.seen()[1], end_of("1/2"));
+        assert_eq!(bytewise.seen()[2], end_of("2/2"));
+        // A bar of another length is not this run's.
+        let mut other = StepProgress::new(4);
+        other.feed(stderr, t0);
+        assert!(other.seen().iter().all(Option::is_none));
+        assert_eq!(other.first_bar(), Some(t0));
     }
 }

@@ -180,6 +180,11 @@ impl LlmEngine for CandleLlm {
         let mut token_times_s = Vec::with_capacity(gen_tokens);
         token_times_s.push(started.elapsed().as_secs_f64());
         for position in prompt_tokens..prompt_tokens + gen_tokens - 1 {
+            // An interrupt ends a long generation between tokens; it is not measured.
+            if crate::cancel::is_requested() {
+                self.network.reset_kv_cache(0);
+                return Err(Error::Interrupted);
+            }
             let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
             let logits = self.network.forward(&input, position)?;
             next = self.next_token(&logits)?;

@@ -1,8 +1,12 @@
 //! One streamed JSON chunk of an OpenAI-compatible server, reduced to what bench measures:
-//! the text it adds, why the stream finished, the server's usage report and its own timings.
+//! the text it adds, whether it carries a generated token, why the stream finished, the
+//! server's usage report and its own timings.
 //!
 //! Shapes seen: chat (`choices[0].delta.content`), completions (`choices[0].text`), a
-//! role-only opening chunk (llama.cpp), a final chunk with `choices: []` and `usage`
+//! role-only opening chunk (llama.cpp, llama-cpp-python), an opening chunk with `role` and
+//! `content: ""` (vLLM, OpenAI), content chunks with empty text (llama-cpp-python, for a token
+//! that decodes to no text on its own), a closing chunk with the finish reason and no text (`delta: {}`, or
+//! `text: ""` on `/v1/completions`), a final chunk with `choices: []` and `usage`
 //! (`stream_options.include_usage`), llama.cpp's `timings`, and `{"error": ...}` objects.
 
 use serde::Deserialize;
@@ -12,6 +16,11 @@ use serde::Deserialize;
 pub struct Chunk {
     /// Generated text in this chunk (empty for role-only, finish or usage chunks).
     pub content: String,
+    /// Whether the choice had a text field (`delta.content` or `text`) that is a string, even
+    /// an empty one; absent or `null` in role-only, `delta: {}` and usage chunks.
+    pub has_text_field: bool,
+    /// Whether the delta named a role (`"role": "assistant"`).
+    pub has_role: bool,
     /// `finish_reason`, on the last content chunk.
     pub finish_reason: Option<String>,
     /// The server's token counts, where it reports them.
@@ -59,6 +68,25 @@ struct RawChoice {
 struct RawDelta {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+impl Chunk {
+    /// Whether this chunk carries at least one generated token, given whether an earlier chunk
+    /// of the stream did (`after_token`). Text that is not empty always does. A text field that
+    /// is present but empty does too (a token with no text of its own: a control token, or
+    /// part of a multi-byte character sent apart from the rest), except on the closing chunk
+    /// (it has the finish reason) and on an opening chunk that names the role before any token.
+    /// No text field: no token.
+    pub fn carries_token(&self, after_token: bool) -> bool {
+        if !self.content.is_empty() {
+            return true;
+        }
+        // An opening chunk names the role before any token did.
+        let opening = self.has_role && !after_token;
+        self.has_text_field && self.finish_reason.is_none() && !opening
+    }
 }
 
 /// Parse one `data:` payload.
@@ -82,11 +110,14 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
         ..Chunk::default()
     };
     if let Some(choice) = raw.choices.into_iter().next() {
-        chunk.content = choice
-            .delta
-            .and_then(|d| d.content)
-            .or(choice.text)
-            .unwrap_or_default();
+        let (content, role) = match choice.delta {
+            Some(d) => (d.content, d.role),
+            None => (None, None),
+        };
+        let text = content.or(choice.text);
+        chunk.has_text_field = text.is_some();
+        chunk.has_role = role.is_some();
+        chunk.content = text.unwrap_or_default();
         chunk.finish_reason = choice.finish_reason;
     }
     Ok(chunk)
@@ -98,7 +129,7 @@ mod tests {
 
     #[test]
     fn mlx_lm_server_chunks() {
-        // As mlx_lm.server 0.32.2 sends them (shared/notes/peer-servers.md): role and content in
+        // As mlx_lm.server 0.32.2 sends them (checked by hand against the real server): role and content in
         // every delta, finish_reason on the last, then a usage-only chunk.
         let c = parse_chunk(r#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#).unwrap();
         assert_eq!((c.content.as_str(), c.finish_reason), ("Hel", None));
@@ -124,6 +155,63 @@ mod tests {
         assert_eq!(text.content, " world");
         let timed = parse_chunk(r#"{"choices":[{"delta":{},"finish_reason":"stop"}],"timings":{"prompt_n":12,"prompt_ms":30.5,"predicted_n":8,"predicted_ms":80.1}}"#).unwrap();
         assert_eq!(timed.timings.unwrap()["prompt_ms"], 30.5);
+    }
+
+    #[test]
+    fn which_chunks_carry_a_token() {
+        let carries =
+            |data: &str, after_token: bool| parse_chunk(data).unwrap().carries_token(after_token);
+        // llama-cpp-python 0.3.36, chat: role-only opening, content (empty for a token with no
+        // text), then `delta: {}` with the finish reason.
+        assert!(!carries(
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant"},"logprobs":null,"finish_reason":null}]}"#,
+            false
+        ));
+        assert!(carries(
+            r#"{"choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":null}]}"#,
+            false
+        ));
+        assert!(carries(
+            r#"{"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#,
+            true
+        ));
+        assert!(!carries(
+            r#"{"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"length"}]}"#,
+            true
+        ));
+        // llama-cpp-python 0.3.36, completions: text chunks, then `text: ""` with the reason.
+        assert!(carries(
+            r#"{"choices":[{"text":"","index":0,"logprobs":null,"finish_reason":null}]}"#,
+            false
+        ));
+        assert!(!carries(
+            r#"{"choices":[{"text":"","index":0,"logprobs":null,"finish_reason":"length"}]}"#,
+            true
+        ));
+        // llama.cpp's server opens with `content: null`; vLLM and OpenAI with `content: ""`.
+        assert!(!carries(
+            r#"{"choices":[{"delta":{"role":"assistant","content":null}}]}"#,
+            false
+        ));
+        assert!(!carries(
+            r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#,
+            false
+        ));
+        // mlx_lm.server names the role in every chunk: after the first token an empty one is a
+        // token; its last chunk may carry text and the finish reason together.
+        assert!(carries(
+            r#"{"choices":[{"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+            true
+        ));
+        assert!(carries(
+            r#"{"choices":[{"delta":{"role":"assistant","content":"b"},"finish_reason":"length"}]}"#,
+            true
+        ));
+        // Usage-only and error chunks carry none.
+        assert!(!carries(
+            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#,
+            true
+        ));
     }
 
     #[test]

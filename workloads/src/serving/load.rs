@@ -33,7 +33,9 @@ pub struct Sent {
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// Run `pattern` from `started`, calling `send(index)` for each request and passing each
-/// finished one to `done`. Returns when every request has ended.
+/// finished one to `done`. Returns when every request has ended. An interrupt (see
+/// [`crate::cancel`]) stops the sending; requests in flight then end at once (the stream
+/// watches for it too), so the pattern ends cut short.
 pub async fn drive<F, Fut>(pattern: LoadPattern, started: Instant, send: F, done: Sender<Sent>)
 where
     F: Fn(u32) -> Fut + Clone + Send + 'static,
@@ -70,7 +72,7 @@ async fn closed_loop<F, Fut>(
         tasks.spawn(async move {
             loop {
                 let due = Instant::now();
-                if deadline.is_some_and(|d| due >= d) {
+                if deadline.is_some_and(|d| due >= d) || crate::cancel::is_requested() {
                     break;
                 }
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -119,16 +121,28 @@ async fn open_loop<F, Fut>(
             break;
         }
         let scheduled = started + Duration::from_secs_f64(offset_s);
-        wait_until(scheduled).await;
-        let (permit, due) = match &slots {
-            None => (None, scheduled),
-            Some(slots) => match slots.clone().try_acquire_owned() {
-                Ok(permit) => (Some(permit), scheduled),
-                Err(_) => match slots.clone().acquire_owned().await {
-                    Ok(permit) => (Some(permit), Instant::now().max(scheduled)),
-                    Err(_) => break,
+        // The wait for the due time (long at a low rate) and for a free slot end on an
+        // interrupt: nothing more is sent.
+        let slot = async {
+            wait_until(scheduled).await;
+            match &slots {
+                None => Some((None, scheduled)),
+                Some(slots) => match slots.clone().try_acquire_owned() {
+                    Ok(permit) => Some((Some(permit), scheduled)),
+                    Err(_) => match slots.clone().acquire_owned().await {
+                        Ok(permit) => Some((Some(permit), Instant::now().max(scheduled))),
+                        Err(_) => None,
+                    },
                 },
-            },
+            }
+        };
+        let slot = tokio::select! {
+            biased;
+            () = crate::cancel::requested() => None,
+            slot = slot => slot,
+        };
+        let Some((permit, due)) = slot else {
+            break;
         };
         let (send, done) = (send.clone(), done.clone());
         tasks.spawn(async move {

@@ -120,10 +120,15 @@ pub fn run(
         command.push(value.to_string());
     }
     let started = Instant::now();
-    let out = Command::new(&command[0])
-        .args(&command[1..])
-        .output()
-        .map_err(|e| Error::Request(format!("cannot run `{}`: {e}", command.join(" "))))?;
+    // Killed by an interrupt: trials cut short are no result.
+    let out = crate::children::output(
+        Command::new(&command[0]).args(&command[1..]),
+        crate::children::OnInterrupt::Kill,
+    )
+    .map_err(|e| Error::Request(format!("cannot run `{}`: {e}", command.join(" "))))?;
+    if !out.status.success() && crate::cancel::is_requested() {
+        return Err(Error::Interrupted);
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,7 +1,8 @@
 //! The `mlx-lm` engine: bench starts `mlx_lm.server` for the target's model on a free loopback
 //! port, waits until it answers, measures it through the [`openai`](super::openai) engine, and
-//! stops it when done (also when bench fails: the server is killed and reaped on drop, and a
-//! Ctrl-C in the terminal reaches it too, as it shares bench's process group).
+//! stops it when done (also when bench fails or is interrupted: the server is killed and
+//! reaped on drop; a second interrupt kills it before bench exits, and on Linux the kernel
+//! kills it if bench dies; see [`crate::children`]).
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::mlx_benchmark::{self, ToolBenchmark};
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
+use crate::children::{self, Managed, OnInterrupt};
 use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest};
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest};
 use crate::model::ResolvedModel;
@@ -49,11 +51,14 @@ pub struct MlxLmEngine {
 /// The server's process: killed and reaped when dropped.
 struct ServerProcess {
     child: Child,
+    /// Registered while it runs; `None` once out of the registry, before it is reaped.
+    managed: Option<Managed>,
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
+        self.managed = None;
         let _ = self.child.wait();
     }
 }
@@ -71,7 +76,7 @@ impl MlxLmEngine {
         let log = tempfile_path(port);
         let stderr = std::fs::File::create(&log)
             .map_err(|e| Error::Request(format!("cannot create {}: {e}", log.display())))?;
-        let child = Command::new(&options.python)
+        let child = children::prepare(&mut Command::new(&options.python))
             .args(["-m", "mlx_lm.server", "--model"])
             .arg(&resolved.dir)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -85,7 +90,9 @@ impl MlxLmEngine {
                     options.python
                 ))
             })?;
-        let mut server = ServerProcess { child };
+        // Finished in order on an interrupt: requests in flight end first, then the drop.
+        let managed = Some(children::register(&child, OnInterrupt::Finish));
+        let mut server = ServerProcess { child, managed };
         wait_until_listening(&mut server, port, options.startup_timeout, &log)?;
         let url = format!("http://127.0.0.1:{port}");
         let inner = OpenAiEngine::open(
@@ -166,10 +173,14 @@ impl LlmEngine for MlxLmEngine {
 
 /// mlx-lm's version, which also checks that the Python has it.
 fn mlx_lm_version(python: &str) -> Result<String, Error> {
-    let out = Command::new(python)
-        .args(["-c", "import mlx_lm; print(mlx_lm.__version__)"])
-        .output()
-        .map_err(|e| Error::Request(format!("cannot run `{python}`: {e}")))?;
+    let out = children::output(
+        Command::new(python).args(["-c", "import mlx_lm; print(mlx_lm.__version__)"]),
+        OnInterrupt::Kill,
+    )
+    .map_err(|e| Error::Request(format!("cannot run `{python}`: {e}")))?;
+    if !out.status.success() && crate::cancel::is_requested() {
+        return Err(Error::Interrupted);
+    }
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let last = stderr.lines().last().unwrap_or_default();
@@ -202,6 +213,9 @@ fn wait_until_listening(
 ) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     loop {
+        if crate::cancel::is_requested() {
+            return Err(Error::Interrupted);
+        }
         if let Ok(Some(status)) = server.child.try_wait() {
             return Err(Error::Request(format!(
                 "mlx_lm.server exited ({status}) before it listened: {}",
@@ -218,7 +232,7 @@ fn wait_until_listening(
                 log_tail(log)
             )));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        crate::cancel::sleep(Duration::from_millis(200));
     }
 }
 

@@ -2,6 +2,7 @@
 //! ([`sse`] for the event stream).
 
 pub mod chunk;
+pub mod count;
 pub mod exo;
 pub mod load;
 pub mod mlx_benchmark;

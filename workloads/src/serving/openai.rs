@@ -6,9 +6,11 @@
 //! own tokens, which the server's usage report shows. Exactly `gen_tokens` are asked for
 //! (`max_tokens`, and `ignore_eos` for servers that honour it).
 //!
-//! Token counts: the server's usage when it reports one (`stream_options.include_usage`), else
-//! the tokenizer's count of the streamed text. Each content chunk counts as the tokens its text
-//! holds (at least one), or as exactly one when the server's usage equals the number of chunks.
+//! Token counts ([`count`]): the server's usage when it reports one
+//! (`stream_options.include_usage`), else `max_tokens` when it stopped for length, else one per
+//! chunk for a server seen to stream one token per chunk, else the tokenizer's estimate over
+//! the streamed text, flagged as such. Token times are the arrivals of the chunks that carried
+//! tokens, one time per chunk: a chunk of several tokens is one arrival, never repeated.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,13 +18,12 @@ use std::time::{Duration, Instant};
 
 use tokenizers::Tokenizer;
 
+use super::count::{self, ChunkEvidence};
 use super::load;
 use super::stream::{stream_request, StreamOutcome};
 use super::tokenize::ServerTokenizer;
 use crate::cpu_time;
-use crate::engine::{
-    EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
-};
+use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport};
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
 use crate::model::{self, ModelInfo, ResolvedModel};
@@ -65,6 +66,12 @@ pub struct OpenAiEngine {
     prompts: PromptBuilder,
     info: EngineInfo,
     warned_prompt_count: AtomicBool,
+    /// Whether the run was told, once, that two counts of generated tokens disagree.
+    warned_count_mismatch: AtomicBool,
+    /// Whether the run was told, once, that token counts are the tokenizer's estimate.
+    warned_estimate: AtomicBool,
+    /// How this server streams tokens into chunks, as seen so far.
+    chunk_evidence: ChunkEvidence,
     /// Prompt variants used so far: every request gets a new one.
     variant: u64,
     /// The server's own tokenizer, when it exposes one: prompts are sized with it.
@@ -143,6 +150,9 @@ impl OpenAiEngine {
             options,
             info,
             warned_prompt_count: AtomicBool::new(false),
+            warned_count_mismatch: AtomicBool::new(false),
+            warned_estimate: AtomicBool::new(false),
+            chunk_evidence: ChunkEvidence::default(),
             variant: 0,
             server_tokenizer,
         })
@@ -166,25 +176,38 @@ impl OpenAiEngine {
         body
     }
 
-    /// Tokens per content chunk (see the module docs).
-    fn chunk_tokens(&self, out: &StreamOutcome) -> Vec<usize> {
-        let chunks = out.arrivals.len();
-        if out
-            .usage
-            .is_some_and(|u| u.completion_tokens as usize == chunks)
+    /// The tokenizer's count of `text`: the last resort of [`count::count`].
+    fn estimate(&self, text: &str) -> usize {
+        self.tokenizer
+            .encode(text, false)
+            .map(|e| e.get_ids().len())
+            .unwrap_or(0)
+    }
+
+    /// Count one request's tokens, and tell the run once per target where counts disagree or
+    /// are only estimated.
+    fn count(&self, out: &StreamOutcome, request: &LlmRequest) -> count::TokenCount {
+        let counted = count::count(out, request.gen_tokens, &self.chunk_evidence, |text| {
+            self.estimate(text)
+        });
+        if !counted.mismatch.is_empty() && !self.warned_count_mismatch.swap(true, Ordering::Relaxed)
         {
-            return vec![1; chunks];
+            tracing::warn!(
+                "{}: the server's token counts disagree ({}); bench uses {} and keeps each in the record's `server.count_mismatch`",
+                self.endpoint,
+                counted.mismatch.join("; "),
+                counted.source.as_str()
+            );
         }
-        out.arrivals
-            .iter()
-            .map(|a| {
-                self.tokenizer
-                    .encode(a.text.as_str(), false)
-                    .map(|e| e.get_ids().len())
-                    .unwrap_or(1)
-                    .max(1)
-            })
-            .collect()
+        if counted.source.is_estimate() && !self.warned_estimate.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "{}: the server sent no usage and did not stop for length: output tokens are the tokenizer's estimate over the streamed text ({} tokens in {} chunks), not a count",
+                self.endpoint,
+                counted.output_tokens,
+                out.arrivals.len()
+            );
+        }
+        counted
     }
 }
 
@@ -286,13 +309,8 @@ impl OpenAiEngine {
                 message: format!("{}: {}", self.endpoint, failure.message),
             });
         }
-        let counts = self.chunk_tokens(&out);
-        let token_times_s: Vec<f64> = out
-            .arrivals
-            .iter()
-            .zip(&counts)
-            .flat_map(|(a, &n)| std::iter::repeat_n(a.t_s, n))
-            .collect();
+        let counted = self.count(&out, request);
+        let token_times_s: Vec<f64> = out.arrivals.iter().map(|a| a.t_s).collect();
         if let Some(usage) = out.usage {
             if self.options.api == Api::Completions
                 && usage.prompt_tokens as usize != request.prompt_tokens
@@ -306,29 +324,27 @@ impl OpenAiEngine {
                 );
             }
         }
-        let (prompt_tokens, output_tokens, source) = match out.usage {
-            Some(u) => (
-                u.prompt_tokens as usize,
-                u.completion_tokens as usize,
-                TokenCountSource::ServerUsage,
-            ),
-            None => (
-                request.prompt_tokens,
-                token_times_s.len(),
-                TokenCountSource::Tokenizer,
-            ),
-        };
+        let prompt_tokens = out
+            .usage
+            .map_or(request.prompt_tokens, |u| u.prompt_tokens as usize);
         Ok(LlmMeasurement {
             started: out.sent.unwrap_or(started),
             prompt_tokens,
-            output_tokens,
-            token_count_source: source,
+            output_tokens: counted.output_tokens,
+            token_count_source: counted.source,
             tokenize_s,
             token_times_s,
             e2e_s: out.e2e_s,
             peak_memory: None,
             server: Some(ServerReport {
                 content_chunks: out.arrivals.len(),
+                empty_content_chunks: out.arrivals.iter().filter(|a| a.text.is_empty()).count(),
+                first_text_s: out
+                    .arrivals
+                    .iter()
+                    .find(|a| !a.text.is_empty())
+                    .map(|a| a.t_s),
+                count_mismatch: counted.mismatch,
                 chunks: out.chunks,
                 keepalives: out.keepalives,
                 headers_s: out.headers_s,

@@ -1,7 +1,7 @@
 //! One streamed request to an OpenAI-compatible server, timed from the moment it is sent:
-//! every content chunk's arrival, the finish reason, the server's usage and timings, and, when
-//! it goes wrong, what went wrong (refused, HTTP status with Retry-After, cut mid-stream,
-//! garbage, a stall past the timeout).
+//! the arrival of every chunk that carries a generated token, the finish reason, the server's
+//! usage and timings, and, when it goes wrong, what went wrong (refused, HTTP status with
+//! Retry-After, cut mid-stream, garbage, a stall past the timeout).
 
 use std::time::{Duration, Instant};
 
@@ -10,12 +10,14 @@ use serde::Serialize;
 use super::chunk::{parse_chunk, Usage};
 use super::sse::{Event, SseParser};
 
-/// A content chunk as it arrived.
+/// A chunk that carried at least one generated token, as it arrived (see
+/// [`Chunk::carries_token`](super::chunk::Chunk::carries_token)).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Arrival {
     /// Seconds from sending the request.
     pub t_s: f64,
-    /// The text it carried.
+    /// The text it carried: empty for a token with no text of its own (a control token, or
+    /// part of a multi-byte character sent apart from the rest).
     pub text: String,
 }
 
@@ -35,6 +37,9 @@ pub enum FailureKind {
     Garbage,
     /// The server reported an error inside the stream.
     Server,
+    /// bench was interrupted while waiting (see [`crate::cancel`]): not the server's doing,
+    /// and never stored as a measurement.
+    Interrupted,
 }
 
 impl FailureKind {
@@ -47,6 +52,7 @@ impl FailureKind {
             FailureKind::Cut => "cut",
             FailureKind::Garbage => "garbage",
             FailureKind::Server => "server",
+            FailureKind::Interrupted => "interrupted",
         }
     }
 }
@@ -76,7 +82,7 @@ pub struct StreamOutcome {
     pub status: Option<u16>,
     /// Seconds from sending to the response headers.
     pub headers_s: Option<f64>,
-    /// Non-empty content chunks, in order.
+    /// Chunks that carried generated tokens, in order, with or without text.
     pub arrivals: Vec<Arrival>,
     /// Chunks received (content or not), for `chunks_per_token`.
     pub chunks: usize,
@@ -123,7 +129,17 @@ pub async fn stream_request(
         .body(body);
     let sent = Instant::now();
     out.sent = Some(sent);
-    let response = match tokio::time::timeout(timeout, request.send()).await {
+    // An interrupt ends the wait for the response, and the stream below, at once.
+    let interrupted = crate::cancel::requested();
+    tokio::pin!(interrupted);
+    let waited = tokio::select! {
+        biased;
+        waited = tokio::time::timeout(timeout, request.send()) => waited,
+        () = &mut interrupted => {
+            return out.fail(FailureKind::Interrupted, "bench was interrupted".into(), sent)
+        }
+    };
+    let response = match waited {
         Err(_) => {
             return out.fail(
                 FailureKind::Timeout,
@@ -200,6 +216,13 @@ pub async fn stream_request(
                 }
                 stall.as_mut().reset((last_piece + timeout).into());
                 continue;
+            }
+            () = &mut interrupted => {
+                return out.fail(
+                    FailureKind::Interrupted,
+                    format!("bench was interrupted after {chunks} chunks"),
+                    sent,
+                );
             }
         };
         let piece = match piece {
@@ -280,7 +303,7 @@ fn take_events(
                 if let Some(error) = chunk.error {
                     return Some(Pending(std::mem::take(out), FailureKind::Server, error));
                 }
-                if !chunk.content.is_empty() {
+                if chunk.carries_token(!out.arrivals.is_empty()) {
                     out.arrivals.push(Arrival {
                         t_s,
                         text: chunk.content,

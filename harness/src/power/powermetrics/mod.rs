@@ -393,7 +393,7 @@ mod tests {
     use super::*;
     use crate::power::{Position, Scope};
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apple/");
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/apple/");
 
     /// A script standing in for powermetrics.
     fn fake(

@@ -291,7 +291,7 @@ mod tests {
 
     const M4_MAX: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/apple/text_m4max_Mac16-6_BinSquare-powermetrics-go.log"
+        "/tests/fixtures/apple/text_m4max_Mac16-6_BinSquare-powermetrics-go.log"
     );
 
     use crate::power::testing::{close, rails};

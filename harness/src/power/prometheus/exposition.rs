@@ -410,7 +410,7 @@ mod tests {
     fn reads_the_macmon_serve_fixture() {
         let text = include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/apple/macmon_serve_metrics_prometheus_readme_example.txt"
+            "/tests/fixtures/apple/macmon_serve_metrics_prometheus_readme_example.txt"
         ));
         let points = parse_exposition(text).unwrap();
         let names: Vec<&str> = points.iter().map(|p| p.name.as_str()).collect();

@@ -221,7 +221,7 @@ fn node_exporter_duplicate_zone_indexes_and_the_zone_label_form() {
 fn macmon_serve_metrics_fixture() {
     let text = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/apple/macmon_serve_metrics_prometheus_readme_example.txt"
+        "/tests/fixtures/apple/macmon_serve_metrics_prometheus_readme_example.txt"
     ));
     let points = parse_exposition(text).unwrap();
     let specs = MetricSpec::detect(&points);

@@ -113,32 +113,12 @@ impl DiffusionEngine for ExoImages {
         let started = Instant::now();
         let doc = post_json(&self.http, &self.endpoint, &body)?;
         let image_s = started.elapsed().as_secs_f64();
-        let images = doc["data"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| {
-                        let b64 = item["b64_json"].as_str().ok_or("no b64_json")?;
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(b64)
-                            .map_err(|e| format!("b64_json: {e}"))?;
-                        crate::diffusion::png::decode(&bytes)
-                    })
-                    .collect::<Result<Vec<Image>, String>>()
-            })
-            .unwrap_or_else(|| Err("no `data` list".into()))
+        let reply = ImagesReply::read(&doc)
             .map_err(|e| Error::Request(format!("{}: {e}", self.endpoint)))?;
-        let stats = doc
-            .get("generation_stats")
-            .filter(|v| !v.is_null())
-            .cloned();
-        let total = stats
-            .as_ref()
-            .and_then(|s| s["total_generation_time"].as_f64());
+        let total = reply.total_generation_s;
         let reported = json!({
-            "generation_stats": stats,
-            "power_usage": doc.get("power_usage").cloned().unwrap_or(Value::Null),
+            "generation_stats": reply.stats,
+            "power_usage": reply.power,
             "seconds_per_step_recomputed": total.map(|t| t / (request.steps * request.batch) as f64),
         });
         Ok(DiffusionMeasurement {
@@ -151,18 +131,63 @@ impl DiffusionEngine for ExoImages {
             process_s: None,
             image_tokens: (request.width / 16) * (request.height / 16),
             text_tokens: 0,
-            images,
-            peak_memory: stats
-                .as_ref()
-                .and_then(|s| s["peak_memory_usage"]["inBytes"].as_u64())
-                .map(|bytes| PeakMemory {
-                    bytes,
-                    method: "exo-rank0-mlx-peak",
-                }),
+            images: reply.images,
+            peak_memory: reply.peak_memory_bytes.map(|bytes| PeakMemory {
+                bytes,
+                method: "exo-rank0-mlx-peak",
+            }),
             step_flops: 0.0,
             matmul_flops: None,
             reported_image_s: total.map(|t| t / request.batch as f64),
             reported: Some(reported),
+        })
+    }
+}
+
+/// What an image endpoint answered: the images and exo's own figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImagesReply {
+    /// The images of `data[].b64_json`, decoded, in order.
+    pub images: Vec<Image>,
+    /// `generation_stats` as sent (the bench endpoint only).
+    pub stats: Option<Value>,
+    /// `generation_stats.total_generation_time`, seconds for the whole request.
+    pub total_generation_s: Option<f64>,
+    /// `generation_stats.peak_memory_usage.inBytes` (rank 0's MLX peak).
+    pub peak_memory_bytes: Option<u64>,
+    /// `power_usage` as sent; null when absent.
+    pub power: Value,
+}
+
+impl ImagesReply {
+    /// Read the answer's JSON. An error, naming the item (`data[1].b64_json: ...`), when there
+    /// is no `data` list or an image is missing, not base64, or not an RGB(A) PNG.
+    pub fn read(doc: &Value) -> Result<Self, String> {
+        let items = doc["data"].as_array().ok_or("no `data` list")?;
+        let images = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let b64 = item["b64_json"]
+                    .as_str()
+                    .ok_or_else(|| format!("data[{i}]: no b64_json"))?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| format!("data[{i}].b64_json: {e}"))?;
+                crate::diffusion::png::decode(&bytes).map_err(|e| format!("data[{i}]: {e}"))
+            })
+            .collect::<Result<Vec<Image>, String>>()?;
+        let stats = doc
+            .get("generation_stats")
+            .filter(|v| !v.is_null())
+            .cloned();
+        let stat = |key: &str| stats.as_ref().map_or(&Value::Null, |s| &s[key]);
+        Ok(Self {
+            images,
+            total_generation_s: stat("total_generation_time").as_f64(),
+            peak_memory_bytes: stat("peak_memory_usage")["inBytes"].as_u64(),
+            stats,
+            power: doc.get("power_usage").cloned().unwrap_or(Value::Null),
         })
     }
 }

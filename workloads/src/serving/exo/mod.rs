@@ -250,16 +250,13 @@ impl ExoEngine {
         let started = Instant::now();
         let doc = post_json(&self.http, &url, &body)?;
         let e2e_s = started.elapsed().as_secs_f64();
-        let stats = doc
-            .get("generation_stats")
-            .filter(|v| !v.is_null())
-            .cloned();
-        let count = |key: &str| stats.as_ref().and_then(|s| s[key].as_u64());
+        let reply = BenchReply::read(&doc);
+        let count = |n: Option<u64>, asked: usize| n.map_or(asked, |n| n as usize);
         Ok(LlmMeasurement {
             started,
-            prompt_tokens: count("prompt_tokens").map_or(request.prompt_tokens, |n| n as usize),
-            output_tokens: count("generation_tokens").map_or(request.gen_tokens, |n| n as usize),
-            token_count_source: if stats.is_some() {
+            prompt_tokens: count(reply.prompt_tokens, request.prompt_tokens),
+            output_tokens: count(reply.generation_tokens, request.gen_tokens),
+            token_count_source: if reply.server.stats.is_some() {
                 TokenCountSource::ServerUsage
             } else {
                 TokenCountSource::Tokenizer
@@ -268,15 +265,42 @@ impl ExoEngine {
             token_times_s: Vec::new(),
             e2e_s,
             peak_memory: None,
-            server: Some(ServerReport {
+            server: Some(reply.server),
+        })
+    }
+}
+
+/// What a whole (not streamed) `/bench/chat/completions` answer reports besides its text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BenchReply {
+    /// `generation_stats.prompt_tokens`: the prompt as exo counted it.
+    pub prompt_tokens: Option<u64>,
+    /// `generation_stats.generation_tokens`.
+    pub generation_tokens: Option<u64>,
+    /// The finish reason, `generation_stats` and `power_usage`, as sent.
+    pub server: ServerReport,
+}
+
+impl BenchReply {
+    /// Read the answer's JSON; what is missing or of another type is left out.
+    pub fn read(doc: &Value) -> Self {
+        let stats = doc
+            .get("generation_stats")
+            .filter(|v| !v.is_null())
+            .cloned();
+        let count = |key: &str| stats.as_ref().and_then(|s| s[key].as_u64());
+        Self {
+            prompt_tokens: count("prompt_tokens"),
+            generation_tokens: count("generation_tokens"),
+            server: ServerReport {
                 finish_reason: doc["choices"][0]["finish_reason"]
                     .as_str()
                     .map(str::to_string),
-                stats,
                 power: doc.get("power_usage").filter(|v| !v.is_null()).cloned(),
+                stats,
                 ..ServerReport::default()
-            }),
-        })
+            },
+        }
     }
 }
 
