@@ -20,7 +20,7 @@ use serde_json::Value;
 mod common;
 use common::spawned::{alive, lines_in, processes, run_dir, whole_lines, Running};
 use common::stream_server::slow_server;
-use common::{bench, read_json};
+use common::{bench, read_json, repetition_keys};
 
 /// The promise: an interrupted bench exits within this.
 const STOP_BOUND: Duration = Duration::from_secs(5);
@@ -86,26 +86,6 @@ fn check_interrupted(
         stderr.contains(&format!("bench run --resume {}", dir.display())),
         "{stderr}"
     );
-}
-
-/// (case, repetition) of every line, checked to be unique.
-fn unique_keys(lines: &[Value]) -> BTreeSet<(String, u64)> {
-    let keys: Vec<(String, u64)> = lines
-        .iter()
-        .map(|l| {
-            (
-                l["case"].as_str().unwrap().to_string(),
-                l["repetition"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let set: BTreeSet<_> = keys.iter().cloned().collect();
-    assert_eq!(
-        set.len(),
-        keys.len(),
-        "a repetition is stored twice: {keys:?}"
-    );
-    set
 }
 
 #[test]
@@ -180,7 +160,7 @@ requests = 24
     let manifest = read_json(&dir.join("manifest.json"));
     assert_eq!(manifest["status"], "complete");
     let loads = whole_lines(&dir.join("loads.jsonl"));
-    let keys = unique_keys(&loads);
+    let keys = repetition_keys(&loads);
     let planned: BTreeSet<_> = (0..2)
         .map(|r| ("server/w/p16-g8-c4".to_string(), r))
         .collect();
@@ -316,7 +296,7 @@ fn sigterm_during_a_managed_mlx_lm_run_stops_it_kills_the_server_and_resume_fini
         .iter()
         .flat_map(|case| (0..15).map(move |r| (case.to_string(), r)))
         .collect();
-    assert_eq!(unique_keys(&records), planned);
+    assert_eq!(repetition_keys(&records), planned);
     if let Some(port) = server_port(&manifest) {
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
     }
@@ -342,6 +322,15 @@ fn sigterm_while_the_mlx_lm_server_starts_stops_at_once_and_leaves_no_server() {
     let dir = run_dir(&results).unwrap();
     check_interrupted(&bench, &dir, status, took);
     check_no_server_left(server, None);
+    // The server's start-up log goes with the start that was cut short.
+    let log_prefix = format!("bench-mlx-lm-server-{pid}-");
+    let logs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&log_prefix))
+        .map(|e| e.path())
+        .collect();
+    assert!(logs.is_empty(), "left behind: {logs:?}");
     let manifest = read_json(&dir.join("manifest.json"));
     assert!(
         manifest["engines"]["mlx"].get("error").is_none(),
@@ -356,7 +345,7 @@ fn sigterm_while_the_mlx_lm_server_starts_stops_at_once_and_leaves_no_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     let records = whole_lines(&dir.join("measurements.jsonl"));
-    assert_eq!(unique_keys(&records).len(), 30);
+    assert_eq!(repetition_keys(&records).len(), 30);
 }
 
 #[test]
@@ -408,5 +397,5 @@ fn a_second_sigterm_exits_130_and_still_leaves_no_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     let records = whole_lines(&dir.join("measurements.jsonl"));
-    assert_eq!(unique_keys(&records).len(), 30);
+    assert_eq!(repetition_keys(&records).len(), 30);
 }

@@ -47,16 +47,24 @@ save_images = true
 fn mflux_runs_are_timed_step_by_step_beside_mfluxs_own_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let args = tmp.path().join("args.jsonl");
+    // bench's own temporary folder, to see that it leaves nothing there.
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
     let out = run_suite(
         tmp.path(),
         &suite(tmp.path(), "a lighthouse"),
-        &[("MFLUX_FAKE_ARGS", Some(args.to_str().unwrap()))],
+        &[
+            ("MFLUX_FAKE_ARGS", Some(args.to_str().unwrap())),
+            ("TMPDIR", Some(scratch.to_str().unwrap())),
+        ],
     );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "left in the temporary folder: {left:?}");
 
     let calls = read_jsonl(&args);
     let first: Vec<&str> = calls[1]

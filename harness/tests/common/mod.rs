@@ -67,10 +67,9 @@ pub fn numbers(value: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// How many distinct (case, repetition) pairs `records` hold: equal to their number when no
-/// repetition is stored twice.
-pub fn distinct_repetitions(records: &[Value]) -> usize {
-    let keys: std::collections::BTreeSet<(String, u64)> = records
+/// The (case, repetition) of every record, checked to be unique: no repetition is stored twice.
+pub fn repetition_keys(records: &[Value]) -> std::collections::BTreeSet<(String, u64)> {
+    let keys: Vec<(String, u64)> = records
         .iter()
         .map(|r| {
             (
@@ -79,7 +78,13 @@ pub fn distinct_repetitions(records: &[Value]) -> usize {
             )
         })
         .collect();
-    keys.len()
+    let set: std::collections::BTreeSet<_> = keys.iter().cloned().collect();
+    assert_eq!(
+        set.len(),
+        keys.len(),
+        "a repetition is stored twice: {keys:?}"
+    );
+    set
 }
 
 /// A JSON file.

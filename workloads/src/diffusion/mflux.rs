@@ -46,6 +46,14 @@ pub struct MfluxEngine {
     requests: u64,
 }
 
+impl Drop for MfluxEngine {
+    /// Each image is removed once read; the folder made for them goes with the engine (left
+    /// alone if anything else is in it).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.out_dir);
+    }
+}
+
 /// How many of mflux's other stderr lines a failure quotes (the end of a traceback).
 const FAILURE_LINES: usize = 3;
 

@@ -63,6 +63,16 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The server's stderr during start-up, in a temporary file removed when start-up ends, however
+/// it ends (a failure quotes its tail first).
+struct StartupLog(std::path::PathBuf);
+
+impl Drop for StartupLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 impl MlxLmEngine {
     /// Start `mlx_lm.server` on the model folder in `resolved` and connect to it.
     pub fn start(
@@ -73,9 +83,9 @@ impl MlxLmEngine {
         let started = Instant::now();
         let version = mlx_lm_version(&options.python)?;
         let port = free_port()?;
-        let log = tempfile_path(port);
-        let stderr = std::fs::File::create(&log)
-            .map_err(|e| Error::Request(format!("cannot create {}: {e}", log.display())))?;
+        let log = StartupLog(tempfile_path(port));
+        let stderr = std::fs::File::create(&log.0)
+            .map_err(|e| Error::Request(format!("cannot create {}: {e}", log.0.display())))?;
         let child = children::prepare(&mut Command::new(&options.python))
             .args(["-m", "mlx_lm.server", "--model"])
             .arg(&resolved.dir)
@@ -93,7 +103,7 @@ impl MlxLmEngine {
         // Finished in order on an interrupt: requests in flight end first, then the drop.
         let managed = Some(children::register(&child, OnInterrupt::Finish));
         let mut server = ServerProcess { child, managed };
-        wait_until_listening(&mut server, port, options.startup_timeout, &log)?;
+        wait_until_listening(&mut server, port, options.startup_timeout, &log.0)?;
         let url = format!("http://127.0.0.1:{port}");
         let inner = OpenAiEngine::open(
             spec,
@@ -115,7 +125,7 @@ impl MlxLmEngine {
             options.python
         );
         info.load_s = started.elapsed().as_secs_f64();
-        let _ = std::fs::remove_file(&log);
+        drop(log);
         Ok(Self {
             inner,
             info,
