@@ -53,6 +53,7 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
         },
         plan: plan.clone(),
         environment: Environment::probe(),
+        hardware: None,
         engines: Default::default(),
         power: PowerRecord::default(),
     };

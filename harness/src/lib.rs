@@ -5,10 +5,13 @@
 //! the run [`store`]; [`summary`] and [`stats`] turn measurements into the tables the
 //! [`terminal`] prints and `summary.csv` keeps, and [`history`] indexes the run.
 //!
+//! [`calibration`] keeps the device's measured matmul and memory-read ceilings.
+//!
 //! After a run: [`compare`] matches the cases of two runs and judges each metric, [`gate`]
 //! applies a gate file's thresholds to that for CI, [`export`] writes comparisons as Markdown,
 //! JUnit and JSON, and [`report`] turns runs into a static site with [`charts`].
 
+pub mod calibration;
 pub mod charts;
 pub mod cli;
 pub mod clock;
@@ -17,6 +20,7 @@ pub use bench_workloads::cpu_time;
 pub mod environment;
 pub mod export;
 pub mod gate;
+pub mod hardware;
 pub mod history;
 pub mod markup;
 pub mod metrics;

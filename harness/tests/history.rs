@@ -75,6 +75,7 @@ fn write_run(root: &Path, minute: u32, ttft: &[f64]) -> PathBuf {
             gpus: Vec::new(),
             fingerprint: "0123456789abcdef".into(),
         },
+        hardware: None,
         engines: Default::default(),
         power: PowerRecord::default(),
     };

@@ -104,6 +104,10 @@ fn tiny_suite_runs_and_its_measurements_are_consistent() {
         .contains("synth:tiny"));
     assert_eq!(manifest["plan"]["cases"].as_array().unwrap().len(), 2);
     assert!(manifest["environment"]["logical_cores"].as_u64().unwrap() >= 1);
+    // The chip as detected and its hardware-table match (`no_row` on a machine the table
+    // does not list): the facts `bench hw` prints.
+    assert!(manifest["hardware"]["facts"]["chip"].is_string());
+    assert!(manifest["hardware"]["matches"][0]["outcome"].is_string());
     let engine = &manifest["engines"]["cpu"];
     assert_eq!(engine["engine"], "candle");
     assert!(engine["model"]["digest"]

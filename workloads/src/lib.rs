@@ -5,8 +5,10 @@
 //! patterns of [`load`]. [`cancel`] and [`children`] let an interrupted run stop promptly
 //! and leave no process behind.
 
+pub mod calibrate;
 pub mod cancel;
 pub mod children;
+pub mod cost;
 pub mod cpu_time;
 pub mod diffusion;
 pub mod engine;

@@ -19,9 +19,11 @@ macro_rules! outln {
 }
 
 mod baseline;
+mod calibrate;
 mod compare;
 mod gate;
 mod history;
+mod hw;
 mod interrupt;
 mod model;
 mod power;
@@ -88,6 +90,29 @@ enum Command {
     ///
     ///   bench history --case cpu/ttft/p128-g32-c1 --metric ttft_s
     History(history::HistoryArgs),
+    /// Measure this machine's ceilings: matmul GFLOP/s per dtype and memory-read GB/s.
+    ///
+    /// Prefill is bound by matrix multiplies and decode by reading the weights, so these two
+    /// rates are what a run's prefill FLOP/s and decode bytes/s are fractions of. Both are
+    /// measured with bench's own kernels (candle's matmul on the CPU and on the GPU bench was
+    /// built for; a multi-threaded streaming sum over a 1 GiB buffer), best of several runs,
+    /// and stored in <results>/calibration/<fingerprint>.json, one file per machine:
+    ///
+    ///   bench calibrate
+    ///   bench calibrate --json --sizes 512 --read-mib 64    # quick, for scripts
+    Calibrate(calibrate::CalibrateArgs),
+    /// What bench detects about this machine, and the hardware-table row it uses.
+    ///
+    /// Prints the chip or CPU, memory, OS build, GPUs (for NVIDIA: driver, CUDA, compute
+    /// capability; for Macs: GPU cores and Metal family), and the row of
+    /// harness/data/hardware.toml each matched, with its memory bandwidth and dense FP16/BF16
+    /// matrix throughput and where each figure comes from. Apple chips match by brand string
+    /// and GPU core count (bins such as the 32- and 40-core M4 Max differ in bandwidth);
+    /// NVIDIA GPUs by the exact name NVML gives. A machine with no row is told so, not
+    /// given a near one. Every run's manifest.json records the same facts under `hardware`.
+    ///
+    ///   bench hw --json
+    Hw(hw::HwArgs),
     /// Make and list synthesized model folders.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -115,9 +140,11 @@ pub fn main() -> ExitCode {
         Command::Gate(args) => gate::run(args),
         Command::Baseline(args) => baseline::run(args),
         Command::Report(args) => report::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Model(cmd) => model::run(cmd),
         Command::Power(cmd) => power::run(cmd),
         Command::History(args) => history::run(args),
+        Command::Hw(args) => hw::run(args),
     };
     match result {
         Ok(code) => code,

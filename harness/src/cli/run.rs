@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::clock::RunClock;
 use crate::environment::Environment;
+use crate::hardware::{Hardware, Table};
 use crate::history::History;
 use crate::plan::Plan;
 use crate::power::monitor::{Health, Monitor};
@@ -252,6 +253,7 @@ fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     let selection = select_power(&loaded.suite, path)?;
     let clock = RunClock::start();
     let started = chrono::Utc::now();
+    let environment = Environment::probe();
     let manifest = Manifest {
         format: STORE_FORMAT,
         run_id: format!(
@@ -270,7 +272,8 @@ fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
             parsed: serde_json::to_value(&loaded.suite)?,
         },
         plan,
-        environment: Environment::probe(),
+        hardware: Some(Hardware::probe(&environment, &Table::builtin()?)),
+        environment,
         engines: Default::default(),
         power: power_record(&loaded.suite, &selection),
     };

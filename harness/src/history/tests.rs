@@ -57,6 +57,7 @@ fn write_run(root: &Path, suite: &str, fingerprint: &str, minute: u32, ttft: f64
             cases: vec![c.clone()],
         },
         environment: environment(fingerprint),
+        hardware: None,
         engines: Default::default(),
         power: PowerRecord::default(),
     };

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
+use crate::hardware::Hardware;
 use crate::plan::Plan;
 use crate::power::Baseline;
 
@@ -36,6 +37,10 @@ pub struct Manifest {
     pub plan: Plan,
     /// The machine.
     pub environment: Environment,
+    /// The chip and GPUs as detected, and the hardware-table rows they matched (absent in
+    /// manifests written before bench detected them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<Hardware>,
     /// Per target: the engine, its versions, device, dtype, and the model it loaded.
     #[serde(default)]
     pub engines: BTreeMap<String, serde_json::Value>,
