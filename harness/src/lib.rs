@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod plan;
 pub mod power;
 pub mod report;
+pub mod roofline;
 pub mod runner;
 pub mod stats;
 pub mod store;

@@ -17,6 +17,7 @@ use crate::history::History;
 use crate::plan::Plan;
 use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, Selection, SourceSettings};
+use crate::roofline;
 use crate::runner::{self, PowerTap, RunnerConfig};
 use crate::store::{
     self, BenchBuild, Manifest, PowerRecord, RunStatus, RunStore, StoreError, SuiteRecord,
@@ -24,6 +25,7 @@ use crate::store::{
 };
 use crate::suite;
 use crate::summary;
+use crate::terminal::roofline::footer as roofline_footer;
 use crate::terminal::{progress::Progress, table};
 
 use super::{interrupt, EXIT_FAILURES, EXIT_INTERRUPTED};
@@ -142,7 +144,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let loads = store::read_loads(store.dir())?;
     let mut summaries = summary::summarize(&plan, &records, &loads);
     summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
-    store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries)?;
+    let rooflines = rooflines(&store, &summaries)?;
+    store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
     let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
     let complete = still_to_do == 0;
     // An interrupt that came once everything was stored cost nothing: the run is complete.
@@ -177,6 +180,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             table::server_footer(&summaries),
             table::tool_footer(&summaries),
             table::outlier_footer(&summaries),
+            roofline_footer(&rooflines),
         ]
         .into_iter()
         .flatten()
@@ -414,6 +418,25 @@ fn index_in_history(store: &RunStore, summaries: &[summary::CaseSummary]) {
             root.display()
         );
     }
+}
+
+/// The cases' roofline figures, against the table and the calibration stored in the results
+/// root (the run folder's parent). A calibration that cannot be read is a warning: the figures
+/// that need it are left out and say why.
+fn rooflines(
+    store: &RunStore,
+    summaries: &[summary::CaseSummary],
+) -> anyhow::Result<Vec<roofline::CaseRoofline>> {
+    let root = match store.dir().parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let table = Table::builtin()?;
+    let sources = roofline::Sources::load(root, store.manifest(), &table).unwrap_or_else(|e| {
+        eprintln!("warning: calibration not used ({e}); `bench calibrate` stores a new one");
+        roofline::Sources::of(store.manifest(), &table, None)
+    });
+    Ok(roofline::of_run(summaries, &sources))
 }
 
 fn now() -> String {

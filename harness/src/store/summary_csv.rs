@@ -1,15 +1,23 @@
 //! `summary.csv`: one row per case and metric; `estimated_token_counts` repeats on each row of
-//! a case how many of its measurements counted output tokens only by estimate.
+//! a case how many of its measurements counted output tokens only by estimate, and the
+//! roofline columns (`prefill_mfu`, `decode_mbu`, `step_mfu` as fractions of 1, `ceiling`,
+//! `peak_dtype`, `peak_gflops`, `peak_gb_per_s`) repeat that case's figures.
 
 use std::path::Path;
 
+use crate::roofline::{CaseRoofline, Fraction};
 use crate::stats::outliers::OutlierCount;
 use crate::summary::CaseSummary;
 
 use super::StoreError;
 
-/// Write `summaries` to `path` (replacing it).
-pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), StoreError> {
+/// Write `summaries` to `path` (replacing it), each case with its roofline figures (matched
+/// by case id; a case without one has those columns empty).
+pub fn write_summary_csv(
+    path: &Path,
+    summaries: &[CaseSummary],
+    rooflines: &[CaseRoofline],
+) -> Result<(), StoreError> {
     let fail = |e: csv::Error| StoreError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
@@ -46,6 +54,13 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         "outliers_mild",
         "outliers_severe",
         "estimated_token_counts",
+        "prefill_mfu",
+        "decode_mbu",
+        "step_mfu",
+        "ceiling",
+        "peak_dtype",
+        "peak_gflops",
+        "peak_gb_per_s",
     ])
     .map_err(fail)?;
     for s in summaries {
@@ -56,6 +71,8 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                 .map(|i| f(i).to_string())
                 .unwrap_or_default()
         };
+        let roofline = rooflines.iter().find(|r| r.case == s.case.id);
+        let roofline_cells = roofline_cells(roofline);
         for m in &s.metrics {
             let v = &m.summary;
             let reps = &m.repetitions;
@@ -64,42 +81,46 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
                     .unwrap_or_default()
             };
             let outliers = OutlierCount::of(reps.outliers.iter().map(|&(_, o)| o));
-            w.write_record([
-                s.case.id.clone(),
-                s.case.target.clone(),
-                s.case.workload.clone(),
-                s.case.params.prompt_tokens.to_string(),
-                s.case.params.gen_tokens.to_string(),
-                s.case.params.concurrency.to_string(),
-                s.case
-                    .params
-                    .rate_rps
-                    .map(|r| r.to_string())
-                    .unwrap_or_default(),
-                s.case.nodes.map(|n| n.to_string()).unwrap_or_default(),
-                image(|i| i.width),
-                image(|i| i.height),
-                image(|i| i.steps),
-                image(|i| i.batch),
-                m.name.to_string(),
-                m.unit.to_string(),
-                v.n.to_string(),
-                v.mean.to_string(),
-                v.stddev.to_string(),
-                v.min.to_string(),
-                v.median.to_string(),
-                v.p90.to_string(),
-                v.p99.to_string(),
-                v.max.to_string(),
-                reps.values.len().to_string(),
-                bound(reps.median_ci, true),
-                bound(reps.median_ci, false),
-                bound(reps.mean_ci, true),
-                bound(reps.mean_ci, false),
-                outliers.mild.to_string(),
-                outliers.severe.to_string(),
-                s.estimated_token_counts.to_string(),
-            ])
+            w.write_record(
+                [
+                    s.case.id.clone(),
+                    s.case.target.clone(),
+                    s.case.workload.clone(),
+                    s.case.params.prompt_tokens.to_string(),
+                    s.case.params.gen_tokens.to_string(),
+                    s.case.params.concurrency.to_string(),
+                    s.case
+                        .params
+                        .rate_rps
+                        .map(|r| r.to_string())
+                        .unwrap_or_default(),
+                    s.case.nodes.map(|n| n.to_string()).unwrap_or_default(),
+                    image(|i| i.width),
+                    image(|i| i.height),
+                    image(|i| i.steps),
+                    image(|i| i.batch),
+                    m.name.to_string(),
+                    m.unit.to_string(),
+                    v.n.to_string(),
+                    v.mean.to_string(),
+                    v.stddev.to_string(),
+                    v.min.to_string(),
+                    v.median.to_string(),
+                    v.p90.to_string(),
+                    v.p99.to_string(),
+                    v.max.to_string(),
+                    reps.values.len().to_string(),
+                    bound(reps.median_ci, true),
+                    bound(reps.median_ci, false),
+                    bound(reps.mean_ci, true),
+                    bound(reps.mean_ci, false),
+                    outliers.mild.to_string(),
+                    outliers.severe.to_string(),
+                    s.estimated_token_counts.to_string(),
+                ]
+                .into_iter()
+                .chain(roofline_cells.iter().cloned()),
+            )
             .map_err(fail)?;
         }
     }
@@ -107,4 +128,28 @@ pub fn write_summary_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), S
         path: path.to_path_buf(),
         source: e,
     })
+}
+
+/// The roofline columns of one case: the three fractions, the ceiling sources, the compute
+/// peak's dtype, the compute peak (GFLOP/s) and the bandwidth (GB/s).
+fn roofline_cells(r: Option<&CaseRoofline>) -> [String; 7] {
+    let Some(r) = r else {
+        return Default::default();
+    };
+    let fraction = |f: &Option<Fraction>| f.as_ref().map(|f| f.value().to_string());
+    let compute = r.prefill_mfu.as_ref().or(r.step_mfu.as_ref());
+    [
+        fraction(&r.prefill_mfu).unwrap_or_default(),
+        fraction(&r.decode_mbu).unwrap_or_default(),
+        fraction(&r.step_mfu).unwrap_or_default(),
+        r.sources(),
+        compute.map(|f| f.ceiling.of.clone()).unwrap_or_default(),
+        compute
+            .map(|f| (f.ceiling.value / 1e9).to_string())
+            .unwrap_or_default(),
+        r.decode_mbu
+            .as_ref()
+            .map(|f| (f.ceiling.value / 1e9).to_string())
+            .unwrap_or_default(),
+    ]
 }

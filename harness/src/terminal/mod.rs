@@ -2,4 +2,5 @@
 
 pub mod compare;
 pub mod progress;
+pub mod roofline;
 pub mod table;

@@ -1,0 +1,158 @@
+//! Roofline figures of a run's cases: how much of the device's ceiling each case used.
+//!
+//! - **prefill MFU**: prefill FLOPs of the case's prompt (causal attention, from the model's
+//!   `config.json`) / median `ttft_s` / peak FLOP/s of the compute dtype.
+//! - **decode MBU**: bytes read per decoded token at the mean context over the decode ×
+//!   median `decode_tps` / memory bandwidth.
+//! - **step MFU** (diffusion): median `step_flops_per_s` (FLOPs per step / step time) / peak.
+//!
+//! The ceilings ([`ceiling`]) come from the matched hardware-table row on a GPU, else from
+//! `bench calibrate`'s stored figures for this machine; the work ([`work`]) from
+//! `bench_workloads::cost`. A figure above 1 is a measurement or table error, never a success:
+//! [`Fraction::above_ceiling`] says so wherever it is shown. Definitions: docs/metrics.md.
+
+pub mod ceiling;
+pub mod work;
+
+use serde::Serialize;
+
+use crate::summary::CaseSummary;
+
+pub use ceiling::{Ceiling, Sources};
+pub use work::EngineView;
+
+/// What to say when a fraction is above its ceiling.
+pub const ABOVE_CEILING: &str = "above its ceiling: check the table row or calibrate again";
+
+/// What to say when no ceiling was found.
+pub const NO_CEILING: &str = "no ceiling: run `bench calibrate`";
+
+/// One achieved rate held against its ceiling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fraction {
+    /// Achieved rate: FLOP/s for MFU, bytes/s for MBU.
+    pub achieved: f64,
+    /// The ceiling it is held against, same unit.
+    pub ceiling: Ceiling,
+}
+
+impl Fraction {
+    /// `achieved / ceiling` (1 = the ceiling).
+    pub fn value(&self) -> f64 {
+        self.achieved / self.ceiling.value
+    }
+
+    /// Above 1: the ceiling is wrong or the measurement is; never a success.
+    pub fn above_ceiling(&self) -> bool {
+        self.value() > 1.0
+    }
+}
+
+/// The roofline figures of one case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CaseRoofline {
+    /// The case id.
+    pub case: String,
+    /// Prefill MFU, where the case has a TTFT, a cost model and a compute ceiling.
+    pub prefill_mfu: Option<Fraction>,
+    /// Decode MBU, where the case has a decode rate, a cost model and a bandwidth ceiling.
+    pub decode_mbu: Option<Fraction>,
+    /// Diffusion step MFU, where the case has a step FLOP rate and a compute ceiling.
+    pub step_mfu: Option<Fraction>,
+    /// Why a figure is missing (`no cost model: …`, [`NO_CEILING`]), when one is.
+    pub missing: Vec<String>,
+}
+
+impl CaseRoofline {
+    /// The figures present, with their names.
+    pub fn figures(&self) -> impl Iterator<Item = (&'static str, &Fraction)> {
+        [
+            ("prefill MFU", self.prefill_mfu.as_ref()),
+            ("decode MBU", self.decode_mbu.as_ref()),
+            ("step MFU", self.step_mfu.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, f)| Some((name, f?)))
+    }
+
+    /// The distinct ceiling sources used, `;`-joined (`table:h100-sxm`, `calibration:<file>`).
+    pub fn sources(&self) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        for (_, f) in self.figures() {
+            if !out.contains(&f.ceiling.source.as_str()) {
+                out.push(&f.ceiling.source);
+            }
+        }
+        out.join(";")
+    }
+}
+
+/// FLOP/s (or bytes/s) of `work` done in `seconds`; none unless both are positive and finite.
+pub fn rate(work: f64, seconds: f64) -> Option<f64> {
+    (work.is_finite() && seconds.is_finite() && work > 0.0 && seconds > 0.0).then(|| work / seconds)
+}
+
+/// The roofline figures of every case of a run, in `summaries` order.
+pub fn of_run(summaries: &[CaseSummary], sources: &Sources) -> Vec<CaseRoofline> {
+    summaries.iter().map(|s| of_case(s, sources)).collect()
+}
+
+/// The roofline figures of one case.
+pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
+    let mut out = CaseRoofline {
+        case: s.case.id.clone(),
+        ..CaseRoofline::default()
+    };
+    let Some(engine) = sources.engine(&s.case.target) else {
+        out.missing
+            .push("no cost model: the target's engine is not described".into());
+        return out;
+    };
+    let median = |name: &str| s.metric(name).map(|m| m.median);
+    if s.case.image.is_some() {
+        if let Some(achieved) = median("step_flops_per_s").filter(|v| *v > 0.0) {
+            match sources.compute(&engine.device, &engine.dtype) {
+                Some(ceiling) => out.step_mfu = Some(Fraction { achieved, ceiling }),
+                None => out.missing.push(NO_CEILING.into()),
+            }
+        }
+        return out;
+    }
+    if s.case.load.is_some() || s.case.params.concurrency != 1 {
+        out.missing
+            .push("single-stream cases only (concurrency 1, no load pattern)".into());
+        return out;
+    }
+    let cost = match work::LlmWork::of(&engine) {
+        Ok(cost) => cost,
+        Err(why) => {
+            out.missing.push(format!("no cost model: {why}"));
+            return out;
+        }
+    };
+    let prompt = u64::from(s.case.params.prompt_tokens);
+    let gen = u64::from(s.case.params.gen_tokens);
+    let mut no_ceiling = false;
+    if let Some(achieved) = median("ttft_s").and_then(|t| rate(cost.prefill_flops(prompt), t)) {
+        match sources.compute(&engine.device, &cost.dtype) {
+            Some(ceiling) => out.prefill_mfu = Some(Fraction { achieved, ceiling }),
+            None => no_ceiling = true,
+        }
+    }
+    if let Some(tps) = median("decode_tps").filter(|v| v.is_finite() && *v > 0.0) {
+        match sources.memory(&engine.device) {
+            Some(ceiling) => {
+                let achieved = cost.decode_bytes(work::mean_decode_context(prompt, gen)) * tps;
+                out.decode_mbu = Some(Fraction { achieved, ceiling });
+            }
+            None => no_ceiling = true,
+        }
+    }
+    if no_ceiling {
+        out.missing.push(NO_CEILING.into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

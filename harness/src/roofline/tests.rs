@@ -1,0 +1,173 @@
+//! The arithmetic on hand-computed cases (Qwen3-0.6B's shapes, as in
+//! `bench_workloads::cost`'s tests), the choice of ceiling, and the flag above 100 %.
+
+use bench_workloads::cost::LlmShape;
+
+use super::*;
+use crate::calibration::Calibration;
+use crate::plan::{Case, Plan};
+use crate::store::{Metrics, Record, Status};
+
+const QWEN3_0_6B: &str = r#"{"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072,
+  "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
+  "vocab_size": 151936, "tie_word_embeddings": true, "torch_dtype": "bfloat16"}"#;
+
+fn work(dtype: &str) -> work::LlmWork {
+    work::LlmWork::new(LlmShape::parse(QWEN3_0_6B).expect("config"), dtype).expect("work")
+}
+
+#[test]
+fn prefill_flops_count_the_lm_head_once() {
+    // Linears 1,803,886,264,320 + causal attention 481,271,218,176 + one LM head position
+    // 2·155,582,464 = 311,164,928 → 2,285,468,647,424.
+    assert_eq!(work("bf16").prefill_flops(2048), 2_285_468_647_424.0);
+}
+
+#[test]
+fn decode_bytes_at_a_mean_context() {
+    // bf16 at 4096 positions: weights 1,192,099,840 + KV 114,688·4096 = 1,661,861,888.
+    assert_eq!(work("bf16").decode_bytes(4096.0), 1_661_861_888.0);
+    // A 4000-token prompt and 192 generated: mean context 4000 + 96 = 4096.
+    assert_eq!(work::mean_decode_context(4000, 192), 4096.0);
+    // f32 doubles both parts. A server's `as served` falls back to torch_dtype (bf16).
+    assert_eq!(work("f32").decode_bytes(4096.0), 2.0 * 1_661_861_888.0);
+    assert_eq!(work("as served").dtype, "bf16");
+}
+
+fn calibration(gflops: f64, gb_per_s: f64) -> Calibration {
+    let env = crate::environment::Environment::probe();
+    serde_json::from_value(serde_json::json!({
+        "fingerprint": "fp",
+        "environment": env,
+        "measured_at": "2026-12-06T00:00:00Z",
+        "matmul": [
+            {"device": "cpu", "dtype": "bf16", "n": 1024, "gflops": gflops / 2.0},
+            {"device": "cpu", "dtype": "bf16", "n": 2048, "gflops": gflops},
+        ],
+        "memory_read": {"bytes": 1, "threads": 1, "trials": 1, "gb_per_s": gb_per_s},
+    }))
+    .expect("a calibration")
+}
+
+/// A case of Qwen3-0.6B on the CPU in bf16 with a 4000-token prompt, 192 generated, and the
+/// given medians; the model folder written to `dir`.
+fn summary_and_sources(
+    dir: &std::path::Path,
+    ttft: f64,
+    decode_tps: f64,
+    cal: Option<Calibration>,
+) -> (crate::summary::CaseSummary, Sources) {
+    std::fs::write(dir.join("config.json"), QWEN3_0_6B).expect("write config");
+    let mut case = Case::example("cpu", "w", 1);
+    case.params.prompt_tokens = 4000;
+    case.params.gen_tokens = 192;
+    let record = Record {
+        metrics: Metrics {
+            ttft_s: Some(ttft),
+            decode_tps: Some(decode_tps),
+            ..Metrics::default()
+        },
+        status: Status::Ok,
+        error: None,
+        ..Record::failed(&case, 0, String::new(), 0.0, String::new())
+    };
+    let plan = Plan {
+        cases: vec![case.clone()],
+    };
+    let summary = crate::summary::summarize(&plan, &[record], &[]).remove(0);
+    let engine = EngineView {
+        device: "cpu".into(),
+        dtype: "bf16".into(),
+        model: Some(work::ModelView {
+            dir: Some(dir.to_path_buf()),
+        }),
+    };
+    let sources = Sources {
+        engines: [("cpu".to_string(), engine)].into_iter().collect(),
+        rows: Vec::new(),
+        calibration: cal.map(|c| ("fp.json".to_string(), c)),
+    };
+    (summary, sources)
+}
+
+#[test]
+fn a_cpu_case_against_its_calibration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Prefill of 4000: linears 2·28·15,728,640·4000 = 3,523,215,360,000, attention
+    // 4·(4000·4001/2)·2048·28 = 1,835,466,752,000, LM head 311,164,928: 5,358,993,276,928
+    // FLOPs. In 10 s against 1000 GFLOP/s: 0.5358993276928.
+    let (s, sources) =
+        summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(1000.0, 100.0)));
+    let r = of_case(&s, &sources);
+    let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
+    assert!((prefill.value() - 0.535_899_327_692_8).abs() < 1e-12);
+    assert_eq!(prefill.ceiling.source, "calibration:fp.json");
+    assert_eq!(prefill.ceiling.of, "bf16");
+    // Decode: 1,661,861,888 bytes a token (mean context 4096) × 20 tok/s / 100 GB/s.
+    let decode = r.decode_mbu.as_ref().expect("decode MBU");
+    assert!((decode.value() - 0.332_372_377_6).abs() < 1e-12);
+    assert!(!prefill.above_ceiling() && !decode.above_ceiling());
+    assert_eq!(r.sources(), "calibration:fp.json");
+    assert!(r.missing.is_empty());
+}
+
+#[test]
+fn a_doctored_case_at_150_percent_is_flagged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 5,358,993,276,928 FLOPs in 10 s = 535.9 GFLOP/s; against 357.27 GFLOP/s that is 150 %.
+    let peak = 5_358_993_276_928.0 / 10.0 / 1.5 / 1e9;
+    let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(peak, 100.0)));
+    let r = of_case(&s, &sources);
+    let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
+    assert!((prefill.value() - 1.5).abs() < 1e-9);
+    assert!(prefill.above_ceiling());
+    let line = crate::terminal::roofline::line(&r).expect("a line");
+    assert!(line.contains("150 %"), "{line}");
+    assert!(line.contains(ABOVE_CEILING), "{line}");
+}
+
+#[test]
+fn without_a_ceiling_there_is_no_figure_and_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, None);
+    let r = of_case(&s, &sources);
+    assert!(r.prefill_mfu.is_none() && r.decode_mbu.is_none());
+    assert_eq!(r.missing, [NO_CEILING]);
+    let line = crate::terminal::roofline::line(&r).expect("a line");
+    assert!(line.contains("bench calibrate"), "{line}");
+}
+
+#[test]
+fn a_gpu_uses_its_table_row_for_bf16_and_the_calibration_for_f32() {
+    let table = crate::hardware::Table::builtin().expect("table");
+    let row = table
+        .rows
+        .iter()
+        .find(|r| {
+            r.vendor == crate::hardware::table::Vendor::Nvidia
+                && r.matrix.value.is_some()
+                && r.bandwidth.value.is_some()
+        })
+        .expect("an NVIDIA row with figures")
+        .clone();
+    let mut cal = calibration(1000.0, 100.0);
+    cal.matmul[0].device = "cuda:0".into();
+    cal.matmul[0].dtype = "f32".into();
+    let sources = Sources {
+        rows: vec![row.clone()],
+        calibration: Some(("fp.json".into(), cal)),
+        ..Sources::default()
+    };
+    let bf16 = sources.compute("cuda:0", "bf16").expect("bf16 peak");
+    assert_eq!(bf16.source, format!("table:{}", row.id));
+    assert_eq!(bf16.value, row.matrix.value.unwrap_or_default() * 1e12);
+    let f32 = sources.compute("cuda:0", "f32").expect("f32 peak");
+    assert_eq!(
+        (f32.source.as_str(), f32.value),
+        ("calibration:fp.json", 500.0e9)
+    );
+    let memory = sources.memory("cuda:0").expect("bandwidth");
+    assert_eq!(memory.value, row.bandwidth.value.unwrap_or_default() * 1e9);
+    // The CPU of a GPU machine has no bandwidth row: the calibration's read rate.
+    assert_eq!(sources.memory("cpu").map(|c| c.value), Some(100.0e9));
+}

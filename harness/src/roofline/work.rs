@@ -1,0 +1,96 @@
+//! The work of an LLM case, counted from the model folder its engine loaded: FLOPs of the
+//! prefill and bytes read per decoded token (`bench_workloads::cost`).
+
+use std::path::PathBuf;
+
+use bench_workloads::cost::{
+    decode_bytes, kv_cache_bytes_per_token, LlmShape, Masking, PrefillFlops, WeightFormat,
+};
+use serde::Deserialize;
+
+use super::ceiling::canonical_dtype;
+
+/// The fields of a manifest's engine description (`EngineInfo`) the roofline reads.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct EngineView {
+    /// The device it computes on (`cpu`, `cuda:0`, `metal:0`; servers: in words).
+    #[serde(default)]
+    pub device: String,
+    /// The compute dtype (`bf16`; servers: `as served`).
+    #[serde(default)]
+    pub dtype: String,
+    /// The model it loaded.
+    #[serde(default)]
+    pub model: Option<ModelView>,
+}
+
+/// The model of an [`EngineView`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ModelView {
+    /// The folder the model's files came from.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+/// A model's shape and the dtype its weights are read in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmWork {
+    /// The shapes from `config.json`.
+    pub shape: LlmShape,
+    /// The compute dtype (`f32`, `bf16`, `f16`): the engine's, else the config's `torch_dtype`.
+    pub dtype: String,
+}
+
+impl LlmWork {
+    /// The work of the model `engine` loaded; the error says why there is none.
+    pub fn of(engine: &EngineView) -> Result<Self, String> {
+        let dir = engine
+            .model
+            .as_ref()
+            .and_then(|m| m.dir.as_ref())
+            .ok_or("the engine names no model folder")?;
+        let shape = LlmShape::read(dir).map_err(|e| e.to_string())?;
+        Self::new(shape, &engine.dtype)
+    }
+
+    /// The work of `shape` computed in `engine_dtype` (or, when that is no dtype, such as a
+    /// server's `as served`, in the config's `torch_dtype`).
+    pub fn new(shape: LlmShape, engine_dtype: &str) -> Result<Self, String> {
+        let dtype = canonical_dtype(engine_dtype)
+            .or_else(|| shape.torch_dtype.as_deref().and_then(canonical_dtype))
+            .ok_or_else(|| format!("unknown compute dtype `{engine_dtype}`"))?;
+        Ok(Self {
+            shape,
+            dtype: dtype.to_string(),
+        })
+    }
+
+    /// FLOPs of a prefill of `prompt` tokens: the linears and causal attention over every
+    /// position, the LM head on the last position only (the engines compute no other logits).
+    pub fn prefill_flops(&self, prompt: u64) -> f64 {
+        let f = PrefillFlops::new(&self.shape, prompt, Masking::Causal);
+        let lm_head_one = if prompt == 0 {
+            0
+        } else {
+            f.lm_head / u128::from(prompt)
+        };
+        (f.linear + f.attention + lm_head_one) as f64
+    }
+
+    /// Bytes read to decode one token attending to `context` positions (fractional: a mean
+    /// over the decode): every active weight once in the compute dtype, and K and V of each
+    /// position in the same dtype.
+    pub fn decode_bytes(&self, context: f64) -> f64 {
+        let format = WeightFormat::from_name(&self.dtype).unwrap_or(WeightFormat::F32);
+        let element = format.bytes(1);
+        let weights = decode_bytes(&self.shape, format, element, 0).weights;
+        weights as f64 + kv_cache_bytes_per_token(&self.shape, element) as f64 * context
+    }
+}
+
+/// The mean context a decoded token attends to over a decode of `gen` tokens after a
+/// `prompt`-token prompt: output token j (2..=gen) attends to prompt + j − 1 positions, whose
+/// mean is prompt + gen / 2.
+pub fn mean_decode_context(prompt: u64, gen: u64) -> f64 {
+    prompt as f64 + gen as f64 / 2.0
+}

@@ -1,0 +1,90 @@
+//! Roofline figures end to end: `bench calibrate` at small sizes, then the tiny suite stored
+//! in the same results folder shows prefill MFU and decode MBU in `summary.csv` and a
+//! `roofline:` line per case under the table, with any figure above 100 % flagged there.
+//!
+//! Whether the figures stay at or under 100 % depends on the machine and the build (a debug
+//! build's read kernel and a tiny model that sits in cache), so the test asserts the flag
+//! agrees with the figures rather than where they land; the quickstart's figures in a release
+//! build are the check of the ceilings themselves.
+
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+use common::bench;
+
+#[test]
+fn tiny_suite_after_calibrate_has_mfu_and_mbu_and_flags_any_above_the_ceiling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let calibrate = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["calibrate", "--sizes", "128,256", "--budget-ms", "50"])
+        .args(["--read-mib", "64", "--read-trials", "3", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(
+        calibrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calibrate.stderr)
+    );
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/tiny.toml");
+    let out = bench()
+        .args(["run", "--results"])
+        .arg(&results)
+        .arg("--model-cache")
+        .arg(tmp.path().join("models"))
+        .arg(&suite)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("roofline:"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per case:\n{stdout}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("prefill MFU") && l.contains("decode MBU")),
+        "{stdout}"
+    );
+
+    // The run folder is the one that is not `calibration`.
+    let run = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && !p.ends_with("calibration"))
+        .unwrap();
+    let mut csv = csv::Reader::from_path(run.join("summary.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (prefill, decode, ceiling) = (
+        column("prefill_mfu"),
+        column("decode_mbu"),
+        column("ceiling"),
+    );
+    let mut rows = 0;
+    let mut above = false;
+    for row in csv.records() {
+        let row = row.unwrap();
+        for i in [prefill, decode] {
+            let v: f64 = row[i].parse().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{} = {v} in {row:?}", &headers[i]);
+            above |= v > 1.0;
+        }
+        assert!(row[ceiling].starts_with("calibration:"), "{row:?}");
+        rows += 1;
+    }
+    assert!(rows > 0);
+    assert_eq!(
+        stdout.contains("above its ceiling"),
+        above,
+        "a figure above 100 % is flagged, and only then:\n{stdout}"
+    );
+}
