@@ -10,52 +10,15 @@
 //! by `ci/peer-cpu.sh`; and `BENCH_LLAMA_CPP_THREADS`, the threads that rate was measured with,
 //! which the server gets too. Without them the test says so and checks nothing.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 mod common;
+use common::server::{free_port, Server};
 use common::{numbers, only_run_dir, read_jsonl, run_suite};
 
 /// Tokens asked for: the case.
 const GEN_TOKENS: u64 = 32;
-
-/// The server process, killed when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until_ready(port: u16, server: &mut Server, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!(
-                "llama_cpp.server exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        // Uvicorn listens only once the model is loaded.
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("llama_cpp.server did not listen within 300 s");
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -100,7 +63,7 @@ fn llama_cpp_python_without_usage_is_counted_by_its_finish_reason() {
             .spawn()
             .unwrap(),
     );
-    wait_until_ready(port, &mut server, &log);
+    server.wait_until_listening("llama_cpp.server", port, &log, Duration::from_secs(300));
 
     let suite = tmp.path().join("llama-cpp.toml");
     std::fs::write(

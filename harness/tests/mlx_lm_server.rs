@@ -4,48 +4,12 @@
 //! Needs a Python with mlx-lm: `.ci/run` installs one and sets `BENCH_MLX_LM_PYTHON`; without
 //! it the test says so and checks nothing.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 mod common;
+use common::server::{free_port, Server};
 use common::{bench, only_run_dir, read_json, read_jsonl, run_suite};
-
-/// The server process, killed when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until_ready(port: u16, server: &mut Server, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!(
-                "mlx_lm.server exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("mlx_lm.server did not listen within 180 s");
-}
 
 #[test]
 fn the_real_mlx_lm_server_is_measured_through_the_openai_engine() {
@@ -80,7 +44,7 @@ fn the_real_mlx_lm_server_is_measured_through_the_openai_engine() {
             .spawn()
             .unwrap(),
     );
-    wait_until_ready(port, &mut server, &log);
+    server.wait_until_listening("mlx_lm.server", port, &log, Duration::from_secs(180));
 
     let suite = tmp.path().join("mlx.toml");
     std::fs::write(

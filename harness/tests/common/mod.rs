@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod exporter;
+pub mod server;
 pub mod spawned;
 pub mod stream_server;
 
