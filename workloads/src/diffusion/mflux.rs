@@ -159,15 +159,28 @@ pub fn peak_memory(stdout: &str) -> Option<PeakMemory> {
     })
 }
 
-/// The `--metadata` sidecar of `image`, whichever name this mflux version gives it.
-fn sidecar(image: &Path) -> Option<serde_json::Value> {
+/// Where mflux may put the `--metadata` sidecar of `image`: the name differs by version.
+fn sidecar_paths(image: &Path) -> [PathBuf; 2] {
     [
         image.with_extension("metadata.json"),
         image.with_extension("json"),
     ]
-    .iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())
-    .and_then(|text| serde_json::from_str(&text).ok())
+}
+
+/// The `--metadata` sidecar of `image`, whichever name this mflux version gives it.
+fn sidecar(image: &Path) -> Option<serde_json::Value> {
+    sidecar_paths(image)
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| serde_json::from_str(&text).ok())
+}
+
+/// Remove what one run of mflux wrote for `image`: the image and its sidecar.
+fn remove_outputs(image: &Path) {
+    let _ = std::fs::remove_file(image);
+    for path in sidecar_paths(image) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 fn read_png(path: &Path) -> Result<Image, Error> {
@@ -320,20 +333,22 @@ impl DiffusionEngine for MfluxEngine {
             .wait()
             .map_err(|e| Error::Request(format!("waiting for mflux-generate: {e}")))?;
         if !status.success() && crate::cancel::is_requested() {
-            let _ = std::fs::remove_file(&output);
+            remove_outputs(&output);
             return Err(Error::Interrupted);
         }
         let process_s = started.elapsed().as_secs_f64();
         let stdout = reading.join().unwrap_or_default();
         if !status.success() {
+            remove_outputs(&output);
             return Err(Error::Request(format!(
                 "mflux-generate failed ({status}): {}",
                 progress.last_lines().collect::<Vec<_>>().join(" | ")
             )));
         }
-        let image = read_png(&output)?;
+        let image = read_png(&output);
         let reported = sidecar(&output);
-        let _ = std::fs::remove_file(&output);
+        remove_outputs(&output);
+        let image = image?;
         let from = progress.first_bar().unwrap_or(started);
         let seen = progress.seen();
         Ok(DiffusionMeasurement {
