@@ -15,6 +15,7 @@ mod corpus;
 mod engine;
 
 mod exo;
+mod hardware;
 mod macmon;
 mod mflux;
 mod powermetrics;

@@ -44,7 +44,7 @@ const TOKENS: &[&str] = &[
 ];
 
 /// Where a TOML error must say it is: `<file>:<line>:<column>: ` with the line in the text.
-fn located(display: &str, file: &str, text: &str) -> Verdict {
+pub fn located(display: &str, file: &str, text: &str) -> Verdict {
     let rest = display
         .strip_prefix(file)
         .and_then(|r| r.strip_prefix(':'))
