@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{only_run_dir, read_jsonl, run_suite, HttpRequest};
+use common::{only_run_dir, read_jsonl, run_suite, write_token_chunk, HttpRequest};
 
 /// What the scripted server saw.
 #[derive(Default)]
@@ -80,16 +80,7 @@ fn answer(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
         )?;
         for i in 0..max_tokens {
-            let finish = if i + 1 == max_tokens {
-                "\"length\""
-            } else {
-                "null"
-            };
-            write!(
-                stream,
-                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" tok\"}},\"finish_reason\":{finish}}}]}}\n\n"
-            )?;
-            stream.flush()?;
+            write_token_chunk(&mut stream, i, max_tokens)?;
             std::thread::sleep(Duration::from_millis(2));
         }
         write!(

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{bench, only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
+use common::{
+    bench, only_run_dir, read_json, read_jsonl, run_suite, write_token_chunk, HttpRequest,
+};
 
 const KEY: &str = "sk-test-do-not-store";
 /// Delay before the first chunk, and between chunks.
@@ -57,16 +59,7 @@ fn answer(mut stream: TcpStream, fail_max_tokens: u64) -> std::io::Result<()> {
         if let Some(wait) = due.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
         }
-        let finish = if i + 1 == max_tokens {
-            "\"length\""
-        } else {
-            "null"
-        };
-        write!(
-            stream,
-            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" tok\"}},\"finish_reason\":{finish}}}]}}\n\n"
-        )?;
-        stream.flush()?;
+        write_token_chunk(&mut stream, i, max_tokens)?;
     }
     write!(
         stream,

@@ -88,6 +88,25 @@ pub fn repetition_keys(records: &[Value]) -> std::collections::BTreeSet<(String,
     set
 }
 
+/// One streamed chat chunk carrying the token `" tok"`, the `i`-th of `max_tokens`: the last
+/// one says `finish_reason: "length"`, as a server that stopped at `max_tokens` does.
+pub fn write_token_chunk(
+    stream: &mut impl std::io::Write,
+    i: u64,
+    max_tokens: u64,
+) -> std::io::Result<()> {
+    let finish = if i + 1 == max_tokens {
+        "\"length\""
+    } else {
+        "null"
+    };
+    write!(
+        stream,
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" tok\"}},\"finish_reason\":{finish}}}]}}\n\n"
+    )?;
+    stream.flush()
+}
+
 /// A JSON file.
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::HttpRequest;
+use super::{write_token_chunk, HttpRequest};
 
 /// A server that streams `max_tokens` one-token chunks, one every `per_token`; counts the
 /// completion requests it received.
@@ -48,16 +48,7 @@ fn answer(mut stream: TcpStream, seen: &AtomicUsize, per_token: Duration) -> std
     )?;
     for i in 0..max_tokens {
         std::thread::sleep(per_token);
-        let finish = if i + 1 == max_tokens {
-            "\"length\""
-        } else {
-            "null"
-        };
-        write!(
-            stream,
-            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" tok\"}},\"finish_reason\":{finish}}}]}}\n\n"
-        )?;
-        stream.flush()?;
+        write_token_chunk(&mut stream, i, max_tokens)?;
     }
     write!(
         stream,
