@@ -87,11 +87,25 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.peak_memory_bytes.into_iter().collect(),
     },
     Metric {
+        name: "peak_device_memory_bytes",
+        unit: "B",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.peak_device_memory_bytes.into_iter().collect(),
+    },
+    Metric {
         name: "energy_j",
         unit: "J",
         better: Better::Lower,
         distribution: false,
         values: |r| r.metrics.energy_j.into_iter().collect(),
+    },
+    Metric {
+        name: "energy_from_power_j",
+        unit: "J",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.energy_from_power_j.into_iter().collect(),
     },
     Metric {
         name: "active_energy_j",

@@ -248,15 +248,21 @@ fn the_shipped_suites_are_valid() {
     ] {
         suite::load(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    // The GPU suite is valid but for the GPU this build may lack.
-    match suite::load(&root.join("suites/flux-dev-1024.toml")) {
-        Ok(_) => {}
-        Err(SuiteError::Invalid(problems)) => {
-            for p in problems {
-                assert!(p.message.contains("built without Metal"), "{}", p.message);
+    // The GPU suites are valid but for the GPU backend this build may lack.
+    for (name, backend) in [
+        ("suites/flux-dev-1024.toml", "built without Metal"),
+        ("suites/gpu-qwen.toml", "built without CUDA"),
+        ("suites/gpu-flux.toml", "built without CUDA"),
+    ] {
+        match suite::load(&root.join(name)) {
+            Ok(_) => {}
+            Err(SuiteError::Invalid(problems)) => {
+                for p in problems {
+                    assert!(p.message.contains(backend), "{name}: {}", p.message);
+                }
             }
+            Err(e) => panic!("{name}: {e}"),
         }
-        Err(e) => panic!("suites/flux-dev-1024.toml: {e}"),
     }
 }
 

@@ -80,6 +80,8 @@ pub struct LlmMeasurement {
     pub e2e_s: f64,
     /// Peak memory, where the platform can tell.
     pub peak_memory: Option<PeakMemory>,
+    /// Peak GPU memory (the device allocator's high-water mark), where the device can tell.
+    pub device_peak_memory: Option<PeakMemory>,
     /// What a server said about the request, for servers.
     pub server: Option<ServerReport>,
 }
@@ -284,6 +286,7 @@ mod tests {
             token_times_s: vec![0.1, 0.13, 0.16],
             e2e_s: 0.2,
             peak_memory: None,
+            device_peak_memory: None,
             server: None,
         };
         assert_eq!(m.ttft_s(), Some(0.1));

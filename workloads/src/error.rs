@@ -37,6 +37,18 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The GPU ran out of memory: what the work needed and what the device had.
+    #[error("out of GPU memory on {device}: {needed}{}", free_of_total(*.free, *.total))]
+    OutOfDeviceMemory {
+        /// The device (`cuda:0`).
+        device: String,
+        /// What the work needed, in words with sizes (weights, KV cache, attention scores).
+        needed: String,
+        /// Bytes free on the device when the error was reported, where it can tell.
+        free: Option<u64>,
+        /// The device's memory, bytes, where it can tell.
+        total: Option<u64>,
+    },
     /// A request the model cannot serve.
     #[error("request: {0}")]
     Request(String),
@@ -50,4 +62,13 @@ pub enum Error {
     /// Synthesizing a model failed.
     #[error(transparent)]
     Synth(#[from] crate::synth::SynthError),
+}
+
+/// "; 3.2 GB free of 79.6 GB" where the device told.
+fn free_of_total(free: Option<u64>, total: Option<u64>) -> String {
+    let gb = |b: u64| b as f64 / 1e9;
+    match (free, total) {
+        (Some(f), Some(t)) => format!("; {:.1} GB free of {:.1} GB", gb(f), gb(t)),
+        _ => String::new(),
+    }
 }

@@ -253,6 +253,12 @@ type Opened = (
 
 fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     let loaded = suite::load(path)?;
+    if let Err((target, e)) = crate::runner::check_devices(&loaded.suite.targets) {
+        anyhow::bail!(
+            "{}: target `{target}`: {e}; nothing was run (check `nvidia-smi`, or use device = \"cpu\")",
+            path.display()
+        );
+    }
     let plan = Plan::expand(&loaded.suite);
     let selection = select_power(&loaded.suite, path)?;
     let clock = RunClock::start();

@@ -23,5 +23,5 @@ mod testing;
 
 pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
 pub use error::{Imported, Position, PowerError};
-pub use sample::{RailReading, Sample, Scope, Thermal, THROTTLE_FLAGGED};
+pub use sample::{integrated_power_rail, RailReading, Sample, Scope, Thermal, THROTTLE_FLAGGED};
 pub use source::{Source, Ticker};

@@ -2,30 +2,39 @@
 //! temperature, clocks and throttle reasons, per GPU.
 //!
 //! The driver's library is loaded at run time, so a machine without an NVIDIA driver simply
-//! has no `nvml` sampler. On Ampere and newer (H100 included) NVML's power reading is an
-//! average over the last second, which is why energy comes from the counter.
+//! has no `nvml` sampler.
 //!
-//! Reading the energy counter is expensive: on an H100 (driver 580) one
-//! `nvmlDeviceGetTotalEnergyConsumption` call took 3.8 ms of CPU, against 0.02 ms for the power
-//! reading and under 0.01 ms for temperature, clocks and throttle reasons. Read every second,
-//! the counter alone cost 0.38% of a core, and sampling at 10 Hz 0.50%. The counter is
-//! therefore read once per [`COUNTER_PERIOD`]; power and the rest every interval. Over a 50 s
-//! window with a 30 s matrix-multiply load, energy from the counter and from integrating the
-//! power readings agreed within 0.05%.
+//! Power: NVML's instantaneous board power (`NVML_FI_DEV_POWER_INSTANT`) where the driver
+//! has it, else `nvmlDeviceGetPowerUsage`, which on Ampere and newer (H100 included) is an
+//! average over the last second and lags a change of load by up to that second. The source's
+//! description says which was read.
+//!
+//! Energy: the total-energy counter, read with every sample so that a measurement of a
+//! fraction of a second has counter readings around it. One read cost 3.8 ms of CPU on an H100
+//! (driver 580), so at the default 10 Hz the sampler uses about 4% of one core per GPU. Each
+//! GPU's power is also written as a second rail (`gpu0-power`, no counter): its integral is the
+//! cross-check of the counter's energy, stored with every measurement as
+//! `energy_from_power_j`. An earlier check over a 50 s window with a 30 s matrix-multiply load
+//! found the two within 0.05%.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nvml_wrapper::bitmasks::device::ThrottleReasons;
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
+use nvml_wrapper::enums::device::SampleValue;
 use nvml_wrapper::Nvml;
 
-use super::{PowerError, RailReading, Sample, Scope, Source, Thermal, Ticker};
+use nvml_wrapper::structs::device::FieldId;
+
+use super::{
+    integrated_power_rail, PowerError, RailReading, Sample, Scope, Source, Thermal, Ticker,
+};
 use crate::clock::RunClock;
 
 const NAME: &str = "nvml";
 
-/// How often the energy counter is read (see the module docs for why not every sample).
-pub const COUNTER_PERIOD: Duration = Duration::from_secs(2);
+/// `NVML_FI_DEV_POWER_INSTANT`: the board's instantaneous power in milliwatts.
+const FIELD_POWER_INSTANT: u32 = 186;
 
 /// Every GPU NVML sees, polled every interval.
 pub struct NvmlSource {
@@ -33,7 +42,8 @@ pub struct NvmlSource {
     devices: u32,
     ticker: Ticker,
     description: String,
-    counter_read_at: Option<Instant>,
+    /// Whether the instantaneous power field answers (else the 1 s average is read).
+    instant_power: bool,
 }
 
 impl NvmlSource {
@@ -63,7 +73,7 @@ impl NvmlSource {
                 .power_usage()
                 .map_err(|e| unavailable(format!("GPU {i} does not report its power: {e}")))?;
             let counter = if device.total_energy_consumption().is_ok() {
-                "energy counter read every 2 s"
+                "energy counter read with every sample"
             } else {
                 "no energy counter"
             };
@@ -75,12 +85,22 @@ impl NvmlSource {
         let driver = nvml
             .sys_driver_version()
             .unwrap_or_else(|_| "unknown".into());
+        let instant_power = nvml
+            .device_by_index(0)
+            .ok()
+            .and_then(|d| instant_milliwatts(&d))
+            .is_some();
+        let power_kind = if instant_power {
+            "instantaneous board power"
+        } else {
+            "board power (the driver's 1 s average)"
+        };
         Ok(Self {
             nvml,
             devices,
             ticker: Ticker::new(interval),
             description: format!(
-                "NVML, driver {driver}: board power of {}{}",
+                "NVML, driver {driver}: {power_kind} of {}{}",
                 names.join(", "),
                 if devices > 1 {
                     "; rail `gpus` is their sum"
@@ -88,20 +108,11 @@ impl NvmlSource {
                     ""
                 }
             ),
-            counter_read_at: None,
+            instant_power,
         })
     }
 
     fn read(&mut self, clock: &RunClock) -> Result<Sample, PowerError> {
-        // Read the counter when a period has (nearly) passed: half an interval early rather
-        // than a whole interval late.
-        let now = Instant::now();
-        let read_counter = self
-            .counter_read_at
-            .is_none_or(|at| now.duration_since(at) + self.ticker.interval() / 2 >= COUNTER_PERIOD);
-        if read_counter {
-            self.counter_read_at = Some(now);
-        }
         let mut sample = Sample {
             source: NAME.into(),
             ..Sample::default()
@@ -116,24 +127,31 @@ impl NvmlSource {
                     source_name: NAME,
                     reason: format!("GPU {i} is gone: {e}"),
                 })?;
-            let watts = device.power_usage().map_err(|e| PowerError::Failed {
-                source_name: NAME,
-                reason: format!("GPU {i} power: {e}"),
-            })? as f64
-                / 1000.0;
-            let counter_j = if read_counter {
-                device
-                    .total_energy_consumption()
-                    .ok()
-                    .map(|mj| mj as f64 / 1000.0)
-            } else {
-                None
+            let milliwatts = match self.instant_power.then(|| instant_milliwatts(&device)) {
+                Some(Some(mw)) => mw,
+                _ => device.power_usage().map_err(|e| PowerError::Failed {
+                    source_name: NAME,
+                    reason: format!("GPU {i} power: {e}"),
+                })?,
             };
+            let watts = f64::from(milliwatts) / 1000.0;
+            let counter_j = device
+                .total_energy_consumption()
+                .ok()
+                .map(|mj| mj as f64 / 1000.0);
             sum_w += watts;
             sum_j = sum_j.zip(counter_j).map(|(a, b)| a + b);
+            let rail = format!("gpu{i}");
+            if counter_j.is_some() {
+                sample.rails.push(RailReading::watts(
+                    integrated_power_rail(&rail),
+                    Scope::GpuBoard,
+                    watts,
+                ));
+            }
             sample.rails.push(RailReading {
                 counter_j,
-                ..RailReading::watts(format!("gpu{i}"), Scope::GpuBoard, watts)
+                ..RailReading::watts(rail, Scope::GpuBoard, watts)
             });
             read_thermal(&device, i, &mut sample.thermal);
         }
@@ -189,6 +207,20 @@ pub fn throttle_names(reasons: ThrottleReasons) -> impl Iterator<Item = &'static
     .map(|(_, name)| name)
 }
 
+/// The board's instantaneous power in milliwatts, where the driver exposes the field.
+fn instant_milliwatts(device: &nvml_wrapper::Device<'_>) -> Option<u32> {
+    let values = device
+        .field_values_for(&[FieldId(FIELD_POWER_INSTANT)])
+        .ok()?;
+    let sample = values.into_iter().next()?.ok()?;
+    match sample.value.ok()? {
+        SampleValue::U32(mw) => Some(mw),
+        SampleValue::U64(mw) => u32::try_from(mw).ok(),
+        SampleValue::I64(mw) => u32::try_from(mw).ok(),
+        _ => None,
+    }
+}
+
 impl Source for NvmlSource {
     fn name(&self) -> &'static str {
         NAME
@@ -204,7 +236,7 @@ impl Source for NvmlSource {
     }
 
     fn max_gap(&self) -> Duration {
-        COUNTER_PERIOD.max(self.ticker.interval())
+        self.ticker.interval()
     }
 }
 

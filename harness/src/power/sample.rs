@@ -28,6 +28,12 @@ pub struct Sample {
     pub thermal: Thermal,
 }
 
+/// The rail that repeats `rail`'s power readings without its energy counter. Integrated, its
+/// energy cross-checks the counter's: both are kept, and the counter's is the headline.
+pub fn integrated_power_rail(rail: &str) -> String {
+    format!("{rail}-power")
+}
+
 /// Power of one rail in one reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RailReading {

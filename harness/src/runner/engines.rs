@@ -125,6 +125,26 @@ pub fn open_images(
     )?))
 }
 
+/// Open once every GPU the suite's in-process targets compute on, so that a missing driver or
+/// device stops the run before anything is measured rather than failing target after target.
+/// Returns the first target that cannot have its device, with why.
+pub fn check_devices(targets: &[Target]) -> Result<(), (String, bench_workloads::Error)> {
+    let mut checked = Vec::new();
+    for target in targets {
+        let choice = device(target);
+        if target.engine.value != EngineKind::Candle
+            || choice == DeviceChoice::Cpu
+            || checked.contains(&choice)
+        {
+            continue;
+        }
+        bench_workloads::llm::open_device(choice)
+            .map_err(|e| (target.name.value.to_string(), e))?;
+        checked.push(choice);
+    }
+    Ok(())
+}
+
 fn device(target: &Target) -> DeviceChoice {
     match target.device.value {
         DeviceKind::Cpu => DeviceChoice::Cpu,

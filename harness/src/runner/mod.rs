@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use bench_workloads::cancel;
 
+pub use engines::check_devices;
 pub use power::PowerTap;
 
 use crate::clock::RunClock;

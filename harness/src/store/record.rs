@@ -71,6 +71,10 @@ pub struct Record {
     /// How peak memory was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_method: Option<String>,
+    /// How peak GPU memory was read (`cuda-mempool-used-high`: the high-water mark of the
+    /// memory pool the engine allocates from, reset before the measurement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_device_memory_method: Option<String>,
     /// What the server reported about the request (servers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerReport>,
@@ -132,6 +136,9 @@ pub struct Metrics {
     /// Peak memory during the measurement, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_bytes: Option<f64>,
+    /// Peak GPU memory during the measurement, bytes (see `peak_device_memory_method`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_device_memory_bytes: Option<f64>,
     /// Content chunks / output tokens (servers): 1 when every token comes in its own chunk,
     /// less when the server batches several tokens into one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +146,11 @@ pub struct Metrics {
     /// Energy of the whole measurement on the headline rail, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_j: Option<f64>,
+    /// Where the headline rail's energy comes from a hardware counter (NVML) and its power was
+    /// also read: the same measurement's energy from integrating that power instead, joules.
+    /// The two agree when both are right; the gap is the cross-check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_from_power_j: Option<f64>,
     /// Average power over the measurement on the headline rail, watts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avg_power_w: Option<f64>,
@@ -215,6 +227,11 @@ impl Metrics {
         self.energy_j = total.map(|p| p.joules);
         self.avg_power_w = total.map(|p| p.avg_w);
         self.active_energy_j = total.and_then(|p| p.active_joules);
+        self.energy_from_power_j = energy
+            .rails
+            .get(&crate::power::integrated_power_rail(&energy.headline))
+            .and_then(|rail| rail.phases.get("total"))
+            .map(|p| p.joules);
     }
 
     /// Fill the energy metrics from `energy` (headline rail) for a measurement of
@@ -263,6 +280,7 @@ impl Record {
                 e2e_s: Some(m.e2e_s),
                 tokenize_s: Some(m.tokenize_s),
                 peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
+                peak_device_memory_bytes: m.device_peak_memory.as_ref().map(|p| p.bytes as f64),
                 chunks_per_token: m
                     .server
                     .as_ref()
@@ -279,6 +297,7 @@ impl Record {
             token_count_source: m.token_count_source.as_str().to_string(),
             output_tokens_estimated: m.token_count_source.is_estimate(),
             peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
+            peak_device_memory_method: m.device_peak_memory.as_ref().map(|p| p.method.to_string()),
             server: m.server.clone(),
             ..Self::failed(case, repetition, started_at, t_start_s, String::new())
         }
@@ -315,6 +334,7 @@ impl Record {
             metrics: Metrics::default(),
             itl_s: Vec::new(),
             peak_memory_method: None,
+            peak_device_memory_method: None,
             server: None,
             energy: None,
         }
@@ -345,11 +365,13 @@ impl Record {
                 denoise_s: (!m.step_s.is_empty()).then_some(denoise_s),
                 vae_decode_s: m.vae_decode_s,
                 peak_memory_bytes: m.peak_memory.as_ref().map(|p| p.bytes as f64),
+                peak_device_memory_bytes: m.device_peak_memory.as_ref().map(|p| p.bytes as f64),
                 ..Metrics::default()
             },
             step_s: m.step_s.clone(),
             reported: m.reported.clone(),
             peak_memory_method: m.peak_memory.as_ref().map(|p| p.method.to_string()),
+            peak_device_memory_method: m.device_peak_memory.as_ref().map(|p| p.method.to_string()),
             ..Self::failed(case, repetition, started_at, t_start_s, String::new())
         }
         .with_status(Status::Ok)

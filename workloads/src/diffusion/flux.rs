@@ -91,6 +91,26 @@ impl CandleFlux {
         let started = Instant::now();
         let folder = FluxFolder::read(&resolved.dir)?;
         let device = crate::llm::device::open(options.device)?;
+        Self::load_on(spec, resolved, options, folder, device.clone(), started).map_err(|e| match e
+        {
+            Error::Compute(e) => crate::llm::device::out_of_memory_or(
+                e,
+                &device,
+                || "the transformer, T5, CLIP and the autoencoder's weights do not fit".into(),
+                Error::Compute,
+            ),
+            other => other,
+        })
+    }
+
+    fn load_on(
+        spec: &str,
+        resolved: &ResolvedModel,
+        options: &LoadOptions,
+        folder: FluxFolder,
+        device: Device,
+        started: Instant,
+    ) -> Result<Self, Error> {
         let dtype = candle_dtype(options.dtype);
         let vb = |component, files: &[std::path::PathBuf]| {
             weights(&folder, component, files, dtype, options.dtype, &device)
@@ -246,11 +266,32 @@ impl DiffusionEngine for CandleFlux {
     }
 
     fn generate(&mut self, request: &DiffusionRequest) -> Result<DiffusionMeasurement, Error> {
+        match self.measure(request) {
+            Err(Error::Compute(e)) => Err(crate::llm::device::out_of_memory_or(
+                e,
+                &self.device,
+                || {
+                    format!(
+                        "{}×{} images, {} at a time, need more than is free beside the weights",
+                        request.width, request.height, request.batch
+                    )
+                },
+                Error::Compute,
+            )),
+            other => other,
+        }
+    }
+}
+
+impl CandleFlux {
+    /// One measured request (see [`DiffusionEngine::generate`]).
+    fn measure(&mut self, request: &DiffusionRequest) -> Result<DiffusionMeasurement, Error> {
         if let Some(problem) = check_request(request) {
             return Err(Error::Request(problem));
         }
         let dtype = self.transformer_dtype();
         let peak_reset = crate::llm::memory::reset_peak();
+        let device_peak_reset = crate::llm::memory::reset_device_peak(&self.device);
         let started = Instant::now();
 
         let t5_ids = self.ids(&self.t5_tokenizer, &request.prompt, self.t5_tokens, 0)?;
@@ -333,6 +374,10 @@ impl DiffusionEngine for CandleFlux {
             text_tokens: self.t5_tokens,
             images,
             peak_memory: crate::llm::memory::read_peak(peak_reset),
+            device_peak_memory: crate::llm::memory::read_device_peak(
+                &self.device,
+                device_peak_reset,
+            ),
             step_flops: super::flops::step_flops(&self.config, image_tokens, self.t5_tokens, batch),
             matmul_flops: self.info.matmul_flops,
         })

@@ -362,6 +362,7 @@ impl DiffusionEngine for MfluxEngine {
             text_tokens: 0,
             images: vec![image],
             peak_memory: peak_memory(&stdout),
+            device_peak_memory: None,
             step_flops: 0.0,
             matmul_flops: None,
             process_s: Some(process_s),

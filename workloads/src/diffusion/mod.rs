@@ -77,6 +77,8 @@ pub struct DiffusionMeasurement {
     pub images: Vec<Image>,
     /// Peak memory, where the platform can tell.
     pub peak_memory: Option<PeakMemory>,
+    /// Peak GPU memory (the device allocator's high-water mark), where the device can tell.
+    pub device_peak_memory: Option<PeakMemory>,
     /// FLOPs of one denoising step, counted from the transformer's shapes ([`flops`]).
     pub step_flops: f64,
     /// The device's measured matrix-multiply rate (FLOP/s), to hold the steps against.

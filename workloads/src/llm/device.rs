@@ -48,6 +48,47 @@ pub fn describe(device: &Device) -> String {
     }
 }
 
+/// Whether a compute error is the device running out of memory (CUDA's
+/// `CUDA_ERROR_OUT_OF_MEMORY`, Metal's failed buffer allocation).
+pub fn is_out_of_memory(e: &candle_core::Error) -> bool {
+    let text = e.to_string();
+    text.contains("OUT_OF_MEMORY") || text.to_lowercase().contains("out of memory")
+}
+
+/// Free and total bytes of the device's memory, where the device can tell (CUDA).
+pub fn memory_info(device: &Device) -> Option<(u64, u64)> {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(gpu) => gpu
+            .cuda_stream()
+            .context()
+            .mem_get_info()
+            .ok()
+            .map(|(free, total)| (free as u64, total as u64)),
+        _ => None,
+    }
+}
+
+/// `e` as [`Error::OutOfDeviceMemory`] when the device ran out of memory doing what `needed`
+/// describes; otherwise unchanged, through `other`.
+pub fn out_of_memory_or(
+    e: candle_core::Error,
+    device: &Device,
+    needed: impl FnOnce() -> String,
+    other: impl FnOnce(candle_core::Error) -> Error,
+) -> Error {
+    if !is_out_of_memory(&e) {
+        return other(e);
+    }
+    let (free, total) = memory_info(device).unzip();
+    Error::OutOfDeviceMemory {
+        device: describe(device),
+        needed: needed(),
+        free,
+        total,
+    }
+}
+
 /// candle's dtype for a weight dtype name.
 pub fn candle_dtype(dtype: crate::synth::WeightDType) -> DType {
     match dtype {

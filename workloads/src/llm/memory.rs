@@ -1,4 +1,7 @@
-//! Peak memory of this process during one measurement.
+//! Peak memory of one measurement: the process's resident set on the host and, on an NVIDIA
+//! GPU, the device allocator's high-water mark.
+
+use candle_core::Device;
 
 use crate::engine::PeakMemory;
 
@@ -28,4 +31,93 @@ pub fn read_peak(was_reset: bool) -> Option<PeakMemory> {
             "process-rss-hwm-since-start"
         },
     })
+}
+
+/// Start a fresh device-memory peak on `device`. Returns whether the device can report one
+/// (an NVIDIA GPU whose allocations go through its stream-ordered memory pool).
+pub fn reset_device_peak(device: &Device) -> bool {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(gpu) => cuda_pool::reset_used_high(gpu).is_some(),
+        _ => false,
+    }
+}
+
+/// The device allocator's peak since [`reset_device_peak`]: bytes in use at the high-water
+/// mark of the GPU's memory pool (tensors only; the CUDA context, cuBLAS workspaces and
+/// kernels are not in it). `None` on the CPU and Metal, and where the reset failed.
+pub fn read_device_peak(device: &Device, was_reset: bool) -> Option<PeakMemory> {
+    if !was_reset {
+        return None;
+    }
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(gpu) => cuda_pool::used_high(gpu).map(|bytes| PeakMemory {
+            bytes,
+            method: "cuda-mempool-used-high",
+        }),
+        _ => None,
+    }
+}
+
+/// The high-water mark of the CUDA memory pool candle allocates from (`cuMemAllocAsync`).
+#[cfg(feature = "cuda")]
+mod cuda_pool {
+    use candle_core::cuda_backend::cudarc::driver::{result, sys};
+    use candle_core::cuda_backend::CudaDevice;
+
+    fn pool(gpu: &CudaDevice) -> Option<sys::CUmemoryPool> {
+        let stream = gpu.cuda_stream();
+        let context = stream.context();
+        if !context.has_async_alloc() {
+            return None;
+        }
+        // SAFETY: the device handle comes from a live context.
+        unsafe { result::device::get_mem_pool(context.cu_device()) }.ok()
+    }
+
+    /// Reset the mark to what is in use now. `None` where the pool cannot be read.
+    pub fn reset_used_high(gpu: &CudaDevice) -> Option<()> {
+        let pool = pool(gpu)?;
+        gpu.cuda_stream().synchronize().ok()?;
+        let mut zero: u64 = 0;
+        // SAFETY: USED_MEM_HIGH takes a cuuint64_t; setting it to 0 resets it to the
+        // current use, as the driver API documents.
+        unsafe {
+            result::mem_pool::set_attribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_USED_MEM_HIGH,
+                (&mut zero as *mut u64).cast(),
+            )
+        }
+        .ok()
+    }
+
+    /// Bytes in use at the mark, after the device's queued work has finished.
+    pub fn used_high(gpu: &CudaDevice) -> Option<u64> {
+        let pool = pool(gpu)?;
+        gpu.cuda_stream().synchronize().ok()?;
+        let mut bytes: u64 = 0;
+        // SAFETY: USED_MEM_HIGH is read into a cuuint64_t.
+        unsafe {
+            result::mem_pool::get_attribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_USED_MEM_HIGH,
+                (&mut bytes as *mut u64).cast(),
+            )
+        }
+        .ok()?;
+        Some(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_has_no_device_peak() {
+        assert!(!reset_device_peak(&Device::Cpu));
+        assert_eq!(read_device_peak(&Device::Cpu, true), None);
+    }
 }

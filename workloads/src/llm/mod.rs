@@ -16,7 +16,7 @@ use candle_core::{Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use tokenizers::Tokenizer;
 
-pub use device::{candle_dtype, DeviceChoice};
+pub use device::{candle_dtype, open as open_device, DeviceChoice};
 pub use prompt::{Prompt, PromptBuilder};
 
 use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
@@ -39,6 +39,9 @@ pub struct CandleLlm {
     prompts: PromptBuilder,
     device: Device,
     max_positions: usize,
+    shape: qwen::Shape,
+    act_bytes: usize,
+    weight_bytes: u64,
     info: EngineInfo,
 }
 
@@ -74,7 +77,16 @@ impl CandleLlm {
             reason: e.to_string(),
         };
         let act = qwen::activation_dtype(dtype, &device);
-        let network = qwen::Qwen::load(&qwen::Shape::of(&config), vb, act).map_err(mismatch)?;
+        let shape = qwen::Shape::of(&config);
+        let weight_bytes = parameters * dtype.size_in_bytes() as u64;
+        let network = qwen::Qwen::load(&shape, vb, act).map_err(|e| {
+            device::out_of_memory_or(
+                e,
+                &device,
+                || format!("the weights need {:.1} GB", weight_bytes as f64 / 1e9),
+                mismatch,
+            )
+        })?;
         if tokenizer.get_vocab_size(true) > config.vocab_size() {
             return Err(Error::ModelFile {
                 path: dir.join("tokenizer.json"),
@@ -111,6 +123,9 @@ impl CandleLlm {
             prompts: PromptBuilder::new(tokenizer),
             device,
             max_positions: config.max_positions(),
+            shape,
+            act_bytes: act.size_in_bytes(),
+            weight_bytes,
             info,
         };
         engine.info.load_s = start.elapsed().as_secs_f64();
@@ -154,6 +169,40 @@ impl LlmEngine for CandleLlm {
     }
 
     fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        match self.measure(request) {
+            Err(Error::Compute(e)) => {
+                // Free the cache sized for the request before the next one.
+                self.network.reset_kv_cache(0);
+                let request_bytes = self.shape.request_bytes(
+                    request.prompt_tokens,
+                    request.gen_tokens,
+                    self.act_bytes,
+                );
+                let weights = self.weight_bytes;
+                Err(device::out_of_memory_or(
+                    e,
+                    &self.device,
+                    || {
+                        format!(
+                            "{} prompt + {} generated tokens need about {:.1} GB (KV cache, \
+                             attention scores, activations) beside the {:.1} GB of weights",
+                            request.prompt_tokens,
+                            request.gen_tokens,
+                            request_bytes as f64 / 1e9,
+                            weights as f64 / 1e9
+                        )
+                    },
+                    Error::Compute,
+                ))
+            }
+            other => other,
+        }
+    }
+}
+
+impl CandleLlm {
+    /// One measured request (see [`LlmEngine::generate`]).
+    fn measure(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
         let LlmRequest {
             prompt_tokens,
             gen_tokens,
@@ -170,6 +219,7 @@ impl LlmEngine for CandleLlm {
             )));
         }
         let peak_reset = memory::reset_peak();
+        let device_peak_reset = memory::reset_device_peak(&self.device);
         let prompt = self.prompts.build(prompt_tokens)?;
         self.network.reset_kv_cache(prompt_tokens + gen_tokens);
 
@@ -202,6 +252,7 @@ impl LlmEngine for CandleLlm {
             token_times_s,
             e2e_s,
             peak_memory: memory::read_peak(peak_reset),
+            device_peak_memory: memory::read_device_peak(&self.device, device_peak_reset),
             server: None,
         })
     }

@@ -336,6 +336,7 @@ impl OpenAiEngine {
             token_times_s,
             e2e_s: out.e2e_s,
             peak_memory: None,
+            device_peak_memory: None,
             server: Some(ServerReport {
                 content_chunks: out.arrivals.len(),
                 empty_content_chunks: out.arrivals.iter().filter(|a| a.text.is_empty()).count(),

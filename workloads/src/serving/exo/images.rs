@@ -136,6 +136,7 @@ impl DiffusionEngine for ExoImages {
                 bytes,
                 method: "exo-rank0-mlx-peak",
             }),
+            device_peak_memory: None,
             step_flops: 0.0,
             matmul_flops: None,
             reported_image_s: total.map(|t| t / request.batch as f64),

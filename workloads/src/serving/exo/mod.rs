@@ -265,6 +265,7 @@ impl ExoEngine {
             token_times_s: Vec::new(),
             e2e_s,
             peak_memory: None,
+            device_peak_memory: None,
             server: Some(reply.server),
         })
     }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
+#
+#   ci/gpu-run.sh qwen|flux OUT_DIR
+#
+# Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
+# PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
+# .whl/ is installed into a temporary folder when present: the lent GPU machine has no network).
+# Writes, under OUT_DIR: machine.txt (nvidia-smi, `bench hw`), the run folders as
+# run-<part>.tar.gz, peer-<part>.json (PyTorch), log-<part>.txt, and for `flux` also
+# peer-matmul.json and calibration.json (`bench calibrate`). The parts are sized to fit one
+# 10-minute call to a lent GPU machine each. Each step has its own
+# time limit; a bench run stopped by it stores what finished and can be resumed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+part="${1:?usage: ci/gpu-run.sh qwen|flux OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|flux OUT_DIR}"
+mkdir -p "$out"
+exec > >(tee -a "$out/log-$part.txt") 2>&1
+
+bench="$PWD/dist/bench-cuda"
+# The binary travels compressed (73 MB stripped, 10 MB as .xz: most of it is PTX text).
+if [[ ! -x "$bench" && -f "$bench.xz" ]]; then
+  xz -d -k "$bench.xz" && chmod +x "$bench"
+fi
+[[ -x "$bench" ]] || { echo "gpu-run: $bench is missing; build it with ci/build-cuda.sh"; exit 2; }
+
+# The CUDA runtime libraries candle links (cudart, cuBLAS, cuRAND, NVRTC) from PyTorch's wheels;
+# libcuda.so.1 comes from the driver.
+cu13_lib="$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null)"
+if [[ -d "$cu13_lib" ]]; then
+  export LD_LIBRARY_PATH="$cu13_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+if ! ldconfig -p | grep -q 'libcuda.so.1'; then
+  echo "gpu-run: no libcuda.so.1: is the NVIDIA driver installed?"
+  exit 2
+fi
+if [[ -d .whl ]] && compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/peer-site .whl/*.whl && export PYTHONPATH="/tmp/peer-site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+
+export BENCH_CACHE_DIR="${BENCH_CACHE_DIR:-/tmp/bench-cache}"
+results="/tmp/bench-results"
+mkdir -p "$results"
+models="$BENCH_CACHE_DIR/models"
+export PYTHONUNBUFFERED=1
+
+step() { echo; echo "== $(date -u +%H:%M:%S) $*"; }
+
+if [[ ! -f "$out/machine.txt" ]]; then
+  step "machine"
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total,power.limit,clocks.max.sm --format=csv
+    echo "-- nvidia-smi --query-gpu=name,memory.total --format=csv,noheader (what bench's manifest reads)"
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+    nvidia-smi | head -4
+    "$bench" hw
+  } >"$out/machine.txt" 2>&1
+  cat "$out/machine.txt"
+fi
+
+case "$part" in
+  qwen)
+    step "bench run suites/gpu-qwen.toml"
+    timeout --signal=TERM 300 "$bench" run suites/gpu-qwen.toml --results "$results"
+    echo "bench exit: $?"
+    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
+    timeout --signal=TERM 60 "$bench" run ci/gpu-faults.toml --results "$results/faults"
+    echo "bench exit: $?"
+    step "PyTorch: Qwen3"
+    timeout 200 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
+      --out "$out/peer-qwen.json" \
+      --model "$models/qwen3-0.6b-bf16-seed0-v1" \
+      --model "$models/qwen3-1.7b-bf16-seed0-v1" \
+      --model "$models/qwen3-8b-bf16-seed0-v1"
+    echo "peer exit: $?"
+    ;;
+  flux)
+    step "bench run suites/gpu-flux.toml"
+    timeout --signal=TERM 300 "$bench" run suites/gpu-flux.toml --results "$results"
+    echo "bench exit: $?"
+    step "PyTorch: FLUX transformer step and VAE decode"
+    timeout 120 python3 ci/peer_gpu.py flux --out "$out/peer-flux.json" \
+      --model "$models/flux-dev-bf16-seed0-v1" \
+      --model "$models/flux-schnell-bf16-seed0-v1"
+    echo "peer exit: $?"
+    step "the card's bf16 matrix rate: PyTorch, then bench calibrate"
+    timeout 30 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
+    timeout 60 "$bench" calibrate --results "$results" --sizes 2048,4096 --json >"$out/calibration.json"
+    ;;
+  *)
+    echo "gpu-run: unknown part $part (qwen or flux)"
+    exit 2
+    ;;
+esac
+
+step "packing the run folder"
+tar czf "$out/run-$part.tar.gz" -C "$results" --exclude='*.png' .
+ls -l "$out"
