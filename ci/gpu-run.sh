@@ -64,18 +64,22 @@ fi
 case "$part" in
   qwen)
     step "bench run suites/gpu-qwen.toml"
-    timeout --signal=TERM 300 "$bench" run suites/gpu-qwen.toml --results "$results"
+    timeout --signal=TERM 280 "$bench" run suites/gpu-qwen.toml --results "$results"
     echo "bench exit: $?"
-    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
-    timeout --signal=TERM 60 "$bench" run ci/gpu-faults.toml --results "$results/faults"
-    echo "bench exit: $?"
-    step "PyTorch: Qwen3"
-    timeout 200 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
-      --out "$out/peer-qwen.json" \
-      --model "$models/qwen3-0.6b-bf16-seed0-v1" \
-      --model "$models/qwen3-1.7b-bf16-seed0-v1" \
-      --model "$models/qwen3-8b-bf16-seed0-v1"
+    step "PyTorch: Qwen3-8B, in-process"
+    timeout 120 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
+      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
     echo "peer exit: $?"
+    step "bench run suites/gpu-qwen-vs-pytorch.toml (PyTorch behind ci/peer_gpu.py serve)"
+    python3 ci/peer_gpu.py serve --model "$models/qwen3-8b-bf16-seed0-v1" --port 8100 &
+    server=$!
+    for _ in $(seq 120); do
+      python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8100/v1/models', timeout=1)" 2>/dev/null && break
+      sleep 0.5
+    done
+    timeout --signal=TERM 150 "$bench" run suites/gpu-qwen-vs-pytorch.toml --results "$results"
+    echo "bench exit: $?"
+    kill "$server"
     ;;
   flux)
     step "bench run suites/gpu-flux.toml"
@@ -86,6 +90,9 @@ case "$part" in
       --model "$models/flux-dev-bf16-seed0-v1" \
       --model "$models/flux-schnell-bf16-seed0-v1"
     echo "peer exit: $?"
+    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
+    timeout --signal=TERM 60 "$bench" run ci/gpu-faults.toml --results "$results/faults"
+    echo "bench exit: $?"
     step "the card's bf16 matrix rate: PyTorch, then bench calibrate"
     timeout 30 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
     timeout 60 "$bench" calibrate --results "$results" --sizes 2048,4096 --json >"$out/calibration.json"

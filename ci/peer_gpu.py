@@ -7,6 +7,7 @@ Started by ci/gpu-run.sh on the GPU machine, after bench has synthesized the mod
     python ci/peer_gpu.py qwen --model DIR [--model DIR ...] --out qwen.json
     python ci/peer_gpu.py flux --model DIR --out flux.json [--steps-timed 10]
     python ci/peer_gpu.py matmul --out matmul.json
+    python ci/peer_gpu.py serve --model DIR [--port 8100]   # an OpenAI-compatible server
 
 Weights are random (normal, PyTorch's own init, made on the GPU); speed does not depend on
 their values. Everything is bf16 with `attn_implementation="sdpa"` (flash attention kernels
@@ -28,6 +29,10 @@ What is measured, by bench's definitions (docs/metrics.md):
       dev, 256 for schnell, as bench pads them; guidance embedded when the config has it),
       CUDA-event median of --steps-timed runs after 3 warm-ups.
     * vae_decode_s: the autoencoder decoding a 128x128x16 latent to 1024x1024, CUDA-event median.
+  serve: transformers' `generate` behind a minimal OpenAI-compatible `/v1/completions` (streamed,
+    one token per chunk, `usage` at the end; `ignore_eos` honoured with `min_new_tokens`), so
+    that `bench run suites/gpu-qwen-vs-pytorch.toml` measures PyTorch with bench's own client
+    beside bench's candle engine, in one run. One request at a time.
   matmul: an 8192^3 bf16 product through torch.matmul (cuBLAS), best of 20: the peer's figure
     for the card's bf16 matrix rate, beside `bench calibrate`'s.
 """
@@ -290,6 +295,101 @@ def run_flux(folder: Path, steps_timed: int, size: int) -> dict:
     }
 
 
+# ==================================================================================== serve
+class QueueStreamer:
+    """Hands each generated token id to the HTTP handler as it reaches the host."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.queue: queue.Queue = queue.Queue()
+        self.prompt_seen = False
+
+    def put(self, value) -> None:  # noqa: ANN001
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        for token in value.reshape(-1).tolist():
+            self.queue.put(token)
+
+    def end(self) -> None:
+        self.queue.put(None)
+
+
+def serve(folder: Path, port: int) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from transformers import AutoTokenizer
+
+    model, _ = qwen_model(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    name = folder.name
+    one_at_a_time = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+        def reply_json(self, code: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/v1/models":
+                self.reply_json(200, {"object": "list", "data": [{"id": name, "object": "model"}]})
+            else:
+                self.reply_json(404, {"error": f"no {self.path}"})
+
+        def do_POST(self) -> None:
+            if self.path.rstrip("/") != "/v1/completions":
+                self.reply_json(404, {"error": f"no {self.path}"})
+                return
+            request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            ids = tokenizer(request["prompt"], return_tensors="pt").input_ids.to(DEVICE)
+            max_tokens = int(request.get("max_tokens", 16))
+            streamer = QueueStreamer()
+            with one_at_a_time:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                worker = threading.Thread(
+                    target=lambda: torch.inference_mode()(model.generate)(
+                        input_ids=ids,
+                        attention_mask=torch.ones_like(ids),
+                        max_new_tokens=max_tokens,
+                        min_new_tokens=max_tokens if request.get("ignore_eos") else 0,
+                        do_sample=False,
+                        streamer=streamer,
+                    )
+                )
+                worker.start()
+                produced = 0
+                while (token := streamer.queue.get()) is not None:
+                    produced += 1
+                    chunk = {"object": "text_completion", "model": name, "choices": [
+                        {"index": 0, "text": tokenizer.decode([token]), "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                worker.join()
+                usage = {"prompt_tokens": ids.shape[1], "completion_tokens": produced,
+                         "total_tokens": ids.shape[1] + produced}
+                last = {"object": "text_completion", "model": name, "choices": [
+                    {"index": 0, "text": "", "finish_reason": "length"}], "usage": usage}
+                self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    log(f"serving {name} on http://127.0.0.1:{port}/v1/completions")
+    server.serve_forever()
+
+
 # =================================================================================== matmul
 @torch.inference_mode()
 def run_matmul(n: int = 8192) -> dict:
@@ -302,9 +402,10 @@ def run_matmul(n: int = 8192) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["qwen", "flux", "matmul"])
+    ap.add_argument("part", choices=["qwen", "flux", "matmul", "serve"])
+    ap.add_argument("--port", type=int, default=8100)
     ap.add_argument("--model", type=Path, action="append", default=[])
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path)
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--prompts", default=",".join(map(str, PROMPTS)))
     ap.add_argument("--steps-timed", type=int, default=10)
@@ -318,6 +419,11 @@ def main() -> int:
         print("peer_gpu: no CUDA device", file=sys.stderr)
         return 2
     torch.backends.cuda.matmul.allow_tf32 = False
+    if args.part == "serve":
+        serve(args.model[0], args.port)
+        return 0
+    if args.out is None:
+        ap.error("--out is needed")
     result: dict = {"environment": environment(), "part": args.part}
     if args.part == "qwen":
         prompts = tuple(int(p) for p in args.prompts.split(","))

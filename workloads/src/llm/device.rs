@@ -23,11 +23,12 @@ pub fn open(choice: DeviceChoice) -> Result<Device, Error> {
     };
     match choice {
         DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Metal if cfg!(feature = "metal") => Device::new_metal(0)
-            .map_err(|e| unavailable("metal", format!("cannot open the GPU: {e}"))),
-        DeviceChoice::Cuda if cfg!(feature = "cuda") => {
-            Device::new_cuda(0).map_err(|e| unavailable("cuda", format!("cannot open GPU 0: {e}")))
-        }
+        DeviceChoice::Metal if cfg!(feature = "metal") => Device::new_metal(0).map_err(|e| {
+            unavailable("metal", format!("cannot open the GPU: {}", without_backtrace(&e)))
+        }),
+        DeviceChoice::Cuda if cfg!(feature = "cuda") => Device::new_cuda(0).map_err(|e| {
+            unavailable("cuda", format!("cannot open GPU 0: {}", without_backtrace(&e)))
+        }),
         DeviceChoice::Metal => Err(unavailable(
             "metal",
             "bench was built without the `metal` feature".into(),
@@ -36,6 +37,15 @@ pub fn open(choice: DeviceChoice) -> Result<Device, Error> {
             "cuda",
             "bench was built without the `cuda` feature".into(),
         )),
+    }
+}
+
+/// A candle error's message without the backtrace candle attaches when `RUST_BACKTRACE` is
+/// set: a user-facing reason, not a crash report.
+fn without_backtrace(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => without_backtrace(inner),
+        other => other.to_string(),
     }
 }
 
