@@ -228,6 +228,9 @@ impl Plan {
             };
             for &nodes in &node_counts {
                 for workload in &suite.workloads {
+                    if !workload.runs_on(&target.name.value.to_string()) {
+                        continue;
+                    }
                     if target.makes_images() {
                         if workload.kind.value == WorkloadKind::Diffusion {
                             image_cases(&mut cases, suite, target, workload, nodes);

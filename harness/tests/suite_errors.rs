@@ -357,3 +357,25 @@ fn an_openai_target_needs_an_http_url() {
     assert_eq!(key.as_deref(), Some("target[0].url"), "{text}");
     assert!(msg.contains("plain HTTP"), "{text}");
 }
+
+#[test]
+fn a_workload_runs_only_on_the_targets_it_names() {
+    let two = GOOD.replace(
+        "[[workload]]",
+        "[[target]]\nname = \"other\"\nengine = \"candle\"\nmodel = \"synth:tiny\"\n\n[[workload]]",
+    );
+    let every = Plan::expand(&suite::parse(&two, Path::new("x.toml")).unwrap());
+    assert_eq!(every.cases.len(), 4);
+    let named = two.replace("gen_tokens = 4", "gen_tokens = 4\ntargets = [\"other\"]");
+    let plan = Plan::expand(&suite::parse(&named, Path::new("x.toml")).unwrap());
+    assert_eq!(plan.cases.len(), 2);
+    assert!(plan.cases.iter().all(|c| c.target == "other"));
+
+    let wrong = two.replace("gen_tokens = 4", "gen_tokens = 4\ntargets = [\"gpu\"]");
+    let (line, col, _, msg, text) = problem(&wrong);
+    assert_eq!((line, col), (21, 11), "{text}");
+    assert!(
+        msg.contains("`gpu`") && msg.contains("targets: cpu, other"),
+        "{text}"
+    );
+}

@@ -156,10 +156,31 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             );
         }
         let (llm_keys, image_keys) = workload_keys(workload);
+        if let Some(names) = &workload.targets {
+            let known: Vec<String> = suite.targets.iter().map(|t| t.name.0.clone()).collect();
+            for name in &names.value {
+                if !known.contains(name) {
+                    at(
+                        names.span.clone(),
+                        format!(
+                            "`targets` names `{name}`, which is not a target of this suite; targets: {}",
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+            if names.value.is_empty() {
+                at(
+                    names.span.clone(),
+                    "`targets` is empty; leave it out to run the workload on every target".into(),
+                );
+            }
+        }
         let on: Vec<&super::types::Target> = suite
             .targets
             .iter()
             .filter(|t| t.makes_images() == (workload.kind.value == WorkloadKind::Diffusion))
+            .filter(|t| workload.runs_on(&t.name.0))
             .collect();
         match workload.kind.value {
             WorkloadKind::Diffusion => {

@@ -441,6 +441,10 @@ pub struct Workload {
     /// Save every image as PNG under the run's `images/` (diffusion; default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_images: Option<bool>,
+    /// The targets this workload runs on, by name (default: every target whose model does
+    /// this kind of work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<At<Vec<String>>>,
     /// Overrides `[suite].repetitions` for this workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repetitions: Option<Positive>,
@@ -458,6 +462,15 @@ pub enum ArrivalKind {
     Poisson,
     /// Evenly spaced.
     Constant,
+}
+
+impl Workload {
+    /// Whether the workload runs on the target called `target` (its `targets` list, if any).
+    pub fn runs_on(&self, target: &str) -> bool {
+        self.targets
+            .as_ref()
+            .is_none_or(|names| names.value.iter().any(|n| n == target))
+    }
 }
 
 impl Target {

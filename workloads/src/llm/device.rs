@@ -24,10 +24,16 @@ pub fn open(choice: DeviceChoice) -> Result<Device, Error> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::Cpu),
         DeviceChoice::Metal if cfg!(feature = "metal") => Device::new_metal(0).map_err(|e| {
-            unavailable("metal", format!("cannot open the GPU: {}", without_backtrace(&e)))
+            unavailable(
+                "metal",
+                format!("cannot open the GPU: {}", without_backtrace(&e)),
+            )
         }),
         DeviceChoice::Cuda if cfg!(feature = "cuda") => Device::new_cuda(0).map_err(|e| {
-            unavailable("cuda", format!("cannot open GPU 0: {}", without_backtrace(&e)))
+            unavailable(
+                "cuda",
+                format!("cannot open GPU 0: {}", without_backtrace(&e)),
+            )
         }),
         DeviceChoice::Metal => Err(unavailable(
             "metal",
