@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|flux OUT_DIR
+#   ci/gpu-run.sh qwen|flux|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -63,11 +63,13 @@ fi
 
 case "$part" in
   qwen)
+    # Sized for one call: Qwen3 in bench, in PyTorch and both in one bench run; PyTorch's
+    # FLUX.1-dev step; the out-of-memory fault.
     step "bench run suites/gpu-qwen.toml"
-    timeout --signal=TERM 280 "$bench" run suites/gpu-qwen.toml --results "$results"
+    timeout --signal=TERM 170 "$bench" run suites/gpu-qwen.toml --results "$results"
     echo "bench exit: $?"
     step "PyTorch: Qwen3-8B, in-process"
-    timeout 120 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
+    timeout 90 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
       --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
     echo "peer exit: $?"
     step "bench run suites/gpu-qwen-vs-pytorch.toml (PyTorch behind ci/peer_gpu.py serve)"
@@ -77,9 +79,20 @@ case "$part" in
       python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8100/v1/models', timeout=1)" 2>/dev/null && break
       sleep 0.5
     done
-    timeout --signal=TERM 150 "$bench" run suites/gpu-qwen-vs-pytorch.toml --results "$results"
+    timeout --signal=TERM 140 "$bench" run suites/gpu-qwen-vs-pytorch.toml --results "$results"
     echo "bench exit: $?"
     kill "$server"
+    wait "$server" 2>/dev/null
+    step "PyTorch: FLUX.1-dev transformer step and VAE decode"
+    # The folder bench's synth:flux-dev resolves to: configs and tokenizers, weights in memory.
+    [[ -d "$models/flux-dev-bf16-seed0-v1" ]] ||
+      "$bench" model synth --preset flux-dev --dtype bf16 --out "$models/flux-dev-bf16-seed0-v1"
+    timeout 60 python3 ci/peer_gpu.py flux --steps-timed 5 --out "$out/peer-flux.json" \
+      --model "$models/flux-dev-bf16-seed0-v1"
+    echo "peer exit: $?"
+    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
+    timeout --signal=TERM 40 "$bench" run ci/gpu-faults.toml --results "$results/faults"
+    echo "bench exit: $?"
     ;;
   flux)
     step "bench run suites/gpu-flux.toml"
@@ -97,8 +110,26 @@ case "$part" in
     timeout 30 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
     timeout 60 "$bench" calibrate --results "$results" --sizes 2048,4096 --json >"$out/calibration.json"
     ;;
+  first)
+    # One call that gets a figure for every target of issue 14 when calls are scarce: the
+    # bench runs stop at their limits and are resumed by `qwen`/`flux` later (--resume).
+    step "bench run suites/gpu-qwen.toml (limited)"
+    timeout --signal=TERM 170 "$bench" run suites/gpu-qwen.toml --results "$results"
+    echo "bench exit: $?"
+    step "PyTorch: Qwen3-8B, in-process"
+    timeout 90 python3 ci/peer_gpu.py qwen --repetitions 2 --prompts 2048 \
+      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
+    echo "peer exit: $?"
+    step "bench run suites/gpu-flux.toml (limited)"
+    timeout --signal=TERM 170 "$bench" run suites/gpu-flux.toml --results "$results"
+    echo "bench exit: $?"
+    step "PyTorch: FLUX.1-dev step, the card's bf16 matrix rate"
+    timeout 70 python3 ci/peer_gpu.py flux --steps-timed 5 --out "$out/peer-flux.json" \
+      --model "$models/flux-dev-bf16-seed0-v1"
+    timeout 20 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
+    ;;
   *)
-    echo "gpu-run: unknown part $part (qwen or flux)"
+    echo "gpu-run: unknown part $part (qwen, flux or first)"
     exit 2
     ;;
 esac

@@ -69,7 +69,7 @@ def peak_memory() -> int | None:
 
 def reset_peak_memory() -> None:
     if DEVICE == "cuda":
-        reset_peak_memory()
+        torch.cuda.reset_peak_memory_stats()
 
 
 def environment() -> dict:

@@ -253,9 +253,9 @@ type Opened = (
 
 fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     let loaded = suite::load(path)?;
-    if let Err((target, e)) = crate::runner::check_devices(&loaded.suite.targets) {
+    if let Err(problem) = crate::runner::check_devices(&loaded.suite.targets) {
         anyhow::bail!(
-            "{}: target `{target}`: {e}; nothing was run (check `nvidia-smi`, or use device = \"cpu\")",
+            "{}: {problem}; nothing was run (check `nvidia-smi`, or use device = \"cpu\")",
             path.display()
         );
     }

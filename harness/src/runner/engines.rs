@@ -127,8 +127,8 @@ pub fn open_images(
 
 /// Open once every GPU the suite's in-process targets compute on, so that a missing driver or
 /// device stops the run before anything is measured rather than failing target after target.
-/// Returns the first target that cannot have its device, with why.
-pub fn check_devices(targets: &[Target]) -> Result<(), (String, bench_workloads::Error)> {
+/// Returns, for the first target that cannot have its device, "target `name`: why".
+pub fn check_devices(targets: &[Target]) -> Result<(), String> {
     let mut checked = Vec::new();
     for target in targets {
         let choice = device(target);
@@ -139,7 +139,7 @@ pub fn check_devices(targets: &[Target]) -> Result<(), (String, bench_workloads:
             continue;
         }
         bench_workloads::llm::open_device(choice)
-            .map_err(|e| (target.name.value.to_string(), e))?;
+            .map_err(|e| format!("target `{}`: {e}", target.name.value))?;
         checked.push(choice);
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! Metal or CUDA. Greedy decoding with end-of-sequence ignored, so every run generates
 //! exactly the requested number of tokens; the KV cache is cleared before each request.
 
+pub mod causal_softmax;
 pub(crate) mod device;
 mod gemv;
 mod linear;
@@ -79,7 +80,7 @@ impl CandleLlm {
         let act = qwen::activation_dtype(dtype, &device);
         let shape = qwen::Shape::of(&config);
         let weight_bytes = parameters * dtype.size_in_bytes() as u64;
-        let network = qwen::Qwen::load(&shape, vb, act).map_err(|e| {
+        let mut network = qwen::Qwen::load(&shape, vb, act).map_err(|e| {
             device::out_of_memory_or(
                 e,
                 &device,
@@ -87,6 +88,22 @@ impl CandleLlm {
                 mismatch,
             )
         })?;
+        if network.fused_softmax() {
+            // The kernel is compiled at run time: check it once against the unfused path.
+            match causal_softmax::difference_from_unfused(&device, act) {
+                Ok(diff) if diff < 1e-2 => {}
+                Ok(diff) => {
+                    tracing::warn!("the fused causal softmax differs by {diff} from mask-then-softmax on this GPU; using the unfused path");
+                    network.set_fused_softmax(false);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "the fused causal softmax is unavailable ({e}); using the unfused path"
+                    );
+                    network.set_fused_softmax(false);
+                }
+            }
+        }
         if tokenizer.get_vocab_size(true) > config.vocab_size() {
             return Err(Error::ModelFile {
                 path: dir.join("tokenizer.json"),

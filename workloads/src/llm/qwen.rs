@@ -11,6 +11,7 @@ use candle_nn::kv_cache::KvCache;
 use candle_nn::VarBuilder;
 use candle_transformers::models::{qwen2, qwen3};
 
+use super::causal_softmax::{self, CausalSoftmax};
 use super::linear::Linear;
 use crate::model::ArchConfig;
 
@@ -158,6 +159,13 @@ struct Attention {
     cache: KvCache,
     /// Decode with candle's fused CPU kernel (f32 on the CPU); else the matrix-multiply path.
     fused_cpu_decode: bool,
+    /// The cache holds (batch, kv_heads, seq, head_dim) instead (GPUs): the matrix multiplies
+    /// read it in place, where the other layout needs a copy of the whole cache per layer and
+    /// token.
+    heads_major_cache: bool,
+    /// Mask and softmax in one kernel ([`CausalSoftmax`]) instead of a mask tensor added to
+    /// the scores and candle's softmax.
+    fused_softmax: bool,
 }
 
 impl Attention {
@@ -180,6 +188,8 @@ impl Attention {
             head_dim: s.head_dim,
             cache: KvCache::new(1, 1),
             fused_cpu_decode: vb.device().is_cpu() && act == DType::F32,
+            heads_major_cache: !vb.device().is_cpu(),
+            fused_softmax: vb.device().is_cuda() && causal_softmax::fused_on_gpu(act),
         })
     }
 
@@ -205,7 +215,12 @@ impl Attention {
         let v = heads(self.v.forward(x)?, self.kv_heads, &None)?;
         let q = rotary.apply(&q, offset)?;
         let k = rotary.apply(&k, offset)?;
-        let (k, v) = self.cache.append(&k.contiguous()?, &v.contiguous()?)?;
+        let (k, v) = if self.heads_major_cache {
+            let t = |t: &Tensor| t.transpose(1, 2)?.contiguous();
+            self.cache.append(&t(&k)?, &t(&v)?)?
+        } else {
+            self.cache.append(&k.contiguous()?, &v.contiguous()?)?
+        };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let ctx = if l == 1 && self.fused_cpu_decode {
             // Decoding: candle's fused CPU kernel takes (batch, seq, heads, dim), handles
@@ -222,8 +237,13 @@ impl Attention {
                 None,
             )?
         } else {
-            let t = |t: &Tensor| t.transpose(1, 2);
-            self.attention_by_matmul(&t(&q)?, &t(&k)?, &t(&v)?, scale, mask)?
+            let q = q.transpose(1, 2)?;
+            if self.heads_major_cache {
+                self.attention_by_matmul(&q, &k, &v, scale, offset, mask)?
+            } else {
+                let (k, v) = (k.transpose(1, 2)?, v.transpose(1, 2)?);
+                self.attention_by_matmul(&q, &k, &v, scale, offset, mask)?
+            }
         };
         let ctx = ctx
             .transpose(1, 2)?
@@ -245,6 +265,7 @@ impl Attention {
         k: &Tensor,
         v: &Tensor,
         scale: f32,
+        offset: usize,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
         let (b, heads, l, d) = q.dims4()?;
@@ -253,8 +274,21 @@ impl Attention {
         let q = (q * f64::from(scale))?
             .contiguous()?
             .reshape((b, kv_heads, groups * l, d))?;
-        let (k, v) = (k.contiguous()?, v.contiguous()?);
+        // The heads-major cache is read in place: its rows are contiguous, its heads a fixed
+        // stride apart, which cuBLAS takes as a strided batch.
+        let (k, v) = if self.heads_major_cache {
+            (k.clone(), v.clone())
+        } else {
+            (k.contiguous()?, v.contiguous()?)
+        };
         let scores = q.matmul(&k.t()?)?;
+        if self.fused_softmax {
+            let queries = l;
+            return CausalSoftmax { queries, offset }
+                .apply(&scores)?
+                .matmul(&v)?
+                .reshape((b, heads, l, d));
+        }
         let scores = match mask {
             Some(mask) => {
                 let total = scores.dim(3)?;
@@ -377,7 +411,15 @@ impl Qwen {
             .index_select(&ids.flatten_all()?, 0)?
             .to_dtype(self.act)?
             .reshape((b, l, ()))?;
-        let mask = causal_mask(l, offset, self.act, ids.device())?;
+        let fused = self
+            .layers
+            .first()
+            .is_some_and(|l| l.attention.fused_softmax);
+        let mask = if fused {
+            None
+        } else {
+            causal_mask(l, offset, self.act, ids.device())?
+        };
         for layer in &mut self.layers {
             let a = layer.attention.forward(
                 &layer.input_norm.forward(&h)?,
@@ -398,8 +440,27 @@ impl Qwen {
     /// Forget every cached key and value, and make room for `positions` new ones.
     pub fn reset_kv_cache(&mut self, positions: usize) {
         for layer in &mut self.layers {
-            layer.attention.cache = KvCache::new(1, positions.max(1));
+            let seq_dim = if layer.attention.heads_major_cache {
+                2
+            } else {
+                1
+            };
+            layer.attention.cache = KvCache::new(seq_dim, positions.max(1));
         }
+    }
+
+    /// Use the fused causal softmax (`true`) or a mask and candle's softmax.
+    pub fn set_fused_softmax(&mut self, fused: bool) {
+        for layer in &mut self.layers {
+            layer.attention.fused_softmax = fused;
+        }
+    }
+
+    /// Whether the fused causal softmax is in use.
+    pub fn fused_softmax(&self) -> bool {
+        self.layers
+            .first()
+            .is_some_and(|l| l.attention.fused_softmax)
     }
 }
 
@@ -503,17 +564,23 @@ mod tests {
 
             // The GPUs' matrix-multiply attention (grouped heads unrepeated, causal mask after
             // cached positions) agrees too, in decode and in a prefill that extends a cache.
-            let mut plain = load_ours(dir.path(), &config, DType::F32);
-            for layer in &mut plain.layers {
-                layer.attention.fused_cpu_decode = false;
+            // With the GPUs' heads-major cache and fused causal softmax as well.
+            for gpu_layout in [false, true] {
+                let mut plain = load_ours(dir.path(), &config, DType::F32);
+                for layer in &mut plain.layers {
+                    layer.attention.fused_cpu_decode = false;
+                    layer.attention.heads_major_cache = gpu_layout;
+                    layer.attention.fused_softmax = gpu_layout;
+                }
+                plain.reset_kv_cache(8);
+                plain.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();
+                plain.forward(&all.i((.., 3..6)).unwrap(), 3).unwrap();
+                let step = plain.forward(&all.i((.., 6..)).unwrap(), 6).unwrap();
+                assert!(
+                    max_diff(&step, &reference) < 1e-4 * scale,
+                    "{arch:?} matrix-multiply attention, GPU layout {gpu_layout}"
+                );
             }
-            plain.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();
-            plain.forward(&all.i((.., 3..6)).unwrap(), 3).unwrap();
-            let step = plain.forward(&all.i((.., 6..)).unwrap(), 6).unwrap();
-            assert!(
-                max_diff(&step, &reference) < 1e-4 * scale,
-                "{arch:?} matrix-multiply attention"
-            );
 
             // bf16 weights with f32 activations stay close to the f32 reference.
             let mut half = load_ours(dir.path(), &config, DType::BF16);
