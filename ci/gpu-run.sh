@@ -94,6 +94,17 @@ case "$part" in
     timeout --signal=TERM 40 "$bench" run ci/gpu-faults.toml --results "$results/faults"
     echo "bench exit: $?"
     ;;
+  ratio)
+    # Qwen3-8B in bench and in PyTorch (in-process) in one short call: the TTFT and decode
+    # ratios of issue 14.
+    step "bench run ci/gpu-qwen-8b.toml"
+    timeout --signal=TERM 120 "$bench" run ci/gpu-qwen-8b.toml --results "$results"
+    echo "bench exit: $?"
+    step "PyTorch: Qwen3-8B, in-process"
+    timeout 120 python3 ci/peer_gpu.py qwen --repetitions 3 \
+      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
+    echo "peer exit: $?"
+    ;;
   flux)
     step "bench run suites/gpu-flux.toml"
     timeout --signal=TERM 300 "$bench" run suites/gpu-flux.toml --results "$results"
