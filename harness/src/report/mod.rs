@@ -46,6 +46,9 @@ pub struct ReportedRun {
     pub summaries: Vec<CaseSummary>,
     /// Its power samples (empty when power was not sampled).
     pub power: Vec<crate::power::Sample>,
+    /// Its cases' roofline figures, against the hardware table and the calibration stored
+    /// beside the run folder (as `bench run` computed them).
+    pub rooflines: Vec<crate::roofline::CaseRoofline>,
 }
 
 /// Runs and the comparisons of each later run with the first.
@@ -60,6 +63,18 @@ pub struct Report {
     pub not_compared: Vec<String>,
 }
 
+/// The roofline figures of `run`'s cases: the calibration stored in the results folder that
+/// holds the run is used where it can be read, the hardware table in any case.
+fn rooflines(run: &StoredRun, summaries: &[CaseSummary]) -> Vec<crate::roofline::CaseRoofline> {
+    let Ok(table) = crate::hardware::Table::builtin() else {
+        return Vec::new();
+    };
+    let root = run.dir.parent().unwrap_or(Path::new("."));
+    let sources = crate::roofline::Sources::load(root, &run.manifest, &table)
+        .unwrap_or_else(|_| crate::roofline::Sources::of(&run.manifest, &table, None));
+    crate::roofline::of_run(summaries, &sources)
+}
+
 impl Report {
     /// Summarize `runs` and compare each later run with the first.
     pub fn build(runs: Vec<(StoredRun, Vec<crate::power::Sample>)>, cfg: &BootstrapConfig) -> Self {
@@ -68,6 +83,7 @@ impl Report {
             .map(|(run, power)| {
                 let side = RunSide::of(&run, cfg);
                 ReportedRun {
+                    rooflines: rooflines(&run, &side.summaries),
                     summaries: side.summaries,
                     run,
                     power,

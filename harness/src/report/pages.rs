@@ -126,6 +126,18 @@ pub fn run(r: &ReportedRun) -> String {
     {
         let _ = write!(body, "<h3>{}</h3>\n{}", escape(&t.title), t.to_html());
     }
+    if let Some(t) = tables::roofline(&r.rooflines) {
+        let _ = write!(
+            body,
+            "<h3>{}</h3>\n<p class=\"note\">Prefill MFU: the prompt's FLOPs (from the model's \
+             config.json) over the median TTFT, over the device's peak for the compute dtype. \
+             Decode MBU: bytes read per token (weights and KV cache) times the median decode \
+             rate, over the memory bandwidth. Step MFU: a denoising step's FLOPs over its median \
+             time. Definitions: docs/metrics.md.</p>\n{}",
+            escape(&t.title),
+            t.to_html()
+        );
+    }
     let figures = figures::run_figures(r);
     if !figures.is_empty() {
         body.push_str("<h2>Charts</h2>\n");

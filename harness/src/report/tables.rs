@@ -344,3 +344,100 @@ pub fn comparison(c: &Comparison) -> Table {
     }
     t
 }
+
+/// The roofline figures: per case and figure, the achieved rate, its ceiling, the fraction,
+/// and where the ceiling comes from. A fraction above 100 % is marked as an error of the
+/// measurement or of the ceiling, never as a success. None when no case has a figure.
+pub fn roofline(rooflines: &[crate::roofline::CaseRoofline]) -> Option<Table> {
+    use crate::roofline::ABOVE_CEILING;
+    let mut t = Table::new(
+        "Roofline: how much of the device's ceiling each case used",
+        &[
+            "case",
+            "figure",
+            "achieved",
+            "ceiling",
+            "of the ceiling",
+            "ceiling from",
+            "note",
+        ],
+    );
+    for r in rooflines {
+        for (name, f) in r.figures() {
+            let (unit, scale) = if f.ceiling.of == "memory" {
+                ("GB/s", 1e9)
+            } else {
+                ("TFLOP/s", 1e12)
+            };
+            let ceiling = if f.ceiling.of == "memory" {
+                format!("{} {unit}", significant(f.ceiling.value / scale))
+            } else {
+                format!(
+                    "{} {unit} {}",
+                    significant(f.ceiling.value / scale),
+                    f.ceiling.of
+                )
+            };
+            let percent = f.value() * 100.0;
+            let fraction = Cell::number(percent, format!("{} %", significant(percent)));
+            let (fraction, note) = if f.above_ceiling() {
+                (fraction.with_class("regressed"), ABOVE_CEILING.to_string())
+            } else {
+                (fraction, String::new())
+            };
+            t.rows.push(vec![
+                Cell::text(&r.case),
+                Cell::text(name),
+                Cell::number(
+                    f.achieved / scale,
+                    format!("{} {unit}", significant(f.achieved / scale)),
+                ),
+                Cell::text(ceiling),
+                fraction,
+                Cell::text(&f.ceiling.source),
+                Cell::text(note),
+            ]);
+        }
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roofline::{CaseRoofline, Ceiling, Fraction, ABOVE_CEILING};
+
+    fn fraction(achieved: f64, value: f64, of: &str) -> Fraction {
+        Fraction {
+            achieved,
+            ceiling: Ceiling {
+                value,
+                source: "table:nvidia-h100-sxm".into(),
+                of: of.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn roofline_rows_state_the_ceiling_and_flag_a_figure_above_it() {
+        let cases = [CaseRoofline {
+            case: "gpu/ttft/p2048-g128-c1".into(),
+            prefill_mfu: Some(fraction(353e12, 989.5e12, "bf16")),
+            decode_mbu: Some(fraction(4.0e12, 3.35e12, "memory")),
+            ..CaseRoofline::default()
+        }];
+        let t = roofline(&cases).expect("a table");
+        assert_eq!(t.rows.len(), 2);
+        let prefill: Vec<&str> = t.rows[0].iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(prefill[1], "prefill MFU");
+        assert_eq!(prefill[3], "990 TFLOP/s bf16");
+        assert_eq!(prefill[4], "35.7 %");
+        assert_eq!(prefill[5], "table:nvidia-h100-sxm");
+        assert_eq!(prefill[6], "");
+        let decode = &t.rows[1];
+        assert!(decode[4].text.starts_with("119"), "{:?}", decode[4].text);
+        assert_eq!(decode[4].class, Some("regressed"));
+        assert_eq!(decode[6].text, ABOVE_CEILING);
+        assert!(roofline(&[CaseRoofline::default()]).is_none());
+    }
+}

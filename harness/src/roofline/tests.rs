@@ -80,6 +80,7 @@ fn summary_and_sources(
         dtype: "bf16".into(),
         model: Some(work::ModelView {
             dir: Some(dir.to_path_buf()),
+            spec: None,
         }),
     };
     let sources = Sources {
@@ -170,4 +171,40 @@ fn a_gpu_uses_its_table_row_for_bf16_and_the_calibration_for_f32() {
     assert_eq!(memory.value, row.bandwidth.value.unwrap_or_default() * 1e9);
     // The CPU of a GPU machine has no bandwidth row: the calibration's read rate.
     assert_eq!(sources.memory("cpu").map(|c| c.value), Some(100.0e9));
+}
+
+#[test]
+fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
+    // The run's model folder was on the GPU machine; the report is built on another.
+    let engine = EngineView {
+        device: "cuda:0".into(),
+        dtype: "bf16".into(),
+        model: Some(work::ModelView {
+            dir: Some("/nowhere/qwen3-8b-bf16-seed0-v1".into()),
+            spec: Some("synth:qwen3-8b".into()),
+        }),
+    };
+    let work = work::LlmWork::of(&engine).expect("costed from the preset");
+    let here = tempfile::tempdir().expect("tempdir");
+    let folder = EngineView {
+        model: Some(work::ModelView {
+            dir: Some(here.path().to_path_buf()),
+            spec: None,
+        }),
+        ..engine.clone()
+    };
+    std::fs::write(
+        here.path().join("config.json"),
+        bench_workloads::synth::preset_config_json("qwen3-8b").expect("preset"),
+    )
+    .expect("write");
+    assert_eq!(work, work::LlmWork::of(&folder).expect("from the folder"));
+    let no_spec = EngineView {
+        model: Some(work::ModelView {
+            dir: Some("/nowhere".into()),
+            spec: None,
+        }),
+        ..engine
+    };
+    assert!(work::LlmWork::of(&no_spec).is_err());
 }

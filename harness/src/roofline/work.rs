@@ -30,6 +30,9 @@ pub struct ModelView {
     /// The folder the model's files came from.
     #[serde(default)]
     pub dir: Option<PathBuf>,
+    /// The model as the suite named it (`synth:qwen3-8b`, a folder, a hub id).
+    #[serde(default)]
+    pub spec: Option<String>,
 }
 
 /// A model's shape and the dtype its weights are read in.
@@ -44,12 +47,22 @@ pub struct LlmWork {
 impl LlmWork {
     /// The work of the model `engine` loaded; the error says why there is none.
     pub fn of(engine: &EngineView) -> Result<Self, String> {
-        let dir = engine
-            .model
+        let model = engine.model.as_ref().ok_or("the engine names no model")?;
+        let dir = model
+            .dir
             .as_ref()
-            .and_then(|m| m.dir.as_ref())
             .ok_or("the engine names no model folder")?;
-        let shape = LlmShape::read(dir).map_err(|e| e.to_string())?;
+        let shape = match LlmShape::read(dir) {
+            Ok(shape) => shape,
+            // A synthesized model's folder stays on the machine that ran it; its preset has
+            // the same config.json anywhere.
+            Err(e) => match model.spec.as_deref().and_then(|s| s.strip_prefix("synth:")) {
+                Some(preset) => bench_workloads::synth::preset_config_json(preset)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| LlmShape::parse(&text))?,
+                None => return Err(e.to_string()),
+            },
+        };
         Self::new(shape, &engine.dtype)
     }
 

@@ -101,6 +101,12 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
     }
 }
 
+/// The `config.json` synthesis writes for preset `name` (bf16): the shapes of a `synth:` model
+/// whose folder is not at hand (a run folder read on another machine).
+pub fn preset_config_json(name: &str) -> Result<String, SynthError> {
+    Ok(config::config_json(preset(name)?, WeightDType::BF16).to_string())
+}
+
 /// Look a preset up by name (case-insensitive).
 pub fn preset(name: &str) -> Result<&'static Preset, SynthError> {
     presets()
