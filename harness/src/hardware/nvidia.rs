@@ -107,6 +107,18 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_line_captured_on_an_h100() {
+        let text = include_str!("../../tests/fixtures/hw/nvidia_smi_h100_captured.csv");
+        let gpus: Vec<_> = text.lines().filter_map(parse_smi_line).collect();
+        assert_eq!(gpus.len(), 1);
+        assert_eq!(gpus[0].name, "NVIDIA H100 80GB HBM3");
+        assert_eq!(gpus[0].memory_mib, Some(81559));
+        let table = crate::hardware::Table::builtin().expect("table");
+        let row = crate::hardware::matching::match_nvidia(&table, &gpus[0].name);
+        assert_eq!(row.row(), Some("nvidia-h100-sxm"));
+    }
+
+    #[test]
     fn a_line_without_memory_keeps_its_whole_name() {
         let g = parse_smi_line("Some GPU, Rev. B").unwrap_or_default();
         assert_eq!((g.name.as_str(), g.memory_mib), ("Some GPU, Rev. B", None));
