@@ -27,6 +27,7 @@ pub mod diffusion;
 pub mod energy;
 pub mod latency;
 pub mod power;
+pub mod roofline;
 pub mod scaling;
 pub mod speedup;
 pub mod throughput;

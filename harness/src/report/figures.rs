@@ -8,6 +8,7 @@ use crate::charts::diffusion::{PhaseBreakdown, StepChart};
 use crate::charts::energy::{EnergyChart, EnergyPer};
 use crate::charts::latency::{CdfChart, CdfSeries};
 use crate::charts::power::{PhaseSpan, PowerChart, RailSeries};
+use crate::charts::roofline::{Roof, RooflineChart};
 use crate::charts::scaling::ScalingChart;
 use crate::charts::speedup::{SpeedupBar, SpeedupChart};
 use crate::charts::throughput::{Bar, BarChart, BarSeries};
@@ -78,6 +79,7 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     out.extend(energy(s, size));
     out.extend(diffusion(run, size));
     out.extend(scaling(s, size));
+    out.extend(roofline(run, size));
     out
 }
 
@@ -629,4 +631,67 @@ mod tests {
             .caption
             .contains("target m5 is than m4 on ttft_s"));
     }
+}
+
+/// The roofline of the run's single-stream text cases: each target's prefill and decode at
+/// their intensities, under the ceilings their figures were held against.
+fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
+    let target_of: BTreeMap<&str, &str> = run
+        .summaries
+        .iter()
+        .map(|s| (s.case.id.as_str(), s.case.target.as_str()))
+        .collect();
+    let mut roofs: Vec<Roof> = Vec::new();
+    let mut points: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for r in &run.rooflines {
+        let target = target_of.get(r.case.as_str()).copied().unwrap_or("?");
+        if let (Some(compute), Some(memory)) = (&r.prefill_mfu, &r.decode_mbu) {
+            let label = if compute.ceiling.source == memory.ceiling.source {
+                format!("{}, {}", compute.ceiling.of, compute.ceiling.source)
+            } else {
+                format!(
+                    "{} {}, memory {}",
+                    compute.ceiling.of, compute.ceiling.source, memory.ceiling.source
+                )
+            };
+            if !roofs.iter().any(|roof| roof.label == label) {
+                roofs.push(Roof {
+                    label,
+                    peak_flops: compute.ceiling.value,
+                    bandwidth: memory.ceiling.value,
+                });
+            }
+        }
+        for (phase, point) in [("prefill", r.prefill_point), ("decode", r.decode_point)] {
+            if let Some(p) = point {
+                points
+                    .entry(format!("{target} {phase}"))
+                    .or_default()
+                    .push(Point::new(p.intensity, p.flops_per_s));
+            }
+        }
+    }
+    if roofs.is_empty() || points.is_empty() {
+        return None;
+    }
+    let series = points
+        .into_iter()
+        .map(|(label, mut points)| {
+            points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            Series { label, points }
+        })
+        .collect();
+    figure(
+        RooflineChart {
+            title: "Roofline".into(),
+            roofs,
+            series,
+        }
+        .render(size),
+        "Achieved FLOP/s against arithmetic intensity (FLOPs per byte read: the prompt's FLOPs \
+         over the weights and its KV cache for prefill, one token's FLOPs over the bytes it reads \
+         for decode), one point per case and phase, under the roof of the device's memory \
+         bandwidth and compute peak (the ceilings of the table above). Prefill points move right \
+         as prompts grow; decode stays near one FLOP per byte, bound by memory.",
+    )
 }

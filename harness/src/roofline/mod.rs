@@ -48,6 +48,17 @@ impl Fraction {
     }
 }
 
+/// Where a figure sits on the roofline plot: the work's arithmetic intensity and the FLOP
+/// rate achieved (a decode's bytes per second times its intensity).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RooflinePoint {
+    /// FLOPs per byte read from memory: the prompt's FLOPs over the weights and the prompt's
+    /// KV cache (prefill), or one token's FLOPs over the bytes it reads (decode).
+    pub intensity: f64,
+    /// Achieved FLOP/s.
+    pub flops_per_s: f64,
+}
+
 /// The roofline figures of one case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CaseRoofline {
@@ -61,6 +72,10 @@ pub struct CaseRoofline {
     pub step_mfu: Option<Fraction>,
     /// Why a figure is missing (`no cost model: …`, [`NO_CEILING`]), when one is.
     pub missing: Vec<String>,
+    /// The prefill on the roofline plot, where the case has a prefill MFU.
+    pub prefill_point: Option<RooflinePoint>,
+    /// The decode on the roofline plot, where the case has a decode MBU.
+    pub decode_point: Option<RooflinePoint>,
 }
 
 impl CaseRoofline {
@@ -135,14 +150,27 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
     let mut no_ceiling = false;
     if let Some(achieved) = median("ttft_s").and_then(|t| rate(cost.prefill_flops(prompt), t)) {
         match sources.compute(&engine.device, &cost.dtype) {
-            Some(ceiling) => out.prefill_mfu = Some(Fraction { achieved, ceiling }),
+            Some(ceiling) => {
+                out.prefill_point = Some(RooflinePoint {
+                    intensity: cost.prefill_flops(prompt) / cost.decode_bytes(prompt as f64),
+                    flops_per_s: achieved,
+                });
+                out.prefill_mfu = Some(Fraction { achieved, ceiling });
+            }
             None => no_ceiling = true,
         }
     }
     if let Some(tps) = median("decode_tps").filter(|v| v.is_finite() && *v > 0.0) {
         match sources.memory(&engine.device) {
             Some(ceiling) => {
-                let achieved = cost.decode_bytes(work::mean_decode_context(prompt, gen)) * tps;
+                let context = work::mean_decode_context(prompt, gen);
+                let achieved = cost.decode_bytes(context) * tps;
+                let intensity =
+                    cost.decode_flops(context.round() as u64) / cost.decode_bytes(context);
+                out.decode_point = Some(RooflinePoint {
+                    intensity,
+                    flops_per_s: achieved * intensity,
+                });
                 out.decode_mbu = Some(Fraction { achieved, ceiling });
             }
             None => no_ceiling = true,

@@ -90,6 +90,13 @@ impl LlmWork {
         (f.linear + f.attention + lm_head_one) as f64
     }
 
+    /// FLOPs of decoding one token after `context` positions: what a prefill one position
+    /// longer adds (the linears, attention over the context), plus the LM head.
+    pub fn decode_flops(&self, context: u64) -> f64 {
+        let lm_head = PrefillFlops::new(&self.shape, 1, Masking::Causal).lm_head as f64;
+        self.prefill_flops(context + 1) - self.prefill_flops(context) + lm_head
+    }
+
     /// Bytes read to decode one token attending to `context` positions (fractional: a mean
     /// over the decode): every active weight once in the compute dtype, and K and V of each
     /// position in the same dtype.
