@@ -586,53 +586,6 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::{Case, Plan};
-    use crate::store::Metrics;
-
-    fn case(target: &str) -> Case {
-        Case::example(target, "w", 3)
-    }
-
-    #[test]
-    fn a_second_target_twice_as_fast_gets_a_speedup_chart_of_two() {
-        let (m4, m5) = (case("m4"), case("m5"));
-        let record = |c: &Case, rep: u32, ttft: f64| Record {
-            metrics: Metrics {
-                ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
-            status: Status::Ok,
-            error: None,
-            ..Record::failed(c, rep, String::new(), 0.0, String::new())
-        };
-        let records = vec![
-            record(&m4, 0, 2.0),
-            record(&m4, 1, 2.1),
-            record(&m4, 2, 1.9),
-            record(&m5, 0, 1.0),
-            record(&m5, 1, 1.05),
-            record(&m5, 2, 0.95),
-        ];
-        let plan = Plan {
-            cases: vec![m4, m5],
-        };
-        let summaries = crate::summary::summarize(&plan, &records, &[]);
-        let figures = target_speedups(&summaries);
-        assert_eq!(figures.len(), 1);
-        assert!(
-            figures[0].svg.contains("w/p8-g2-c1 ×2;"),
-            "{}",
-            figures[0].svg
-        );
-        assert!(figures[0]
-            .caption
-            .contains("target m5 is than m4 on ttft_s"));
-    }
-}
-
 /// The roofline of the run's single-stream text cases: each target's prefill and decode at
 /// their intensities, under the ceilings their figures were held against.
 fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
@@ -694,4 +647,51 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
          bandwidth and compute peak (the ceilings of the table above). Prefill points move right \
          as prompts grow; decode stays near one FLOP per byte, bound by memory.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Case, Plan};
+    use crate::store::Metrics;
+
+    fn case(target: &str) -> Case {
+        Case::example(target, "w", 3)
+    }
+
+    #[test]
+    fn a_second_target_twice_as_fast_gets_a_speedup_chart_of_two() {
+        let (m4, m5) = (case("m4"), case("m5"));
+        let record = |c: &Case, rep: u32, ttft: f64| Record {
+            metrics: Metrics {
+                ttft_s: Some(ttft),
+                ..Metrics::default()
+            },
+            status: Status::Ok,
+            error: None,
+            ..Record::failed(c, rep, String::new(), 0.0, String::new())
+        };
+        let records = vec![
+            record(&m4, 0, 2.0),
+            record(&m4, 1, 2.1),
+            record(&m4, 2, 1.9),
+            record(&m5, 0, 1.0),
+            record(&m5, 1, 1.05),
+            record(&m5, 2, 0.95),
+        ];
+        let plan = Plan {
+            cases: vec![m4, m5],
+        };
+        let summaries = crate::summary::summarize(&plan, &records, &[]);
+        let figures = target_speedups(&summaries);
+        assert_eq!(figures.len(), 1);
+        assert!(
+            figures[0].svg.contains("w/p8-g2-c1 ×2;"),
+            "{}",
+            figures[0].svg
+        );
+        assert!(figures[0]
+            .caption
+            .contains("target m5 is than m4 on ttft_s"));
+    }
 }
