@@ -149,17 +149,27 @@ impl FluxPreset {
         })
     }
 
+    /// The autoencoder's diffusers config, with every key diffusers needs to build the same
+    /// network (its defaults are one block and quantization convolutions, which FLUX's
+    /// autoencoder does not have).
     fn vae_json(&self) -> serde_json::Value {
+        let blocks = self.vae_channels.len();
         json!({
             "_class_name": "AutoencoderKL",
+            "act_fn": "silu",
             "block_out_channels": self.vae_channels,
+            "down_block_types": vec!["DownEncoderBlock2D"; blocks],
+            "up_block_types": vec!["UpDecoderBlock2D"; blocks],
             "in_channels": 3,
             "out_channels": 3,
             "latent_channels": 16,
             "layers_per_block": self.vae_blocks,
+            "mid_block_add_attention": true,
             "norm_num_groups": 32,
             "scaling_factor": 0.3611,
             "shift_factor": 0.1159,
+            "use_quant_conv": false,
+            "use_post_quant_conv": false,
         })
     }
 
@@ -384,5 +394,15 @@ mod tests {
             .path()
             .extension()
             .is_none_or(|x| x != "safetensors")));
+        // diffusers builds the autoencoder from this file: without the block types it builds
+        // one block (its default) and fails on FLUX's channels (seen with diffusers 0.42.1).
+        let vae: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("vae/config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(vae["down_block_types"].as_array().unwrap().len(), 4);
+        assert_eq!(vae["up_block_types"][3], "UpDecoderBlock2D");
+        assert_eq!(vae["use_quant_conv"], false);
+        assert_eq!(vae["use_post_quant_conv"], false);
     }
 }
