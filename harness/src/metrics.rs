@@ -241,6 +241,28 @@ pub const LLM_METRICS: &[Metric] = &[
         distribution: false,
         values: |r| r.metrics.ttfvt_s.into_iter().collect(),
     },
+    // Servers, reasoning models: the answer after the thinking.
+    Metric {
+        name: "ttfat_s",
+        unit: "s",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.ttfat_s.into_iter().collect(),
+    },
+    Metric {
+        name: "reasoning_tokens",
+        unit: "tok",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.reasoning_tokens.into_iter().collect(),
+    },
+    Metric {
+        name: "answer_tokens",
+        unit: "tok",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.answer_tokens.into_iter().collect(),
+    },
     Metric {
         name: "server_prefill_tps",
         unit: "tok/s",

@@ -365,3 +365,90 @@ fn the_tokenizers_count_is_the_last_resort_and_flagged_as_an_estimate() {
         "{summary}"
     );
 }
+
+/// A reasoning model's stream in each format servers use: the first token of any kind is
+/// `ttft_s`, the first answer token `ttfat_s`, and the tokens split into reasoning and answer.
+/// Scripted: 3 reasoning tokens, then `GEN - 3` answer tokens, one per chunk, then usage.
+#[test]
+fn reasoning_streams_time_the_first_token_and_the_first_answer_apart() {
+    const THINK: u64 = 3;
+    /// A format: its name, the `i`-th reasoning chunk, whether its usage has the reasoning share.
+    type Format = (&'static str, fn(u64) -> String, bool);
+    let formats: [Format; 3] = [
+        // llama.cpp's server and SGLang.
+        (
+            "reasoning_content",
+            |i| {
+                format!(
+                    r#"{{"choices":[{{"index":0,"delta":{{"reasoning_content":"step{i} "}},"finish_reason":null}}]}}"#
+                )
+            },
+            false,
+        ),
+        // vLLM 0.23 and later, with the reasoning share in its usage.
+        (
+            "reasoning",
+            |i| {
+                format!(
+                    r#"{{"choices":[{{"index":0,"delta":{{"reasoning":"step{i} ","content":null}},"finish_reason":null}}]}}"#
+                )
+            },
+            true,
+        ),
+        // Servers that leave the thinking in the content (mlx-lm): the tags are tokens too.
+        (
+            "think tags",
+            |i| match i {
+                0 => content("<think>"),
+                i if i + 1 == THINK => content("</think>"),
+                i => content(&format!("step{i} ")),
+            },
+            false,
+        ),
+    ];
+    for (name, reasoning_chunk, usage_detail) in formats {
+        let script: Script = Arc::new(move |max_tokens| {
+            let mut chunks: Vec<(u64, String)> = (0..max_tokens)
+                .map(|i| {
+                    let data = if i < THINK {
+                        reasoning_chunk(i)
+                    } else {
+                        content(&format!("w{i}"))
+                    };
+                    (due(i), data)
+                })
+                .collect();
+            chunks.push((due(max_tokens - 1), delta_finish("length")));
+            let usage = if usage_detail {
+                format!(
+                    r#"{{"choices":[],"usage":{{"prompt_tokens":8,"completion_tokens":{max_tokens},"completion_tokens_details":{{"reasoning_tokens":{THINK}}}}}}}"#
+                )
+            } else {
+                usage(max_tokens)
+            };
+            chunks.push((due(max_tokens - 1), usage));
+            chunks
+        });
+        let (_, _, dir, _tmp) = run_checked("chat", script, |r| {
+            let m = &r["metrics"];
+            assert_eq!(r["output_tokens"], GEN, "{name}: {r}");
+            // Every token counts for the first token and the gaps, reasoning or not.
+            at(&format!("{name}: ttft_s"), &m["ttft_s"], due(0))?;
+            at(&format!("{name}: ttfat_s"), &m["ttfat_s"], due(THINK))?;
+            if name == "think tags" {
+                // The opening tag has no text of its own: visible text starts a token later.
+                at(&format!("{name}: ttfvt_s"), &m["ttfvt_s"], due(1))?;
+            } else {
+                at(&format!("{name}: ttfvt_s"), &m["ttfvt_s"], due(0))?;
+            }
+            assert_eq!(numbers(&r["itl_s"]).len() as u64, GEN - 1, "{name}: {r}");
+            // The tags are reasoning tokens too.
+            let expected = THINK;
+            assert_eq!(m["reasoning_tokens"], expected as f64, "{name}: {r}");
+            assert_eq!(m["answer_tokens"], (GEN - expected) as f64, "{name}: {r}");
+            Ok(())
+        });
+        let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+        assert!(summary.contains("ttfat_s"), "{name}: {summary}");
+    }
+}

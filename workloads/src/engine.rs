@@ -96,9 +96,22 @@ pub struct ServerReport {
     /// control token, or part of a multi-byte character sent apart from the rest).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub empty_content_chunks: usize,
-    /// Seconds from sending the request to the first chunk with text (`ttfvt_s`).
+    /// Seconds from sending the request to the first chunk with text, reasoning or answer
+    /// (`ttfvt_s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_text_s: Option<f64>,
+    /// Seconds from sending the request to the first chunk with answer text, after any
+    /// reasoning (`ttfat_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_answer_s: Option<f64>,
+    /// Of `content_chunks`, those that carried reasoning and no answer text (the `<think>`
+    /// tags included).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_chunks: usize,
+    /// The server's usage report: of the generated tokens, those of the reasoning
+    /// (`completion_tokens_details.reasoning_tokens`), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_reasoning_tokens: Option<u64>,
     /// Where two counts of the generated tokens disagree (the server's usage, its finish
     /// reason with `max_tokens`, the chunks): each, with its figures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -118,6 +118,16 @@ pub struct Metrics {
     /// the first tokens came without text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttfvt_s: Option<f64>,
+    /// Servers: time to the first answer token, after any reasoning, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfat_s: Option<f64>,
+    /// Servers, reasoning models: tokens of the reasoning (the server's usage detail, else
+    /// the reasoning chunks of a server that streams one token per chunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<f64>,
+    /// Servers, reasoning models: output tokens − `reasoning_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_tokens: Option<f64>,
     /// Prompt tokens / ttft.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill_tps: Option<f64>,
@@ -220,6 +230,17 @@ pub struct Metrics {
     pub schedule_lag_s: Option<f64>,
 }
 
+/// Reasoning tokens of a server's response, where it had reasoning and the count is known:
+/// the server's usage detail, else one per reasoning chunk when every chunk carried one token.
+fn reasoning_tokens(m: &bench_workloads::engine::LlmMeasurement) -> Option<u64> {
+    let server = m.server.as_ref()?;
+    if let Some(n) = server.usage_reasoning_tokens.filter(|n| *n > 0) {
+        return Some(n);
+    }
+    (server.reasoning_chunks > 0 && server.content_chunks == m.output_tokens)
+        .then_some(server.reasoning_chunks as u64)
+}
+
 impl Metrics {
     /// Fill `energy_j`, `avg_power_w` and `active_energy_j` from the headline rail's `total`.
     fn set_total_energy(&mut self, energy: &MeasurementEnergy) {
@@ -274,6 +295,10 @@ impl Record {
             metrics: Metrics {
                 ttft_s: m.ttft_s(),
                 ttfvt_s: m.server.as_ref().and_then(|s| s.first_text_s),
+                ttfat_s: m.server.as_ref().and_then(|s| s.first_answer_s),
+                reasoning_tokens: reasoning_tokens(m).map(|n| n as f64),
+                answer_tokens: reasoning_tokens(m)
+                    .map(|n| m.output_tokens.saturating_sub(n as usize) as f64),
                 prefill_tps: m.prefill_tps(),
                 decode_tps: m.decode_tps(),
                 tpot_s: m.tpot_s(),

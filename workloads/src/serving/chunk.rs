@@ -8,6 +8,11 @@
 //! that decodes to no text on its own), a closing chunk with the finish reason and no text (`delta: {}`, or
 //! `text: ""` on `/v1/completions`), a final chunk with `choices: []` and `usage`
 //! (`stream_options.include_usage`), llama.cpp's `timings`, and `{"error": ...}` objects.
+//!
+//! Reasoning models stream their thinking apart from the answer: `delta.reasoning_content`
+//! (llama.cpp's server, SGLang, vLLM before 0.23), `delta.reasoning` (vLLM 0.23 and later), or
+//! inside `<think>…</think>` in the content itself (servers that do not parse it, mlx-lm); the
+//! last is separated by [`ThinkSplitter`] over the whole stream.
 
 use serde::Deserialize;
 
@@ -16,6 +21,8 @@ use serde::Deserialize;
 pub struct Chunk {
     /// Generated text in this chunk (empty for role-only, finish or usage chunks).
     pub content: String,
+    /// Reasoning text in this chunk (`delta.reasoning_content` or `delta.reasoning`).
+    pub reasoning: String,
     /// Whether the choice had a text field (`delta.content` or `text`) that is a string, even
     /// an empty one; absent or `null` in role-only, `delta: {}` and usage chunks.
     pub has_text_field: bool,
@@ -40,6 +47,38 @@ pub struct Usage {
     /// Tokens generated.
     #[serde(default)]
     pub completion_tokens: u64,
+    /// Of `completion_tokens`, those of the reasoning, where the server says
+    /// (`completion_tokens_details.reasoning_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    completion_tokens_details: Option<RawCompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct RawCompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<RawUsage> for Usage {
+    fn from(raw: RawUsage) -> Self {
+        Self {
+            prompt_tokens: raw.prompt_tokens,
+            completion_tokens: raw.completion_tokens,
+            reasoning_tokens: raw
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -47,7 +86,7 @@ struct Raw {
     #[serde(default)]
     choices: Vec<RawChoice>,
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<RawUsage>,
     #[serde(default)]
     timings: Option<serde_json::Value>,
     #[serde(default)]
@@ -70,6 +109,10 @@ struct RawDelta {
     content: Option<String>,
     #[serde(default)]
     role: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
 }
 
 impl Chunk {
@@ -80,7 +123,7 @@ impl Chunk {
     /// (it has the finish reason) and on an opening chunk that names the role before any token.
     /// No text field: no token.
     pub fn carries_token(&self, after_token: bool) -> bool {
-        if !self.content.is_empty() {
+        if !self.content.is_empty() || !self.reasoning.is_empty() {
             return true;
         }
         // An opening chunk names the role before any token did.
@@ -96,7 +139,7 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
         format!("not a JSON chunk ({e}): {shown:?}")
     })?;
     let mut chunk = Chunk {
-        usage: raw.usage,
+        usage: raw.usage.map(Usage::from),
         timings: raw.timings,
         error: raw.error.map(|e| match e {
             serde_json::Value::String(s) => s,
@@ -111,7 +154,10 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
     };
     if let Some(choice) = raw.choices.into_iter().next() {
         let (content, role) = match choice.delta {
-            Some(d) => (d.content, d.role),
+            Some(d) => {
+                chunk.reasoning = d.reasoning_content.or(d.reasoning).unwrap_or_default();
+                (d.content, d.role)
+            }
             None => (None, None),
         };
         let text = content.or(choice.text);
@@ -121,6 +167,57 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
         chunk.finish_reason = choice.finish_reason;
     }
     Ok(chunk)
+}
+
+/// Separates `<think>…</think>` reasoning from the answer in content text, across chunks: a
+/// tag may arrive alone (Qwen3's are single tokens), inside a chunk, or split between two.
+#[derive(Debug, Clone, Default)]
+pub struct ThinkSplitter {
+    thinking: bool,
+    /// The end of the text so far that may be the start of a tag.
+    held: String,
+}
+
+const OPEN: &str = "<think>";
+const CLOSE: &str = "</think>";
+
+impl ThinkSplitter {
+    /// Split `text` into (reasoning, answer) text, the tags themselves dropped.
+    pub fn split(&mut self, text: &str) -> (String, String) {
+        let mut rest = std::mem::take(&mut self.held) + text;
+        let (mut reasoning, mut answer) = (String::new(), String::new());
+        loop {
+            let tag = if self.thinking { CLOSE } else { OPEN };
+            let out = if self.thinking {
+                &mut reasoning
+            } else {
+                &mut answer
+            };
+            if let Some(at) = rest.find(tag) {
+                out.push_str(&rest[..at]);
+                rest = rest[at + tag.len()..].to_string();
+                self.thinking = !self.thinking;
+                continue;
+            }
+            // Hold back a tail that could be the start of the tag.
+            let keep = (1..tag.len())
+                .rev()
+                .find(|&n| {
+                    rest.len() >= n
+                        && rest.is_char_boundary(rest.len() - n)
+                        && tag.starts_with(&rest[rest.len() - n..])
+                })
+                .unwrap_or(0);
+            out.push_str(&rest[..rest.len() - keep]);
+            self.held = rest[rest.len() - keep..].to_string();
+            return (reasoning, answer);
+        }
+    }
+
+    /// Whether the text so far ended inside `<think>`.
+    pub fn thinking(&self) -> bool {
+        self.thinking
+    }
 }
 
 #[cfg(test)]
@@ -140,7 +237,8 @@ mod tests {
             usage.usage,
             Some(Usage {
                 prompt_tokens: 12,
-                completion_tokens: 8
+                completion_tokens: 8,
+                reasoning_tokens: None,
             })
         );
         assert!(usage.content.is_empty());
@@ -221,5 +319,44 @@ mod tests {
         assert_eq!(e.error.as_deref(), Some("model overloaded"));
         let err = parse_chunk("<html>oops").unwrap_err();
         assert!(err.contains("not a JSON chunk"), "{err}");
+    }
+
+    #[test]
+    fn reasoning_fields_of_each_server() {
+        // llama.cpp's server, SGLang: `reasoning_content`.
+        let c = parse_chunk(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Let me"},"finish_reason":null}]}"#).unwrap();
+        assert_eq!((c.reasoning.as_str(), c.content.as_str()), ("Let me", ""));
+        assert!(c.carries_token(false));
+        // vLLM 0.23 and later: `reasoning`, with `content: null` while it thinks.
+        let c = parse_chunk(r#"{"choices":[{"index":0,"delta":{"reasoning":" think","content":null},"finish_reason":null}]}"#).unwrap();
+        assert_eq!(c.reasoning, " think");
+        assert!(c.carries_token(true));
+        // The answer after it.
+        let c = parse_chunk(
+            r#"{"choices":[{"index":0,"delta":{"content":"Paris"},"finish_reason":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!((c.reasoning.as_str(), c.content.as_str()), ("", "Paris"));
+        // OpenAI-style usage with the reasoning share.
+        let u = parse_chunk(r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":40,"completion_tokens_details":{"reasoning_tokens":31}}}"#).unwrap();
+        assert_eq!(u.usage.unwrap().reasoning_tokens, Some(31));
+    }
+
+    #[test]
+    fn think_tags_split_reasoning_from_the_answer_across_chunks() {
+        let mut s = ThinkSplitter::default();
+        assert_eq!(s.split("<think>"), (String::new(), String::new()));
+        assert!(s.thinking());
+        assert_eq!(s.split("Okay, the"), ("Okay, the".into(), String::new()));
+        // A closing tag split over two chunks, and the answer in the same chunk.
+        assert_eq!(s.split(" user </th"), (" user ".into(), String::new()));
+        assert_eq!(s.split("ink>\n\nHi"), (String::new(), "\n\nHi".into()));
+        assert!(!s.thinking());
+        // Text with no tag, and a '<' that is no tag.
+        assert_eq!(s.split(" a<"), (String::new(), " a".into()));
+        assert_eq!(s.split("bc"), (String::new(), "<bc".into()));
+        // Both tags in one chunk.
+        let mut t = ThinkSplitter::default();
+        assert_eq!(t.split("<think>hm</think>yes"), ("hm".into(), "yes".into()));
     }
 }

@@ -88,7 +88,11 @@ pub fn count(
             (chunks, TokenCountSource::Chunks)
         }
         None => {
-            let text: String = out.arrivals.iter().map(|a| a.text.as_str()).collect();
+            let text: String = out
+                .arrivals
+                .iter()
+                .flat_map(|a| [a.reasoning.as_str(), a.text.as_str()])
+                .collect();
             // Every chunk that carried a token carried at least one.
             (estimate(&text).max(chunks), TokenCountSource::Tokenizer)
         }
@@ -120,12 +124,15 @@ mod tests {
                 .map(|(i, t)| Arrival {
                     t_s: 0.1 * (i + 1) as f64,
                     text: t.to_string(),
+                    reasoning: String::new(),
+                    thinking: false,
                 })
                 .collect(),
             finish_reason: finish.map(str::to_string),
             usage: usage.map(|completion_tokens| Usage {
                 prompt_tokens: 7,
                 completion_tokens,
+                reasoning_tokens: None,
             }),
             ..StreamOutcome::default()
         }

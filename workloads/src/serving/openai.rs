@@ -343,8 +343,19 @@ impl OpenAiEngine {
                 first_text_s: out
                     .arrivals
                     .iter()
+                    .find(|a| !a.text.is_empty() || !a.reasoning.is_empty())
+                    .map(|a| a.t_s),
+                first_answer_s: out
+                    .arrivals
+                    .iter()
                     .find(|a| !a.text.is_empty())
                     .map(|a| a.t_s),
+                reasoning_chunks: out
+                    .arrivals
+                    .iter()
+                    .filter(|a| a.thinking && a.text.is_empty())
+                    .count(),
+                usage_reasoning_tokens: out.usage.and_then(|u| u.reasoning_tokens),
                 count_mismatch: counted.mismatch,
                 chunks: out.chunks,
                 keepalives: out.keepalives,

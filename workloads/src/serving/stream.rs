@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::chunk::{parse_chunk, Usage};
+use super::chunk::{parse_chunk, ThinkSplitter, Usage};
 use super::sse::{Event, SseParser};
 
 /// A chunk that carried at least one generated token, as it arrived (see
@@ -16,9 +16,16 @@ use super::sse::{Event, SseParser};
 pub struct Arrival {
     /// Seconds from sending the request.
     pub t_s: f64,
-    /// The text it carried: empty for a token with no text of its own (a control token, or
-    /// part of a multi-byte character sent apart from the rest).
+    /// The answer text it carried: empty for a token with no text of its own (a control
+    /// token, or part of a multi-byte character sent apart from the rest) and for reasoning.
     pub text: String,
+    /// The reasoning text it carried (a reasoning field, or content inside `<think>`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
+    /// Whether its tokens were reasoning: reasoning text, or no answer text while the model
+    /// was thinking (the `<think>` and `</think>` tags themselves included).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub thinking: bool,
 }
 
 /// Why a request failed, by kind (the summary counts them per kind).
@@ -100,6 +107,9 @@ pub struct StreamOutcome {
     pub stats: Option<serde_json::Value>,
     /// Why the request failed, if it did.
     pub failure: Option<Failure>,
+    /// Separates `<think>` reasoning from the answer in the content, across chunks.
+    #[serde(skip)]
+    pub think: ThinkSplitter,
 }
 
 impl StreamOutcome {
@@ -304,9 +314,16 @@ fn take_events(
                     return Some(Pending(std::mem::take(out), FailureKind::Server, error));
                 }
                 if chunk.carries_token(!out.arrivals.is_empty()) {
+                    let before = out.think.thinking();
+                    let (thought, answer) = out.think.split(&chunk.content);
+                    let reasoning = chunk.reasoning + &thought;
+                    let thinking = !reasoning.is_empty()
+                        || (answer.is_empty() && (before || out.think.thinking()));
                     out.arrivals.push(Arrival {
                         t_s,
-                        text: chunk.content,
+                        text: answer,
+                        reasoning,
+                        thinking,
                     });
                 }
                 if chunk.finish_reason.is_some() {
