@@ -39,6 +39,9 @@ pub struct Case {
     /// The image request of a diffusion case (`params` then holds zeros).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageParams>,
+    /// The service-level objectives each request is held to (the workload's `slo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::suite::Slo>,
 }
 
 #[cfg(test)]
@@ -60,6 +63,7 @@ impl Case {
             load: None,
             nodes: None,
             image: None,
+            slo: None,
         }
     }
 }
@@ -131,6 +135,7 @@ fn image_cases(
                         repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
                         load: None,
                         nodes,
+                        slo: None,
                         image: Some(ImageParams {
                             width,
                             height,
@@ -290,6 +295,7 @@ impl Plan {
                                     load: load_pattern(workload, concurrency, rate_rps),
                                     nodes,
                                     image: None,
+                                    slo: workload.slo.as_ref().map(|s| s.value),
                                 });
                             }
                         }

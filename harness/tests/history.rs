@@ -36,6 +36,7 @@ fn case() -> Case {
         load: None,
         nodes: None,
         image: None,
+        slo: None,
     }
 }
 

@@ -246,3 +246,57 @@ fn an_open_loop_follows_its_seeded_schedule_and_counts_refusals_by_kind() {
         "the table counts failures by kind: {out}"
     );
 }
+
+/// A workload's `slo` end to end: each pattern's attainment counts refused requests as
+/// failing, goodput counts only the requests that met every bound, and a bound nobody meets
+/// gives 0 (in `summary.csv`, where `bench compare` and `bench gate` read them).
+#[test]
+fn slo_attainment_and_goodput_of_each_pattern() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Every 4th request is refused: 3 of each pattern's 12.
+    let (url, _seen) = server(Duration::from_millis(60), 4);
+    let path = suite(
+        tmp.path(),
+        &url,
+        "concurrency = 4\nrequests = 12\nslo = { ttft_s = 5.0, tpot_s = 1.0 }",
+    );
+    let text = std::fs::read_to_string(&path).unwrap()
+        + "\n[[workload]]\nname = \"strict\"\nkind = \"llm\"\nprompt_tokens = 16\ngen_tokens = 4\nconcurrency = 4\nrequests = 12\nslo = { ttft_s = 0.001 }\n";
+    std::fs::write(&path, text).unwrap();
+    let out = run_suite(tmp.path(), &path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(summary.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (case, metric, mean, n) = (
+        column("case"),
+        column("metric"),
+        column("mean"),
+        column("n"),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let value = |case_prefix: &str, name: &str| -> (f64, String) {
+        let row = rows
+            .iter()
+            .find(|r| r[case].starts_with(case_prefix) && &r[metric] == name)
+            .unwrap_or_else(|| panic!("no {name} for {case_prefix}: {summary}\n{stderr}"));
+        (row[mean].parse().unwrap(), row[n].to_string())
+    };
+    let (attained, patterns) = value("server/w/", "slo_attainment");
+    assert!((attained - 0.75).abs() < 1e-9, "{attained}: {summary}");
+    assert_eq!(patterns, "2");
+    let (goodput_rps, _) = value("server/w/", "goodput_rps");
+    let (goodput_tps, _) = value("server/w/", "goodput_tps");
+    let (throughput_rps, _) = value("server/w/", "request_throughput_rps");
+    // Every request that was not refused met the bounds: goodput is the throughput of ok ones.
+    assert!(goodput_rps > 0.0, "{summary}");
+    assert!(
+        (goodput_rps / throughput_rps - 1.0).abs() < 1e-9,
+        "{summary}"
+    );
+    assert!((goodput_tps / goodput_rps - 4.0).abs() < 1e-9, "{summary}");
+    assert_eq!(value("server/strict/", "slo_attainment").0, 0.0);
+    assert_eq!(value("server/strict/", "goodput_rps").0, 0.0);
+}

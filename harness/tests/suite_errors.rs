@@ -379,3 +379,29 @@ fn a_workload_runs_only_on_the_targets_it_names() {
         "{text}"
     );
 }
+
+#[test]
+fn slo_bounds_are_named_and_positive() {
+    let good = GOOD.replace(
+        "gen_tokens = 4",
+        "gen_tokens = 4\nslo = { ttft_s = 0.5, tpot_s = 0.05 }",
+    );
+    let plan = Plan::expand(&suite::parse(&good, Path::new("x.toml")).unwrap());
+    let slo = plan.cases[0]
+        .slo
+        .expect("the case carries the workload's slo");
+    assert_eq!(slo.ttft_s, Some(0.5));
+
+    let typo = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\nslo = { ttft = 0.5 }");
+    let (line, _, _, msg, text) = problem(&typo);
+    assert_eq!(line, 16, "{text}");
+    assert!(
+        msg.contains("unknown field `ttft`") && msg.contains("ttfat_s"),
+        "{text}"
+    );
+
+    let negative = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\nslo = { e2e_s = -1 }");
+    let (line, _, _, msg, text) = problem(&negative);
+    assert_eq!(line, 16, "{text}");
+    assert!(msg.contains("positive number of seconds"), "{text}");
+}

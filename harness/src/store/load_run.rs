@@ -249,6 +249,7 @@ mod tests {
             load: None,
             nodes: None,
             image: None,
+            slo: None,
         }
     }
 

@@ -156,6 +156,23 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             );
         }
         let (llm_keys, image_keys) = workload_keys(workload);
+        if let Some(slo) = &workload.slo {
+            let bounds = slo.value.bounds();
+            if bounds.is_empty() {
+                at(
+                    slo.span.clone(),
+                    "`slo` names no bound; give any of ttft_s, ttfat_s, tpot_s, itl_p99_s, e2e_s (seconds)".into(),
+                );
+            }
+            for (name, bound) in bounds {
+                if !(bound.is_finite() && bound > 0.0) {
+                    at(
+                        slo.span.clone(),
+                        format!("slo `{name}` = {bound}: a bound is a positive number of seconds"),
+                    );
+                }
+            }
+        }
         if let Some(names) = &workload.targets {
             let known: Vec<String> = suite.targets.iter().map(|t| t.name.0.clone()).collect();
             for name in &names.value {
@@ -332,6 +349,7 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
             "warmup_requests",
             w.warmup_requests.as_ref().map(|v| v.span.clone()),
         ),
+        ("slo", w.slo.as_ref().map(|v| v.span.clone())),
     ];
     let image = [
         ("width", w.width.as_ref().map(|v| v.span.clone())),

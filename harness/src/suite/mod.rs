@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub use error::{Location, Problem, SuiteError};
 pub use types::{
     ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, PowerSection,
-    SamplerKind, ShardingKind, Suite, SuiteSection, Target, TaskKind, TransportKind, Workload,
+    SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind, TransportKind, Workload,
     WorkloadKind,
 };
 pub use values::{At, Grid, Name, Positive, Rates, Seconds};

@@ -441,6 +441,11 @@ pub struct Workload {
     /// Save every image as PNG under the run's `images/` (diffusion; default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub save_images: Option<bool>,
+    /// Service-level objectives each request is held to (llm): a request passes when it meets
+    /// every bound given. Summaries then report `slo_attainment` and, for load patterns,
+    /// goodput (`goodput_rps`, `goodput_tps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<At<Slo>>,
     /// The targets this workload runs on, by name (default: every target whose model does
     /// this kind of work).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +456,43 @@ pub struct Workload {
     /// Overrides `[suite].warmup` for this workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
+}
+
+/// Bounds one request must meet, seconds; a bound left out is not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Time to the first token of any kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_s: Option<f64>,
+    /// Time to the first answer token (after any reasoning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfat_s: Option<f64>,
+    /// Mean time per output token after the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_s: Option<f64>,
+    /// The 99th percentile of the request's inter-token gaps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itl_p99_s: Option<f64>,
+    /// The whole request, sent to last token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_s: Option<f64>,
+}
+
+impl Slo {
+    /// The bounds given, by name.
+    pub fn bounds(&self) -> Vec<(&'static str, f64)> {
+        [
+            ("ttft_s", self.ttft_s),
+            ("ttfat_s", self.ttfat_s),
+            ("tpot_s", self.tpot_s),
+            ("itl_p99_s", self.itl_p99_s),
+            ("e2e_s", self.e2e_s),
+        ]
+        .into_iter()
+        .filter_map(|(name, bound)| Some((name, bound?)))
+        .collect()
+    }
 }
 
 /// How requests arrive at a `rate`.

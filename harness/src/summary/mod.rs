@@ -1,6 +1,8 @@
 //! Per-case summaries of a run's measurements: every value pooled, and one value per
 //! repetition with bootstrap intervals and outlier flags.
 
+pub mod slo;
+
 use serde::Serialize;
 
 use std::collections::BTreeMap;
@@ -290,6 +292,11 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
             pattern: None,
         })
         .collect();
+    let mut metrics = metric_summaries(&repetitions, cfg);
+    if let Some(objectives) = &case.slo {
+        let failed: Vec<u32> = failed.iter().copied().collect();
+        metrics.extend(slo::summaries(objectives, &repetitions, &failed, cfg));
+    }
     CaseSummary {
         case: case.clone(),
         ok: ok.len(),
@@ -299,7 +306,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         tool: None,
         flagged: flagged(&ok),
         estimated_token_counts: estimated(&ok),
-        metrics: metric_summaries(&repetitions, cfg),
+        metrics,
     }
 }
 
@@ -343,6 +350,10 @@ fn summarize_load(
             pattern: Some(l),
         })
         .collect();
+    let mut metrics = metric_summaries(&repetitions, cfg);
+    if let Some(objectives) = &case.slo {
+        metrics.extend(slo::summaries(objectives, &repetitions, &[], cfg));
+    }
     CaseSummary {
         case: case.clone(),
         ok: ok.len(),
@@ -352,7 +363,7 @@ fn summarize_load(
         tool: None,
         flagged: flagged(&ok),
         estimated_token_counts: estimated(&ok),
-        metrics: metric_summaries(&repetitions, cfg),
+        metrics,
     }
 }
 
