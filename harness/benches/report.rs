@@ -35,6 +35,7 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                 load: None,
                 nodes: None,
                 image: None,
+                slo: None,
             })
             .collect(),
     };
