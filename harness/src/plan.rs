@@ -57,6 +57,7 @@ impl Case {
                 gen_tokens: 2,
                 concurrency: 1,
                 rate_rps: None,
+                depth: 0,
             },
             warmup: 0,
             repetitions,
@@ -130,6 +131,7 @@ fn image_cases(
                             gen_tokens: 0,
                             concurrency: 1,
                             rate_rps: None,
+                            depth: 0,
                         },
                         warmup: workload.warmup.unwrap_or(suite.suite.warmup),
                         repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
@@ -171,6 +173,13 @@ pub struct LlmParams {
     /// Requests per second of an open-loop pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_rps: Option<f64>,
+    /// Context already in the KV cache before the measured prompt, tokens.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Requests per repetition when the suite does not say: 10 per worker, or 10 seconds' worth
@@ -259,8 +268,16 @@ impl Plan {
                     let rates: Vec<Option<f64>> = workload.rate.as_ref().map_or(vec![None], |r| {
                         r.values().iter().copied().map(Some).collect()
                     });
+                    let depths = workload
+                        .depth
+                        .as_ref()
+                        .map_or(vec![0], |d| d.value.values().to_vec());
                     for &prompt_tokens in prompts.values() {
-                        for &gen_tokens in gens.values() {
+                        for (&gen_tokens, &depth) in gens
+                            .values()
+                            .iter()
+                            .flat_map(|g| depths.iter().map(move |d| (g, d)))
+                        {
                             for (&concurrency, &rate_rps) in concurrency
                                 .iter()
                                 .flat_map(|c| rates.iter().map(move |r| (c, r)))
@@ -270,6 +287,13 @@ impl Plan {
                                     gen_tokens,
                                     concurrency,
                                     rate_rps,
+                                    depth,
+                                };
+                                // Depth 0 keeps the ids of runs made before `depth` existed.
+                                let depth_id = if depth > 0 {
+                                    format!("-d{depth}")
+                                } else {
+                                    String::new()
                                 };
                                 let mut load = match rate_rps {
                                     None => format!("-c{concurrency}"),
@@ -281,7 +305,7 @@ impl Plan {
                                 }
                                 cases.push(Case {
                                     id: format!(
-                                        "{}/{}/p{prompt_tokens}-g{gen_tokens}{load}",
+                                        "{}/{}/p{prompt_tokens}-g{gen_tokens}{depth_id}{load}",
                                         target.name.value, workload.name.value
                                     ),
                                     target: target.name.value.to_string(),

@@ -30,6 +30,7 @@ fn case() -> Case {
             gen_tokens: 2,
             concurrency: 1,
             rate_rps: None,
+            depth: 0,
         },
         warmup: 0,
         repetitions: 3,

@@ -256,3 +256,57 @@ fn validate_and_schema_commands() {
     let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["title"], "Suite");
 }
+
+/// `depth`: each depth is its own case, its records say the depth they ran at, and the
+/// measured prompt and decode are the same lengths at every depth.
+#[test]
+fn a_depth_sweep_runs_each_depth_as_its_own_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("depth.toml");
+    std::fs::write(
+        &suite,
+        r#"[suite]
+name = "depth"
+repetitions = 2
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "cpu"
+engine = "candle"
+model = "synth:tiny"
+
+[[workload]]
+name = "w"
+kind = "llm"
+prompt_tokens = 16
+gen_tokens = 4
+depth = [0, 48]
+"#,
+    )
+    .unwrap();
+    let out = common::run_suite(tmp.path(), &suite, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = lines(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(
+            (r["prompt_tokens"].as_u64(), r["output_tokens"].as_u64()),
+            (Some(16), Some(4))
+        );
+        let deep = r["case"].as_str().unwrap().contains("-d48-");
+        assert_eq!(
+            r["params"]["depth"].as_u64().unwrap_or(0),
+            if deep { 48 } else { 0 },
+            "{r}"
+        );
+    }
+}

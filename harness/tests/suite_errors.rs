@@ -405,3 +405,31 @@ fn slo_bounds_are_named_and_positive() {
     assert_eq!(line, 16, "{text}");
     assert!(msg.contains("positive number of seconds"), "{text}");
 }
+
+#[test]
+fn depth_is_swept_for_the_candle_engine_and_refused_for_servers() {
+    let deep = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\ndepth = [0, 64]");
+    let plan = Plan::expand(&suite::parse(&deep, Path::new("x.toml")).unwrap());
+    let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "cpu/w/p16-g4-c1",
+            "cpu/w/p16-g4-d64-c1",
+            "cpu/w/p32-g4-c1",
+            "cpu/w/p32-g4-d64-c1"
+        ]
+    );
+    assert_eq!(plan.cases[1].params.depth, 64);
+
+    let server = deep.replace(
+        "engine = \"candle\"",
+        "engine = \"openai\"\nurl = \"http://127.0.0.1:8080\"",
+    );
+    let (line, _, _, msg, text) = problem(&server);
+    assert_eq!(line, 17, "{text}");
+    assert!(
+        msg.contains("candle engine") && msg.contains("`openai`"),
+        "{text}"
+    );
+}

@@ -13,6 +13,9 @@ pub struct LlmRequest {
     pub prompt_tokens: usize,
     /// Exactly this many tokens are generated; end-of-sequence is ignored.
     pub gen_tokens: usize,
+    /// Tokens of context in the KV cache before the prompt, prefilled unmeasured (engines
+    /// that support it; 0 for none).
+    pub depth: usize,
 }
 
 /// Where a token count came from, most trusted first (docs/metrics.md).

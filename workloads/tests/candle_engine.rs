@@ -57,6 +57,7 @@ fn generates_exact_lengths_and_resets_its_cache() {
     let request = LlmRequest {
         prompt_tokens: 33,
         gen_tokens: 9,
+        depth: 0,
     };
     for _ in 0..2 {
         let m = engine.generate(&request).unwrap();
@@ -73,10 +74,36 @@ fn generates_exact_lengths_and_resets_its_cache() {
     let too_long = engine.generate(&LlmRequest {
         prompt_tokens: 4000,
         gen_tokens: 200,
+        depth: 0,
     });
     assert!(
         matches!(too_long, Err(Error::Request(m)) if m.contains("exceed the model's 4096 positions"))
     );
+    let too_deep = engine.generate(&LlmRequest {
+        prompt_tokens: 33,
+        gen_tokens: 9,
+        depth: 4080,
+    });
+    assert!(matches!(too_deep, Err(Error::Request(m)) if m.contains("4080 tokens of context")));
+}
+
+/// A request at a context depth: the context is prefilled unmeasured, the prompt and the
+/// decode are measured at positions after it (that a prefill continuing a cache computes what
+/// one whole prefill does is checked in `llm::qwen`'s tests).
+#[test]
+fn a_context_depth_is_prefilled_first_and_continued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let resolved = synth_tiny(tmp.path(), 0);
+    let mut engine = CandleLlm::load("tiny", &resolved, &OPTIONS).unwrap();
+    let m = engine
+        .generate(&LlmRequest {
+            prompt_tokens: 16,
+            gen_tokens: 4,
+            depth: 64,
+        })
+        .unwrap();
+    assert_eq!((m.prompt_tokens, m.output_tokens), (16, 4));
+    assert!(m.token_times_s.windows(2).all(|w| w[0] <= w[1]));
 }
 
 #[test]

@@ -133,6 +133,11 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
         }
         return out;
     }
+    if s.case.params.depth > 0 {
+        out.missing
+            .push("no cost model for a context depth yet (prefill over cached context)".into());
+        return out;
+    }
     if s.case.load.is_some() || s.case.params.concurrency != 1 {
         out.missing
             .push("single-stream cases only (concurrency 1, no load pattern)".into());

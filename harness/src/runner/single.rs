@@ -11,6 +11,7 @@ pub(super) fn request(case: &Case) -> LlmRequest {
     LlmRequest {
         prompt_tokens: case.params.prompt_tokens as usize,
         gen_tokens: case.params.gen_tokens as usize,
+        depth: case.params.depth as usize,
     }
 }
 

@@ -243,6 +243,7 @@ mod tests {
                 gen_tokens: 4,
                 concurrency: 0,
                 rate_rps: Some(2.0),
+                depth: 0,
             },
             warmup: 0,
             repetitions: 1,

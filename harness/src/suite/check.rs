@@ -156,6 +156,25 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             );
         }
         let (llm_keys, image_keys) = workload_keys(workload);
+        if let Some(depth) = workload
+            .depth
+            .as_ref()
+            .filter(|d| d.value.values().iter().any(|&v| v > 0))
+        {
+            for target in suite.targets.iter().filter(|t| {
+                t.engine.value != EngineKind::Candle
+                    && !t.makes_images()
+                    && workload.runs_on(&t.name.0)
+            }) {
+                at(
+                    depth.span.clone(),
+                    format!(
+                        "`depth` (context already in the KV cache) is measured by the candle engine in this version; target `{}` uses engine `{}` (leave it out with `targets = [...]`)",
+                        target.name.value, target.engine.value
+                    ),
+                );
+            }
+        }
         if let Some(slo) = &workload.slo {
             let bounds = slo.value.bounds();
             if bounds.is_empty() {
@@ -350,6 +369,7 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
             w.warmup_requests.as_ref().map(|v| v.span.clone()),
         ),
         ("slo", w.slo.as_ref().map(|v| v.span.clone())),
+        ("depth", w.depth.as_ref().map(|v| v.span.clone())),
     ];
     let image = [
         ("width", w.width.as_ref().map(|v| v.span.clone())),

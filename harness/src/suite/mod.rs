@@ -31,7 +31,7 @@ pub use types::{
     SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind, TransportKind, Workload,
     WorkloadKind,
 };
-pub use values::{At, Grid, Name, Positive, Rates, Seconds};
+pub use values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 
 /// A suite read from a file: its source text (kept for the run manifest) and parsed form.
 #[derive(Debug, Clone)]

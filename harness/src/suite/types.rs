@@ -6,7 +6,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::values::{At, Grid, Name, Positive, Rates, Seconds};
+use super::values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 
 /// A whole suite file: what to run (`[[workload]]`), on what (`[[target]]`), how often
 /// (`[suite]`) and how power is sampled meanwhile (`[power]`).
@@ -393,6 +393,11 @@ pub struct Workload {
     /// Tokens generated per request, exact: end-of-sequence is ignored (llm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gen_tokens: Option<Grid>,
+    /// Context already in the KV cache before the measured prompt, tokens (llm, candle
+    /// engine): prefilled unmeasured, then `prompt_tokens` are prefilled and `gen_tokens`
+    /// decoded, measured. A list is swept (llama-bench's `-d`). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<At<Depths>>,
     /// Requests in flight at once (llm, servers): without `rate`, a closed loop of this many
     /// workers; with `rate`, the most in flight (the rest wait in bench's queue). The
     /// in-process engine runs one at a time.

@@ -137,6 +137,89 @@ impl JsonSchema for Grid {
     }
 }
 
+/// Swept context depths in tokens: one count, or a non-empty list of distinct counts
+/// (`depth = [0, 4096, 16384]`); unlike a [`Grid`], 0 (an empty cache) is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Depths(Vec<u32>);
+
+impl Depths {
+    /// The values in the order the suite gave them.
+    pub fn values(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl Serialize for Depths {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_u32(*one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Depths {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DepthsVisitor;
+
+        impl<'de> Visitor<'de> for DepthsVisitor {
+            type Value = Depths;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of tokens (0 or more) or a non-empty list of them")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Depths, E> {
+                Ok(Depths(vec![tokens(v)?]))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Depths, E> {
+                Ok(Depths(vec![tokens(i64::try_from(v).unwrap_or(i64::MAX))?]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Depths, A::Error> {
+                sweep_list(seq, tokens::<A::Error>, "number of tokens").map(Depths)
+            }
+        }
+
+        deserializer.deserialize_any(DepthsVisitor)
+    }
+}
+
+impl JsonSchema for Depths {
+    fn schema_name() -> Cow<'static, str> {
+        "Depths".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Tokens of context already in the cache: one count (0 or more), or a list of distinct counts to sweep over.",
+            "oneOf": [
+                { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                {
+                    "type": "array",
+                    "items": { "type": "integer", "minimum": 0, "maximum": u32::MAX },
+                    "minItems": 1,
+                    "uniqueItems": true
+                }
+            ]
+        })
+    }
+}
+
+fn tokens<E: de::Error>(v: i64) -> Result<u32, E> {
+    if v < 0 {
+        return Err(E::custom(format!(
+            "{v} is not allowed here; a depth is 0 or more tokens"
+        )));
+    }
+    u32::try_from(v).map_err(|_| {
+        E::custom(format!(
+            "{v} is too large; the most allowed is {}",
+            u32::MAX
+        ))
+    })
+}
+
 /// The entries of a swept list, each read as `T` and checked by `check`: distinct, and at
 /// least one (`what` names an entry in the message).
 fn sweep_list<'de, A, T, V>(

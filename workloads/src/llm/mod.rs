@@ -191,7 +191,7 @@ impl LlmEngine for CandleLlm {
                 // Free the cache sized for the request before the next one.
                 self.network.reset_kv_cache(0);
                 let request_bytes = self.shape.request_bytes(
-                    request.prompt_tokens,
+                    request.depth + request.prompt_tokens,
                     request.gen_tokens,
                     self.act_bytes,
                 );
@@ -223,30 +223,40 @@ impl CandleLlm {
         let LlmRequest {
             prompt_tokens,
             gen_tokens,
+            depth,
         } = *request;
         if prompt_tokens == 0 || gen_tokens == 0 {
             return Err(Error::Request(
                 "prompt and generation lengths must be at least 1".into(),
             ));
         }
-        if prompt_tokens + gen_tokens > self.max_positions {
+        if depth + prompt_tokens + gen_tokens > self.max_positions {
             return Err(Error::Request(format!(
-                "{prompt_tokens} prompt + {gen_tokens} generated tokens exceed the model's {} positions",
+                "{depth} tokens of context + {prompt_tokens} prompt + {gen_tokens} generated tokens exceed the model's {} positions",
                 self.max_positions
             )));
         }
         let peak_reset = memory::reset_peak();
         let device_peak_reset = memory::reset_device_peak(&self.device);
-        let prompt = self.prompts.build(prompt_tokens)?;
-        self.network.reset_kv_cache(prompt_tokens + gen_tokens);
+        // The context and the prompt are one text, so the prompt continues the context as a
+        // conversation would; the context is prefilled first, unmeasured.
+        let prompt = self.prompts.build(depth + prompt_tokens)?;
+        let (context, measured) = prompt.ids.split_at(depth);
+        self.network
+            .reset_kv_cache(depth + prompt_tokens + gen_tokens);
+        if depth > 0 {
+            let input = Tensor::new(context, &self.device)?.unsqueeze(0)?;
+            self.network.forward(&input, 0)?;
+            self.device.synchronize()?;
+        }
 
         let started = Instant::now();
-        let input = Tensor::new(prompt.ids.as_slice(), &self.device)?.unsqueeze(0)?;
-        let logits = self.network.forward(&input, 0)?;
+        let input = Tensor::new(measured, &self.device)?.unsqueeze(0)?;
+        let logits = self.network.forward(&input, depth)?;
         let mut next = self.next_token(&logits)?;
         let mut token_times_s = Vec::with_capacity(gen_tokens);
         token_times_s.push(started.elapsed().as_secs_f64());
-        for position in prompt_tokens..prompt_tokens + gen_tokens - 1 {
+        for position in depth + prompt_tokens..depth + prompt_tokens + gen_tokens - 1 {
             // An interrupt ends a long generation between tokens; it is not measured.
             if crate::cancel::is_requested() {
                 self.network.reset_kv_cache(0);
