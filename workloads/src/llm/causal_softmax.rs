@@ -85,13 +85,15 @@ impl CustomOp1 for CausalSoftmax {
     }
 }
 
-/// The largest difference between the fused softmax and a mask-then-softmax on `device`, over
-/// random scores in `dtype` (two groups of three queries after four cached positions). The GPU
-/// kernel is compiled at run time, so the engine runs this once at load and falls back to the
-/// unfused path when it is not near 0.
-pub fn difference_from_unfused(device: &candle_core::Device, dtype: DType) -> Result<f32> {
-    let (queries, offset, rows, cols) = (3, 4, 6, 7);
-    let scores = Tensor::randn(0f32, 3.0, (rows, cols), device)?.to_dtype(dtype)?;
+/// The additive mask [`CausalSoftmax`] applies by position: 0 where row `r` may see a key,
+/// -inf where the key is in its future.
+fn additive_mask(
+    rows: usize,
+    cols: usize,
+    queries: usize,
+    offset: usize,
+    device: &candle_core::Device,
+) -> Result<Tensor> {
     let mask: Vec<f32> = (0..rows)
         .flat_map(|r| {
             (0..cols).map(move |c| {
@@ -103,7 +105,17 @@ pub fn difference_from_unfused(device: &candle_core::Device, dtype: DType) -> Re
             })
         })
         .collect();
-    let mask = Tensor::from_vec(mask, (rows, cols), device)?.to_dtype(dtype)?;
+    Tensor::from_vec(mask, (rows, cols), device)
+}
+
+/// The largest difference between the fused softmax and a mask-then-softmax on `device`, over
+/// random scores in `dtype` (two groups of three queries after four cached positions). The GPU
+/// kernel is compiled at run time, so the engine runs this once at load and falls back to the
+/// unfused path when it is not near 0.
+pub fn difference_from_unfused(device: &candle_core::Device, dtype: DType) -> Result<f32> {
+    let (queries, offset, rows, cols) = (3, 4, 6, 7);
+    let scores = Tensor::randn(0f32, 3.0, (rows, cols), device)?.to_dtype(dtype)?;
+    let mask = additive_mask(rows, cols, queries, offset, device)?.to_dtype(dtype)?;
     let reference = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&mask)?)?;
     let fused = CausalSoftmax { queries, offset }.apply(&scores)?;
     (fused.to_dtype(DType::F32)? - reference.to_dtype(DType::F32)?)?
@@ -227,18 +239,7 @@ mod tests {
     /// The reference: an additive -inf mask by position, then candle's softmax.
     fn unfused(scores: &Tensor, queries: usize, offset: usize) -> Tensor {
         let (rows, cols) = scores.dims2().unwrap();
-        let mask: Vec<f32> = (0..rows)
-            .flat_map(|r| {
-                (0..cols).map(move |c| {
-                    if c > r % queries + offset {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (rows, cols), &Device::Cpu).unwrap();
+        let mask = additive_mask(rows, cols, queries, offset, &Device::Cpu).unwrap();
         candle_nn::ops::softmax_last_dim(&(scores + mask).unwrap()).unwrap()
     }
 
