@@ -73,8 +73,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(run)
     };
-    let base = RunSide::of(&read(&args.base)?, &bootstrap);
-    let current = RunSide::of(&read(&args.current)?, &bootstrap);
+    let (base_run, current_run) = (read(&args.base)?, read(&args.current)?);
+    let base = RunSide::of(&base_run, &bootstrap);
+    let current = RunSide::of(&current_run, &bootstrap);
     let options = Options {
         rule: Rule {
             alpha: args.alpha,
@@ -95,5 +96,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             gate: None,
         })
     );
+    if matches!(args.format, Format::Table) {
+        let figures = |run, side: &RunSide| crate::roofline::of_stored_run(run, &side.summaries);
+        if let Some(lines) = crate::terminal::roofline::comparison(
+            &figures(&base_run, &base),
+            &figures(&current_run, &current),
+        ) {
+            out!("{lines}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -63,18 +63,6 @@ pub struct Report {
     pub not_compared: Vec<String>,
 }
 
-/// The roofline figures of `run`'s cases: the calibration stored in the results folder that
-/// holds the run is used where it can be read, the hardware table in any case.
-fn rooflines(run: &StoredRun, summaries: &[CaseSummary]) -> Vec<crate::roofline::CaseRoofline> {
-    let Ok(table) = crate::hardware::Table::builtin() else {
-        return Vec::new();
-    };
-    let root = run.dir.parent().unwrap_or(Path::new("."));
-    let sources = crate::roofline::Sources::load(root, &run.manifest, &table)
-        .unwrap_or_else(|_| crate::roofline::Sources::of(&run.manifest, &table, None));
-    crate::roofline::of_run(summaries, &sources)
-}
-
 impl Report {
     /// Summarize `runs` and compare each later run with the first.
     pub fn build(runs: Vec<(StoredRun, Vec<crate::power::Sample>)>, cfg: &BootstrapConfig) -> Self {
@@ -83,7 +71,7 @@ impl Report {
             .map(|(run, power)| {
                 let side = RunSide::of(&run, cfg);
                 ReportedRun {
-                    rooflines: rooflines(&run, &side.summaries),
+                    rooflines: crate::roofline::of_stored_run(&run, &side.summaries),
                     summaries: side.summaries,
                     run,
                     power,

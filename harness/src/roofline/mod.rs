@@ -107,6 +107,22 @@ pub fn rate(work: f64, seconds: f64) -> Option<f64> {
     (work.is_finite() && seconds.is_finite() && work > 0.0 && seconds > 0.0).then(|| work / seconds)
 }
 
+/// The roofline figures of a stored run's cases: against the calibration stored in the
+/// results folder that holds the run where it can be read, and the hardware table in any case
+/// (a baseline file has no folder: the table alone). None without the table.
+pub fn of_stored_run(
+    run: &crate::store::StoredRun,
+    summaries: &[CaseSummary],
+) -> Vec<CaseRoofline> {
+    let Ok(table) = crate::hardware::Table::builtin() else {
+        return Vec::new();
+    };
+    let root = run.dir.parent().unwrap_or(std::path::Path::new("."));
+    let sources = Sources::load(root, &run.manifest, &table)
+        .unwrap_or_else(|_| Sources::of(&run.manifest, &table, None));
+    of_run(summaries, &sources)
+}
+
 /// The roofline figures of every case of a run, in `summaries` order.
 pub fn of_run(summaries: &[CaseSummary], sources: &Sources) -> Vec<CaseRoofline> {
     summaries.iter().map(|s| of_case(s, sources)).collect()

@@ -39,3 +39,84 @@ pub fn footer(rooflines: &[CaseRoofline]) -> Option<String> {
     let lines: Vec<String> = rooflines.iter().filter_map(line).collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
+
+/// One figure of a case in two runs: `prefill MFU 14.5 % → 35.7 %`, with the ceilings' sources
+/// when they differ (runs on other hardware) and the flag of a figure above its ceiling.
+fn change(name: &str, base: &Fraction, current: &Fraction) -> String {
+    let flag = |f: &Fraction| {
+        if f.above_ceiling() {
+            " (above its ceiling)"
+        } else {
+            ""
+        }
+    };
+    let sources = if base.ceiling.source == current.ceiling.source {
+        format!("[{}]", base.ceiling.source)
+    } else {
+        format!("[{} → {}]", base.ceiling.source, current.ceiling.source)
+    };
+    format!(
+        "{name} {} %{} → {} %{} {sources}",
+        significant(base.value() * 100.0),
+        flag(base),
+        significant(current.value() * 100.0),
+        flag(current)
+    )
+}
+
+/// For `bench compare`: each case both runs have roofline figures for, the figures side by
+/// side (base → current); none when no case has them in both.
+pub fn comparison(base: &[CaseRoofline], current: &[CaseRoofline]) -> Option<String> {
+    let lines: Vec<String> = current
+        .iter()
+        .filter_map(|c| {
+            let b = base.iter().find(|b| b.case == c.case)?;
+            let parts: Vec<String> = c
+                .figures()
+                .filter_map(|(name, now)| {
+                    let before = b.figures().find(|(n, _)| *n == name)?.1;
+                    Some(change(name, before, now))
+                })
+                .collect();
+            (!parts.is_empty()).then(|| format!("roofline: {} {}", c.case, parts.join(", ")))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+#[cfg(test)]
+mod comparison_tests {
+    use super::*;
+    use crate::roofline::Ceiling;
+
+    fn mfu(achieved: f64, source: &str) -> Fraction {
+        Fraction {
+            achieved,
+            ceiling: Ceiling {
+                value: 100.0,
+                source: source.into(),
+                of: "bf16".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn figures_of_the_same_case_side_by_side() {
+        let case = |achieved: f64, source: &str| CaseRoofline {
+            case: "gpu/ttft/p2048-g128-c1".into(),
+            prefill_mfu: Some(mfu(achieved, source)),
+            ..CaseRoofline::default()
+        };
+        let text = comparison(&[case(14.5, "table:a")], &[case(35.7, "table:a")]).unwrap();
+        assert_eq!(
+            text,
+            "roofline: gpu/ttft/p2048-g128-c1 prefill MFU 14.5 % → 35.7 % [table:a]"
+        );
+        let across = comparison(&[case(20.0, "table:a")], &[case(120.0, "table:b")]).unwrap();
+        assert!(
+            across.contains("→ 120 % (above its ceiling) [table:a → table:b]"),
+            "{across}"
+        );
+        assert!(comparison(&[case(1.0, "t")], &[CaseRoofline::default()]).is_none());
+    }
+}
