@@ -257,6 +257,36 @@ fn validate_and_schema_commands() {
     assert_eq!(schema["title"], "Suite");
 }
 
+#[test]
+fn shell_completions_and_the_manual_page_come_from_the_command_definitions() {
+    for (shell, marker) in [
+        ("bash", "_bench()"),
+        ("zsh", "#compdef bench"),
+        ("fish", "complete -c bench"),
+    ] {
+        let out = bench().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their options are completed.
+        assert!(
+            script.contains("calibrate") && script.contains("--resume"),
+            "{shell}"
+        );
+    }
+    let out = bench().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+
+    let out = bench().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.contains(".TH bench 1") && page.contains("SUBCOMMANDS"),
+        "{page}"
+    );
+}
+
 /// `depth`: each depth is its own case, its records say the depth they ran at, and the
 /// measured prompt and decode are the same lengths at every depth.
 #[test]

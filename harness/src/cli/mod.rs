@@ -119,6 +119,19 @@ enum Command {
     /// Watch, record or import power samples outside a run.
     #[command(subcommand)]
     Power(power::PowerCommand),
+    /// Print a shell completion script for bench.
+    ///
+    ///   bench completions bash > ~/.local/share/bash-completion/completions/bench
+    ///   bench completions zsh > "${fpath[1]}/_bench"
+    ///   bench completions fish > ~/.config/fish/completions/bench.fish
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print bench's manual page (roff), made from the same definitions as --help.
+    ///
+    ///   bench man > bench.1 && man ./bench.1
+    Man,
 }
 
 /// Parse the command line and run it.
@@ -145,6 +158,24 @@ pub fn main() -> ExitCode {
         Command::Power(cmd) => power::run(cmd),
         Command::History(args) => history::run(args),
         Command::Hw(args) => hw::run(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "bench", &mut out);
+            out!("{}", String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            match page.render(&mut out) {
+                Ok(()) => {
+                    out!("{}", String::from_utf8_lossy(&out));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(anyhow::anyhow!("cannot render the manual page: {e}")),
+            }
+        }
     };
     match result {
         Ok(code) => code,
