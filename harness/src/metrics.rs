@@ -353,6 +353,13 @@ pub const TOOL_METRICS: &[(&str, &str, Better)] = &[
     ("tool_peak_memory_bytes", "B", Better::Lower),
 ];
 
+/// The metrics of a workload with an `slo` (`summary::slo`): name, unit and direction.
+pub const SLO_METRICS: &[(&str, &str, Better)] = &[
+    ("slo_attainment", "fraction", Better::Higher),
+    ("goodput_rps", "req/s", Better::Higher),
+    ("goodput_tps", "tok/s", Better::Higher),
+];
+
 /// Every metric name a case summary can hold, in report order, with its direction.
 pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
     LLM_METRICS
@@ -360,4 +367,5 @@ pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
         .map(|m| (m.name, m.better))
         .chain(LOAD_METRICS.iter().map(|m| (m.name, m.better)))
         .chain(TOOL_METRICS.iter().map(|&(name, _, better)| (name, better)))
+        .chain(SLO_METRICS.iter().map(|&(name, _, better)| (name, better)))
 }

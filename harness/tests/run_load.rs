@@ -299,4 +299,19 @@ fn slo_attainment_and_goodput_of_each_pattern() {
     assert!((goodput_tps / goodput_rps - 4.0).abs() < 1e-9, "{summary}");
     assert_eq!(value("server/strict/", "slo_attainment").0, 0.0);
     assert_eq!(value("server/strict/", "goodput_rps").0, 0.0);
+
+    // Goodput is a metric compare (and gate) can be asked for by name.
+    let out = common::bench()
+        .args(["compare", "--metric", "goodput_rps", "--format", "json"])
+        .arg(&dir)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("goodput_rps"), "{stdout}");
 }

@@ -8,7 +8,7 @@
 //! `goodput_rps` = passing requests / the pattern's duration; `goodput_tps` = their output
 //! tokens / the pattern's duration.
 
-use crate::metrics::Better;
+use crate::metrics::SLO_METRICS;
 use crate::stats::{quantile_sorted, Summary};
 use crate::store::Record;
 use crate::suite::Slo;
@@ -69,23 +69,21 @@ pub(super) fn summaries(
     }
     attainment.extend(failed.iter().map(|&n| (0.0, n)));
     attainment.sort_by_key(|(_, n)| *n);
-    [
-        ("slo_attainment", "fraction", attainment),
-        ("goodput_rps", "req/s", goodput_rps),
-        ("goodput_tps", "tok/s", goodput_tps),
-    ]
-    .into_iter()
-    .filter_map(|(name, unit, pairs)| {
-        let (values, numbers): (Vec<f64>, Vec<u32>) = pairs.into_iter().unzip();
-        Some(MetricSummary {
-            name,
-            unit,
-            better: Better::Higher,
-            summary: Summary::of(&values)?,
-            repetitions: RepetitionStats::of(values, numbers, cfg),
+    // In the order of SLO_METRICS, which names them for compare and gate.
+    SLO_METRICS
+        .iter()
+        .zip([attainment, goodput_rps, goodput_tps])
+        .filter_map(|(&(name, unit, better), pairs)| {
+            let (values, numbers): (Vec<f64>, Vec<u32>) = pairs.into_iter().unzip();
+            Some(MetricSummary {
+                name,
+                unit,
+                better,
+                summary: Summary::of(&values)?,
+                repetitions: RepetitionStats::of(values, numbers, cfg),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 #[cfg(test)]
@@ -129,5 +127,15 @@ mod tests {
         gaps[1] = 1.0;
         gaps[2] = 1.0;
         assert!(!meets(&p99, &request(0.1, 0.05, gaps)));
+    }
+}
+
+#[cfg(test)]
+mod gateable {
+    #[test]
+    fn slo_metrics_are_known_to_compare_and_gate() {
+        for name in ["slo_attainment", "goodput_rps", "goodput_tps"] {
+            assert!(crate::metrics::all().any(|(n, _)| n == name), "{name}");
+        }
     }
 }
