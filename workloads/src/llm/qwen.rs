@@ -144,6 +144,40 @@ impl Rotary {
     }
 }
 
+/// How attention computes, the same for every layer of a model: chosen from the device and
+/// dtype at load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AttentionPath {
+    /// Decode with candle's fused CPU kernel (f32 on the CPU); else the matrix-multiply path.
+    fused_cpu_decode: bool,
+    /// The cache holds (batch, kv_heads, seq, head_dim) instead of (batch, seq, kv_heads,
+    /// head_dim) (GPUs): the matrix multiplies read it in place, where the other layout needs
+    /// a copy of the whole cache per layer and token.
+    heads_major_cache: bool,
+    /// Mask and softmax in one kernel ([`CausalSoftmax`]) instead of a mask tensor added to
+    /// the scores and candle's softmax.
+    fused_softmax: bool,
+}
+
+impl AttentionPath {
+    fn of(device: &Device, act: DType) -> Self {
+        Self {
+            fused_cpu_decode: device.is_cpu() && act == DType::F32,
+            heads_major_cache: !device.is_cpu(),
+            fused_softmax: device.is_cuda() && causal_softmax::fused_on_gpu(act),
+        }
+    }
+
+    /// The cache's sequence dimension.
+    fn seq_dim(self) -> usize {
+        if self.heads_major_cache {
+            2
+        } else {
+            1
+        }
+    }
+}
+
 struct Attention {
     q: Linear,
     k: Linear,
@@ -154,18 +188,9 @@ struct Attention {
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
-    /// Keys and values as (batch, seq, kv_heads, head_dim), preallocated per request so a
+    /// Keys and values in the layout [`AttentionPath`] says, preallocated per request so a
     /// decode step writes one row instead of copying the whole cache.
     cache: KvCache,
-    /// Decode with candle's fused CPU kernel (f32 on the CPU); else the matrix-multiply path.
-    fused_cpu_decode: bool,
-    /// The cache holds (batch, kv_heads, seq, head_dim) instead (GPUs): the matrix multiplies
-    /// read it in place, where the other layout needs a copy of the whole cache per layer and
-    /// token.
-    heads_major_cache: bool,
-    /// Mask and softmax in one kernel ([`CausalSoftmax`]) instead of a mask tensor added to
-    /// the scores and candle's softmax.
-    fused_softmax: bool,
 }
 
 impl Attention {
@@ -187,9 +212,6 @@ impl Attention {
             kv_heads: s.kv_heads,
             head_dim: s.head_dim,
             cache: KvCache::new(1, 1),
-            fused_cpu_decode: vb.device().is_cpu() && act == DType::F32,
-            heads_major_cache: !vb.device().is_cpu(),
-            fused_softmax: vb.device().is_cuda() && causal_softmax::fused_on_gpu(act),
         })
     }
 
@@ -198,6 +220,7 @@ impl Attention {
         x: &Tensor,
         rotary: &Rotary,
         offset: usize,
+        path: AttentionPath,
         mask: Option<&Tensor>,
     ) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
@@ -215,14 +238,14 @@ impl Attention {
         let v = heads(self.v.forward(x)?, self.kv_heads, &None)?;
         let q = rotary.apply(&q, offset)?;
         let k = rotary.apply(&k, offset)?;
-        let (k, v) = if self.heads_major_cache {
+        let (k, v) = if path.heads_major_cache {
             let t = |t: &Tensor| t.transpose(1, 2)?.contiguous();
             self.cache.append(&t(&k)?, &t(&v)?)?
         } else {
             self.cache.append(&k.contiguous()?, &v.contiguous()?)?
         };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let ctx = if l == 1 && self.fused_cpu_decode {
+        let ctx = if l == 1 && path.fused_cpu_decode {
             // Decoding: candle's fused CPU kernel takes (batch, seq, heads, dim), handles
             // grouped heads, and returns (batch, heads, seq, dim). For prefill the plain
             // matrix-multiply attention below is faster on the CPU (measured on 2 cores: a
@@ -237,72 +260,66 @@ impl Attention {
                 None,
             )?
         } else {
-            let q = q.transpose(1, 2)?;
-            if self.heads_major_cache {
-                self.attention_by_matmul(&q, &k, &v, scale, offset, mask)?
+            // Keys and values as (batch, kv_heads, seq, head_dim): the heads-major cache is
+            // read in place (its rows are contiguous, its heads a fixed stride apart, which
+            // cuBLAS takes as a strided batch); the other layout is copied into it.
+            let (k, v) = if path.heads_major_cache {
+                (k, v)
             } else {
-                let (k, v) = (k.transpose(1, 2)?, v.transpose(1, 2)?);
-                self.attention_by_matmul(&q, &k, &v, scale, offset, mask)?
-            }
+                let t = |t: &Tensor| t.transpose(1, 2)?.contiguous();
+                (t(&k)?, t(&v)?)
+            };
+            let q = q.transpose(1, 2)?;
+            let causal = path
+                .fused_softmax
+                .then_some(CausalSoftmax { queries: l, offset });
+            attention_by_matmul(&q, &k, &v, scale, causal, mask)?
         };
         let ctx = ctx
             .transpose(1, 2)?
             .reshape((b, l, self.heads * self.head_dim))?;
         self.o.forward(&ctx)
     }
+}
 
-    /// Plain attention for GPUs: scores, causal mask, softmax, weighted values.
-    ///
-    /// Grouped heads are never repeated: query head `h` reads key/value head `h / groups`, so
-    /// the queries of one key/value head are stacked into one (groups × seq) matrix and
-    /// multiplied against that head's keys once. Repeating K and V instead copies the whole
-    /// cache `groups` times per layer and token (at 2,048 tokens of Qwen3-8B, 1.2 GB per
-    /// decoded token). The scale is applied to `q` (seq × dim) rather than to the scores
-    /// (seq × seq): one pass less over the largest tensor.
-    fn attention_by_matmul(
-        &self,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        scale: f32,
-        offset: usize,
-        mask: Option<&Tensor>,
-    ) -> Result<Tensor> {
-        let (b, heads, l, d) = q.dims4()?;
-        let kv_heads = k.dim(1)?;
-        let groups = heads / kv_heads.max(1);
-        let q = (q * f64::from(scale))?
-            .contiguous()?
-            .reshape((b, kv_heads, groups * l, d))?;
-        // The heads-major cache is read in place: its rows are contiguous, its heads a fixed
-        // stride apart, which cuBLAS takes as a strided batch.
-        let (k, v) = if self.heads_major_cache {
-            (k.clone(), v.clone())
-        } else {
-            (k.contiguous()?, v.contiguous()?)
-        };
-        let scores = q.matmul(&k.t()?)?;
-        if self.fused_softmax {
-            let queries = l;
-            return CausalSoftmax { queries, offset }
-                .apply(&scores)?
-                .matmul(&v)?
-                .reshape((b, heads, l, d));
+/// Plain attention for GPUs: scores, causal mask, softmax, weighted values; `k` and `v` as
+/// (batch, kv_heads, seq, head_dim). The mask is `causal` (one fused kernel) where given,
+/// else the additive `mask`.
+///
+/// Grouped heads are never repeated: query head `h` reads key/value head `h / groups`, so the
+/// queries of one key/value head are stacked into one (groups × seq) matrix and multiplied
+/// against that head's keys once. Repeating K and V instead copies the whole cache `groups`
+/// times per layer and token (at 2,048 tokens of Qwen3-8B, 1.2 GB per decoded token). The
+/// scale is applied to `q` (seq × dim) rather than to the scores (seq × seq): one pass less
+/// over the largest tensor.
+fn attention_by_matmul(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    scale: f32,
+    causal: Option<CausalSoftmax>,
+    mask: Option<&Tensor>,
+) -> Result<Tensor> {
+    let (b, heads, l, d) = q.dims4()?;
+    let kv_heads = k.dim(1)?;
+    let groups = heads / kv_heads.max(1);
+    let q = (q * f64::from(scale))?
+        .contiguous()?
+        .reshape((b, kv_heads, groups * l, d))?;
+    let scores = q.matmul(&k.t()?)?;
+    let probabilities = match (causal, mask) {
+        (Some(causal), _) => causal.apply(&scores)?,
+        (None, Some(mask)) => {
+            let total = scores.dim(3)?;
+            let masked = scores
+                .reshape((b, kv_heads, groups, l, total))?
+                .broadcast_add(mask)?
+                .reshape((b, kv_heads, groups * l, total))?;
+            candle_nn::ops::softmax_last_dim(&masked)?
         }
-        let scores = match mask {
-            Some(mask) => {
-                let total = scores.dim(3)?;
-                scores
-                    .reshape((b, kv_heads, groups, l, total))?
-                    .broadcast_add(mask)?
-                    .reshape((b, kv_heads, groups * l, total))?
-            }
-            None => scores,
-        };
-        candle_nn::ops::softmax_last_dim(&scores)?
-            .matmul(&v)?
-            .reshape((b, heads, l, d))
-    }
+        (None, None) => candle_nn::ops::softmax_last_dim(&scores)?,
+    };
+    probabilities.matmul(v)?.reshape((b, heads, l, d))
 }
 
 /// The additive causal mask of `queries` new positions after `offset` cached ones: 0 where
@@ -364,6 +381,7 @@ pub struct Qwen {
     lm_head: Linear,
     rotary: Rotary,
     act: DType,
+    path: AttentionPath,
 }
 
 impl Qwen {
@@ -395,6 +413,7 @@ impl Qwen {
         Ok(Self {
             norm: RmsNorm::load(&vb.pp("model.norm"), shape.hidden, shape.eps, act)?,
             rotary: Rotary::new(shape, act, vb.device())?,
+            path: AttentionPath::of(vb.device(), act),
             embed,
             layers,
             lm_head,
@@ -411,11 +430,7 @@ impl Qwen {
             .index_select(&ids.flatten_all()?, 0)?
             .to_dtype(self.act)?
             .reshape((b, l, ()))?;
-        let fused = self
-            .layers
-            .first()
-            .is_some_and(|l| l.attention.fused_softmax);
-        let mask = if fused {
+        let mask = if self.path.fused_softmax {
             None
         } else {
             causal_mask(l, offset, self.act, ids.device())?
@@ -425,6 +440,7 @@ impl Qwen {
                 &layer.input_norm.forward(&h)?,
                 &self.rotary,
                 offset,
+                self.path,
                 mask.as_ref(),
             )?;
             h = (h + a)?;
@@ -440,27 +456,18 @@ impl Qwen {
     /// Forget every cached key and value, and make room for `positions` new ones.
     pub fn reset_kv_cache(&mut self, positions: usize) {
         for layer in &mut self.layers {
-            let seq_dim = if layer.attention.heads_major_cache {
-                2
-            } else {
-                1
-            };
-            layer.attention.cache = KvCache::new(seq_dim, positions.max(1));
+            layer.attention.cache = KvCache::new(self.path.seq_dim(), positions.max(1));
         }
     }
 
     /// Use the fused causal softmax (`true`) or a mask and candle's softmax.
     pub fn set_fused_softmax(&mut self, fused: bool) {
-        for layer in &mut self.layers {
-            layer.attention.fused_softmax = fused;
-        }
+        self.path.fused_softmax = fused;
     }
 
     /// Whether the fused causal softmax is in use.
     pub fn fused_softmax(&self) -> bool {
-        self.layers
-            .first()
-            .is_some_and(|l| l.attention.fused_softmax)
+        self.path.fused_softmax
     }
 }
 
@@ -567,11 +574,11 @@ mod tests {
             // With the GPUs' heads-major cache and fused causal softmax as well.
             for gpu_layout in [false, true] {
                 let mut plain = load_ours(dir.path(), &config, DType::F32);
-                for layer in &mut plain.layers {
-                    layer.attention.fused_cpu_decode = false;
-                    layer.attention.heads_major_cache = gpu_layout;
-                    layer.attention.fused_softmax = gpu_layout;
-                }
+                plain.path = AttentionPath {
+                    fused_cpu_decode: false,
+                    heads_major_cache: gpu_layout,
+                    fused_softmax: gpu_layout,
+                };
                 plain.reset_kv_cache(8);
                 plain.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();
                 plain.forward(&all.i((.., 3..6)).unwrap(), 3).unwrap();
