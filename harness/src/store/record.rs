@@ -291,14 +291,14 @@ impl Record {
         t_start_s: f64,
         m: &LlmMeasurement,
     ) -> Self {
+        let reasoning = reasoning_tokens(m);
         Self {
             metrics: Metrics {
                 ttft_s: m.ttft_s(),
                 ttfvt_s: m.server.as_ref().and_then(|s| s.first_text_s),
                 ttfat_s: m.server.as_ref().and_then(|s| s.first_answer_s),
-                reasoning_tokens: reasoning_tokens(m).map(|n| n as f64),
-                answer_tokens: reasoning_tokens(m)
-                    .map(|n| m.output_tokens.saturating_sub(n as usize) as f64),
+                reasoning_tokens: reasoning.map(|n| n as f64),
+                answer_tokens: reasoning.map(|n| m.output_tokens.saturating_sub(n as usize) as f64),
                 prefill_tps: m.prefill_tps(),
                 decode_tps: m.decode_tps(),
                 tpot_s: m.tpot_s(),
