@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|flux|first OUT_DIR
+#   ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -14,8 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-part="${1:?usage: ci/gpu-run.sh qwen|flux OUT_DIR}"
-out="${2:?usage: ci/gpu-run.sh qwen|flux OUT_DIR}"
+part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
@@ -48,6 +48,20 @@ models="$BENCH_CACHE_DIR/models"
 export PYTHONUNBUFFERED=1
 
 step() { echo; echo "== $(date -u +%H:%M:%S) $*"; }
+# `suite LIMIT_S SUITE [RESULTS]`: a bench run, stopped (in order, resumable) at its limit.
+suite() {
+  step "bench run $2"
+  timeout --signal=TERM "$1" "$bench" run "$2" --results "${3:-$results}"
+  echo "bench exit: $?"
+}
+# `peer LIMIT_S ARGS…`: ci/peer_gpu.py ARGS within the limit.
+peer() {
+  local limit="$1"
+  shift
+  timeout "$limit" python3 ci/peer_gpu.py "$@"
+  echo "peer exit: $?"
+}
+qwen8b="$models/qwen3-8b-bf16-seed0-v1"
 
 if [[ ! -f "$out/machine.txt" ]]; then
   step "machine"
@@ -65,82 +79,60 @@ case "$part" in
   qwen)
     # Sized for one call: Qwen3 in bench, in PyTorch and both in one bench run; PyTorch's
     # FLUX.1-dev step; the out-of-memory fault.
-    step "bench run suites/gpu-qwen.toml"
-    timeout --signal=TERM 170 "$bench" run suites/gpu-qwen.toml --results "$results"
-    echo "bench exit: $?"
+    suite 170 suites/gpu-qwen.toml
     step "PyTorch: Qwen3-8B, in-process"
-    timeout 90 python3 ci/peer_gpu.py qwen --repetitions "${PEER_REPETITIONS:-3}" \
-      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
-    echo "peer exit: $?"
-    step "bench run suites/gpu-qwen-vs-pytorch.toml (PyTorch behind ci/peer_gpu.py serve)"
-    python3 ci/peer_gpu.py serve --model "$models/qwen3-8b-bf16-seed0-v1" --port 8100 &
+    peer 90 qwen --repetitions "${PEER_REPETITIONS:-3}" --out "$out/peer-qwen.json" --model "$qwen8b"
+    step "PyTorch behind ci/peer_gpu.py serve, for suites/gpu-qwen-vs-pytorch.toml"
+    python3 ci/peer_gpu.py serve --model "$qwen8b" --port 8100 &
     server=$!
     for _ in $(seq 120); do
+      kill -0 "$server" 2>/dev/null || break # the server died: the run below says so
       python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8100/v1/models', timeout=1)" 2>/dev/null && break
       sleep 0.5
     done
-    timeout --signal=TERM 140 "$bench" run suites/gpu-qwen-vs-pytorch.toml --results "$results"
-    echo "bench exit: $?"
+    suite 140 suites/gpu-qwen-vs-pytorch.toml
     kill "$server"
     wait "$server" 2>/dev/null
     step "PyTorch: FLUX.1-dev transformer step and VAE decode"
     # The folder bench's synth:flux-dev resolves to: configs and tokenizers, weights in memory.
     [[ -d "$models/flux-dev-bf16-seed0-v1" ]] ||
       "$bench" model synth --preset flux-dev --dtype bf16 --out "$models/flux-dev-bf16-seed0-v1"
-    timeout 60 python3 ci/peer_gpu.py flux --steps-timed 5 --out "$out/peer-flux.json" \
-      --model "$models/flux-dev-bf16-seed0-v1"
-    echo "peer exit: $?"
-    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
-    timeout --signal=TERM 40 "$bench" run ci/gpu-faults.toml --results "$results/faults"
-    echo "bench exit: $?"
+    peer 60 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    # A case that does not fit, then one that does.
+    suite 40 ci/gpu-faults.toml "$results/faults"
     ;;
   ratio)
     # Qwen3-8B in bench and in PyTorch (in-process) in one short call: the TTFT and decode
     # ratios of issue 14.
-    step "bench run ci/gpu-qwen-8b.toml"
-    timeout --signal=TERM 120 "$bench" run ci/gpu-qwen-8b.toml --results "$results"
-    echo "bench exit: $?"
+    suite 120 ci/gpu-qwen-8b.toml
     step "PyTorch: Qwen3-8B, in-process"
-    timeout 120 python3 ci/peer_gpu.py qwen --repetitions 3 \
-      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
-    echo "peer exit: $?"
+    peer 120 qwen --repetitions 3 --out "$out/peer-qwen.json" --model "$qwen8b"
     ;;
   flux)
-    step "bench run suites/gpu-flux.toml"
-    timeout --signal=TERM 300 "$bench" run suites/gpu-flux.toml --results "$results"
-    echo "bench exit: $?"
+    suite 300 suites/gpu-flux.toml
     step "PyTorch: FLUX transformer step and VAE decode"
-    timeout 120 python3 ci/peer_gpu.py flux --out "$out/peer-flux.json" \
-      --model "$models/flux-dev-bf16-seed0-v1" \
-      --model "$models/flux-schnell-bf16-seed0-v1"
-    echo "peer exit: $?"
-    step "bench run ci/gpu-faults.toml (a case that does not fit, then one that does)"
-    timeout --signal=TERM 60 "$bench" run ci/gpu-faults.toml --results "$results/faults"
-    echo "bench exit: $?"
+    peer 120 flux --out "$out/peer-flux.json" \
+      --model "$models/flux-dev-bf16-seed0-v1" --model "$models/flux-schnell-bf16-seed0-v1"
+    # A case that does not fit, then one that does.
+    suite 60 ci/gpu-faults.toml "$results/faults"
     step "the card's bf16 matrix rate: PyTorch, then bench calibrate"
-    timeout 30 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
+    peer 30 matmul --out "$out/peer-matmul.json"
     timeout 60 "$bench" calibrate --results "$results" --sizes 2048,4096 --json >"$out/calibration.json"
     ;;
   first)
-    # One call that gets a figure for every target of issue 14 when calls are scarce: the
-    # bench runs stop at their limits and are resumed by `qwen`/`flux` later (--resume).
-    step "bench run suites/gpu-qwen.toml (limited)"
-    timeout --signal=TERM 170 "$bench" run suites/gpu-qwen.toml --results "$results"
-    echo "bench exit: $?"
+    # One call that gets a figure for every target of issue 14 when calls are scarce: each
+    # bench run stops at its limit with what finished stored (the machine keeps nothing, so a
+    # later call starts new runs).
+    suite 170 suites/gpu-qwen.toml
     step "PyTorch: Qwen3-8B, in-process"
-    timeout 90 python3 ci/peer_gpu.py qwen --repetitions 2 --prompts 2048 \
-      --out "$out/peer-qwen.json" --model "$models/qwen3-8b-bf16-seed0-v1"
-    echo "peer exit: $?"
-    step "bench run suites/gpu-flux.toml (limited)"
-    timeout --signal=TERM 170 "$bench" run suites/gpu-flux.toml --results "$results"
-    echo "bench exit: $?"
+    peer 90 qwen --repetitions 2 --prompts 2048 --out "$out/peer-qwen.json" --model "$qwen8b"
+    suite 170 suites/gpu-flux.toml
     step "PyTorch: FLUX.1-dev step, the card's bf16 matrix rate"
-    timeout 70 python3 ci/peer_gpu.py flux --steps-timed 5 --out "$out/peer-flux.json" \
-      --model "$models/flux-dev-bf16-seed0-v1"
-    timeout 20 python3 ci/peer_gpu.py matmul --out "$out/peer-matmul.json"
+    peer 70 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    peer 20 matmul --out "$out/peer-matmul.json"
     ;;
   *)
-    echo "gpu-run: unknown part $part (qwen, flux or first)"
+    echo "gpu-run: unknown part $part (qwen, ratio, flux or first)"
     exit 2
     ;;
 esac
