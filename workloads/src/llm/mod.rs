@@ -200,9 +200,13 @@ impl LlmEngine for CandleLlm {
                     e,
                     &self.device,
                     || {
+                        let context = match request.depth {
+                            0 => String::new(),
+                            depth => format!("{depth} tokens of context + "),
+                        };
                         format!(
-                            "{} prompt + {} generated tokens need about {:.1} GB (KV cache, \
-                             attention scores, activations) beside the {:.1} GB of weights",
+                            "{context}{} prompt + {} generated tokens need about {:.1} GB (KV \
+                             cache, attention scores, activations) beside the {:.1} GB of weights",
                             request.prompt_tokens,
                             request.gen_tokens,
                             request_bytes as f64 / 1e9,
