@@ -27,6 +27,8 @@
 set -euo pipefail
 
 VERSION=1.0.71
+# Everything here talks to addresses inside the namespaces: never through a proxy.
+export NO_PROXY='*' no_proxy='*'
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 CACHE="${BENCH_PEER_CACHE:-${HOME:-/tmp}/.cache/bench}/exo-$VERSION"
@@ -110,3 +112,155 @@ if [[ ! -x "$EXO_BIN" ]] || ! "$SRC/.venv/bin/python" -c "import exo, exo_pyo3_b
 fi
 log "exo $VERSION is installed in $SRC"
 [[ $INSTALL_ONLY == 1 ]] && exit 0
+
+# -------------------------------------------------------------------------------- bench
+if [[ -z "$BENCH" ]]; then
+  step build-bench cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+  BENCH="$ROOT/target/release/bench"
+fi
+mkdir -p "$OUT/responses" "$OUT/runs" "$OUT/logs"
+
+# ------------------------------------------------------------------------ the model
+# `synth:tiny` with seed 0, the same bytes the suites' `model = "synth:tiny"` tokenizes with,
+# in the layout exo reads: a safetensors index beside the weights, a card per node.
+MODEL_ID="bench/qwen3-tiny"
+MODELS="$CACHE/models"
+MODEL_DIR="$MODELS/bench--qwen3-tiny"
+if [[ ! -f "$MODEL_DIR/model.safetensors.index.json" ]]; then
+  rm -rf "$MODEL_DIR"
+  "$BENCH" model synth --preset tiny --out "$MODEL_DIR" >/dev/null
+  python3 - "$MODEL_DIR" "$MODEL_ID" <<'EOF'
+import json, struct, sys, pathlib
+folder, model_id = pathlib.Path(sys.argv[1]), sys.argv[2]
+weights = folder / "model.safetensors"
+header_len = struct.unpack("<Q", weights.read_bytes()[:8])[0]
+header = json.loads(weights.read_bytes()[8:8 + header_len])
+names = [k for k in header if k != "__metadata__"]
+size = weights.stat().st_size
+(folder / "model.safetensors.index.json").write_text(json.dumps(
+    {"metadata": {"total_size": size}, "weight_map": {n: "model.safetensors" for n in names}}))
+config = json.loads((folder / "config.json").read_text())
+(folder / "exo-card.toml").write_text(
+    f'model_id = "{model_id}"\n'
+    f'n_layers = {config["num_hidden_layers"]}\n'
+    f'hidden_size = {config["hidden_size"]}\n'
+    f'num_key_value_heads = {config["num_key_value_heads"]}\n'
+    'supports_tensor = false\ntasks = ["TextGeneration"]\n\n'
+    f'[storage_size]\nin_bytes = {size}\n')
+EOF
+fi
+
+# ----------------------------------------------------------------- network namespaces
+NS_A=bench-exo-a
+NS_B=bench-exo-b
+ADDR_A=10.77.0.1
+ADDR_B=10.77.0.2
+RUN="$CACHE/run"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 1
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns pids "$NS_A" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip netns pids "$NS_B" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip netns del "$NS_A" 2>/dev/null || true
+  ip netns del "$NS_B" 2>/dev/null || true
+}
+trap cleanup EXIT
+cleanup
+make_namespaces() {
+  ip netns add "$NS_A" && ip netns add "$NS_B" &&
+    ip link add bench-exo-va type veth peer name bench-exo-vb &&
+    ip link set bench-exo-va netns "$NS_A" && ip link set bench-exo-vb netns "$NS_B" &&
+    ip -n "$NS_A" addr add "$ADDR_A/24" dev bench-exo-va &&
+    ip -n "$NS_B" addr add "$ADDR_B/24" dev bench-exo-vb &&
+    ip -n "$NS_A" link set bench-exo-va up && ip -n "$NS_B" link set bench-exo-vb up &&
+    ip -n "$NS_A" link set lo up && ip -n "$NS_B" link set lo up
+}
+make_namespaces 2>"$LOGS/netns.log" || skip "cannot make network namespaces (needs root and ip netns): $(tail -1 "$LOGS/netns.log")"
+in_a() { ip netns exec "$NS_A" "$@"; }
+in_b() { ip netns exec "$NS_B" "$@"; }
+
+# start_node NAME NAMESPACE PEER_ADDRESS: exo with its own EXO_HOME, API on 52415.
+start_node() {
+  local name="$1" ns="$2" peer="$3" home="$RUN/$1"
+  rm -rf "$home" && mkdir -p "$home/custom_model_cards" "$home/models"
+  cp "$MODEL_DIR/exo-card.toml" "$home/custom_model_cards/bench--qwen3-tiny.toml"
+  ip netns exec "$ns" env EXO_HOME="$home" EXO_OFFLINE=true HF_HUB_OFFLINE=1 \
+    EXO_MODELS_READ_ONLY_DIRS="$MODELS" "$EXO_BIN" -v --api-port 52415 --libp2p-port 4001 \
+    --bootstrap-peers "/ip4/$peer/tcp/4001" >"$OUT/logs/exo-$name.log" 2>&1 &
+  PIDS+=($!)
+}
+# wait_for NAMESPACE URL SECONDS [PYTHON_CONDITION_ON_doc]: until the URL answers (and the
+# condition holds on its JSON).
+wait_for() {
+  local ns="$1" url="$2" limit="$3" cond="${4:-True}" t0=$SECONDS
+  while ((SECONDS - t0 < limit)); do
+    if ip netns exec "$ns" curl -sf --max-time 2 "$url" 2>/dev/null |
+      python3 -c "import json,sys; doc=json.load(sys.stdin); sys.exit(0 if ($cond) else 1)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+API_A="http://$ADDR_A:52415"
+
+# record NAME: exo's answers to what bench asks, saved as fixtures: /state, the previews, a
+# placement, a whole /bench reply, a stream, and the removal.
+record() {
+  local tag="$1"
+  in_a curl -sf "$API_A/state" >"$OUT/responses/state-$tag.json"
+  in_a curl -sf "$API_A/instance/previews?model_id=$MODEL_ID" >"$OUT/responses/previews-$tag.json"
+  in_a python3 - "$API_A" "$MODEL_ID" "$OUT/responses" "$tag" <<'EOF'
+import json, sys, time, urllib.request
+api, model, out, tag = sys.argv[1:]
+def call(method, path, body=None, raw=False):
+    req = urllib.request.Request(api + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = r.read()
+    return data if raw else json.loads(data)
+previews = call("GET", f"/instance/previews?model_id={model}")["previews"]
+nodes = 2 if tag == "2node" else 1
+def width(p):
+    inner = next(iter(p["instance"].values()))
+    return len(inner["shardAssignments"]["nodeToRunner"])
+chosen = next(p for p in previews if p.get("error") is None and width(p) == nodes)
+placed = call("POST", "/instance", {"instance": chosen["instance"]})
+json.dump(placed, open(f"{out}/place-instance-{tag}.json", "w"), indent=1)
+instance_id = next(iter(chosen["instance"].values()))["instanceId"]
+for _ in range(120):
+    state = call("GET", "/state")
+    inner = state["instances"].get(instance_id)
+    if inner:
+        runners = next(iter(inner.values()))["shardAssignments"]["runnerToShard"]
+        if all(next(iter(state["runners"].get(r, {"x": 0}))) in ("RunnerReady", "RunnerRunning") for r in runners):
+            break
+    time.sleep(0.5)
+json.dump(state, open(f"{out}/state-ready-{tag}.json", "w"), indent=1)
+ask = {"model": model, "messages": [{"role": "user", "content": "Say something."}], "max_tokens": 8}
+json.dump(call("POST", "/bench/chat/completions", ask), open(f"{out}/bench-reply-{tag}.json", "w"), indent=1)
+stream = call("POST", "/v1/chat/completions", dict(ask, stream=True), raw=True)
+open(f"{out}/chat-stream-{tag}.txt", "wb").write(stream)
+json.dump(call("DELETE", f"/instance/{instance_id}"), open(f"{out}/delete-instance-{tag}.json", "w"), indent=1)
+EOF
+}
+
+# ------------------------------------------------------------------- one node
+step start-node-a start_node a "$NS_A" "$ADDR_B"
+wait_for "$NS_A" "$API_A/state" 90 || { tail -20 "$OUT/logs/exo-a.log" >&2; echo "exo-live: node a's API never answered" >&2; exit 1; }
+step record-1node record 1node
+step bench-1node in_a "$BENCH" run "$HERE/exo-live-1.toml" --results "$OUT/runs" --quiet --json \
+  >"$OUT/runs/summary-1node.json"
+
+# ------------------------------------------------------------------- two nodes
+step start-node-b start_node b "$NS_B" "$ADDR_A"
+wait_for "$NS_A" "$API_A/state" 120 "len(doc['topology']['nodes']) >= 2" ||
+  { echo "exo-live: node b never joined node a's topology (see $OUT/logs)" >&2; exit 1; }
+step record-2node record 2node
+step bench-2node in_a "$BENCH" run "$HERE/exo-live-2.toml" --results "$OUT/runs" --quiet --json \
+  >"$OUT/runs/summary-2node.json"
+cp "$TIMES" "$OUT/times.txt"
+log "done: responses in $OUT/responses, runs in $OUT/runs, step times in $OUT/times.txt"

@@ -123,6 +123,7 @@ fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, Dur
         interval: Duration::from_millis(args.interval_ms),
         url: args.url.clone(),
         metrics: args.metrics.clone(),
+        nodes: Vec::new(),
     };
     let selection = select::select(&settings)?;
     let Some(source) = selection.source else {

@@ -63,7 +63,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             create(path, &args.results)?
         }
     };
-    let power_settings = SourceSettings::from_suite(&loaded_suite.power);
+    let power_settings = power_settings(&loaded_suite);
     let plan = store.manifest().plan.clone();
     let done = runner::done_set(&records, &store::read_loads(store.dir())?);
     let pending = runner::pending_runs(&plan, &done);
@@ -330,8 +330,18 @@ fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
     Ok((store, records, suite, selection, clock))
 }
 
+/// The suite's `[power]`, with the exo target's API for the `exo` sampler.
+fn power_settings(suite: &suite::Suite) -> SourceSettings {
+    let exo_url = suite
+        .targets
+        .iter()
+        .filter(|t| t.engine.value == suite::EngineKind::Exo)
+        .find_map(|t| t.url.as_ref().map(|u| u.value.as_str()));
+    SourceSettings::from_suite(&suite.power, exo_url)
+}
+
 fn select_power(suite: &suite::Suite, origin: &Path) -> anyhow::Result<Selection> {
-    select::select(&SourceSettings::from_suite(&suite.power)).with_context(|| {
+    select::select(&power_settings(suite)).with_context(|| {
         format!(
             "{}: the power sampler the suite names cannot run here; use sampler = \"auto\" to take whatever works, or \"none\"",
             origin.display()

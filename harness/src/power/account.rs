@@ -53,6 +53,9 @@ pub struct PhaseEnergy {
     /// Energy above the idle baseline, joules (when a baseline was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_joules: Option<f64>,
+    /// The highest power reading within the phase, watts (absent for counter-only rails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_w: Option<f64>,
 }
 
 /// Energy of every phase on one rail.
@@ -80,11 +83,16 @@ pub struct MeasurementEnergy {
     /// Thermal pressure, throttling or battery seen during the measurement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// Spans within the measurement where a rail had no reading (a cluster node that did not
+    /// answer): the rail has no figure for a phase that overlaps one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
 }
 
 impl MeasurementEnergy {
     /// Figures for `phases` (the first is the whole measurement) from `trace`, flags from the
-    /// `samples` overlapping the whole measurement. `None` when no rail covers it.
+    /// `samples` overlapping the whole measurement. `None` when the headline rail does not
+    /// cover it, unless a gap is why (then the other rails' figures and the gap are kept).
     pub fn compute(
         source: &str,
         trace: &Trace,
@@ -109,6 +117,7 @@ impl MeasurementEnergy {
                             joules,
                             avg_w: if seconds > 0.0 { joules / seconds } else { 0.0 },
                             active_joules: idle_w.map(|w| joules - w * seconds),
+                            peak_w: rail.peak_w(p.start_s, p.end_s),
                         },
                     ))
                 })
@@ -124,7 +133,17 @@ impl MeasurementEnergy {
                 );
             }
         }
-        if !rails.contains_key(&headline.rail) {
+        let gaps: Vec<String> = trace
+            .rails()
+            .flat_map(|rail| {
+                rail.gaps_within(whole.start_s, whole.end_s)
+                    .map(|(from, to)| {
+                        format!("{}: no reading from {from:.2} s to {to:.2} s", rail.rail)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if !rails.contains_key(&headline.rail) && (gaps.is_empty() || rails.is_empty()) {
             return None;
         }
         let overlapping = samples.iter().filter(|s| {
@@ -147,6 +166,7 @@ impl MeasurementEnergy {
             rails,
             samples: count,
             flags,
+            gaps,
         })
     }
 

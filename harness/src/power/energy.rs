@@ -10,6 +10,10 @@
 //! Energy over a phase `[a, b]` is `E(b) − E(a)` with `E` interpolated linearly between
 //! readings, which takes power as constant within one sampling interval. A phase that reaches
 //! outside the sampled span has no figure: nothing is extrapolated.
+//!
+//! A reading with neither power nor counter marks a gap (a cluster node that did not answer):
+//! nothing is interpolated across it, and a phase that overlaps it has no figure. An energy
+//! counter has no gaps: it kept counting while nobody read it.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +48,12 @@ pub struct RailTrace {
     last_watts: Option<f64>,
     /// First counter value, so that points start at 0 J.
     counter_origin: Option<f64>,
+    /// (seconds, watts) of every power reading, for peaks.
+    readings: Vec<(f64, f64)>,
+    /// Spans without readings, (from, to) on the run clock.
+    gaps: Vec<(f64, f64)>,
+    /// A gap opened at the last point and not closed yet.
+    in_gap: bool,
 }
 
 impl RailTrace {
@@ -55,6 +65,9 @@ impl RailTrace {
             points: Vec::new(),
             last_watts: None,
             counter_origin: None,
+            readings: Vec::new(),
+            gaps: Vec::new(),
+            in_gap: false,
         }
     }
 
@@ -62,6 +75,25 @@ impl RailTrace {
         if let Some(&(last_t, _)) = self.points.last() {
             if t <= last_t {
                 return; // out of order or duplicate: the curve must be a function of time
+            }
+        }
+        if watts.is_none() && counter_j.is_none() {
+            if !self.points.is_empty() && self.method != Method::Counter {
+                self.in_gap = true;
+                self.last_watts = None;
+            }
+            return;
+        }
+        if let Some(w) = watts {
+            self.readings.push((t, w));
+        }
+        if std::mem::take(&mut self.in_gap) {
+            if let Some(&(last_t, last_e)) = self.points.last() {
+                // Nothing is known between the last reading and this one.
+                self.gaps.push((last_t, t));
+                self.points.push((t, last_e));
+                self.last_watts = watts;
+                return;
             }
         }
         let previous = self.points.last().copied();
@@ -109,10 +141,28 @@ impl RailTrace {
     /// Joules between `a` and `b` (seconds on the run clock), or `None` when the trace does not
     /// cover the whole interval.
     pub fn energy(&self, a: f64, b: f64) -> Option<f64> {
-        if b < a {
+        if b < a || self.gaps_within(a, b).next().is_some() {
             return None;
         }
         Some(self.cumulative(b)? - self.cumulative(a)?)
+    }
+
+    /// The spans without readings that overlap `[a, b]`.
+    pub fn gaps_within(&self, a: f64, b: f64) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.gaps
+            .iter()
+            .copied()
+            .filter(move |&(from, to)| from < b && to > a)
+    }
+
+    /// The highest power reading within `[a, b]` (readings are averages over their window, or
+    /// instantaneous): `None` for a counter-only rail or no reading there.
+    pub fn peak_w(&self, a: f64, b: f64) -> Option<f64> {
+        self.readings
+            .iter()
+            .filter(|(t, _)| (a..=b).contains(t))
+            .map(|&(_, w)| w)
+            .reduce(f64::max)
     }
 
     /// Average watts between `a` and `b`.
@@ -320,6 +370,35 @@ mod tests {
             vec![RailReading::watts("ram", Scope::Dram, 1.0)],
         )]);
         assert!(dram_only.headline().is_none());
+    }
+
+    #[test]
+    fn a_reading_without_values_is_a_gap_nothing_is_interpolated_across() {
+        let at = |t: f64, w: Option<f64>| {
+            sample(
+                t,
+                0.0,
+                vec![RailReading {
+                    watts: w,
+                    ..RailReading::watts("cluster", Scope::System, 0.0)
+                }],
+            )
+        };
+        let trace = Trace::from_samples(&[
+            at(0.0, Some(10.0)),
+            at(1.0, Some(10.0)),
+            at(2.0, None),
+            at(3.0, None),
+            at(4.0, Some(50.0)),
+            at(5.0, Some(50.0)),
+        ]);
+        let rail = trace.rail("cluster").unwrap();
+        assert!(close(rail.energy(0.0, 1.0).unwrap(), 10.0));
+        assert!(close(rail.energy(4.0, 5.0).unwrap(), 50.0));
+        assert_eq!(rail.energy(0.5, 4.5), None, "overlaps the gap");
+        assert_eq!(rail.gaps_within(0.0, 5.0).collect::<Vec<_>>(), [(1.0, 4.0)]);
+        assert_eq!(rail.peak_w(0.0, 1.5), Some(10.0));
+        assert_eq!(rail.peak_w(0.0, 5.0), Some(50.0));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod account;
 mod child;
+pub mod cluster;
 pub mod energy;
 mod error;
 pub mod macmon;
@@ -23,5 +24,7 @@ mod testing;
 
 pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
 pub use error::{Imported, Position, PowerError};
-pub use sample::{integrated_power_rail, RailReading, Sample, Scope, Thermal, THROTTLE_FLAGGED};
+pub use sample::{
+    integrated_power_rail, RailReading, Sample, Scope, Scrape, Thermal, THROTTLE_FLAGGED,
+};
 pub use source::{Source, Ticker};

@@ -26,6 +26,21 @@ pub struct Sample {
     /// Thermal and supply state, where the source reports it.
     #[serde(default, skip_serializing_if = "Thermal::is_empty")]
     pub thermal: Thermal,
+    /// A cluster's reading: how each node's endpoint answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scrapes: Vec<Scrape>,
+}
+
+/// How one node's power endpoint answered one tick of a cluster reading.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scrape {
+    /// The node.
+    pub node: String,
+    /// Milliseconds from asking to the answer (or the failure), on the coordinator.
+    pub latency_ms: f64,
+    /// Why there was no reading, when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The rail that repeats `rail`'s power readings without its energy counter. Integrated, its
@@ -93,6 +108,9 @@ pub enum Scope {
     GpuBoard,
     /// Anything else a user named (Prometheus metrics, hwmon sensors).
     Other,
+    /// A cluster: the sum of every node's widest rail, taken only where every node was read.
+    /// What each node's part covers is in the node's own rails.
+    Cluster,
 }
 
 impl Scope {
@@ -111,6 +129,7 @@ impl Scope {
             Scope::System => "system",
             Scope::GpuBoard => "gpu-board",
             Scope::Other => "other",
+            Scope::Cluster => "cluster",
         }
     }
 
@@ -118,6 +137,7 @@ impl Scope {
     /// use: the widest one measured.
     pub fn breadth(self) -> u8 {
         match self {
+            Scope::Cluster => 10,
             Scope::System => 9,
             Scope::Platform => 8,
             Scope::CpuGpuAne => 7,

@@ -4,13 +4,15 @@
 
 use std::time::Duration;
 
+use super::cluster::exo::ExoTelemetrySource;
+use super::cluster::{ClusterSource, Member};
 use super::macmon::{MacmonPipeSource, MacmonServeSource};
 use super::nvml::NvmlSource;
 use super::powermetrics::PowermetricsSource;
 use super::prometheus::PrometheusSource;
 use super::rapl::RaplSource;
 use super::{PowerError, Source};
-use crate::suite::{PowerSection, SamplerKind};
+use crate::suite::{NodeSampler, PowerSection, SamplerKind};
 
 /// What `[power]` resolved to.
 pub struct Selection {
@@ -31,24 +33,61 @@ pub struct SourceSettings {
     pub sampler: SamplerKind,
     /// Sampling interval.
     pub interval: Duration,
-    /// Endpoint of `prometheus`, or of a remote `macmon serve`.
+    /// Endpoint of `prometheus`, of a remote `macmon serve`, or of exo's API.
     pub url: Option<String>,
     /// Metrics `prometheus` reads.
     pub metrics: Vec<String>,
+    /// A cluster's nodes, each with its own endpoint (`sampler` is then unused).
+    pub nodes: Vec<NodeSettings>,
+}
+
+/// One cluster node's power endpoint.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// The node's name.
+    pub name: String,
+    /// Its sampler.
+    pub sampler: NodeSampler,
+    /// Its endpoint.
+    pub url: Option<String>,
+    /// `prometheus`: the metrics to read (empty: detected).
+    pub metrics: Vec<String>,
+    /// A file with the bearer token the endpoint asks for.
+    pub token_file: Option<String>,
 }
 
 impl SourceSettings {
-    /// The settings of a suite's `[power]`.
-    pub fn from_suite(power: &PowerSection) -> Self {
+    /// The settings of a suite's `[power]`; `exo_url` is the exo target's API, which the `exo`
+    /// sampler reads when `[power]` names no `url`.
+    pub fn from_suite(power: &PowerSection, exo_url: Option<&str>) -> Self {
+        let mut url = power.url.as_ref().map(|u| u.value.clone());
+        if power.sampler.value == SamplerKind::Exo && url.is_none() {
+            url = exo_url.map(str::to_string);
+        }
         Self {
             sampler: power.sampler.value,
             interval: Duration::from_millis(u64::from(power.interval_ms.0)),
-            url: power.url.as_ref().map(|u| u.value.clone()),
+            url,
             metrics: power
                 .metrics
                 .as_ref()
                 .map(|m| m.value.clone())
                 .unwrap_or_default(),
+            nodes: power
+                .nodes
+                .iter()
+                .map(|n| NodeSettings {
+                    name: n.name.value.0.clone(),
+                    sampler: n.sampler.value,
+                    url: n.url.as_ref().map(|u| u.value.clone()),
+                    metrics: n
+                        .metrics
+                        .as_ref()
+                        .map(|m| m.value.clone())
+                        .unwrap_or_default(),
+                    token_file: n.token_file.as_ref().map(|t| t.value.clone()),
+                })
+                .collect(),
         }
     }
 }
@@ -56,6 +95,9 @@ impl SourceSettings {
 /// Open the source `settings` name. An explicitly named sampler that cannot run is an error
 /// (the user asked for it); `auto` falls back through the candidates to none.
 pub fn select(settings: &SourceSettings) -> Result<Selection, PowerError> {
+    if !settings.nodes.is_empty() {
+        return Ok(cluster(settings));
+    }
     match settings.sampler {
         SamplerKind::None => Ok(Selection {
             source: None,
@@ -101,10 +143,17 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
             )?)
         }
         SamplerKind::Exo => {
-            return Err(PowerError::Unavailable {
+            let url = settings.url.as_deref().ok_or(PowerError::Unavailable {
                 source_name: "exo",
-                reason: "exo's per-node telemetry is not read by this version of bench".into(),
-            })
+                reason: "no exo API to read (`url`, or an exo target)".into(),
+            })?;
+            let exo = ExoTelemetrySource::open(url, interval)?;
+            let member = Member {
+                node: None,
+                nodes: exo.nodes(),
+                source: Box::new(exo),
+            };
+            Box::new(ClusterSource::new(vec![member], interval, &[]))
         }
         SamplerKind::Auto | SamplerKind::None => {
             return Err(PowerError::Unavailable {
@@ -112,6 +161,56 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
                 reason: "not a single sampler".into(),
             })
         }
+    })
+}
+
+/// `[[power.nodes]]`: each node's source, opened now; a node whose endpoint does not answer is
+/// left out with a warning (the run goes on without it, and the total says it does not cover
+/// it). No node answering: nothing is sampled.
+fn cluster(settings: &SourceSettings) -> Selection {
+    let mut members = Vec::new();
+    let mut left_out = Vec::new();
+    for node in &settings.nodes {
+        match open_node(node, settings.interval) {
+            Ok(source) => members.push(Member {
+                node: Some(node.name.clone()),
+                nodes: vec![node.name.clone()],
+                source,
+            }),
+            Err(why) => {
+                tracing::warn!("power: node {} is left out: {why}", node.name);
+                left_out.push(format!("{} ({why})", node.name));
+            }
+        }
+    }
+    if members.is_empty() {
+        return Selection {
+            source: None,
+            used: SamplerKind::None,
+            note: format!("no node's power could be read: {}", left_out.join("; ")),
+            tried: left_out,
+        };
+    }
+    let source = ClusterSource::new(members, settings.interval, &left_out);
+    Selection {
+        note: source.describe(),
+        source: Some(Box::new(source)),
+        used: SamplerKind::Auto,
+        tried: left_out,
+    }
+}
+
+fn open_node(node: &NodeSettings, interval: Duration) -> Result<Box<dyn Source>, String> {
+    let url = node.url.as_deref().unwrap_or_default();
+    Ok(match node.sampler {
+        NodeSampler::None => return Err("its sampler is \"none\"".into()),
+        NodeSampler::Macmon => {
+            Box::new(MacmonServeSource::open(url, interval).map_err(|e| e.to_string())?)
+        }
+        NodeSampler::Prometheus => Box::new(
+            PrometheusSource::open_names(url, &node.metrics, interval)
+                .map_err(|e| e.to_string())?,
+        ),
     })
 }
 

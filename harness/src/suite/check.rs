@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::error::Problem;
 use super::types::{
-    ArrivalKind, DeviceKind, EngineKind, PowerSection, SamplerKind, Suite, WorkloadKind,
+    ArrivalKind, DeviceKind, EngineKind, NodeSampler, PowerSection, SamplerKind, Suite,
+    WorkloadKind,
 };
 
 /// Every problem of a parsed suite, in file order.
@@ -16,16 +17,8 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         problems.push(Problem::at(file, source, span, msg));
     };
 
-    if !suite.power.sampler.is_available() {
-        at(
-            suite.power.sampler.span.clone(),
-            format!(
-                "power sampler `{}` is not available in this version of bench; allowed now: \"auto\", \"powermetrics\", \"macmon\", \"nvml\", \"rapl\", \"prometheus\", \"none\"",
-                serde_plain(&suite.power.sampler.value)
-            ),
-        );
-    }
     check_power(&suite.power, &mut at);
+    check_power_nodes(suite, &mut at);
 
     let mut seen = HashMap::new();
     for target in &suite.targets {
@@ -401,22 +394,18 @@ fn device_unavailable(device: DeviceKind) -> Option<String> {
     }
 }
 
-fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// `url` and `metrics` belong to the samplers that read them, and those need them.
 fn check_power(power: &PowerSection, at: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let sampler = power.sampler.value;
     if let Some(url) = &power.url {
-        if !matches!(sampler, SamplerKind::Prometheus | SamplerKind::Macmon) {
+        if !matches!(
+            sampler,
+            SamplerKind::Prometheus | SamplerKind::Macmon | SamplerKind::Exo
+        ) {
             at(
                 url.span.clone(),
                 format!(
-                    "`url` is read only by the \"prometheus\" and \"macmon\" samplers, not by \"{}\"",
+                    "`url` is read only by the \"prometheus\", \"macmon\" and \"exo\" samplers, not by \"{}\"",
                     sampler.as_str()
                 ),
             );
@@ -459,6 +448,108 @@ fn check_power(power: &PowerSection, at: &mut impl FnMut(std::ops::Range<usize>,
                 format!(
                     "the \"prometheus\" sampler needs {} in [power], e.g. url = \"http://gpu-host:9400/metrics\", metrics = [\"DCGM_FI_DEV_POWER_USAGE\"]",
                     missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            );
+        }
+    }
+}
+
+/// `[[power.nodes]]`: unique names and endpoints, an endpoint for each measured node, and no
+/// suite-wide sampler beside them; `sampler = "exo"` needs an exo API to read.
+fn check_power_nodes(suite: &Suite, at: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let power = &suite.power;
+    if power.sampler.value == SamplerKind::Exo
+        && power.url.is_none()
+        && !suite
+            .targets
+            .iter()
+            .any(|t| t.engine.value == EngineKind::Exo && t.url.is_some())
+    {
+        at(
+            power.sampler.span.clone(),
+            "the \"exo\" sampler reads exo's /state: give [power] a `url` (\"http://studio-1.local:52415\") or add an exo target with one".into(),
+        );
+    }
+    let Some(first) = power.nodes.first() else {
+        return;
+    };
+    if !matches!(power.sampler.value, SamplerKind::Auto) || power.url.is_some() {
+        at(
+            first.name.span.clone(),
+            "[[power.nodes]] gives each node its own sampler; leave `sampler` and `url` out of [power] (found beside them)".into(),
+        );
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut hosts: HashMap<String, &str> = HashMap::new();
+    for (i, node) in power.nodes.iter().enumerate() {
+        if let Some(j) = names.insert(&node.name.value.0, i) {
+            at(
+                node.name.span.clone(),
+                format!(
+                    "node `{}` is listed twice in [[power.nodes]] (entries {} and {}); node names must be unique",
+                    node.name.value, j + 1, i + 1
+                ),
+            );
+        }
+        let sampler = node.sampler.value;
+        match (&node.url, sampler) {
+            (None, NodeSampler::Macmon | NodeSampler::Prometheus) => at(
+                node.sampler.span.clone(),
+                format!(
+                    "node `{}`: the \"{}\" sampler needs `url`, its endpoint (e.g. \"http://{}:{}\")",
+                    node.name.value,
+                    sampler.as_str(),
+                    node.name.value,
+                    if sampler == NodeSampler::Macmon { "9090" } else { "9464/metrics" }
+                ),
+            ),
+            (Some(url), NodeSampler::None) => at(
+                url.span.clone(),
+                format!("node `{}` has sampler \"none\": `url` is not read", node.name.value),
+            ),
+            (Some(url), _) if !url.value.starts_with("http://") => at(
+                url.span.clone(),
+                format!(
+                    "`{}` is not an http:// URL; power endpoints are read over plain HTTP (https is not supported)",
+                    url.value
+                ),
+            ),
+            (Some(url), _) => {
+                // Two nodes on one endpoint would count one machine twice.
+                let host = url.value["http://".len()..]
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if let Some(other) = hosts.insert(host, &node.name.value.0) {
+                    at(
+                        url.span.clone(),
+                        format!(
+                            "node `{}` reads the same endpoint as node `{other}` ({}); each node needs its own",
+                            node.name.value, url.value
+                        ),
+                    );
+                }
+            }
+            (None, NodeSampler::None) => {}
+        }
+        if let Some(metrics) = &node.metrics {
+            if sampler != NodeSampler::Prometheus {
+                at(
+                    metrics.span.clone(),
+                    format!(
+                        "`metrics` is read only by the \"prometheus\" sampler, not by \"{}\"",
+                        sampler.as_str()
+                    ),
+                );
+            }
+        }
+        if let (Some(token), NodeSampler::None) = (&node.token_file, sampler) {
+            at(
+                token.span.clone(),
+                format!(
+                    "node `{}` has sampler \"none\": `token_file` is not read",
+                    node.name.value
                 ),
             );
         }

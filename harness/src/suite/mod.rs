@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Location, Problem, SuiteError};
 pub use types::{
-    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, PowerSection,
-    SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind, TransportKind, Workload,
-    WorkloadKind,
+    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, NodeSampler, PowerNode,
+    PowerSection, SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind,
+    TransportKind, Workload, WorkloadKind,
 };
 pub use values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 

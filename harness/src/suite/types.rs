@@ -57,7 +57,8 @@ fn default_warmup() -> u32 {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowerSection {
-    /// Which sampler to use; `auto` picks what works on this machine.
+    /// Which sampler to use; `auto` picks what works on this machine. `exo`: every node's
+    /// power from exo's `/state` (at `url`, or the exo target's), summed.
     #[serde(default)]
     pub sampler: At<SamplerKind>,
     /// Sampling interval in milliseconds.
@@ -67,13 +68,63 @@ pub struct PowerSection {
     #[serde(default)]
     pub idle_baseline_s: u32,
     /// `prometheus`: the endpoint to scrape (`http://host:9400/metrics`); `macmon`: a
-    /// `macmon serve` on another host (`http://host:9090`) instead of spawning `macmon pipe`.
+    /// `macmon serve` on another host (`http://host:9090`) instead of spawning `macmon pipe`;
+    /// `exo`: the exo API (default: the exo target's `url`).
     #[serde(default)]
     pub url: Option<At<String>>,
     /// `prometheus`: the power or energy metrics to read (`DCGM_FI_DEV_POWER_USAGE`,
     /// `node_rapl_package_joules_total`, `macmon_sys_power_watts`, ...).
     #[serde(default)]
     pub metrics: Option<At<Vec<String>>>,
+    /// `[[power.nodes]]`: a cluster's nodes, each read from its own endpoint on every tick;
+    /// the cluster's power is their sum where every node answered. Replaces `sampler`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<PowerNode>,
+}
+
+/// `[[power.nodes]]`: one node of a cluster and where its power is read.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PowerNode {
+    /// The node's name in results (`studio-1`): its rails are `<name>/<rail>`.
+    pub name: At<Name>,
+    /// Where its power comes from.
+    pub sampler: At<NodeSampler>,
+    /// The endpoint: a `macmon serve` (`http://studio-1.local:9090`) or a Prometheus text
+    /// endpoint (`http://studio-1.local:9464/metrics`, what `bench power serve` serves).
+    #[serde(default)]
+    pub url: Option<At<String>>,
+    /// `prometheus`: the power or energy metrics to read (default: the ones bench knows, found
+    /// on the endpoint).
+    #[serde(default)]
+    pub metrics: Option<At<Vec<String>>>,
+    /// A file holding the bearer token the endpoint asks for (`bench power serve` bound to a
+    /// network address).
+    #[serde(default)]
+    pub token_file: Option<At<String>>,
+}
+
+/// Where one cluster node's power comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeSampler {
+    /// A `macmon serve` on the node.
+    Macmon,
+    /// A Prometheus text endpoint (`bench power serve`, node exporter, DCGM exporter).
+    Prometheus,
+    /// Not measured: the cluster has no total then, only the other nodes' figures.
+    None,
+}
+
+impl NodeSampler {
+    /// The name as written in suites.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeSampler::Macmon => "macmon",
+            NodeSampler::Prometheus => "prometheus",
+            NodeSampler::None => "none",
+        }
+    }
 }
 
 impl Default for PowerSection {
@@ -84,6 +135,7 @@ impl Default for PowerSection {
             idle_baseline_s: 0,
             url: None,
             metrics: None,
+            nodes: Vec::new(),
         }
     }
 }
@@ -127,11 +179,6 @@ impl SamplerKind {
         SamplerKind::Prometheus,
         SamplerKind::None,
     ];
-
-    /// Whether this build can sample with it (exo's telemetry comes with the exo engine).
-    pub fn is_available(self) -> bool {
-        !matches!(self, SamplerKind::Exo)
-    }
 
     /// The name as written in suites.
     pub fn as_str(self) -> &'static str {

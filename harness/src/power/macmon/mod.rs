@@ -114,6 +114,7 @@ pub fn parse_line(line: &str) -> Result<Sample, String> {
         host: None,
         rails,
         thermal,
+        scrapes: Vec::new(),
     })
 }
 

@@ -171,6 +171,7 @@ impl Reading {
                 battery_percent: self.battery_percent,
                 ..Thermal::default()
             },
+            scrapes: Vec::new(),
         }
     }
 }

@@ -167,6 +167,7 @@ impl Pending {
             host: None,
             rails,
             thermal: self.thermal,
+            scrapes: Vec::new(),
         }
     }
 }

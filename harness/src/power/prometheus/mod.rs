@@ -246,6 +246,7 @@ pub fn to_sample(points: &[MetricPoint], specs: &[MetricSpec], t_s: f64, window_
         host: None,
         rails,
         thermal: thermal(points),
+        scrapes: Vec::new(),
     }
 }
 

@@ -31,8 +31,8 @@ use crate::model::ResolvedModel;
 use crate::Error;
 use state::{Cluster, Placement, Readiness};
 
-/// How long an accepted instance may take to appear in `/state` (exo's master applies it a
-/// moment later).
+/// How long an accepted instance may take to appear in `/state`, and a removed one to leave
+/// it (exo's master applies both a moment after answering).
 const APPEAR_WITHIN: Duration = Duration::from_secs(10);
 
 /// Which exo endpoint requests go to.
@@ -320,16 +320,36 @@ pub(crate) fn post_json(
     read_json(response, "POST", url)
 }
 
+/// Remove instance `id` and wait until exo's state no longer lists it: exo answers the DELETE
+/// before it applies it, and the next target must not take it for a running instance.
 fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
     let url = format!("{base}/instance/{id}");
     match http.delete(&url).send() {
         Ok(r) if r.status().is_success() => {}
-        Ok(r) => tracing::warn!(
-            "DELETE {url}: HTTP {}; the instance may still be running",
-            r.status()
-        ),
-        Err(e) => tracing::warn!("DELETE {url}: {e}; the instance may still be running"),
+        Ok(r) => {
+            tracing::warn!(
+                "DELETE {url}: HTTP {}; the instance may still be running",
+                r.status()
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!("DELETE {url}: {e}; the instance may still be running");
+            return;
+        }
     }
+    let deadline = Instant::now() + APPEAR_WITHIN;
+    while Instant::now() < deadline {
+        match get(http, &format!("{base}/state")) {
+            Ok(state) if state["instances"].get(id).is_none() => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => return, // the cluster is gone: nothing left to wait for
+        }
+    }
+    tracing::warn!(
+        "exo still lists instance {id} {} s after it was removed",
+        APPEAR_WITHIN.as_secs()
+    );
 }
 
 /// Whether `placement` is what the target asked for.
