@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::macmon::{MacmonPipeSource, MacmonServeSource};
 use super::nvml::NvmlSource;
 use super::powermetrics::PowermetricsSource;
-use super::prometheus::PrometheusSource;
+use super::prometheus::{HttpSettings, PrometheusSource};
 use super::rapl::RaplSource;
 use super::{PowerError, Source};
 use crate::suite::{PowerSection, SamplerKind};
@@ -25,7 +25,7 @@ pub struct Selection {
 }
 
 /// Settings a source needs, read from `[power]` (or the `bench power` command line).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SourceSettings {
     /// The sampler.
     pub sampler: SamplerKind,
@@ -35,6 +35,9 @@ pub struct SourceSettings {
     pub url: Option<String>,
     /// Metrics `prometheus` reads.
     pub metrics: Vec<String>,
+    /// Bearer token sent to `url` (a `bench power serve` off loopback, or an endpoint behind
+    /// an authenticating proxy).
+    pub token: Option<String>,
 }
 
 impl SourceSettings {
@@ -49,7 +52,29 @@ impl SourceSettings {
                 .as_ref()
                 .map(|m| m.value.clone())
                 .unwrap_or_default(),
+            // Suites carry no secrets; a token comes from the command line.
+            token: None,
         }
+    }
+}
+
+// By hand, so that the token never reaches a log.
+impl std::fmt::Debug for SourceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceSettings")
+            .field("sampler", &self.sampler)
+            .field("interval", &self.interval)
+            .field("url", &self.url)
+            .field("metrics", &self.metrics)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl SourceSettings {
+    /// How the HTTP sources reach `url`: the default timeout, and the token.
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings::with_token(self.token.clone())
     }
 }
 
@@ -84,7 +109,11 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
             Box::new(PowermetricsSource::open(interval.as_millis() as u64)?)
         }
         SamplerKind::Macmon => match &settings.url {
-            Some(url) => Box::new(MacmonServeSource::open(url, interval)?),
+            Some(url) => Box::new(MacmonServeSource::open_with(
+                url,
+                interval,
+                &settings.http(),
+            )?),
             None => Box::new(MacmonPipeSource::open(interval.as_millis() as u64)?),
         },
         SamplerKind::Nvml => Box::new(NvmlSource::open(interval)?),
@@ -94,10 +123,11 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
                 source_name: "prometheus",
                 reason: "no `url` to scrape".into(),
             })?;
-            Box::new(PrometheusSource::open_names(
+            Box::new(PrometheusSource::open_names_with(
                 url,
                 &settings.metrics,
                 interval,
+                &settings.http(),
             )?)
         }
         SamplerKind::Exo => {
