@@ -14,8 +14,8 @@ use crate::power::{Sample, Source};
 /// What the sampling thread reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A sample, and when it arrived.
-    Sample(Sample, Instant),
+    /// A sample, and when it arrived (boxed: a sample is large beside the other events).
+    Sample(Box<Sample>, Instant),
     /// The source ended by itself (a replay without `--loop`).
     Ended,
     /// The source failed: how.
@@ -48,7 +48,10 @@ impl Feed {
                         }
                         match source.next(&clock) {
                             Ok(Some(sample)) => {
-                                if tx.send(Event::Sample(sample, Instant::now())).is_err() {
+                                if tx
+                                    .send(Event::Sample(Box::new(sample), Instant::now()))
+                                    .is_err()
+                                {
                                     return; // the server is gone
                                 }
                             }

@@ -93,7 +93,7 @@ impl PowerServer {
         loop {
             for event in feed.drain() {
                 match event {
-                    Event::Sample(sample, at) => state.push(sample, at),
+                    Event::Sample(sample, at) => state.push(*sample, at),
                     Event::Ended => tracing::info!("the source ended; its last sample stays"),
                     Event::Failed(why) => return Ok(Outcome::SourceFailed(why)),
                 }
