@@ -27,6 +27,7 @@ mod hw;
 mod interrupt;
 mod model;
 mod power;
+mod power_serve;
 mod report;
 mod run;
 mod stats_args;

@@ -1,4 +1,5 @@
-//! `bench power`: watch power live, record it to a file, or import a capture made elsewhere.
+//! `bench power`: watch power live, record it to a file, import a capture made elsewhere, or
+//! serve this machine's power over HTTP.
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
@@ -16,7 +17,8 @@ use crate::cpu_time::process_cpu_seconds;
 use crate::power::energy::Trace;
 use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, SourceSettings};
-use crate::power::{macmon, powermetrics, Imported, Position, PowerError, Sample};
+use crate::power::serve::Token;
+use crate::power::{macmon, powermetrics, Imported, Position, PowerError, Sample, Source};
 use crate::suite::SamplerKind;
 
 use super::EXIT_USAGE;
@@ -27,6 +29,8 @@ pub enum PowerCommand {
     Watch {
         #[command(flatten)]
         sampler: SamplerArgs,
+        #[command(flatten)]
+        token: UrlToken,
         /// Stop after this many seconds.
         #[arg(long, value_name = "SECONDS")]
         duration: Option<f64>,
@@ -36,6 +40,8 @@ pub enum PowerCommand {
     Record {
         #[command(flatten)]
         sampler: SamplerArgs,
+        #[command(flatten)]
+        token: UrlToken,
         /// Where to write the samples.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -61,6 +67,38 @@ pub enum PowerCommand {
         #[arg(long, value_name = "MS")]
         interval_ms: Option<u64>,
     },
+    /// Serve this machine's power over HTTP for a coordinator to scrape: `/metrics`
+    /// (Prometheus text), `/json` (the latest sample). Until Ctrl-C.
+    #[command(long_about = super::power_serve::LONG_ABOUT)]
+    Serve(super::power_serve::ServeArgs),
+}
+
+/// The bearer token for `--url` (a `bench power serve` on another node, or an endpoint behind
+/// an authenticating proxy).
+#[derive(Debug, Args)]
+pub struct UrlToken {
+    /// prometheus/macmon --url: a file whose first line is the bearer token to send (for a
+    /// `bench power serve` started with a token).
+    #[arg(long = "token-file", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+impl UrlToken {
+    fn read(&self) -> anyhow::Result<Option<String>> {
+        self.token_file
+            .as_deref()
+            .map(|path| read_token_file(path).map(|t| t.expose().to_string()))
+            .transpose()
+    }
+}
+
+/// A token file's token; a warning when others can read the file.
+pub fn read_token_file(path: &Path) -> anyhow::Result<Token> {
+    let loaded = Token::from_file(path)?;
+    if let Some(warning) = &loaded.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(loaded.token)
 }
 
 /// Formats `bench power import` reads.
@@ -101,12 +139,18 @@ fn parse_sampler(s: &str) -> Result<SamplerKind, String> {
 
 pub fn run(command: PowerCommand) -> anyhow::Result<ExitCode> {
     match command {
-        PowerCommand::Watch { sampler, duration } => watch(&sampler, duration),
+        PowerCommand::Watch {
+            sampler,
+            token,
+            duration,
+        } => watch(&sampler, &token, duration),
         PowerCommand::Record {
             sampler,
+            token,
             out,
             duration,
-        } => record(&sampler, &out, duration),
+        } => record(&sampler, &token, &out, duration),
+        PowerCommand::Serve(args) => super::power_serve::serve(&args),
         PowerCommand::Import {
             format,
             file,
@@ -116,7 +160,20 @@ pub fn run(command: PowerCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, Duration)> {
+fn start(
+    args: &SamplerArgs,
+    token: &UrlToken,
+    sink: Option<File>,
+) -> anyhow::Result<(Monitor, Duration)> {
+    let (source, interval) = open_source(args, token.read()?)?;
+    Ok((Monitor::start(source, RunClock::start(), sink), interval))
+}
+
+/// Open the source `args` name, sending `token` to its URL; prints which one it is.
+pub fn open_source(
+    args: &SamplerArgs,
+    token: Option<String>,
+) -> anyhow::Result<(Box<dyn Source>, Duration)> {
     anyhow::ensure!(args.interval_ms > 0, "--interval-ms must be at least 1");
     let settings = SourceSettings {
         sampler: args.sampler,
@@ -124,20 +181,18 @@ fn start(args: &SamplerArgs, sink: Option<File>) -> anyhow::Result<(Monitor, Dur
         url: args.url.clone(),
         metrics: args.metrics.clone(),
         nodes: Vec::new(),
+        token,
     };
     let selection = select::select(&settings)?;
     let Some(source) = selection.source else {
         anyhow::bail!("{}", selection.note);
     };
     eprintln!("{}: {}", selection.used.as_str(), source.describe());
-    Ok((
-        Monitor::start(source, RunClock::start(), sink),
-        settings.interval,
-    ))
+    Ok((source, settings.interval))
 }
 
 /// A flag Ctrl-C sets, so the commands can stop cleanly and print their summary.
-fn interrupted() -> Arc<AtomicBool> {
+pub fn interrupted() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = Arc::clone(&flag);
     if ctrlc::set_handler(move || set.store(true, Ordering::SeqCst)).is_err() {
@@ -150,8 +205,8 @@ fn keep_going(stop: &AtomicBool, started: Instant, duration: Option<f64>) -> boo
     !stop.load(Ordering::SeqCst) && duration.is_none_or(|d| started.elapsed().as_secs_f64() < d)
 }
 
-fn watch(args: &SamplerArgs, duration: Option<f64>) -> anyhow::Result<ExitCode> {
-    let (monitor, interval) = start(args, None)?;
+fn watch(args: &SamplerArgs, token: &UrlToken, duration: Option<f64>) -> anyhow::Result<ExitCode> {
+    let (monitor, interval) = start(args, token, None)?;
     let stop = interrupted();
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
@@ -206,10 +261,15 @@ pub fn describe(sample: &Sample) -> String {
     parts.join("  ")
 }
 
-fn record(args: &SamplerArgs, out: &Path, duration: Option<f64>) -> anyhow::Result<ExitCode> {
+fn record(
+    args: &SamplerArgs,
+    token: &UrlToken,
+    out: &Path,
+    duration: Option<f64>,
+) -> anyhow::Result<ExitCode> {
     let file = File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
     let cpu_before = process_cpu_seconds();
-    let (monitor, _) = start(args, Some(file))?;
+    let (monitor, _) = start(args, token, Some(file))?;
     let stop = interrupted();
     let started = Instant::now();
     while keep_going(&stop, started, duration) {

@@ -1,9 +1,10 @@
 //! Power and thermal sampling.
 //!
-//! Every source ([`powermetrics`], [`macmon`], [`nvml`], [`rapl`], [`prometheus`]) implements
-//! [`Source`] and yields [`Sample`]s on the run clock. The [`monitor`] runs one source on a
+//! Every source ([`powermetrics`], [`macmon`], [`nvml`], [`rapl`], [`prometheus`],
+//! [`replay`]) implements [`Source`] and yields [`Sample`]s on the run clock. The [`monitor`] runs one source on a
 //! thread while the suite runs, keeps its samples and writes them to `power.jsonl`; [`energy`]
-//! integrates them over each measurement's phases.
+//! integrates them over each measurement's phases. [`serve`] exposes one source over HTTP
+//! (`bench power serve`) for a coordinator to scrape.
 
 mod account;
 mod child;
@@ -16,8 +17,10 @@ pub mod nvml;
 pub mod powermetrics;
 pub mod prometheus;
 pub mod rapl;
+pub mod replay;
 mod sample;
 pub mod select;
+pub mod serve;
 mod source;
 #[cfg(test)]
 mod testing;

@@ -114,6 +114,22 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, in declaration order (for readers that match a scope written as text).
+    pub const ALL: &'static [Scope] = &[
+        Scope::Cpu,
+        Scope::Gpu,
+        Scope::Ane,
+        Scope::CpuGpuAne,
+        Scope::Dram,
+        Scope::Package,
+        Scope::Core,
+        Scope::Uncore,
+        Scope::Platform,
+        Scope::System,
+        Scope::GpuBoard,
+        Scope::Other,
+    ];
+
     /// The scope as written in results.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -241,6 +257,17 @@ mod tests {
         assert!(!line.contains("thermal"), "{line}");
         assert!(line.contains(r#""scope":"gpu-board""#), "{line}");
         assert_eq!(serde_json::from_str::<Sample>(&line).unwrap(), sample);
+    }
+
+    #[test]
+    fn every_scope_is_listed_once_and_as_str_is_its_serde_name() {
+        let mut seen = std::collections::BTreeSet::new();
+        for scope in Scope::ALL {
+            assert!(seen.insert(scope), "{scope:?} twice");
+            let json = serde_json::to_string(scope).unwrap();
+            assert_eq!(json, format!("\"{}\"", scope.as_str()));
+        }
+        assert_eq!(seen.len(), 12);
     }
 
     #[test]

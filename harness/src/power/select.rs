@@ -9,8 +9,9 @@ use super::cluster::{ClusterSource, Member};
 use super::macmon::{MacmonPipeSource, MacmonServeSource};
 use super::nvml::NvmlSource;
 use super::powermetrics::PowermetricsSource;
-use super::prometheus::PrometheusSource;
+use super::prometheus::{HttpSettings, PrometheusSource};
 use super::rapl::RaplSource;
+use super::serve::auth::Token;
 use super::{PowerError, Source};
 use crate::suite::{NodeSampler, PowerSection, SamplerKind};
 
@@ -27,7 +28,7 @@ pub struct Selection {
 }
 
 /// Settings a source needs, read from `[power]` (or the `bench power` command line).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SourceSettings {
     /// The sampler.
     pub sampler: SamplerKind,
@@ -37,6 +38,9 @@ pub struct SourceSettings {
     pub url: Option<String>,
     /// Metrics `prometheus` reads.
     pub metrics: Vec<String>,
+    /// Bearer token sent to `url` (a `bench power serve` off loopback, or an endpoint behind
+    /// an authenticating proxy).
+    pub token: Option<String>,
     /// A cluster's nodes, each with its own endpoint (`sampler` is then unused).
     pub nodes: Vec<NodeSettings>,
 }
@@ -52,7 +56,8 @@ pub struct NodeSettings {
     pub url: Option<String>,
     /// `prometheus`: the metrics to read (empty: detected).
     pub metrics: Vec<String>,
-    /// A file with the bearer token the endpoint asks for.
+    /// A file with the bearer token the endpoint asks for (relative: to the working
+    /// directory).
     pub token_file: Option<String>,
 }
 
@@ -88,7 +93,30 @@ impl SourceSettings {
                     token_file: n.token_file.as_ref().map(|t| t.value.clone()),
                 })
                 .collect(),
+            // Suites carry no secrets; a token comes from the command line.
+            token: None,
         }
+    }
+}
+
+// By hand, so that the token never reaches a log.
+impl std::fmt::Debug for SourceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceSettings")
+            .field("sampler", &self.sampler)
+            .field("interval", &self.interval)
+            .field("url", &self.url)
+            .field("metrics", &self.metrics)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("nodes", &self.nodes)
+            .finish()
+    }
+}
+
+impl SourceSettings {
+    /// How the HTTP sources reach `url`: the default timeout, and the token.
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings::with_token(self.token.clone())
     }
 }
 
@@ -126,7 +154,11 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
             Box::new(PowermetricsSource::open(interval.as_millis() as u64)?)
         }
         SamplerKind::Macmon => match &settings.url {
-            Some(url) => Box::new(MacmonServeSource::open(url, interval)?),
+            Some(url) => Box::new(MacmonServeSource::open_with(
+                url,
+                interval,
+                &settings.http(),
+            )?),
             None => Box::new(MacmonPipeSource::open(interval.as_millis() as u64)?),
         },
         SamplerKind::Nvml => Box::new(NvmlSource::open(interval)?),
@@ -136,10 +168,11 @@ pub fn open(kind: SamplerKind, settings: &SourceSettings) -> Result<Box<dyn Sour
                 source_name: "prometheus",
                 reason: "no `url` to scrape".into(),
             })?;
-            Box::new(PrometheusSource::open_names(
+            Box::new(PrometheusSource::open_names_with(
                 url,
                 &settings.metrics,
                 interval,
+                &settings.http(),
             )?)
         }
         SamplerKind::Exo => {
@@ -202,13 +235,24 @@ fn cluster(settings: &SourceSettings) -> Selection {
 
 fn open_node(node: &NodeSettings, interval: Duration) -> Result<Box<dyn Source>, String> {
     let url = node.url.as_deref().unwrap_or_default();
+    let token = match &node.token_file {
+        Some(path) => {
+            let loaded = Token::from_file(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+            if let Some(warning) = &loaded.warning {
+                tracing::warn!("power: node {}: {warning}", node.name);
+            }
+            Some(loaded.token.expose().to_string())
+        }
+        None => None,
+    };
+    let http = HttpSettings::with_token(token);
     Ok(match node.sampler {
         NodeSampler::None => return Err("its sampler is \"none\"".into()),
         NodeSampler::Macmon => {
-            Box::new(MacmonServeSource::open(url, interval).map_err(|e| e.to_string())?)
+            Box::new(MacmonServeSource::open_with(url, interval, &http).map_err(|e| e.to_string())?)
         }
         NodeSampler::Prometheus => Box::new(
-            PrometheusSource::open_names(url, &node.metrics, interval)
+            PrometheusSource::open_names_with(url, &node.metrics, interval, &http)
                 .map_err(|e| e.to_string())?,
         ),
     })

@@ -57,7 +57,7 @@ impl ExoTelemetrySource {
         };
         let url = http::endpoint_url(NAME, endpoint, "/state")?;
         let client = http::client(NAME, http::DEFAULT_TIMEOUT)?;
-        let body = http::get_text(&client, &url, "application/json")
+        let body = http::get_text(&client, &url, "application/json", None)
             .map_err(|e| unavailable(format!("cannot read exo's state at {url}: {e}")))?;
         let state: Value = serde_json::from_str(&body)
             .map_err(|e| unavailable(format!("{url} did not answer with JSON: {e}")))?;
@@ -132,12 +132,10 @@ impl Source for ExoTelemetrySource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body =
-            http::get_text_retrying(&self.client, &self.url, "application/json").map_err(|e| {
-                PowerError::Failed {
-                    source_name: NAME,
-                    reason: format!("{} stopped answering: {e}", self.url),
-                }
+        let body = http::get_text_retrying(&self.client, &self.url, "application/json", None)
+            .map_err(|e| PowerError::Failed {
+                source_name: NAME,
+                reason: format!("{} stopped answering: {e}", self.url),
             })?;
         let state: Value = serde_json::from_str(&body).map_err(|e| PowerError::Failed {
             source_name: NAME,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{parse_line, NAME};
 use crate::clock::RunClock;
 use crate::power::prometheus::http::{self, GetError};
+use crate::power::prometheus::HttpSettings;
 use crate::power::{Position, PowerError, Sample, Source, Ticker};
 
 /// How long `open` waits out macmon serve's `503 no data yet` (it has data one interval after
@@ -30,6 +31,7 @@ pub struct MacmonServeSource {
     host: Option<String>,
     window_s: f64,
     description: String,
+    token: Option<String>,
 }
 
 impl MacmonServeSource {
@@ -45,6 +47,23 @@ impl MacmonServeSource {
         interval: Duration,
         timeout: Duration,
     ) -> Result<Self, PowerError> {
+        let settings = HttpSettings {
+            timeout,
+            token: None,
+        };
+        Self::open_with(endpoint, interval, &settings)
+    }
+
+    /// [`MacmonServeSource::open`] with the timeout and bearer token of `settings` (for a
+    /// `macmon serve` behind an authenticating proxy). A 401 answer is
+    /// [`PowerError::Unavailable`] saying whether a token is wanted or the one sent was refused.
+    pub fn open_with(
+        endpoint: &str,
+        interval: Duration,
+        settings: &HttpSettings,
+    ) -> Result<Self, PowerError> {
+        let timeout = settings.timeout;
+        let token = settings.token.clone();
         let unavailable = |reason: String| PowerError::Unavailable {
             source_name: NAME,
             reason,
@@ -53,8 +72,11 @@ impl MacmonServeSource {
         let client = http::client(NAME, timeout)?;
         let deadline = Instant::now() + NO_DATA_GRACE;
         let body = loop {
-            match http::get_text(&client, &url, "application/json") {
+            match http::get_text(&client, &url, "application/json", token.as_deref()) {
                 Ok(body) => break body,
+                Err(GetError::Status(401, why)) => {
+                    return Err(unavailable(http::refusal(&url, token.is_some(), &why)))
+                }
                 Err(GetError::Status(503, _)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -94,6 +116,7 @@ impl MacmonServeSource {
             ticker: Ticker::new(interval),
             window_s: interval.as_secs_f64(),
             description,
+            token,
         })
     }
 
@@ -114,13 +137,19 @@ impl Source for MacmonServeSource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body =
-            http::get_text_retrying(&self.client, &self.url, "application/json").map_err(|e| {
-                PowerError::Failed {
-                    source_name: NAME,
-                    reason: format!("{} stopped answering: {e}", self.url),
-                }
-            })?;
+        let body = http::get_text_retrying(
+            &self.client,
+            &self.url,
+            "application/json",
+            self.token.as_deref(),
+        )
+        .map_err(|e| PowerError::Failed {
+            source_name: NAME,
+            reason: match e {
+                GetError::Status(401, why) => http::refusal(&self.url, self.token.is_some(), &why),
+                e => format!("{} stopped answering: {e}", self.url),
+            },
+        })?;
         let t_s = clock.now_s();
         let mut sample = parse_line(&body).map_err(|message| PowerError::Malformed {
             format: NAME,

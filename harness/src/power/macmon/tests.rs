@@ -455,3 +455,16 @@ fn remote_hosts_are_recorded_and_this_machine_is_not() {
     assert_eq!(host("http://[::1]:9090"), None);
     assert_eq!(host("127.0.0.1:9090"), None);
 }
+
+#[test]
+fn serve_source_reports_a_refused_token() {
+    use crate::power::prometheus::HttpSettings;
+    let url = test_server::start(vec![(401, "wrong bearer token".into())], Then::Close);
+    let settings = HttpSettings::with_token(Some("guess".into()));
+    match MacmonServeSource::open_with(&url, Duration::from_secs(1), &settings) {
+        Err(PowerError::Unavailable { reason, .. }) => {
+            assert!(reason.contains("refused the bearer token"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

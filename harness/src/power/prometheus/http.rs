@@ -1,7 +1,8 @@
 //! Plain-HTTP GETs for the polled endpoints (Prometheus exporters, `macmon serve`).
 //!
 //! The HTTP client is built without TLS, so only `http://` URLs work; an `https://` one is
-//! refused up front with a reason rather than failing on every poll.
+//! refused up front with a reason rather than failing on every poll. An endpoint that wants a
+//! bearer token (`bench power serve` off loopback) gets it from [`HttpSettings::token`].
 
 use std::time::Duration;
 
@@ -13,6 +14,44 @@ use crate::power::PowerError;
 /// How long one request may take by default: short, so that a dead endpoint is noticed within
 /// a couple of sampling intervals instead of stalling the monitor.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How to reach an endpoint: how long one request may take, and the bearer token to send.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// Per-request timeout (connecting included).
+    pub timeout: Duration,
+    /// Sent as `Authorization: Bearer <token>` with every request, when set.
+    pub token: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            token: None,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The default timeout and `token`.
+    pub fn with_token(token: Option<String>) -> Self {
+        Self {
+            token,
+            ..Self::default()
+        }
+    }
+}
+
+// By hand, so that the token never reaches a log or an error message.
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("timeout", &self.timeout)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
 
 /// An endpoint's URL: `http://` is added when no scheme is given, and `default_path` when the
 /// URL has no path.
@@ -101,13 +140,37 @@ impl std::fmt::Display for GetError {
     }
 }
 
-/// GET `url`'s body as text.
-pub(crate) fn get_text(client: &Client, url: &Url, accept: &str) -> Result<String, GetError> {
-    let response = client
+/// Why an endpoint answered 401, in words: it wants a token, or refused the one sent.
+pub(crate) fn refusal(url: &Url, token_sent: bool, body: &str) -> String {
+    let why = if body.is_empty() {
+        String::new()
+    } else {
+        format!(" ({body})")
+    };
+    if token_sent {
+        format!("{url} refused the bearer token{why}: check the token file against the server's")
+    } else {
+        format!(
+            "{url} needs a bearer token{why}: pass the server's token with --token-file FILE \
+             (or `token` in the source settings)"
+        )
+    }
+}
+
+/// GET `url`'s body as text, with `token` as a bearer token when given.
+pub(crate) fn get_text(
+    client: &Client,
+    url: &Url,
+    accept: &str,
+    token: Option<&str>,
+) -> Result<String, GetError> {
+    let mut request = client
         .get(url.clone())
-        .header(reqwest::header::ACCEPT, accept)
-        .send()
-        .map_err(|e| GetError::Transport(chain(&e)))?;
+        .header(reqwest::header::ACCEPT, accept);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().map_err(|e| GetError::Transport(chain(&e)))?;
     let status = response.status();
     let body = response
         .text()
@@ -124,11 +187,12 @@ pub(crate) fn get_text_retrying(
     client: &Client,
     url: &Url,
     accept: &str,
+    token: Option<&str>,
 ) -> Result<String, GetError> {
-    match get_text(client, url, accept) {
+    match get_text(client, url, accept, token) {
         Err(GetError::Transport(_)) => {
             std::thread::sleep(Duration::from_millis(100));
-            get_text(client, url, accept)
+            get_text(client, url, accept, token)
         }
         other => other,
     }

@@ -1,5 +1,6 @@
 //! Power from a Prometheus text endpoint: NVIDIA's DCGM exporter, node exporter's RAPL
-//! counters, `macmon serve`'s `/metrics`, or any exporter with a power gauge or energy counter.
+//! counters, `macmon serve`'s `/metrics`, another bench's `bench power serve`, or any exporter
+//! with a power gauge or energy counter.
 //!
 //! A [`MetricSpec`] says which series to read and what they mean (unit, scope, rail name);
 //! [`MetricSpec::infer`] knows the exporters above by metric name. [`PrometheusSource`]
@@ -15,7 +16,10 @@ use reqwest::blocking::Client;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
+use http::GetError;
+
 pub use exposition::{parse_exposition, MetricKind, MetricPoint};
+pub use http::HttpSettings;
 
 use crate::clock::RunClock;
 use crate::power::{PowerError, RailReading, Sample, Scope, Source, Thermal, Ticker};
@@ -111,7 +115,9 @@ impl MetricSpec {
     /// `node_rapl_<zone>_joules_total` (rail `<zone>-<index>`), and its
     /// `--collector.rapl.enable-zone-label` form `node_rapl_joules_total{rapl_zone=...}` (one
     /// spec per zone, hence the `Vec`); `macmon serve`'s `macmon_<part>_power_watts` (rails as
-    /// `macmon pipe` names them); and by suffix, `_watts`, `_milliwatts`, `_joules[_total]`,
+    /// `macmon pipe` names them); `bench power serve`'s `bench_power_watts` and
+    /// `bench_energy_joules_total` (rail from the `rail` label, scope from the `scope` label:
+    /// one spec per scope); and by suffix, `_watts`, `_milliwatts`, `_joules[_total]`,
     /// `_millijoules[_total]`, `_microjoules[_total]` (scope other, rail named after the metric).
     pub fn infer(name: &str) -> Vec<MetricSpec> {
         let one = |unit, scope, rail: &str| vec![MetricSpec::new(name, unit, scope, rail)];
@@ -119,6 +125,21 @@ impl MetricSpec {
             "DCGM_FI_DEV_POWER_USAGE" => return one(Unit::Watts, Scope::GpuBoard, "gpu{gpu}"),
             "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" => {
                 return one(Unit::Millijoules, Scope::GpuBoard, "gpu{gpu}")
+            }
+            // `bench power serve`: its labels carry the rail and its scope.
+            "bench_power_watts" | "bench_energy_joules_total" => {
+                let unit = if name == "bench_power_watts" {
+                    Unit::Watts
+                } else {
+                    Unit::Joules
+                };
+                return Scope::ALL
+                    .iter()
+                    .map(|&scope| {
+                        MetricSpec::new(name, unit, scope, "{rail}")
+                            .with_label("scope", scope.as_str())
+                    })
+                    .collect();
             }
             "node_rapl_joules_total" => {
                 return RAPL_ZONES
@@ -441,6 +462,7 @@ pub struct PrometheusSource {
     host: Option<String>,
     description: String,
     counters: HashMap<String, Continued>,
+    token: Option<String>,
 }
 
 impl PrometheusSource {
@@ -459,6 +481,16 @@ impl PrometheusSource {
         names: &[impl AsRef<str>],
         interval: Duration,
     ) -> Result<Self, PowerError> {
+        Self::open_names_with(url, names, interval, &HttpSettings::default())
+    }
+
+    /// [`PrometheusSource::open_names`] with a timeout or bearer token of its own.
+    pub fn open_names_with(
+        url: &str,
+        names: &[impl AsRef<str>],
+        interval: Duration,
+        http: &HttpSettings,
+    ) -> Result<Self, PowerError> {
         let mut specs = Vec::new();
         for name in names {
             let name = name.as_ref();
@@ -472,7 +504,7 @@ impl PrometheusSource {
             }
             specs.extend(inferred);
         }
-        Self::open(url, specs, interval)
+        Self::open_with(url, specs, interval, http)
     }
 
     /// [`PrometheusSource::open`] with a per-request timeout other than 2 s.
@@ -482,10 +514,32 @@ impl PrometheusSource {
         interval: Duration,
         timeout: Duration,
     ) -> Result<Self, PowerError> {
+        let settings = HttpSettings {
+            timeout,
+            token: None,
+        };
+        Self::open_with(url, specs, interval, &settings)
+    }
+
+    /// [`PrometheusSource::open`] with the timeout and bearer token of `settings`. An endpoint
+    /// answering 401 is [`PowerError::Unavailable`] saying whether it wants a token or refused
+    /// the one sent.
+    pub fn open_with(
+        url: &str,
+        specs: Vec<MetricSpec>,
+        interval: Duration,
+        settings: &HttpSettings,
+    ) -> Result<Self, PowerError> {
         let url = http::endpoint_url(NAME, url, "/metrics")?;
-        let client = http::client(NAME, timeout)?;
-        let body = http::get_text(&client, &url, ACCEPT)
-            .map_err(|e| unavailable(format!("cannot scrape {url}: {e}")))?;
+        let client = http::client(NAME, settings.timeout)?;
+        let token = settings.token.clone();
+        let body = match http::get_text(&client, &url, ACCEPT, token.as_deref()) {
+            Ok(body) => body,
+            Err(GetError::Status(401, why)) => {
+                return Err(unavailable(http::refusal(&url, token.is_some(), &why)))
+            }
+            Err(e) => return Err(unavailable(format!("cannot scrape {url}: {e}"))),
+        };
         let points = parse_exposition(&body).map_err(|e| {
             unavailable(format!(
                 "{url} does not serve the Prometheus text format: {e}"
@@ -548,6 +602,7 @@ impl PrometheusSource {
             ticker: Ticker::new(interval),
             description,
             counters: HashMap::new(),
+            token,
         })
     }
 
@@ -633,12 +688,16 @@ impl Source for PrometheusSource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body = http::get_text_retrying(&self.client, &self.url, ACCEPT).map_err(|e| {
-            PowerError::Failed {
+        let body = http::get_text_retrying(&self.client, &self.url, ACCEPT, self.token.as_deref())
+            .map_err(|e| PowerError::Failed {
                 source_name: NAME,
-                reason: format!("{} stopped answering: {e}", self.url),
-            }
-        })?;
+                reason: match e {
+                    GetError::Status(401, why) => {
+                        http::refusal(&self.url, self.token.is_some(), &why)
+                    }
+                    e => format!("{} stopped answering: {e}", self.url),
+                },
+            })?;
         let t_s = clock.now_s();
         let points = parse_exposition(&body)?;
         let mut sample = to_sample(&points, &self.specs, t_s, 0.0);

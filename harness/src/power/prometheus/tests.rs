@@ -487,3 +487,65 @@ fn specs_read_from_a_suite_file_shape() {
         [RailReading::watts("wall", Scope::System, 250.0)]
     );
 }
+
+#[test]
+fn bench_power_serve_metrics_are_detected_with_their_scopes() {
+    // As `bench power serve` writes them: a rail with power only, one with a counter too, and
+    // the bookkeeping series that are no rail.
+    let text = r#"# HELP bench_power_watts Power per rail, watts, in the latest sample.
+# TYPE bench_power_watts gauge
+bench_power_watts{rail="combined",scope="cpu-gpu-ane"} 12.5
+bench_power_watts{rail="gpu0",scope="gpu-board"} 300
+# TYPE bench_energy_joules_total counter
+bench_energy_joules_total{rail="combined",scope="cpu-gpu-ane"} 42
+bench_energy_joules_total{rail="gpu0",scope="gpu-board"} 5000.25
+bench_energy_joules_total{rail="pkg",scope="package"} 7
+# TYPE bench_power_sample_age_seconds gauge
+bench_power_sample_age_seconds 0.1
+# TYPE bench_power_samples_total counter
+bench_power_samples_total 17
+"#;
+    let points = parse_exposition(text).unwrap();
+    let specs = MetricSpec::detect(&points);
+    assert!(specs
+        .iter()
+        .all(|s| s.name == "bench_power_watts" || s.name == "bench_energy_joules_total"));
+    let sample = to_sample(&points, &specs, 1.0, 0.0);
+    let rails: Vec<(&str, Scope, Option<f64>, Option<f64>)> = sample
+        .rails
+        .iter()
+        .map(|r| (r.rail.as_str(), r.scope, r.watts, r.counter_j))
+        .collect();
+    assert_eq!(
+        rails,
+        [
+            ("combined", Scope::CpuGpuAne, Some(12.5), Some(42.0)),
+            ("gpu0", Scope::GpuBoard, Some(300.0), Some(5000.25)),
+            ("pkg", Scope::Package, None, Some(7.0)),
+        ]
+    );
+}
+
+#[test]
+fn a_401_says_whether_a_token_is_missing_or_refused() {
+    let interval = Duration::from_secs(1);
+    let url = test_server::start(vec![(401, "missing bearer token".into())], Then::Close);
+    let reason = unavailable(PrometheusSource::open(&url, Vec::new(), interval));
+    assert!(
+        reason.contains("needs a bearer token") && reason.contains("--token-file"),
+        "{reason}"
+    );
+    let url = test_server::start(vec![(401, "wrong bearer token".into())], Then::Close);
+    let settings = HttpSettings::with_token(Some("guess".into()));
+    let reason = unavailable(PrometheusSource::open_with(
+        &url,
+        Vec::new(),
+        interval,
+        &settings,
+    ));
+    assert!(reason.contains("refused the bearer token"), "{reason}");
+    assert!(
+        !format!("{settings:?}").contains("guess"),
+        "the token stays out of Debug"
+    );
+}
