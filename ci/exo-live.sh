@@ -181,14 +181,18 @@ make_namespaces 2>"$LOGS/netns.log" || skip "cannot make network namespaces (nee
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 
-# start_node NAME NAMESPACE PEER_ADDRESS: exo with its own EXO_HOME, API on 52415.
+# start_node NAME NAMESPACE [PEER_ADDRESS]: exo with its own EXO_HOME, API on 52415, dialing
+# the peer if one is given. Only the second node dials: when both do, each re-dials every few
+# seconds, every new connection restarts exo's master election (3 s), and it never ends.
 start_node() {
-  local name="$1" ns="$2" peer="$3" home="$RUN/$1"
+  local name="$1" ns="$2" peer="${3:-}" home="$RUN/$1"
   rm -rf "$home" && mkdir -p "$home/custom_model_cards" "$home/models"
   cp "$MODEL_DIR/exo-card.toml" "$home/custom_model_cards/bench--qwen3-tiny.toml"
+  local dial=()
+  [[ -n "$peer" ]] && dial=(--bootstrap-peers "/ip4/$peer/tcp/4001")
   ip netns exec "$ns" env EXO_HOME="$home" EXO_OFFLINE=true HF_HUB_OFFLINE=1 \
     EXO_MODELS_READ_ONLY_DIRS="$MODELS" "$EXO_BIN" -v --api-port 52415 --libp2p-port 4001 \
-    --bootstrap-peers "/ip4/$peer/tcp/4001" >"$OUT/logs/exo-$name.log" 2>&1 &
+    "${dial[@]}" >"$OUT/logs/exo-$name.log" 2>&1 &
   PIDS+=($!)
 }
 # wait_for NAMESPACE URL SECONDS [PYTHON_CONDITION_ON_doc]: until the URL answers (and the
@@ -249,7 +253,7 @@ EOF
 }
 
 # ------------------------------------------------------------------- one node
-step start-node-a start_node a "$NS_A" "$ADDR_B"
+step start-node-a start_node a "$NS_A"
 wait_for "$NS_A" "$API_A/state" 90 || { tail -20 "$OUT/logs/exo-a.log" >&2; echo "exo-live: node a's API never answered" >&2; exit 1; }
 step record-1node record 1node
 step bench-1node in_a "$BENCH" run "$HERE/exo-live-1.toml" --results "$OUT/runs" --quiet --json \
@@ -260,7 +264,34 @@ step start-node-b start_node b "$NS_B" "$ADDR_A"
 wait_for "$NS_A" "$API_A/state" 120 "len(doc['topology']['nodes']) >= 2" ||
   { echo "exo-live: node b never joined node a's topology (see $OUT/logs)" >&2; exit 1; }
 step record-2node record 2node
-step bench-2node in_a "$BENCH" run "$HERE/exo-live-2.toml" --results "$OUT/runs" --quiet --json \
-  >"$OUT/runs/summary-2node.json"
+
+# Each node's power: `bench power serve` in its namespace, on its veth address (so it needs
+# the token), replaying a real powermetrics capture (harness/tests/fixtures/apple).
+TOKEN="$ROOT/target/exo-live/token"
+mkdir -p "$(dirname "$TOKEN")"
+(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TOKEN")
+APPLE="$ROOT/harness/tests/fixtures/apple"
+"$BENCH" power import --format powermetrics-plist \
+  "$APPLE/plist_gpu_power_multiple_samples_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml" \
+  --out "$OUT/replay-a.jsonl" 2>/dev/null
+"$BENCH" power import --format powermetrics-plist \
+  "$APPLE/plist_battery_multiple_samples_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml" \
+  --out "$OUT/replay-b.jsonl" 2>/dev/null
+serve_power() {
+  local name="$1" ns="$2" addr="$3"
+  ip netns exec "$ns" "$BENCH" power serve --replay "$OUT/replay-$name.jsonl" --loop \
+    --bind "$addr:9464" --token-file "$TOKEN" >"$OUT/logs/power-serve-$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "SERVE_${name^^}=$!"
+}
+serve_power a "$NS_A" "$ADDR_A"
+serve_power b "$NS_B" "$ADDR_B"
+sleep 2
+# Node b's power server stops part way through the run: its power must become a reported gap.
+(sleep "${EXO_LIVE_STOP_B_AFTER_S:-25}" && kill "$SERVE_B" 2>/dev/null) &
+(cd "$ROOT" && step bench-2node in_a "$BENCH" run "$HERE/exo-live-2.toml" --results "$OUT/runs" \
+  --quiet --json >"$OUT/runs/summary-2node.json")
+step check-2node python3 "$HERE/exo_live_check.py" "$(ls -d "$OUT"/runs/*exo-live-2-nodes | tail -1)" \
+  "$OUT/replay-a.jsonl" "$OUT/replay-b.jsonl"
 cp "$TIMES" "$OUT/times.txt"
 log "done: responses in $OUT/responses, runs in $OUT/runs, step times in $OUT/times.txt"

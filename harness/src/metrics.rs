@@ -122,6 +122,20 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.avg_power_w.into_iter().collect(),
     },
     Metric {
+        name: "peak_power_w",
+        unit: "W",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.peak_power_w.into_iter().collect(),
+    },
+    Metric {
+        name: "power_per_node_w",
+        unit: "W",
+        better: Better::Lower,
+        distribution: false,
+        values: |r| r.metrics.power_per_node_w.into_iter().collect(),
+    },
+    Metric {
         name: "prefill_avg_w",
         unit: "W",
         better: Better::Lower,

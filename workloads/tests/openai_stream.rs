@@ -231,6 +231,20 @@ fn faults_are_recorded_by_kind() {
     let f = run(&url, Duration::from_secs(2)).failure.unwrap();
     assert_eq!(f.kind, FailureKind::Garbage, "{}", f.message);
 
+    // exo 1.0.71's /bench/chat/completions answers a streamed request whole: say so.
+    let (url, _) = serve(Script::Status(
+        200,
+        "Content-Type: application/json\r\n",
+        "{\"choices\":[{\"message\":{\"content\":\"hi\"}}]}",
+    ));
+    let f = run(&url, Duration::from_secs(2)).failure.unwrap();
+    assert_eq!(f.kind, FailureKind::Garbage, "{}", f.message);
+    assert!(
+        f.message.contains("one JSON document") && f.message.contains("does not stream"),
+        "{}",
+        f.message
+    );
+
     let (url, _) = serve(Script::Stall);
     let started = Instant::now();
     let f = run(&url, Duration::from_millis(300)).failure.unwrap();

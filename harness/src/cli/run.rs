@@ -181,6 +181,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             table::tool_footer(&summaries),
             table::outlier_footer(&summaries),
             roofline_footer(&rooflines),
+            crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
         ]
         .into_iter()
         .flatten()

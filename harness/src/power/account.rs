@@ -170,6 +170,19 @@ impl MeasurementEnergy {
         })
     }
 
+    /// How many nodes a cluster's headline sums (the distinct `<node>/` prefixes of its rails);
+    /// `None` when the headline is not a cluster total.
+    pub fn cluster_nodes(&self) -> Option<usize> {
+        let headline = self.rails.get(&self.headline)?;
+        (headline.scope == Scope::Cluster).then(|| {
+            self.rails
+                .keys()
+                .filter_map(|rail| rail.split_once('/').map(|(node, _)| node))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        })
+    }
+
     /// The headline rail's figures for `phase`.
     pub fn headline_phase(&self, phase: &str) -> Option<&PhaseEnergy> {
         self.rails.get(&self.headline)?.phases.get(phase)

@@ -126,6 +126,18 @@ pub fn run(r: &ReportedRun) -> String {
     {
         let _ = write!(body, "<h3>{}</h3>\n{}", escape(&t.title), t.to_html());
     }
+    if let Some(t) = tables::scaling(&crate::summary::scaling::scaling(&r.summaries)) {
+        let _ = write!(
+            body,
+            "<h3>{}</h3>\n<p class=\"note\">Throughput is output tokens/s under load, else \
+             decode tokens/s (medians). Speedup: throughput over the same case on one node; \
+             efficiency: speedup ÷ nodes (100 % is perfect scaling). Power is the cluster's \
+             total over every node sampled, including nodes the instance does not use; per \
+             node: that total ÷ the nodes sampled.</p>\n{}",
+            escape(&t.title),
+            t.to_html()
+        );
+    }
     if let Some(t) = tables::roofline(&r.rooflines) {
         let _ = write!(
             body,

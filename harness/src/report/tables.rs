@@ -402,6 +402,41 @@ pub fn roofline(rooflines: &[crate::roofline::CaseRoofline]) -> Option<Table> {
     (!t.rows.is_empty()).then_some(t)
 }
 
+/// Cluster scaling per node count (see [`crate::summary::scaling`]); `None` without a case
+/// swept over two or more node counts.
+pub fn scaling(points: &[crate::summary::scaling::ScalingPoint]) -> Option<Table> {
+    let mut t = Table::new(
+        "Cluster scaling",
+        &[
+            "case",
+            "nodes",
+            "throughput",
+            "TTFT",
+            "speedup",
+            "efficiency",
+            "cluster power",
+            "per node",
+        ],
+    );
+    let cell = |v: Option<f64>, scale: f64, unit: &str| match v {
+        Some(v) => Cell::number(v * scale, format!("{} {unit}", significant(v * scale)).trim_end().to_string()),
+        None => Cell::empty(),
+    };
+    for p in points {
+        t.rows.push(vec![
+            Cell::text(&p.series),
+            Cell::number(f64::from(p.nodes), p.nodes.to_string()),
+            cell(p.throughput_tps, 1.0, "tok/s"),
+            cell(p.ttft_s, 1e3, "ms"),
+            cell(p.speedup, 1.0, "×"),
+            cell(p.efficiency, 100.0, "%"),
+            cell(p.power_w, 1.0, "W"),
+            cell(p.power_per_node_w, 1.0, "W"),
+        ]);
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

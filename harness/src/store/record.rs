@@ -164,6 +164,13 @@ pub struct Metrics {
     /// Average power over the measurement on the headline rail, watts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avg_power_w: Option<f64>,
+    /// The highest power reading of the headline rail within the measurement, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_power_w: Option<f64>,
+    /// A cluster's average power divided by the nodes it sums (every node sampled, including
+    /// any the instance does not use), watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_per_node_w: Option<f64>,
     /// Average power during prefill, watts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill_avg_w: Option<f64>,
@@ -247,6 +254,11 @@ impl Metrics {
         let total = energy.headline_phase("total");
         self.energy_j = total.map(|p| p.joules);
         self.avg_power_w = total.map(|p| p.avg_w);
+        self.peak_power_w = total.and_then(|p| p.peak_w);
+        self.power_per_node_w = energy
+            .cluster_nodes()
+            .filter(|&n| n > 0)
+            .and_then(|n| Some(total?.avg_w / n as f64));
         self.active_energy_j = total.and_then(|p| p.active_joules);
         self.energy_from_power_j = energy
             .rails

@@ -1,6 +1,7 @@
 //! Per-case summaries of a run's measurements: every value pooled, and one value per
 //! repetition with bootstrap intervals and outlier flags.
 
+pub mod scaling;
 pub mod slo;
 
 use serde::Serialize;

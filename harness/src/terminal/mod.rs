@@ -3,4 +3,5 @@
 pub mod compare;
 pub mod progress;
 pub mod roofline;
+pub mod scaling;
 pub mod table;

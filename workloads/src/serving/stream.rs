@@ -198,6 +198,29 @@ pub async fn stream_request(
         return out;
     }
 
+    let whole_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if whole_json {
+        let text = tokio::time::timeout(timeout, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let excerpt: String = text.chars().take(120).collect();
+        return out.fail(
+            FailureKind::Garbage,
+            format!(
+                "a streamed request was answered with one JSON document (Content-Type: \
+                 application/json), not server-sent events: the server does not stream this \
+                 endpoint ({})",
+                excerpt.trim()
+            ),
+            sent,
+        );
+    }
     let mut response = response;
     let mut parser = SseParser::new();
     let mut events = Vec::new();

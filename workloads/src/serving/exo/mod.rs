@@ -13,7 +13,10 @@
 //! `: generation_stats` comment kept; or whole, with its `generation_stats` and per-node
 //! `power_usage` kept (no ttft then: nothing arrives before the end).
 //!
-//! Shapes as of exo-explore/exo `src/exo/api/main.py` (commit b5375f8).
+//! Shapes as of exo-explore/exo `src/exo/api/main.py` (commit b5375f8), and as recorded from a
+//! live exo 1.0.71 by `ci/exo-live.sh` (`harness/tests/fixtures/exo/v1.0.71/`). Differences
+//! met there: 1.0.71 forces `stream` off on `/bench/chat/completions`, and applies a removal a
+//! moment after answering the DELETE.
 
 pub mod images;
 pub mod state;
@@ -42,6 +45,7 @@ pub enum ExoEndpoint {
     #[default]
     Chat,
     /// `/bench/chat/completions`, streamed: exact output lengths, `generation_stats` kept.
+    /// exo 1.0.71 answers it only whole (a located failure says so): use [`Self::Bench`].
     BenchStream,
     /// `/bench/chat/completions`, whole: `generation_stats` and `power_usage` kept, no ttft.
     Bench,
