@@ -181,18 +181,18 @@ make_namespaces 2>"$LOGS/netns.log" || skip "cannot make network namespaces (nee
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 
-# start_node NAME NAMESPACE [PEER_ADDRESS]: exo with its own EXO_HOME, API on 52415, dialing
-# the peer if one is given. Only the second node dials: when both do, each re-dials every few
-# seconds, every new connection restarts exo's master election (3 s), and it never ends.
+# start_node NAME NAMESPACE: exo with its own EXO_HOME, API on 52415. The nodes find each
+# other by mDNS over the veth pair. Neither dials the other (--bootstrap-peers): exo 1.0.71
+# re-dials a bootstrap peer every 5 s, every new connection restarts its master election, and
+# the cluster then pauses its API every few seconds and, here, never loaded a second 2-node
+# instance.
 start_node() {
-  local name="$1" ns="$2" peer="${3:-}" home="$RUN/$1"
+  local name="$1" ns="$2" home="$RUN/$1"
   rm -rf "$home" && mkdir -p "$home/custom_model_cards" "$home/models"
   cp "$MODEL_DIR/exo-card.toml" "$home/custom_model_cards/bench--qwen3-tiny.toml"
-  local dial=()
-  [[ -n "$peer" ]] && dial=(--bootstrap-peers "/ip4/$peer/tcp/4001")
   ip netns exec "$ns" env EXO_HOME="$home" EXO_OFFLINE=true HF_HUB_OFFLINE=1 \
     EXO_MODELS_READ_ONLY_DIRS="$MODELS" "$EXO_BIN" -v --api-port 52415 --libp2p-port 4001 \
-    "${dial[@]}" >"$OUT/logs/exo-$name.log" 2>&1 &
+    >"$OUT/logs/exo-$name.log" 2>&1 &
   PIDS+=($!)
 }
 # wait_for NAMESPACE URL SECONDS [PYTHON_CONDITION_ON_doc]: until the URL answers (and the
@@ -260,13 +260,17 @@ step bench-1node in_a "$BENCH" run "$HERE/exo-live-1.toml" --results "$OUT/runs"
   >"$OUT/runs/summary-1node.json"
 
 # ------------------------------------------------------------------- two nodes
-step start-node-b start_node b "$NS_B" "$ADDR_A"
-wait_for "$NS_A" "$API_A/state" 120 "len(doc['topology']['nodes']) >= 2" ||
-  { echo "exo-live: node b never joined node a's topology (see $OUT/logs)" >&2; exit 1; }
+step start-node-b start_node b "$NS_B"
+# Joined, and linked both ways (a node links to a peer once it reaches the peer's API): until
+# then exo offers no 2-node placement ("No cycles found with sufficient memory").
+wait_for "$NS_A" "$API_A/state" 120 \
+  "len(doc['topology']['nodes']) >= 2 and sum(len(v) for v in doc['topology']['connections'].values()) >= 2" ||
+  { echo "exo-live: node b never joined and linked with node a (see $OUT/logs)" >&2; exit 1; }
 step record-2node record 2node
 
 # Each node's power: `bench power serve` in its namespace, on its veth address (so it needs
-# the token), replaying a real powermetrics capture (harness/tests/fixtures/apple).
+# the token), replaying a real powermetrics capture (harness/tests/fixtures/apple): node a an
+# M4 Pro's GPU rail (5 samples), node b an M1's CPU+GPU+ANE rails (1 sample, repeated).
 TOKEN="$ROOT/target/exo-live/token"
 mkdir -p "$(dirname "$TOKEN")"
 (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TOKEN")
@@ -275,8 +279,7 @@ APPLE="$ROOT/harness/tests/fixtures/apple"
   "$APPLE/plist_gpu_power_multiple_samples_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml" \
   --out "$OUT/replay-a.jsonl" 2>/dev/null
 "$BENCH" power import --format powermetrics-plist \
-  "$APPLE/plist_battery_multiple_samples_m4pro_Mac16-8_matiasinsaurralde-powermetrics.xml" \
-  --out "$OUT/replay-b.jsonl" 2>/dev/null
+  "$APPLE/plist_full_m1_MacBookPro17-1_graelo-pumas.xml" --out "$OUT/replay-b.jsonl" 2>/dev/null
 serve_power() {
   local name="$1" ns="$2" addr="$3"
   ip netns exec "$ns" "$BENCH" power serve --replay "$OUT/replay-$name.jsonl" --loop \
@@ -286,12 +289,38 @@ serve_power() {
 }
 serve_power a "$NS_A" "$ADDR_A"
 serve_power b "$NS_B" "$ADDR_B"
-sleep 2
+# Until each has served its first sample (a capture's first reading ends its first window).
+for addr in "$ADDR_A" "$ADDR_B"; do
+  for _ in $(seq 30); do
+    in_a curl -sf --max-time 2 -H "Authorization: Bearer $(cat "$TOKEN")" "http://$addr:9464/json" \
+      >/dev/null && break
+    sleep 1
+  done
+done
 # Node b's power server stops part way through the run: its power must become a reported gap.
 (sleep "${EXO_LIVE_STOP_B_AFTER_S:-25}" && kill "$SERVE_B" 2>/dev/null) &
 (cd "$ROOT" && step bench-2node in_a "$BENCH" run "$HERE/exo-live-2.toml" --results "$OUT/runs" \
   --quiet --json >"$OUT/runs/summary-2node.json")
 step check-2node python3 "$HERE/exo_live_check.py" "$(ls -d "$OUT"/runs/*exo-live-2-nodes | tail -1)" \
   "$OUT/replay-a.jsonl" "$OUT/replay-b.jsonl"
+# The fixtures harness/tests/run_exo_recorded.rs reads, from the 2-node answers: /state without
+# its download list of every model exo knows and its task history (hundreds of KB, unread).
+python3 - "$OUT/responses" "$OUT/fixtures/v$VERSION" <<'EOF'
+import json, pathlib, shutil, sys
+src, dst = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+dst.mkdir(parents=True, exist_ok=True)
+for name, target in [("state-2node.json", "state.json"), ("state-ready-2node.json", "state_ready.json")]:
+    state = json.loads((src / name).read_text())
+    state["downloads"] = {node: [d for d in entries if "qwen3-tiny" in json.dumps(d)]
+                          for node, entries in state.get("downloads", {}).items()}
+    state["tasks"] = {}
+    (dst / target).write_text(json.dumps(state, indent=1) + "\n")
+for name, target in [("previews-2node.json", "previews.json"),
+                     ("place-instance-2node.json", "place_instance_response.json"),
+                     ("delete-instance-2node.json", "delete_instance_response.json"),
+                     ("bench-reply-2node.json", "bench_chat_response.json"),
+                     ("chat-stream-2node.txt", "chat_stream.txt")]:
+    shutil.copy(src / name, dst / target)
+EOF
 cp "$TIMES" "$OUT/times.txt"
 log "done: responses in $OUT/responses, runs in $OUT/runs, step times in $OUT/times.txt"

@@ -31,6 +31,10 @@ struct Exo {
     /// Deleted instances still in the state: exo applies a removal a moment after it answers
     /// the DELETE (seen on a live exo 1.0.71), here after the next read of `/state`.
     removing: Vec<String>,
+    /// Runners of removed instances, still shutting down, and since when.
+    stopping: Vec<(String, std::time::Instant)>,
+    /// Instances placed while runners of a removed one were still shutting down.
+    placed_beside_stopping: usize,
 }
 
 /// Serve the fake exo API; each connection on its own thread.
@@ -42,6 +46,8 @@ fn exo() -> (String, Arc<Mutex<Exo>>) {
         created: Vec::new(),
         deleted: Vec::new(),
         removing: Vec::new(),
+        stopping: Vec::new(),
+        placed_beside_stopping: 0,
     }));
     let shared = cluster.clone();
     std::thread::spawn(move || {
@@ -71,9 +77,22 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
     match (method, path.split('?').next().unwrap_or("")) {
         ("GET", "/state") => {
             let mut exo = cluster.lock().unwrap();
+            // Runners leave the state once shut down, 300 ms after their instance did.
+            let (gone, stopping): (Vec<_>, Vec<_>) = std::mem::take(&mut exo.stopping)
+                .into_iter()
+                .partition(|(_, since)| since.elapsed().as_millis() >= 300);
+            exo.stopping = stopping;
+            for (runner, _) in gone {
+                exo.state["runners"].as_object_mut().unwrap().remove(&runner);
+            }
             let state = exo.state.to_string();
             for id in std::mem::take(&mut exo.removing) {
-                exo.state["instances"].as_object_mut().unwrap().remove(&id);
+                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id) {
+                    let inner = instance.as_object().unwrap().values().next().unwrap();
+                    let runners = inner["shardAssignments"]["runnerToShard"].as_object().unwrap();
+                    let now = std::time::Instant::now();
+                    exo.stopping.extend(runners.keys().map(|r| (r.clone(), now)));
+                }
             }
             respond(&mut stream, "200 OK", json_type, &state)
         }
@@ -93,6 +112,9 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
                 .cloned()
                 .collect();
             let mut exo = cluster.lock().unwrap();
+            if !exo.stopping.is_empty() {
+                exo.placed_beside_stopping += 1;
+            }
             exo.state["instances"][&id] = instance.clone();
             for r in runners {
                 exo.state["runners"][&r] = json!({"RunnerReady": {"prefillServerPort": null}});
@@ -114,6 +136,9 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
                 serde_json::from_str(&fixture("delete_instance_response.json")).unwrap();
             reply["instance_id"] = json!(id);
             respond(&mut stream, "200 OK", json_type, &reply.to_string())
+        }
+        ("GET", "/ollama/api/version") => {
+            respond(&mut stream, "200 OK", json_type, "{\"version\":\"exo v1.0\"}")
         }
         ("GET", "/v1/models") => respond(
             &mut stream,
@@ -223,6 +248,7 @@ fn an_instance_is_placed_measured_with_exos_own_figures_and_removed() {
     assert!(nodes.iter().all(|n| n["sys_power_w"].as_f64().is_some()));
     let links = engine["cluster"]["cluster"]["links"].as_array().unwrap();
     assert!(links.iter().any(|l| l["kind"] == "rdma"), "{links:?}");
+    assert_eq!(engine["cluster"]["exo_version_reported"], "exo v1.0");
     let instance = &engine["cluster"]["instance"];
     assert_eq!(instance["nodes"], 1);
     assert_eq!(instance["kind"], "MlxRingInstance");
@@ -315,6 +341,10 @@ fn a_target_after_one_whose_instance_bench_removed_places_its_own() {
     let exo = cluster.lock().unwrap();
     assert_eq!(exo.created.len(), 2, "each target placed its own instance");
     assert_eq!(exo.deleted, exo.created);
+    assert_eq!(
+        exo.placed_beside_stopping, 0,
+        "the second was placed only once the first one's runners had shut down"
+    );
 }
 
 #[test]

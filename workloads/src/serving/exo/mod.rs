@@ -34,9 +34,12 @@ use crate::model::ResolvedModel;
 use crate::Error;
 use state::{Cluster, Placement, Readiness};
 
-/// How long an accepted instance may take to appear in `/state`, and a removed one to leave
-/// it (exo's master applies both a moment after answering).
+/// How long an accepted instance may take to appear in `/state` (exo's master applies it a
+/// moment after answering).
 const APPEAR_WITHIN: Duration = Duration::from_secs(10);
+
+/// How long a removed instance and its runners may take to leave `/state`.
+const SHUTDOWN_WITHIN: Duration = Duration::from_secs(30);
 
 /// Which exo endpoint requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,6 +124,9 @@ pub struct ExoInstance {
     cluster: Cluster,
     /// The instance bench created; `None` when it used one already there.
     created: Option<String>,
+    /// What the API says its version is (`GET /ollama/api/version`: exo 1.0.71 answers
+    /// "exo v1.0" whatever its release, so this is coarse).
+    version: Option<String>,
 }
 
 impl ExoInstance {
@@ -135,6 +141,9 @@ impl ExoInstance {
             .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
         let state = get(&http, &format!("{base}/state"))?;
         let cluster = Cluster::from_state(&state);
+        let version = get(&http, &format!("{base}/ollama/api/version"))
+            .ok()
+            .and_then(|v| v["version"].as_str().map(str::to_string));
         let (placement, created) = match running_instance(&state, options) {
             Some(p) => (p, None),
             None => {
@@ -150,6 +159,7 @@ impl ExoInstance {
             placement,
             cluster,
             created,
+            version,
         };
         wait_until_ready(
             &instance.http,
@@ -185,6 +195,7 @@ impl ExoInstance {
     pub fn manifest(&self) -> Value {
         json!({
             "cluster": self.cluster,
+            "exo_version_reported": self.version,
             "instance": {
                 "id": self.placement.instance_id,
                 "kind": self.placement.kind,
@@ -198,8 +209,8 @@ impl ExoInstance {
 
 impl Drop for ExoInstance {
     fn drop(&mut self) {
-        if let Some(id) = &self.created {
-            delete_instance(&self.http, &self.base, id);
+        if self.created.is_some() {
+            delete_instance(&self.http, &self.base, &self.placement);
         }
     }
 }
@@ -324,9 +335,12 @@ pub(crate) fn post_json(
     read_json(response, "POST", url)
 }
 
-/// Remove instance `id` and wait until exo's state no longer lists it: exo answers the DELETE
-/// before it applies it, and the next target must not take it for a running instance.
-fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
+/// Remove `placement`'s instance and wait until exo's state lists neither it nor its runners:
+/// exo answers the DELETE before it applies it, and each runner leaves the state only once it
+/// has shut down. The next target must neither take the instance for a running one nor place
+/// its own beside runners still shutting down (a live exo 1.0.71 then never loaded the new one).
+fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Placement) {
+    let id = &placement.instance_id;
     let url = format!("{base}/instance/{id}");
     match http.delete(&url).send() {
         Ok(r) if r.status().is_success() => {}
@@ -342,17 +356,25 @@ fn delete_instance(http: &reqwest::blocking::Client, base: &str, id: &str) {
             return;
         }
     }
-    let deadline = Instant::now() + APPEAR_WITHIN;
+    let deadline = Instant::now() + SHUTDOWN_WITHIN;
     while Instant::now() < deadline {
         match get(http, &format!("{base}/state")) {
-            Ok(state) if state["instances"].get(id).is_none() => return,
+            Ok(state)
+                if state["instances"].get(id).is_none()
+                    && placement
+                        .runners
+                        .iter()
+                        .all(|r| state["runners"].get(r).is_none()) =>
+            {
+                return
+            }
             Ok(_) => std::thread::sleep(Duration::from_millis(100)),
             Err(_) => return, // the cluster is gone: nothing left to wait for
         }
     }
     tracing::warn!(
-        "exo still lists instance {id} {} s after it was removed",
-        APPEAR_WITHIN.as_secs()
+        "exo still lists instance {id} or its runners {} s after it was removed",
+        SHUTDOWN_WITHIN.as_secs()
     );
 }
 
