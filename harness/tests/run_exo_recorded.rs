@@ -28,7 +28,7 @@ struct Exo {
     state: Value,
     placed: Vec<String>,
     removing: Vec<String>,
-    /// Runners of removed instances, still shutting down, and since when.
+    /// Runners of removed instances, and since when they shut down.
     stopping: Vec<(String, std::time::Instant)>,
 }
 
@@ -68,21 +68,18 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
     match (http.method.as_str(), http.path.split('?').next().unwrap_or("")) {
         ("GET", "/state") => {
             let mut exo = cluster.lock().unwrap();
-            // Runners leave the state once shut down, 300 ms after their instance did.
-            let (gone, stopping): (Vec<_>, Vec<_>) = std::mem::take(&mut exo.stopping)
-                .into_iter()
-                .partition(|(_, since)| since.elapsed().as_millis() >= 300);
-            exo.stopping = stopping;
-            for (runner, _) in gone {
-                exo.state["runners"].as_object_mut().unwrap().remove(&runner);
-            }
             let state = exo.state.to_string();
             for id in std::mem::take(&mut exo.removing) {
                 if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id) {
                     let inner = instance.as_object().unwrap().values().next().unwrap();
                     let runners = inner["shardAssignments"]["runnerToShard"].as_object().unwrap();
+                    // As exo 1.0.71 shows them: shutting down for good (its processes exit
+                    // within about a second; the state never says they did).
                     let now = std::time::Instant::now();
-                    exo.stopping.extend(runners.keys().map(|r| (r.clone(), now)));
+                    for runner in runners.keys() {
+                        exo.state["runners"][runner] = json!({"RunnerShuttingDown": {}});
+                        exo.stopping.push((runner.clone(), now));
+                    }
                 }
             }
             respond(&mut stream, json, &state)

@@ -189,15 +189,45 @@ fn a_key_past_tomls_dotted_key_limit_is_placed_on_its_line() {
 }
 
 #[test]
-fn an_unavailable_power_sampler_says_what_is_allowed() {
+fn the_exo_sampler_needs_an_exo_api_to_read() {
     let src = format!("{GOOD}\n[power]\nsampler = \"exo\"\n");
     let (line, _, key, msg, text) = problem(&src);
     assert_eq!(line, 18, "{text}");
     assert_eq!(key.as_deref(), Some("power.sampler"));
-    assert!(
-        msg.contains("\"powermetrics\", \"macmon\", \"nvml\""),
-        "{text}"
-    );
+    assert!(msg.contains("give [power] a `url`"), "{text}");
+    let with_url = format!("{GOOD}\n[power]\nsampler = \"exo\"\nurl = \"http://studio-1:52415\"\n");
+    assert!(suite::parse(&with_url, Path::new("suites/x.toml")).is_ok());
+}
+
+#[test]
+fn cluster_power_nodes_are_checked_where_they_are_written() {
+    let node = |name: &str, sampler: &str, url: &str| {
+        format!("\n[[power.nodes]]\nname = \"{name}\"\nsampler = \"{sampler}\"\n{url}")
+    };
+    let a = node("a", "prometheus", "url = \"http://10.0.0.1:9464/metrics\"\n");
+    // The same node twice, and two nodes on one endpoint.
+    let src = format!("{GOOD}{a}{a}");
+    let (line, _, key, msg, text) = problem(&src);
+    assert_eq!((line, key.as_deref()), (23, Some("power.nodes[1].name")), "{text}");
+    assert!(msg.contains("listed twice"), "{text}");
+    let b = node("b", "prometheus", "url = \"http://10.0.0.1:9464/metrics\"\n");
+    let (line, _, _, msg, text) = problem(&format!("{GOOD}{a}{b}"));
+    assert_eq!(line, 25, "{text}");
+    assert!(msg.contains("same endpoint as node `a`"), "{text}");
+    // A sampler that needs an endpoint, without one.
+    let (line, _, _, msg, text) = problem(&format!("{GOOD}{}", node("c", "macmon", "")));
+    assert_eq!(line, 19, "{text}");
+    assert!(msg.contains("needs `url`"), "{text}");
+    // A suite-wide sampler beside the nodes.
+    let (_, _, _, msg, text) = problem(&format!("{GOOD}\n[power]\nsampler = \"nvml\"\n{a}"));
+    assert!(msg.contains("leave `sampler` and `url` out"), "{text}");
+    // A sampler nodes cannot have.
+    let (_, _, key, msg, text) = problem(&format!("{GOOD}{}", node("d", "nvml", "")));
+    assert_eq!(key.as_deref(), Some("power.nodes[0].sampler"), "{text}");
+    assert!(msg.contains("prometheus"), "{text}");
+    // Well formed.
+    let ok = format!("{GOOD}{a}{}", node("b", "none", ""));
+    assert!(suite::parse(&ok, Path::new("suites/x.toml")).is_ok());
 }
 
 #[test]

@@ -38,8 +38,12 @@ use state::{Cluster, Placement, Readiness};
 /// moment after answering).
 const APPEAR_WITHIN: Duration = Duration::from_secs(10);
 
-/// How long a removed instance and its runners may take to leave `/state`.
+/// How long a removed instance may take to leave `/state` and its runners to shut down.
 const SHUTDOWN_WITHIN: Duration = Duration::from_secs(30);
+
+/// How long a shut-down runner's process takes to exit (about a second on exo 1.0.71, whose
+/// state does not say when it has).
+const RUNNER_EXIT: Duration = Duration::from_secs(2);
 
 /// Which exo endpoint requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -335,10 +339,12 @@ pub(crate) fn post_json(
     read_json(response, "POST", url)
 }
 
-/// Remove `placement`'s instance and wait until exo's state lists neither it nor its runners:
-/// exo answers the DELETE before it applies it, and each runner leaves the state only once it
-/// has shut down. The next target must neither take the instance for a running one nor place
-/// its own beside runners still shutting down (a live exo 1.0.71 then never loaded the new one).
+/// Remove `placement`'s instance, wait until exo's state no longer lists it and every runner of
+/// it is gone or shutting down, then give the runners' processes time to exit. exo answers the
+/// DELETE before it applies it, so the next target must not take the instance for a running
+/// one; and a live exo 1.0.71 never loaded an instance placed while the last one's runners were
+/// still exiting (its state keeps them as `RunnerShuttingDown` for good, so it cannot say when
+/// they are gone).
 fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Placement) {
     let id = &placement.instance_id;
     let url = format!("{base}/instance/{id}");
@@ -358,22 +364,23 @@ fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Pla
     }
     let deadline = Instant::now() + SHUTDOWN_WITHIN;
     while Instant::now() < deadline {
-        match get(http, &format!("{base}/state")) {
-            Ok(state)
-                if state["instances"].get(id).is_none()
-                    && placement
-                        .runners
-                        .iter()
-                        .all(|r| state["runners"].get(r).is_none()) =>
-            {
-                return
-            }
-            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
-            Err(_) => return, // the cluster is gone: nothing left to wait for
+        let Ok(state) = get(http, &format!("{base}/state")) else {
+            return; // the cluster is gone: nothing left to wait for
+        };
+        let stopping = placement.runners.iter().all(|r| {
+            matches!(
+                state::untag(&state["runners"][r]),
+                None | Some(("RunnerShuttingDown" | "RunnerShutdown", _))
+            )
+        });
+        if state["instances"].get(id).is_none() && stopping {
+            std::thread::sleep(RUNNER_EXIT);
+            return;
         }
+        std::thread::sleep(Duration::from_millis(100));
     }
     tracing::warn!(
-        "exo still lists instance {id} or its runners {} s after it was removed",
+        "exo still lists instance {id} or its runners as running {} s after it was removed",
         SHUTDOWN_WITHIN.as_secs()
     );
 }
