@@ -53,7 +53,9 @@ def main():
             if "/" not in name or rail.get("watts") is None:
                 continue
             node, bare = name.split("/", 1)
-            if rail["watts"] not in replays[node].get(bare, set()):
+            # Equal to a replayed value, up to the decimal round trip of Prometheus' text.
+            if not any(abs(rail["watts"] - v) <= 1e-9 * max(1.0, abs(v))
+                       for v in replays[node].get(bare, set())):
                 fail(f"t={s['t_s']:.2f}: {name} = {rail['watts']} W is not in {node}'s replay")
             rank = BREADTH.index(rail["scope"]) if rail["scope"] in BREADTH else len(BREADTH)
             if node not in widest or rank < widest[node][0]:

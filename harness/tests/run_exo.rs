@@ -79,11 +79,14 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
             let mut exo = cluster.lock().unwrap();
             let state = exo.state.to_string();
             for id in std::mem::take(&mut exo.removing) {
-                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id) {
+                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id)
+                {
                     let inner = instance.as_object().unwrap().values().next().unwrap();
-                    let runners = inner["shardAssignments"]["runnerToShard"].as_object().unwrap();
-                    // As exo 1.0.71 shows them: shutting down for good (its processes exit
-                    // within about a second; the state never says they did).
+                    let runners = inner["shardAssignments"]["runnerToShard"]
+                        .as_object()
+                        .unwrap();
+                    // As exo 1.0.71 shows them: listed for good (their processes exit within
+                    // about a second; the state never says they did).
                     let now = std::time::Instant::now();
                     for runner in runners.keys() {
                         exo.state["runners"][runner] = json!({"RunnerShuttingDown": {}});
@@ -110,7 +113,11 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
                 .collect();
             let mut exo = cluster.lock().unwrap();
             // Within a second of their shutdown, a removed instance's runners still run.
-            if exo.stopping.iter().any(|(_, since)| since.elapsed().as_millis() < 1000) {
+            if exo
+                .stopping
+                .iter()
+                .any(|(_, since)| since.elapsed().as_millis() < 1000)
+            {
                 exo.placed_beside_stopping += 1;
             }
             exo.state["instances"][&id] = instance.clone();
@@ -135,9 +142,12 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
             reply["instance_id"] = json!(id);
             respond(&mut stream, "200 OK", json_type, &reply.to_string())
         }
-        ("GET", "/ollama/api/version") => {
-            respond(&mut stream, "200 OK", json_type, "{\"version\":\"exo v1.0\"}")
-        }
+        ("GET", "/ollama/api/version") => respond(
+            &mut stream,
+            "200 OK",
+            json_type,
+            "{\"version\":\"exo v1.0\"}",
+        ),
         ("GET", "/v1/models") => respond(
             &mut stream,
             "200 OK",

@@ -65,16 +65,22 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
     let http = HttpRequest::read(&stream)?;
     let body = http.json();
     let json = "application/json";
-    match (http.method.as_str(), http.path.split('?').next().unwrap_or("")) {
+    match (
+        http.method.as_str(),
+        http.path.split('?').next().unwrap_or(""),
+    ) {
         ("GET", "/state") => {
             let mut exo = cluster.lock().unwrap();
             let state = exo.state.to_string();
             for id in std::mem::take(&mut exo.removing) {
-                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id) {
+                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id)
+                {
                     let inner = instance.as_object().unwrap().values().next().unwrap();
-                    let runners = inner["shardAssignments"]["runnerToShard"].as_object().unwrap();
-                    // As exo 1.0.71 shows them: shutting down for good (its processes exit
-                    // within about a second; the state never says they did).
+                    let runners = inner["shardAssignments"]["runnerToShard"]
+                        .as_object()
+                        .unwrap();
+                    // As exo 1.0.71 shows them: listed for good (their processes exit within
+                    // about a second; the state never says they did).
                     let now = std::time::Instant::now();
                     for runner in runners.keys() {
                         exo.state["runners"][runner] = json!({"RunnerShuttingDown": {}});
@@ -89,11 +95,21 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
         ("POST", "/instance") => {
             // Ready at once, in the shape the live state showed (`{"RunnerReady": {}}`).
             let instance = body["instance"].clone();
-            let inner = instance.as_object().unwrap().values().next().unwrap().clone();
+            let inner = instance
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()
+                .clone();
             let id = inner["instanceId"].as_str().unwrap().to_string();
             let mut exo = cluster.lock().unwrap();
             exo.state["instances"][&id] = instance;
-            for runner in inner["shardAssignments"]["runnerToShard"].as_object().unwrap().keys() {
+            for runner in inner["shardAssignments"]["runnerToShard"]
+                .as_object()
+                .unwrap()
+                .keys()
+            {
                 exo.state["runners"][runner] = json!({"RunnerReady": {}});
             }
             exo.placed.push(id);
@@ -110,7 +126,11 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
         }
         ("POST", "/v1/chat/completions") => {
             assert_eq!(body["model"], MODEL);
-            respond(&mut stream, "text/event-stream", &fixture("chat_stream.txt"))
+            respond(
+                &mut stream,
+                "text/event-stream",
+                &fixture("chat_stream.txt"),
+            )
         }
         _ => write!(
             stream,
@@ -159,7 +179,11 @@ fn a_two_node_sweep_on_exo_1_0_71_places_measures_and_removes_each_size() {
         let out = run_suite(tmp.path(), &suite(tmp.path(), &url, endpoint), &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{endpoint}: {stderr}");
-        assert_eq!(cluster.lock().unwrap().placed.len(), 2, "{endpoint}: one per size");
+        assert_eq!(
+            cluster.lock().unwrap().placed.len(),
+            2,
+            "{endpoint}: one per size"
+        );
 
         let dir = only_run_dir(&tmp.path().join("results"));
         let engines = &read_json(&dir.join("manifest.json"))["engines"];
@@ -170,17 +194,28 @@ fn a_two_node_sweep_on_exo_1_0_71_places_measures_and_removes_each_size() {
             assert_eq!(engine["instance"]["shard"], "PipelineShardMetadata");
             let nodes_seen = engine["cluster"]["nodes"].as_array().unwrap();
             assert_eq!(nodes_seen.len(), 2);
-            assert!(nodes_seen.iter().all(|n| n["os"].as_str().unwrap().contains("Linux")));
+            assert!(nodes_seen
+                .iter()
+                .all(|n| n["os"].as_str().unwrap().contains("Linux")));
             let links = engine["cluster"]["links"].as_array().unwrap();
-            assert!(!links.is_empty() && links.iter().all(|l| l["kind"] == "socket"), "{links:?}");
+            assert!(
+                !links.is_empty() && links.iter().all(|l| l["kind"] == "socket"),
+                "{links:?}"
+            );
         }
         let records = read_jsonl(&dir.join("measurements.jsonl"));
         assert_eq!(records.len(), 4, "{endpoint}");
         for r in &records {
             assert_eq!(r["status"], "ok", "{endpoint}: {r}");
-            assert_eq!(r["output_tokens"], 8, "{endpoint}: the recorded reply's count");
+            assert_eq!(
+                r["output_tokens"], 8,
+                "{endpoint}: the recorded reply's count"
+            );
             if endpoint == "bench" {
-                assert!(r["metrics"]["server_decode_tps"].as_f64().unwrap() > 0.0, "{r}");
+                assert!(
+                    r["metrics"]["server_decode_tps"].as_f64().unwrap() > 0.0,
+                    "{r}"
+                );
             } else {
                 assert!(r["metrics"]["ttft_s"].as_f64().unwrap() > 0.0, "{r}");
             }

@@ -204,13 +204,25 @@ fn cluster_power_nodes_are_checked_where_they_are_written() {
     let node = |name: &str, sampler: &str, url: &str| {
         format!("\n[[power.nodes]]\nname = \"{name}\"\nsampler = \"{sampler}\"\n{url}")
     };
-    let a = node("a", "prometheus", "url = \"http://10.0.0.1:9464/metrics\"\n");
+    let a = node(
+        "a",
+        "prometheus",
+        "url = \"http://10.0.0.1:9464/metrics\"\n",
+    );
     // The same node twice, and two nodes on one endpoint.
     let src = format!("{GOOD}{a}{a}");
     let (line, _, key, msg, text) = problem(&src);
-    assert_eq!((line, key.as_deref()), (23, Some("power.nodes[1].name")), "{text}");
+    assert_eq!(
+        (line, key.as_deref()),
+        (23, Some("power.nodes[1].name")),
+        "{text}"
+    );
     assert!(msg.contains("listed twice"), "{text}");
-    let b = node("b", "prometheus", "url = \"http://10.0.0.1:9464/metrics\"\n");
+    let b = node(
+        "b",
+        "prometheus",
+        "url = \"http://10.0.0.1:9464/metrics\"\n",
+    );
     let (line, _, _, msg, text) = problem(&format!("{GOOD}{a}{b}"));
     assert_eq!(line, 25, "{text}");
     assert!(msg.contains("same endpoint as node `a`"), "{text}");

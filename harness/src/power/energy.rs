@@ -52,8 +52,8 @@ pub struct RailTrace {
     readings: Vec<(f64, f64)>,
     /// Spans without readings, (from, to) on the run clock.
     gaps: Vec<(f64, f64)>,
-    /// A gap opened at the last point and not closed yet.
-    in_gap: bool,
+    /// A gap opened at the last point and not closed yet: the time of its latest marker.
+    open_gap_until: Option<f64>,
 }
 
 impl RailTrace {
@@ -67,7 +67,7 @@ impl RailTrace {
             counter_origin: None,
             readings: Vec::new(),
             gaps: Vec::new(),
-            in_gap: false,
+            open_gap_until: None,
         }
     }
 
@@ -79,7 +79,7 @@ impl RailTrace {
         }
         if watts.is_none() && counter_j.is_none() {
             if !self.points.is_empty() && self.method != Method::Counter {
-                self.in_gap = true;
+                self.open_gap_until = Some(t);
                 self.last_watts = None;
             }
             return;
@@ -87,7 +87,7 @@ impl RailTrace {
         if let Some(w) = watts {
             self.readings.push((t, w));
         }
-        if std::mem::take(&mut self.in_gap) {
+        if self.open_gap_until.take().is_some() {
             if let Some(&(last_t, last_e)) = self.points.last() {
                 // Nothing is known between the last reading and this one.
                 self.gaps.push((last_t, t));
@@ -149,9 +149,15 @@ impl RailTrace {
 
     /// The spans without readings that overlap `[a, b]`.
     pub fn gaps_within(&self, a: f64, b: f64) -> impl Iterator<Item = (f64, f64)> + '_ {
+        // A gap still open (no reading since) runs from the last reading to its latest marker.
+        let open = self
+            .open_gap_until
+            .zip(self.points.last())
+            .map(|(until, &(from, _))| (from, until));
         self.gaps
             .iter()
             .copied()
+            .chain(open)
             .filter(move |&(from, to)| from < b && to > a)
     }
 
@@ -399,6 +405,16 @@ mod tests {
         assert_eq!(rail.gaps_within(0.0, 5.0).collect::<Vec<_>>(), [(1.0, 4.0)]);
         assert_eq!(rail.peak_w(0.0, 1.5), Some(10.0));
         assert_eq!(rail.peak_w(0.0, 5.0), Some(50.0));
+
+        // A gap that never closes (the node never answers again) is a gap all the same.
+        let trace = Trace::from_samples(&[
+            at(0.0, Some(10.0)),
+            at(1.0, Some(10.0)),
+            at(2.0, None),
+            at(3.0, None),
+        ]);
+        let rail = trace.rail("cluster").unwrap();
+        assert_eq!(rail.gaps_within(2.5, 3.0).collect::<Vec<_>>(), [(1.0, 3.0)]);
     }
 
     #[test]

@@ -419,7 +419,12 @@ pub fn scaling(points: &[crate::summary::scaling::ScalingPoint]) -> Option<Table
         ],
     );
     let cell = |v: Option<f64>, scale: f64, unit: &str| match v {
-        Some(v) => Cell::number(v * scale, format!("{} {unit}", significant(v * scale)).trim_end().to_string()),
+        Some(v) => Cell::number(
+            v * scale,
+            format!("{} {unit}", significant(v * scale))
+                .trim_end()
+                .to_string(),
+        ),
         None => Cell::empty(),
     };
     for p in points {

@@ -154,7 +154,12 @@ mod tests {
     fn without_a_one_node_point_there_is_no_speedup() {
         let points = scaling(&[summary(Some(2), 180.0, 75.0), summary(Some(4), 320.0, 1.0)]);
         assert_eq!(points.len(), 2);
-        assert!(points.iter().all(|p| p.speedup.is_none() && p.efficiency.is_none()));
-        assert!(scaling(&[summary(Some(2), 180.0, 75.0)]).is_empty(), "one count is no sweep");
+        assert!(points
+            .iter()
+            .all(|p| p.speedup.is_none() && p.efficiency.is_none()));
+        assert!(
+            scaling(&[summary(Some(2), 180.0, 75.0)]).is_empty(),
+            "one count is no sweep"
+        );
     }
 }

@@ -5,7 +5,10 @@ use crate::summary::scaling::ScalingPoint;
 use crate::units::significant;
 
 fn or_dash(v: Option<f64>, scale: f64, unit: &str) -> String {
-    v.map_or_else(|| "–".into(), |v| format!("{}{unit}", significant(v * scale)))
+    v.map_or_else(
+        || "–".into(),
+        |v| format!("{}{unit}", significant(v * scale)),
+    )
 }
 
 /// One line per node count, or none when no case was swept.

@@ -147,6 +147,34 @@ fn a_node_that_does_not_answer_is_a_gap_in_its_rails_and_in_the_total() {
 }
 
 #[test]
+fn a_node_that_never_answers_again_leaves_the_others_figures_and_names_the_gap() {
+    let cluster = ClusterSource::new(
+        vec![
+            member("a", &[Some(10.0); 5], false),
+            member("b", &[Some(20.0), Some(20.0), None, None, None], false),
+        ],
+        Duration::from_millis(20),
+        &[],
+    );
+    let samples = run(cluster, 5);
+    let trace = Trace::from_samples(&samples);
+    let within = [Phase {
+        name: "total",
+        start_s: samples[3].t_s,
+        end_s: samples[4].t_s,
+    }];
+    let e = MeasurementEnergy::compute("cluster", &trace, &samples, &within, None)
+        .expect("node a's figures are kept");
+    assert!(e.headline_phase("total").is_none());
+    assert!(
+        e.gaps.iter().any(|g| g.starts_with("b/sys")),
+        "{:?}",
+        e.gaps
+    );
+    assert!((e.rails["a/sys"].phases["total"].avg_w - 10.0).abs() < 1e-6);
+}
+
+#[test]
 fn a_counter_only_node_adds_the_power_its_counter_shows() {
     // b's counter rises 50 J per tick; its power is that over the time between readings.
     let cluster = ClusterSource::new(

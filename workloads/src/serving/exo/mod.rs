@@ -34,15 +34,12 @@ use crate::model::ResolvedModel;
 use crate::Error;
 use state::{Cluster, Placement, Readiness};
 
-/// How long an accepted instance may take to appear in `/state` (exo's master applies it a
-/// moment after answering).
+/// How long an accepted instance may take to appear in `/state`, and a removed one to leave
+/// it (exo's master applies both a moment after answering).
 const APPEAR_WITHIN: Duration = Duration::from_secs(10);
 
-/// How long a removed instance may take to leave `/state` and its runners to shut down.
-const SHUTDOWN_WITHIN: Duration = Duration::from_secs(30);
-
-/// How long a shut-down runner's process takes to exit (about a second on exo 1.0.71, whose
-/// state does not say when it has).
+/// How long a removed instance's runners take to exit (about a second on exo 1.0.71, whose
+/// state does not say when they have).
 const RUNNER_EXIT: Duration = Duration::from_secs(2);
 
 /// Which exo endpoint requests go to.
@@ -339,12 +336,12 @@ pub(crate) fn post_json(
     read_json(response, "POST", url)
 }
 
-/// Remove `placement`'s instance, wait until exo's state no longer lists it and every runner of
-/// it is gone or shutting down, then give the runners' processes time to exit. exo answers the
-/// DELETE before it applies it, so the next target must not take the instance for a running
-/// one; and a live exo 1.0.71 never loaded an instance placed while the last one's runners were
-/// still exiting (its state keeps them as `RunnerShuttingDown` for good, so it cannot say when
-/// they are gone).
+/// Remove `placement`'s instance, wait until exo's state no longer lists it, then give its
+/// runners' processes time to exit. exo answers the DELETE before it applies it, so the next
+/// target must not take the instance for a running one; and a live exo 1.0.71 never loaded an
+/// instance placed while the last one's runners were still exiting. Its state cannot say when
+/// they have: runners of removed instances stay listed, as `RunnerShuttingDown` or even
+/// `RunnerReady`, for good.
 fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Placement) {
     let id = &placement.instance_id;
     let url = format!("{base}/instance/{id}");
@@ -362,26 +359,20 @@ fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Pla
             return;
         }
     }
-    let deadline = Instant::now() + SHUTDOWN_WITHIN;
+    let deadline = Instant::now() + APPEAR_WITHIN;
     while Instant::now() < deadline {
-        let Ok(state) = get(http, &format!("{base}/state")) else {
-            return; // the cluster is gone: nothing left to wait for
-        };
-        let stopping = placement.runners.iter().all(|r| {
-            matches!(
-                state::untag(&state["runners"][r]),
-                None | Some(("RunnerShuttingDown" | "RunnerShutdown", _))
-            )
-        });
-        if state["instances"].get(id).is_none() && stopping {
-            std::thread::sleep(RUNNER_EXIT);
-            return;
+        match get(http, &format!("{base}/state")) {
+            Ok(state) if state["instances"].get(id).is_none() => {
+                std::thread::sleep(RUNNER_EXIT);
+                return;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => return, // the cluster is gone: nothing left to wait for
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
     tracing::warn!(
-        "exo still lists instance {id} or its runners as running {} s after it was removed",
-        SHUTDOWN_WITHIN.as_secs()
+        "exo still lists instance {id} {} s after it was removed",
+        APPEAR_WITHIN.as_secs()
     );
 }
 
