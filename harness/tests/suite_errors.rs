@@ -130,6 +130,18 @@ fn exo_keys_belong_to_exo_targets() {
     let (_, _, key, msg, text) = problem(&src);
     assert_eq!(key.as_deref(), Some("target[0].nodes"), "{text}");
     assert!(msg.contains("`engine = \"exo\"`"), "{text}");
+    for (line, key) in [
+        ("settle_s = 20", "target[0].settle_s"),
+        ("startup_timeout_s = 60", "target[0].startup_timeout_s"),
+    ] {
+        let src = GOOD.replace(
+            "model = \"synth:tiny\"",
+            &format!("model = \"synth:tiny\"\n{line}"),
+        );
+        let (_, _, found, msg, text) = problem(&src);
+        assert_eq!(found.as_deref(), Some(key), "{text}");
+        assert!(msg.contains("`engine = \"exo\"`"), "{text}");
+    }
 }
 
 #[test]

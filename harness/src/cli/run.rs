@@ -353,7 +353,12 @@ fn select_power(suite: &suite::Suite, origin: &Path) -> anyhow::Result<Selection
 fn power_record(suite: &suite::Suite, selection: &Selection) -> PowerRecord {
     PowerRecord {
         requested: suite.power.sampler.value.as_str().into(),
-        used: selection.used.as_str().into(),
+        // A cluster's sources are one `cluster` source, whatever the suite named.
+        used: selection
+            .source
+            .as_ref()
+            .map_or(selection.used.as_str(), |s| s.name())
+            .into(),
         note: selection.note.clone(),
         interval_ms: u64::from(suite.power.interval_ms.0),
         tried: selection.tried.clone(),

@@ -292,3 +292,59 @@ fn auto(settings: &SourceSettings) -> Selection {
         tried,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::prometheus::http::test_server::{self, Then};
+
+    fn node(name: &str, sampler: NodeSampler, url: Option<String>) -> NodeSettings {
+        NodeSettings {
+            name: name.into(),
+            sampler,
+            url,
+            metrics: Vec::new(),
+            token_file: None,
+        }
+    }
+
+    fn settings(nodes: Vec<NodeSettings>) -> SourceSettings {
+        SourceSettings {
+            sampler: SamplerKind::Auto,
+            interval: Duration::from_millis(100),
+            url: None,
+            metrics: Vec::new(),
+            token: None,
+            nodes,
+        }
+    }
+
+    #[test]
+    fn a_node_not_answering_at_the_start_is_left_out_and_named() {
+        let body = "bench_power_watts{rail=\"sys\",scope=\"system\"} 12.5\n".to_string();
+        let up = test_server::start(vec![(200, body)], Then::Hang);
+        let down = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/metrics", l.local_addr().unwrap())
+        };
+        let selection = select(&settings(vec![
+            node("a", NodeSampler::Prometheus, Some(format!("{up}/metrics"))),
+            node("b", NodeSampler::Prometheus, Some(down)),
+            node("c", NodeSampler::None, None),
+        ]))
+        .unwrap();
+        assert!(selection.source.is_some(), "node a is still read");
+        assert!(selection.note.contains("left out"), "{}", selection.note);
+        assert!(selection.note.contains("b ("), "{}", selection.note);
+        assert!(selection.note.contains("c (its sampler is \"none\")"), "{}", selection.note);
+        assert_eq!(selection.tried.len(), 2);
+    }
+
+    #[test]
+    fn no_node_answering_means_nothing_is_sampled_and_says_why() {
+        let selection = select(&settings(vec![node("c", NodeSampler::None, None)])).unwrap();
+        assert!(selection.source.is_none());
+        assert_eq!(selection.used, SamplerKind::None);
+        assert!(selection.note.contains("no node's power could be read"));
+    }
+}

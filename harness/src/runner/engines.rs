@@ -10,7 +10,7 @@ use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
 use bench_workloads::serving::exo::images::ExoImages;
-use bench_workloads::serving::exo::{ExoEndpoint, ExoEngine, ExoOptions};
+use bench_workloads::serving::exo::{ExoEndpoint, ExoEngine, ExoOptions, DEFAULT_SETTLE};
 use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
 use bench_workloads::serving::openai::{Api, OpenAiEngine, OpenAiOptions};
 
@@ -49,6 +49,14 @@ fn resolve(
 }
 
 /// How the exo engines reach the cluster and place the model.
+/// The target's `startup_timeout_s`, else 600 s.
+fn startup_timeout(target: &Target) -> Duration {
+    target
+        .startup_timeout_s
+        .as_ref()
+        .map_or(MLX_LM_STARTUP, |t| Duration::from_secs(u64::from(t.value.0)))
+}
+
 fn exo_options(target: &Target, nodes: Option<u32>) -> ExoOptions {
     ExoOptions {
         url: target
@@ -79,7 +87,11 @@ fn exo_options(target: &Target, nodes: Option<u32>) -> ExoOptions {
             Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
             Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
         },
-        startup_timeout: MLX_LM_STARTUP,
+        startup_timeout: startup_timeout(target),
+        settle: target
+            .settle_s
+            .as_ref()
+            .map_or(DEFAULT_SETTLE, |s| Duration::from_secs_f64(s.value.0)),
         timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
     }
 }
@@ -178,7 +190,7 @@ pub fn open(
             let options = MlxLmOptions {
                 api: api(target),
                 python: target.python.clone().unwrap_or_else(|| "python3".into()),
-                startup_timeout: MLX_LM_STARTUP,
+                startup_timeout: startup_timeout(target),
                 timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
                 benchmark: target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value),
             };

@@ -61,6 +61,14 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 Some(_) => {}
             }
         }
+        if let Some(t) = &target.startup_timeout_s {
+            if !matches!(engine, EngineKind::Exo | EngineKind::MlxLm) {
+                at(
+                    t.span.clone(),
+                    "`startup_timeout_s` is for `engine = \"exo\"` and `engine = \"mlx-lm\"` targets".into(),
+                );
+            }
+        }
         if engine != EngineKind::Exo {
             for (key, span) in [
                 ("nodes", target.nodes.as_ref().map(|v| v.span.clone())),
@@ -72,6 +80,10 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 (
                     "exo_endpoint",
                     target.exo_endpoint.as_ref().map(|v| v.span.clone()),
+                ),
+                (
+                    "settle_s",
+                    target.settle_s.as_ref().map(|v| v.span.clone()),
                 ),
             ] {
                 if let Some(span) = span {

@@ -272,6 +272,15 @@ pub struct Target {
     /// whole: exo's `generation_stats` and per-node `power_usage` kept; no ttft).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exo_endpoint: Option<At<ExoEndpointKind>>,
+    /// `exo`: seconds to wait after removing an instance bench placed, before the next target
+    /// places its own (default 2): exo's runners keep exiting a moment after the instance has
+    /// left its state, and on a busy machine a placement made meanwhile may never load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_s: Option<At<Seconds>>,
+    /// `exo`, `mlx-lm` (started by bench): the longest wait for the model to load, in seconds
+    /// (default 600): exo's runners all ready, or the server answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_timeout_s: Option<At<Positive>>,
 }
 
 /// What a target's model makes.

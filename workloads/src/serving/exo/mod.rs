@@ -38,9 +38,9 @@ use state::{Cluster, Placement, Readiness};
 /// it (exo's master applies both a moment after answering).
 const APPEAR_WITHIN: Duration = Duration::from_secs(10);
 
-/// How long a removed instance's runners take to exit (about a second on exo 1.0.71, whose
-/// state does not say when they have).
-const RUNNER_EXIT: Duration = Duration::from_secs(2);
+/// How long a removed instance's runners take to exit, by default (about a second on exo
+/// 1.0.71, whose state does not say when they have; on a busy machine, much longer).
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 /// Which exo endpoint requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +72,9 @@ pub struct ExoOptions {
     pub endpoint: ExoEndpoint,
     /// Longest wait for the instance's runners to load.
     pub startup_timeout: Duration,
+    /// Wait after removing the instance bench placed, for its runners to exit (see
+    /// [`DEFAULT_SETTLE`]).
+    pub settle: Duration,
     /// Longest wait for each response and each piece of a stream.
     pub timeout: Duration,
 }
@@ -125,6 +128,8 @@ pub struct ExoInstance {
     cluster: Cluster,
     /// The instance bench created; `None` when it used one already there.
     created: Option<String>,
+    /// Wait after removing `created`.
+    settle: Duration,
     /// What the API says its version is (`GET /ollama/api/version`: exo 1.0.71 answers
     /// "exo v1.0" whatever its release, so this is coarse).
     version: Option<String>,
@@ -160,6 +165,7 @@ impl ExoInstance {
             placement,
             cluster,
             created,
+            settle: options.settle,
             version,
         };
         wait_until_ready(
@@ -211,7 +217,7 @@ impl ExoInstance {
 impl Drop for ExoInstance {
     fn drop(&mut self) {
         if self.created.is_some() {
-            delete_instance(&self.http, &self.base, &self.placement);
+            delete_instance(&self.http, &self.base, &self.placement, self.settle);
         }
     }
 }
@@ -337,12 +343,17 @@ pub(crate) fn post_json(
 }
 
 /// Remove `placement`'s instance, wait until exo's state no longer lists it, then give its
-/// runners' processes time to exit. exo answers the DELETE before it applies it, so the next
+/// runners' processes `settle` to exit. exo answers the DELETE before it applies it, so the next
 /// target must not take the instance for a running one; and a live exo 1.0.71 never loaded an
 /// instance placed while the last one's runners were still exiting. Its state cannot say when
 /// they have: runners of removed instances stay listed, as `RunnerShuttingDown` or even
 /// `RunnerReady`, for good.
-fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Placement) {
+fn delete_instance(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    placement: &Placement,
+    settle: Duration,
+) {
     let id = &placement.instance_id;
     let url = format!("{base}/instance/{id}");
     match http.delete(&url).send() {
@@ -363,7 +374,7 @@ fn delete_instance(http: &reqwest::blocking::Client, base: &str, placement: &Pla
     while Instant::now() < deadline {
         match get(http, &format!("{base}/state")) {
             Ok(state) if state["instances"].get(id).is_none() => {
-                std::thread::sleep(RUNNER_EXIT);
+                std::thread::sleep(settle);
                 return;
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(100)),
