@@ -487,3 +487,25 @@ fn depth_is_swept_for_the_candle_engine_and_refused_for_servers() {
         "{text}"
     );
 }
+
+#[test]
+fn a_thermal_wait_needs_a_sampler_that_reads_pressure() {
+    let src = GOOD.replace("warmup = 1", "warmup = 1\nwait_thermal = \"nominal\"")
+        + "\n[power]\nsampler = \"none\"\n";
+    let (line, _, key, msg, text) = problem(&src);
+    assert_eq!(
+        (line, key.as_deref()),
+        (5, Some("suite.wait_thermal")),
+        "{text}"
+    );
+    assert!(msg.contains("powermetrics"), "{text}");
+    let src = GOOD.replace("warmup = 1", "warmup = 1\nwait_thermal_max_s = 60");
+    let (_, _, key, msg, text) = problem(&src);
+    assert_eq!(key.as_deref(), Some("suite.wait_thermal_max_s"), "{text}");
+    assert!(msg.contains("not set"), "{text}");
+    let ok = GOOD.replace(
+        "warmup = 1",
+        "warmup = 1\ncooldown_s = 30\nwait_thermal = \"nominal\"\nwait_thermal_max_s = 120",
+    );
+    assert!(suite::parse(&ok, Path::new("suites/x.toml")).is_ok());
+}

@@ -82,6 +82,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .model_cache
             .clone()
             .unwrap_or_else(bench_workloads::synth::default_cache_root),
+        pauses: runner::pause::PauseSettings::of(&loaded_suite.suite),
     };
     if !args.quiet {
         eprintln!("power: {}", power_line(&store.manifest().power));
@@ -266,6 +267,7 @@ fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     let started = chrono::Utc::now();
     let environment = Environment::probe();
     let manifest = Manifest {
+        pauses: Vec::new(),
         format: STORE_FORMAT,
         run_id: format!(
             "{}-{}",

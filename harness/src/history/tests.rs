@@ -37,6 +37,7 @@ fn environment(fingerprint: &str) -> Environment {
 fn write_run(root: &Path, suite: &str, fingerprint: &str, minute: u32, ttft: f64) -> PathBuf {
     let c = case("cpu/ttft/a");
     let manifest = Manifest {
+        pauses: Vec::new(),
         format: STORE_FORMAT,
         run_id: format!("20260101T00{minute:02}00Z-{suite}"),
         status: RunStatus::Running,

@@ -336,7 +336,11 @@ mod tests {
         assert!(selection.source.is_some(), "node a is still read");
         assert!(selection.note.contains("left out"), "{}", selection.note);
         assert!(selection.note.contains("b ("), "{}", selection.note);
-        assert!(selection.note.contains("c (its sampler is \"none\")"), "{}", selection.note);
+        assert!(
+            selection.note.contains("c (its sampler is \"none\")"),
+            "{}",
+            selection.note
+        );
         assert_eq!(selection.tried.len(), 2);
     }
 

@@ -54,7 +54,9 @@ fn startup_timeout(target: &Target) -> Duration {
     target
         .startup_timeout_s
         .as_ref()
-        .map_or(MLX_LM_STARTUP, |t| Duration::from_secs(u64::from(t.value.0)))
+        .map_or(MLX_LM_STARTUP, |t| {
+            Duration::from_secs(u64::from(t.value.0))
+        })
 }
 
 fn exo_options(target: &Target, nodes: Option<u32>) -> ExoOptions {

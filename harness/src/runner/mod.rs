@@ -8,6 +8,7 @@
 mod engines;
 mod image;
 mod load;
+pub mod pause;
 mod power;
 mod single;
 
@@ -56,9 +57,29 @@ struct Context<'a, 'p> {
     observer: &'a mut dyn Observer,
     failures: &'a mut Vec<Failure>,
     target: &'a str,
+    /// Cases started so far in this session (the first gets no cooldown).
+    cases_started: &'a mut u32,
 }
 
 impl Context<'_, '_> {
+    /// The suite's pause before `case`, kept in the manifest.
+    fn pause_before(
+        &mut self,
+        case: &Case,
+        settings: &pause::PauseSettings,
+    ) -> Result<(), StoreError> {
+        let first = *self.cases_started == 0;
+        *self.cases_started += 1;
+        let power = &*self.power;
+        let poll = power.interval().max(std::time::Duration::from_millis(200));
+        let Some(pause) =
+            pause::before_case(settings, &case.id, first, &mut || power.pressure(), poll)
+        else {
+            return Ok(());
+        };
+        self.store.update_manifest(|m| m.pauses.push(pause))
+    }
+
     fn fail(&mut self, case: &Case, error: String) {
         self.failures.push(Failure {
             target: self.target.to_string(),
@@ -174,6 +195,8 @@ impl Context<'_, '_> {
 pub struct RunnerConfig {
     /// Cache of synthesized model folders.
     pub synth_cache: PathBuf,
+    /// What to do before each case (cooldown, thermal wait).
+    pub pauses: pause::PauseSettings,
 }
 
 /// A failure that kept planned measurements from being made.
@@ -251,6 +274,7 @@ fn run_engine(
         if cancel::is_requested() {
             return Ok(());
         }
+        ctx.pause_before(case, &config.pauses)?;
         match &case.load {
             None => single::run_case(ctx, engine.as_mut(), case, missing)?,
             Some(pattern) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
@@ -291,6 +315,10 @@ fn run_image_engine(
     };
     ctx.engine_ready(engine.info())?;
     for (case, missing) in cases {
+        if cancel::is_requested() {
+            return Ok(());
+        }
+        ctx.pause_before(case, &config.pauses)?;
         if let Some(image) = &case.image {
             image::run_case(ctx, engine.as_mut(), case, image, missing)?;
         }
@@ -314,6 +342,7 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<Vec<Failure>, StoreError> {
     let mut failures = Vec::new();
+    let mut cases_started = 0;
     for target in &suite.targets {
         let name = target.name.value.to_string();
         // An exo target with a list of node counts runs each on its own instance.
@@ -358,6 +387,7 @@ pub fn run(
                 observer: &mut *observer,
                 failures: &mut failures,
                 target: &key,
+                cases_started: &mut cases_started,
             };
             run_engine(&mut ctx, target, nodes, config, &cases, &tool_cases)?;
         }

@@ -32,6 +32,16 @@ impl<'a> PowerTap<'a> {
         }
     }
 
+    /// The sampling interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The thermal pressure of the latest sample, when the sampler reports one.
+    pub fn pressure(&self) -> Option<String> {
+        self.monitor?.latest()?.thermal.pressure
+    }
+
     /// No power sampling.
     pub fn none() -> Self {
         Self::new(None, None, Duration::ZERO)

@@ -46,6 +46,28 @@ pub struct Manifest {
     pub engines: BTreeMap<String, serde_json::Value>,
     /// How power was sampled.
     pub power: PowerRecord,
+    /// The pauses before cases the suite asked for (`cooldown_s`, `wait_thermal`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<CasePause>,
+}
+
+/// One pause before one case, as kept in the manifest's `pauses`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasePause {
+    /// The case that waited.
+    pub case: String,
+    /// Seconds of cooldown idled.
+    pub cooldown_s: f64,
+    /// Seconds waited for nominal thermal pressure (absent when not asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermal_wait_s: Option<f64>,
+    /// The thermal pressure last read before the case (absent when the sampler reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<String>,
+    /// Whether nominal pressure was reached within the limit (absent when not asked, or when
+    /// the sampler reports no pressure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<bool>,
 }
 
 /// Where a run stands.

@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
 pub use load_run::{LoadRun, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
-pub use manifest::{BenchBuild, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT};
+pub use manifest::{
+    BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
+};
 pub use record::{Metrics, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use summary_csv::write_summary_csv;

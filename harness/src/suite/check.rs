@@ -19,6 +19,29 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
 
     check_power(&suite.power, &mut at);
     check_power_nodes(suite, &mut at);
+    if let Some(wait) = &suite.suite.wait_thermal {
+        if matches!(
+            suite.power.sampler.value,
+            SamplerKind::None | SamplerKind::Nvml | SamplerKind::Rapl | SamplerKind::Prometheus
+        ) || !suite.power.nodes.is_empty()
+        {
+            at(
+                wait.span.clone(),
+                format!(
+                    "`wait_thermal` reads the thermal pressure macOS reports through powermetrics; [power] sampler \"{}\" reports none: use \"powermetrics\" or \"auto\", or leave `wait_thermal` out",
+                    suite.power.sampler.value.as_str()
+                ),
+            );
+        }
+    }
+    if suite.suite.wait_thermal_max_s.is_some() && suite.suite.wait_thermal.is_none() {
+        if let Some(max) = &suite.suite.wait_thermal_max_s {
+            at(
+                max.span.clone(),
+                "`wait_thermal_max_s` bounds `wait_thermal`, which is not set".into(),
+            );
+        }
+    }
 
     let mut seen = HashMap::new();
     for target in &suite.targets {
@@ -81,10 +104,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     "exo_endpoint",
                     target.exo_endpoint.as_ref().map(|v| v.span.clone()),
                 ),
-                (
-                    "settle_s",
-                    target.settle_s.as_ref().map(|v| v.span.clone()),
-                ),
+                ("settle_s", target.settle_s.as_ref().map(|v| v.span.clone())),
             ] {
                 if let Some(span) = span {
                     at(span, format!("`{key}` is for `engine = \"exo\"` targets"));

@@ -29,7 +29,7 @@ pub use error::{Location, Problem, SuiteError};
 pub use types::{
     ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, NodeSampler, PowerNode,
     PowerSection, SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind,
-    TransportKind, Workload, WorkloadKind,
+    ThermalTarget, TransportKind, Workload, WorkloadKind,
 };
 pub use values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 

@@ -43,6 +43,26 @@ pub struct SuiteSection {
     /// Runs per case executed first and not measured (caches, allocator and clocks warm up).
     #[serde(default = "default_warmup")]
     pub warmup: u32,
+    /// Seconds of idle before each case but the first, so that one case's heat does not slow
+    /// the next (laptops lose 20–30 % over back-to-back runs). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_s: Option<At<Seconds>>,
+    /// `"nominal"`: before each case, wait until the power sampler reports nominal thermal
+    /// pressure (powermetrics on macOS), up to `wait_thermal_max_s`. The wait is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_thermal: Option<At<ThermalTarget>>,
+    /// The longest wait for `wait_thermal`, seconds (default 600); the case then runs anyway,
+    /// and the manifest says the pressure was not reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_thermal_max_s: Option<At<Seconds>>,
+}
+
+/// The thermal state `wait_thermal` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThermalTarget {
+    /// macOS thermal pressure `Nominal`.
+    Nominal,
 }
 
 fn default_repetitions() -> Positive {
