@@ -16,8 +16,9 @@
 #      reads (a safetensors index, and a model card in each node's EXO_HOME);
 #   3. makes two network namespaces joined by a veth pair (10.77.0.1/24, 10.77.0.2/24; removed
 #      on exit), starts node A alone and runs ci/exo-live-1.toml against it from inside A's
-#      namespace, then starts node B, waits until the topology has both, and runs
-#      ci/exo-live-2.toml (`nodes = [1, 2]`, both exo endpoints);
+#      namespace, then starts node B, waits until both are linked, and runs
+#      ci/exo-live-2.toml (`nodes = [2, 1]`, each node's power from a `bench power serve`
+#      replaying a capture, node b's stopped after 25 s) and checks it (ci/exo_live_check.py);
 #   4. saves the exo responses it met (/state, /instance/previews, POST /instance, the bench
 #      reply, a stream) to OUT/responses/, and each run folder to OUT/runs/.
 #

@@ -41,6 +41,7 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
             .collect(),
     };
     let manifest = Manifest {
+        pauses: Vec::new(),
         format: STORE_FORMAT,
         run_id: id.into(),
         status: RunStatus::Complete,

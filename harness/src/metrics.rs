@@ -352,6 +352,12 @@ pub const LOAD_METRICS: &[LoadMetric] = &[
         better: Better::Lower,
         value: |l| l.j_per_output_token,
     },
+    LoadMetric {
+        name: "throughput_drop_pct",
+        unit: "%",
+        better: Better::Lower,
+        value: |l| l.sustained.as_ref().map(|s| s.drop_pct),
+    },
 ];
 
 /// The metric called `name`.

@@ -46,6 +46,7 @@ fn case() -> Case {
 fn write_run(root: &Path, minute: u32, ttft: &[f64]) -> PathBuf {
     let c = case();
     let manifest = Manifest {
+        pauses: Vec::new(),
         format: STORE_FORMAT,
         run_id: format!("20260101T00{minute:02}00Z-hist"),
         status: RunStatus::Running,

@@ -29,6 +29,15 @@ struct Seen {
 /// `max_tokens` one-token chunks; every `refuse_every`-th request (1-based, 0 for none) gets
 /// 429 with `Retry-After: 1` instead.
 fn server(work: Duration, refuse_every: usize) -> (String, Arc<Seen>) {
+    server_with(move |_| work, refuse_every)
+}
+
+/// [`server`] whose work per request depends on the time since the server started.
+fn server_with(
+    work: impl Fn(Duration) -> Duration + Send + Sync + Copy + 'static,
+    refuse_every: usize,
+) -> (String, Arc<Seen>) {
+    let started = std::time::Instant::now();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Seen::default());
@@ -37,7 +46,7 @@ fn server(work: Duration, refuse_every: usize) -> (String, Arc<Seen>) {
         for stream in listener.incoming().flatten() {
             let seen = shared.clone();
             std::thread::spawn(move || {
-                let _ = answer(stream, &seen, work, refuse_every);
+                let _ = answer(stream, &seen, work(started.elapsed()), refuse_every);
             });
         }
     });
@@ -314,4 +323,55 @@ fn slo_attainment_and_goodput_of_each_pattern() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("goodput_rps"), "{stdout}");
+}
+
+#[test]
+fn a_soak_that_slows_down_reports_its_throughput_over_time_and_the_drop() {
+    // Fast for the first 2 s, then 30 times slower: the last third of a 6 s soak makes far
+    // fewer tokens per second than the first.
+    let (url, _) = server_with(
+        |since| {
+            if since < Duration::from_secs(2) {
+                Duration::from_millis(5)
+            } else {
+                Duration::from_millis(150)
+            }
+        },
+        0,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let path = suite(tmp.path(), &url, "concurrency = 1\nduration_s = 6");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("repetitions = 2", "repetitions = 1");
+    std::fs::write(&path, text).unwrap();
+    let out = run_suite(tmp.path(), &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let loads = read_jsonl(&dir.join("loads.jsonl"));
+    assert_eq!(loads.len(), 1);
+    let sustained = &loads[0]["sustained"];
+    assert_eq!(
+        sustained["timeline_tps"].as_array().unwrap().len(),
+        10,
+        "{sustained}"
+    );
+    let window = sustained["window_s"].as_f64().unwrap();
+    assert!(
+        (1.5..=2.5).contains(&window),
+        "a third of the run: {sustained}"
+    );
+    let first = sustained["first_tps"].as_f64().unwrap();
+    let last = sustained["last_tps"].as_f64().unwrap();
+    assert!(first > last, "{sustained}");
+    let drop = sustained["drop_pct"].as_f64().unwrap();
+    assert!(drop > 30.0, "{sustained}");
+    assert!((drop - (first - last) / first * 100.0).abs() < 1e-9);
+    // The drop is a load metric of the summary too.
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.contains("throughput_drop_pct"), "{summary}");
 }

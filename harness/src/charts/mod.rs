@@ -30,6 +30,7 @@ pub mod power;
 pub mod roofline;
 pub mod scaling;
 pub mod speedup;
+pub mod sustained;
 pub mod throughput;
 pub mod ttft;
 

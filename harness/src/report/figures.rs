@@ -28,7 +28,7 @@ pub struct Figure {
     pub caption: String,
 }
 
-fn figure(svg: Result<String, ChartError>, caption: &str) -> Option<Figure> {
+pub(super) fn figure(svg: Result<String, ChartError>, caption: &str) -> Option<Figure> {
     match svg {
         Ok(svg) => Some(Figure {
             svg,
@@ -79,6 +79,7 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     out.extend(energy(s, size));
     out.extend(diffusion(run, size));
     out.extend(scaling(s, size));
+    out.extend(super::soak::figures(run, size));
     out.extend(roofline(run, size));
     out
 }

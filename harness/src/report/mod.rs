@@ -9,6 +9,7 @@
 mod figures;
 mod html;
 mod pages;
+mod soak;
 mod table;
 mod tables;
 mod warnings;

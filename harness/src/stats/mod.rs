@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod mann_whitney;
 pub mod outliers;
+pub mod sustained;
 pub mod verdict;
 
 pub mod changepoint;

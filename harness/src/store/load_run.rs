@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use bench_workloads::load::{LoadPattern, LoadTimeline};
+use bench_workloads::load::{LoadPattern, LoadTimeline, Stop};
 use serde::{Deserialize, Serialize};
 
 use super::record::{Record, Status};
 use crate::plan::{Case, LlmParams};
 use crate::power::MeasurementEnergy;
+use crate::stats::sustained::{sustained, Decode, Sustained};
 use crate::stats::Summary;
 
 /// File of a run folder holding one [`LoadRun`] per line.
@@ -86,6 +87,10 @@ pub struct LoadRun {
     /// Energy over `duration_s` / generated tokens of finished requests, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub j_per_output_token: Option<f64>,
+    /// A pattern that ran for a duration (a soak): throughput over time and its drop from the
+    /// first to the last window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustained: Option<Sustained>,
 }
 
 impl LoadRun {
@@ -126,6 +131,7 @@ impl LoadRun {
             client_cpu_s_per_1k_tokens: None,
             energy: None,
             j_per_output_token: None,
+            sustained: None,
         }
     }
 
@@ -206,6 +212,21 @@ impl LoadRun {
         };
         run.lag_s = of(|l| l.lag_s);
         run.queue_s = of(|l| l.queue_s);
+        if matches!(run.pattern.stop, Stop::DurationS(_)) {
+            let decodes: Vec<Decode> = requests
+                .iter()
+                .filter(|r| r.status == Status::Ok)
+                .map(|r| {
+                    let end_s = r.t_start_s + r.metrics.e2e_s.unwrap_or(0.0);
+                    Decode {
+                        start_s: (r.t_start_s + r.metrics.ttft_s.unwrap_or(0.0)).min(end_s),
+                        end_s,
+                        tokens: r.output_tokens as f64,
+                    }
+                })
+                .collect();
+            run.sustained = sustained(&decodes, first, last_end);
+        }
         run
     }
 

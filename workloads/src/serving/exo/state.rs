@@ -84,8 +84,12 @@ impl Cluster {
                 let who = &state["nodeIdentities"][id];
                 let memory = &state["nodeMemory"][id];
                 let system = &state["nodeSystem"][id];
+                // macOS nodes give a version number and a build; exo on Linux says "Linux"
+                // with build "Unknown".
                 let os = match (text(&who["osVersion"]), text(&who["osBuildVersion"])) {
-                    (Some(v), Some(b)) => Some(format!("macOS {v} ({b})")),
+                    (Some(v), Some(b)) if v.starts_with(|c: char| c.is_ascii_digit()) => {
+                        Some(format!("macOS {v} ({b})"))
+                    }
                     (v, _) => v,
                 };
                 let thunderbolt = state["nodeThunderbolt"][id]["interfaces"]
