@@ -86,6 +86,22 @@ pub struct LoadRun {
     /// Energy over `duration_s` / generated tokens of finished requests, joules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub j_per_output_token: Option<f64>,
+    /// A probe of a rate search (`rate = "search"`): its place in the search and what it
+    /// found. Absent from other patterns, and from runs stored before searches existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchMark>,
+}
+
+/// What a stored pattern run adds when it is one probe of a rate search.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct SearchMark {
+    /// 0-based place among the search's probes, in the order measured.
+    pub probe: u32,
+    /// The share of its measured requests that met the workload's `slo`.
+    pub attainment: f64,
+    /// Whether the search ended after this probe: the repetition is then done (a search
+    /// interrupted before its last probe carries on from its stored probes on `--resume`).
+    pub last: bool,
 }
 
 impl LoadRun {
@@ -126,6 +142,7 @@ impl LoadRun {
             client_cpu_s_per_1k_tokens: None,
             energy: None,
             j_per_output_token: None,
+            search: None,
         }
     }
 
@@ -251,6 +268,7 @@ mod tests {
             nodes: None,
             image: None,
             slo: None,
+            search: None,
         }
     }
 
