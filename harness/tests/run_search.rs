@@ -2,8 +2,8 @@
 //! (K workers, each request a fixed service time, first come first served), so requests meet
 //! an end-to-end bound up to K / service time requests per second and queue ever longer
 //! above it. Checked: the knee found is within 10 % of that capacity, every probe is stored
-//! as a pattern run marked with its place in the search, and `--json` carries the knee and
-//! the curve.
+//! as a pattern run marked with its place in the search, `--json` carries the knee and the
+//! curve, and the report draws the curve.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -164,4 +164,30 @@ slo = {{ e2e_s = 0.15 }}
     assert_eq!(records.len(), 60 * loads.len());
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(summary.contains(",max_rate_rps,"), "{summary}");
+
+    // The report draws the curve: e2e p90 (the SLO bounds e2e) against throughput.
+    let site = tmp.path().join("site");
+    let out = common::bench()
+        .arg("report")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html: String = std::fs::read_dir(&site)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        html.contains("Rate search: server/knee/p16-g2-rsearch"),
+        "no search chart"
+    );
+    assert!(html.contains("SLO 150 ms") && html.contains(">knee<"));
 }
