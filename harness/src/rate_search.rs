@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(out.stop, Stop::Converged);
         assert_eq!(out.knee_rps, Some(36.0));
         let knee = out.knee_rps.unwrap();
-        assert!(knee <= 37.0 && knee >= 37.0 / (1.0 + RESOLUTION));
+        assert!((37.0 / (1.0 + RESOLUTION)..=37.0).contains(&knee));
     }
 
     #[test]

@@ -652,17 +652,19 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     )
 }
 
+/// Which latency of a probe a chart shows.
+type CurveLatency = fn(&CurvePoint) -> Option<f64>;
+
 /// A rate search's curve: p90 latency (time to first token, or end to end when the SLO bounds
 /// that and not ttft) against achieved throughput, one point per probe, the SLO bound and the
 /// knee marked.
 fn rate_search(s: &CaseSummary, size: ChartSize) -> Option<Figure> {
     let search = s.search.as_ref()?;
     let slo = s.case.slo.unwrap_or_default();
-    let (name, bound, latency): (&str, Option<f64>, fn(&CurvePoint) -> Option<f64>) =
-        match (slo.ttft_s, slo.e2e_s) {
-            (None, Some(e2e)) => ("e2e p90", Some(e2e), |p| p.e2e_p90_s),
-            (ttft, _) => ("ttft p90", ttft, |p| p.ttft_p90_s),
-        };
+    let (name, bound, latency): (&str, Option<f64>, CurveLatency) = match (slo.ttft_s, slo.e2e_s) {
+        (None, Some(e2e)) => ("e2e p90", Some(e2e), |p| p.e2e_p90_s),
+        (ttft, _) => ("ttft p90", ttft, |p| p.ttft_p90_s),
+    };
     let many = search.repetitions.len() > 1;
     let mut series: Vec<Series> = Vec::new();
     let mut knees = Vec::new();

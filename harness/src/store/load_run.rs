@@ -319,3 +319,25 @@ mod tests {
         assert_eq!(run.span(&requests), Some((10.0, 12.5)));
     }
 }
+
+#[cfg(test)]
+mod stored_before_searches {
+    use super::*;
+
+    #[test]
+    fn a_pattern_line_without_a_search_mark_still_reads() {
+        let case = crate::plan::Case::example("t", "w", 1);
+        let pattern = bench_workloads::load::LoadPattern {
+            arrival: bench_workloads::load::Arrival::Constant { rate: 2.0 },
+            concurrency: None,
+            stop: bench_workloads::load::Stop::Requests(3),
+            warmup_requests: 0,
+        };
+        let run = LoadRun::failed(&case, pattern, 0, String::new(), 0.0, "x".into());
+        let line = serde_json::to_string(&run).unwrap();
+        assert!(!line.contains("search"), "{line}");
+        let back: LoadRun = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.search, None);
+        assert_eq!(back, run);
+    }
+}

@@ -212,3 +212,105 @@ pub(super) fn summarize(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Metrics, RequestLoad};
+    use bench_workloads::load::{Arrival, LoadPattern, Stop as Until};
+
+    fn spec() -> SearchSpec {
+        SearchSpec {
+            target_attainment: 0.9,
+            start_rps: 10.0,
+            max_requests: 1000,
+            max_s: 100.0,
+            requests: Some(4),
+            warmup_requests: 0,
+        }
+    }
+
+    /// A probe at `rate` started at `t` whose requests took `e2e` seconds each.
+    fn probe(
+        case: &Case,
+        index: u32,
+        rate: f64,
+        t: f64,
+        e2e: &[f64],
+        attainment: f64,
+    ) -> (LoadRun, Vec<Record>) {
+        let pattern = LoadPattern {
+            arrival: Arrival::Poisson { rate, seed: 0 },
+            concurrency: None,
+            stop: Until::Requests(e2e.len() as u32),
+            warmup_requests: 0,
+        };
+        let records: Vec<Record> = e2e
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| Record {
+                status: Status::Ok,
+                error: None,
+                metrics: Metrics {
+                    e2e_s: Some(e),
+                    ttft_s: Some(e / 2.0),
+                    ..Metrics::default()
+                },
+                load: Some(RequestLoad {
+                    run_t_s: t,
+                    index: i as u32,
+                    scheduled_s: 0.0,
+                    queue_s: 0.0,
+                    lag_s: 0.0,
+                }),
+                ..Record::failed(case, 0, String::new(), t + i as f64 * 0.1, String::new())
+            })
+            .collect();
+        let mut run = LoadRun::summarize(case, pattern, 0, String::new(), t, 0, &records);
+        run.search = Some(SearchMark {
+            probe: index,
+            attainment,
+            last: false,
+        });
+        (run, records)
+    }
+
+    #[test]
+    fn the_knee_is_the_highest_passing_rate_and_each_probe_is_a_point_of_the_curve() {
+        let case = Case {
+            search: Some(spec()),
+            ..Case::example("t", "w", 1)
+        };
+        let (a, mut records) = probe(&case, 0, 10.0, 1.0, &[0.1, 0.2, 0.3, 0.4], 1.0);
+        let (b, more) = probe(&case, 1, 20.0, 9.0, &[0.5, 2.0, 3.0, 4.0], 0.25);
+        records.extend(more);
+        let s = summarize(
+            &case,
+            &spec(),
+            &records,
+            &[a, b],
+            &BootstrapConfig::default(),
+        );
+        let search = s.search.clone().unwrap();
+        assert_eq!(search.knee_rps, Some(10.0));
+        assert_eq!(s.metric("max_rate_rps").unwrap().median, 10.0);
+        assert_eq!(search.curve.len(), 2);
+        let (p0, p1) = (&search.curve[0], &search.curve[1]);
+        assert_eq!((p0.offered_rps, p0.passed), (10.0, true));
+        assert_eq!((p1.offered_rps, p1.passed), (20.0, false));
+        // Type-7 quantiles of 0.1, 0.2, 0.3, 0.4.
+        assert!((p0.e2e_p50_s.unwrap() - 0.25).abs() < 1e-12);
+        assert!((p0.ttft_p50_s.unwrap() - 0.125).abs() < 1e-12);
+        // 10 passed, 20 failed: the search bisects next, so it is unfinished.
+        assert_eq!(search.repetitions[0].stopped, None);
+        assert_eq!((s.ok, s.patterns), (8, Some(2)));
+
+        let text = crate::terminal::search::footer(&[s]).unwrap();
+        assert!(
+            text.contains("search: t/w/p8-g2-c1: knee 10.0 req/s"),
+            "{text}"
+        );
+        assert!(text.contains("25.0 % (fails)"), "{text}");
+        assert!(text.contains("unfinished"), "{text}");
+    }
+}
