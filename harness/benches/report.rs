@@ -37,6 +37,7 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                 nodes: None,
                 image: None,
                 slo: None,
+                search: None,
             })
             .collect(),
     };

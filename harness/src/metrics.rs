@@ -380,6 +380,10 @@ pub const SLO_METRICS: &[(&str, &str, Better)] = &[
     ("goodput_tps", "tok/s", Better::Higher),
 ];
 
+/// The metric of a rate search (`summary::search`): the knee, the highest rate whose probe
+/// met the target SLO attainment.
+pub const SEARCH_METRICS: &[(&str, &str, Better)] = &[("max_rate_rps", "req/s", Better::Higher)];
+
 /// Every metric name a case summary can hold, in report order, with its direction.
 pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
     LLM_METRICS
@@ -388,4 +392,9 @@ pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
         .chain(LOAD_METRICS.iter().map(|m| (m.name, m.better)))
         .chain(TOOL_METRICS.iter().map(|&(name, _, better)| (name, better)))
         .chain(SLO_METRICS.iter().map(|&(name, _, better)| (name, better)))
+        .chain(
+            SEARCH_METRICS
+                .iter()
+                .map(|&(name, _, better)| (name, better)),
+        )
 }

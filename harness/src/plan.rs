@@ -4,6 +4,7 @@
 use bench_workloads::load::{Arrival, LoadPattern, Stop};
 use serde::{Deserialize, Serialize};
 
+use crate::rate_search::{self, SearchSpec};
 use crate::suite::{ArrivalKind, Suite, Workload, WorkloadKind};
 
 /// Everything a suite asks to run, in the order it runs.
@@ -42,6 +43,10 @@ pub struct Case {
     /// The service-level objectives each request is held to (the workload's `slo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<crate::suite::Slo>,
+    /// `rate = "search"`: how the search for the highest rate within `slo` runs. `load` is
+    /// then the pattern of its first probe; each probe runs it at the probe's rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSpec>,
 }
 
 #[cfg(test)]
@@ -65,6 +70,7 @@ impl Case {
             nodes: None,
             image: None,
             slo: None,
+            search: None,
         }
     }
 }
@@ -138,6 +144,7 @@ fn image_cases(
                         load: None,
                         nodes,
                         slo: None,
+                        search: None,
                         image: Some(ImageParams {
                             width,
                             height,
@@ -225,6 +232,31 @@ fn load_pattern(workload: &Workload, concurrency: u32, rate: Option<f64>) -> Opt
     })
 }
 
+/// The search a workload with `rate = "search"` runs, its keys' defaults filled in.
+fn search_spec(workload: &Workload) -> Option<SearchSpec> {
+    workload.rate.as_ref().filter(|r| r.value.is_search())?;
+    Some(SearchSpec {
+        target_attainment: workload
+            .target_attainment
+            .as_ref()
+            .map_or(rate_search::DEFAULT_TARGET_ATTAINMENT, |t| t.value),
+        start_rps: workload
+            .search_start_rps
+            .as_ref()
+            .map_or(rate_search::DEFAULT_START_RPS, |s| s.value),
+        max_requests: workload
+            .search_max_requests
+            .as_ref()
+            .map_or(rate_search::DEFAULT_MAX_REQUESTS, |m| m.value.0),
+        max_s: workload
+            .search_max_s
+            .as_ref()
+            .map_or(rate_search::DEFAULT_MAX_S, |m| m.value.0),
+        requests: workload.requests.as_ref().map(|n| n.value.0),
+        warmup_requests: workload.warmup_requests.as_ref().map_or(0, |w| w.value),
+    })
+}
+
 /// `2`, `0.5`, `2.25`: a rate as short as it can be written, for case ids.
 fn rate_label(rate: f64) -> String {
     let text = format!("{rate}");
@@ -265,9 +297,13 @@ impl Plan {
                         .concurrency
                         .as_ref()
                         .map_or(vec![uncapped], |c| c.value.values().to_vec());
-                    let rates: Vec<Option<f64>> = workload.rate.as_ref().map_or(vec![None], |r| {
-                        r.values().iter().copied().map(Some).collect()
-                    });
+                    let search = search_spec(workload);
+                    // A search's case runs its first probe's pattern; later probes change the rate.
+                    let rates: Vec<Option<f64>> = match (&workload.rate, &search) {
+                        (_, Some(spec)) => vec![Some(spec.start_rps)],
+                        (Some(r), None) => r.values().iter().copied().map(Some).collect(),
+                        (None, None) => vec![None],
+                    };
                     let depths = workload
                         .depth
                         .as_ref()
@@ -286,8 +322,16 @@ impl Plan {
                                     prompt_tokens,
                                     gen_tokens,
                                     concurrency,
-                                    rate_rps,
+                                    // A search has no one rate: each probe has its own.
+                                    rate_rps: rate_rps.filter(|_| search.is_none()),
                                     depth,
+                                };
+                                let rate_id = |r: f64| {
+                                    if search.is_some() {
+                                        "search".to_string()
+                                    } else {
+                                        rate_label(r)
+                                    }
                                 };
                                 // Depth 0 keeps the ids of runs made before `depth` existed.
                                 let depth_id = if depth > 0 {
@@ -297,8 +341,8 @@ impl Plan {
                                 };
                                 let mut load = match rate_rps {
                                     None => format!("-c{concurrency}"),
-                                    Some(r) if concurrency == 0 => format!("-r{}", rate_label(r)),
-                                    Some(r) => format!("-r{}-c{concurrency}", rate_label(r)),
+                                    Some(r) if concurrency == 0 => format!("-r{}", rate_id(r)),
+                                    Some(r) => format!("-r{}-c{concurrency}", rate_id(r)),
                                 };
                                 if let Some(n) = nodes {
                                     load.push_str(&format!("-n{n}"));
@@ -320,6 +364,7 @@ impl Plan {
                                     nodes,
                                     image: None,
                                     slo: workload.slo.as_ref().map(|s| s.value),
+                                    search,
                                 });
                             }
                         }

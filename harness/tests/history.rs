@@ -38,6 +38,7 @@ fn case() -> Case {
         nodes: None,
         image: None,
         slo: None,
+        search: None,
     }
 }
 

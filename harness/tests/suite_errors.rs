@@ -509,3 +509,112 @@ fn a_thermal_wait_needs_a_sampler_that_reads_pressure() {
     );
     assert!(suite::parse(&ok, Path::new("suites/x.toml")).is_ok());
 }
+
+#[test]
+fn a_rate_search_expands_into_one_case_with_its_budget() {
+    let src = openai().replace(
+        "gen_tokens = 4",
+        "gen_tokens = 4\nrate = \"search\"\nslo = { ttft_s = 0.5 }\nsearch_max_requests = 500\nsearch_start_rps = 4",
+    );
+    let plan = Plan::expand(&suite::parse(&src, Path::new("x.toml")).unwrap());
+    let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["cpu/w/p16-g4-rsearch", "cpu/w/p32-g4-rsearch"]);
+    let case = &plan.cases[0];
+    let spec = case.search.expect("a search case");
+    assert_eq!(
+        (
+            spec.target_attainment,
+            spec.start_rps,
+            spec.max_requests,
+            spec.max_s
+        ),
+        (0.9, 4.0, 500, 300.0),
+        "defaults for what the suite left out"
+    );
+    assert_eq!(
+        spec.requests, None,
+        "10 seconds' worth at each probe's rate"
+    );
+    assert_eq!(case.params.rate_rps, None, "each probe has its own rate");
+    assert_eq!(case.load.unwrap().arrival.rate(), Some(4.0));
+}
+
+#[test]
+fn rate_search_mistakes_are_located_and_say_what_is_allowed() {
+    let with = |keys: &str| openai().replace("gen_tokens = 4", &format!("gen_tokens = 4\n{keys}"));
+    let (line, col, key, msg, text) = problem(&with("rate = \"search\""));
+    assert_eq!((line, col), (17, 8), "{text}");
+    assert_eq!(key.as_deref(), Some("workload[0].rate"), "{text}");
+    assert!(msg.contains("give one, e.g. slo = {"), "{text}");
+
+    let (_, _, key, msg, text) = problem(&with(
+        "rate = \"search\"\nslo = { e2e_s = 1.0 }\ntarget_attainment = 1.5",
+    ));
+    assert_eq!(
+        key.as_deref(),
+        Some("workload[0].target_attainment"),
+        "{text}"
+    );
+    assert!(msg.contains("above 0 and at most 1"), "{text}");
+    let (_, _, key, _, text) = problem(&with(
+        "rate = \"search\"\nslo = { e2e_s = 1.0 }\ntarget_attainment = 0",
+    ));
+    assert_eq!(
+        key.as_deref(),
+        Some("workload[0].target_attainment"),
+        "{text}"
+    );
+    // 1 is allowed: every request must meet the SLO.
+    suite::parse(
+        &with("rate = \"search\"\nslo = { e2e_s = 1.0 }\ntarget_attainment = 1"),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+
+    for key_name in ["search_max_requests = 100", "target_attainment = 0.5"] {
+        let (_, _, key, msg, text) = problem(&with(&format!("rate = 2\n{key_name}")));
+        let name = key_name.split(' ').next().unwrap();
+        assert_eq!(key, Some(format!("workload[0].{name}")), "{text}");
+        assert!(msg.contains("add `rate = \"search\"`"), "{text}");
+    }
+
+    let (_, _, key, msg, text) = problem(&with(
+        "rate = \"search\"\nslo = { e2e_s = 1.0 }\nduration_s = 30",
+    ));
+    assert_eq!(key.as_deref(), Some("workload[0].duration_s"), "{text}");
+    assert!(msg.contains("sizes each probe by `requests`"), "{text}");
+
+    let (_, _, key, msg, text) = problem(&with(
+        "rate = \"search\"\nslo = { e2e_s = 1.0 }\nsearch_start_rps = -2",
+    ));
+    assert_eq!(
+        key.as_deref(),
+        Some("workload[0].search_start_rps"),
+        "{text}"
+    );
+    assert!(msg.contains("above 0"), "{text}");
+
+    let (_, _, key, msg, text) = problem(&with("rate = \"fast\""));
+    assert_eq!(key.as_deref(), Some("workload[0].rate"), "{text}");
+    assert!(msg.contains("\"search\""), "{text}");
+}
+
+#[test]
+fn the_in_process_engine_cannot_be_searched() {
+    let src = GOOD.replace(
+        "gen_tokens = 4",
+        "gen_tokens = 4\nrate = \"search\"\nslo = { ttft_s = 0.5 }",
+    );
+    let err = suite::parse(&src, Path::new("suites/x.toml")).unwrap_err();
+    let SuiteError::Invalid(problems) = &err else {
+        panic!("not a located error: {err}")
+    };
+    assert_eq!(problems.len(), 1, "one message, the search's: {err}");
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (16, 8), "{text}");
+    assert_eq!(key.as_deref(), Some("workload[0].rate"), "{text}");
+    assert!(
+        msg.contains("candle engine") && msg.contains("target cpu") && msg.contains("\"openai\""),
+        "{text}"
+    );
+}

@@ -25,6 +25,7 @@ mod xy;
 
 pub mod diffusion;
 pub mod energy;
+pub mod knee;
 pub mod latency;
 pub mod power;
 pub mod roofline;

@@ -183,6 +183,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             table::outlier_footer(&summaries),
             roofline_footer(&rooflines),
             crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
+            crate::terminal::search::footer(&summaries),
         ]
         .into_iter()
         .flatten()

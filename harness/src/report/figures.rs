@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::ReportedRun;
 use crate::charts::diffusion::{PhaseBreakdown, StepChart};
 use crate::charts::energy::{EnergyChart, EnergyPer};
+use crate::charts::knee::KneeChart;
 use crate::charts::latency::{CdfChart, CdfSeries};
 use crate::charts::power::{PhaseSpan, PowerChart, RailSeries};
 use crate::charts::roofline::{Roof, RooflineChart};
@@ -17,6 +18,7 @@ use crate::charts::{ChartError, ChartSize, Point, Series};
 use crate::compare::Comparison;
 use crate::metrics::Better;
 use crate::store::{Record, Status};
+use crate::summary::search::CurvePoint;
 use crate::summary::{CaseSummary, MetricSummary};
 
 /// One chart: its SVG and a caption that says how to read it.
@@ -80,6 +82,7 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     out.extend(diffusion(run, size));
     out.extend(scaling(s, size));
     out.extend(super::soak::figures(run, size));
+    out.extend(s.iter().filter_map(|c| rate_search(c, size)));
     out.extend(roofline(run, size));
     out
 }
@@ -647,6 +650,73 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
          for decode), one point per case and phase, under the roof of the device's memory \
          bandwidth and compute peak (the ceilings of the table above). Prefill points move right \
          as prompts grow; decode stays near one FLOP per byte, bound by memory.",
+    )
+}
+
+/// Which latency of a probe a chart shows.
+type CurveLatency = fn(&CurvePoint) -> Option<f64>;
+
+/// A rate search's curve: p90 latency (time to first token, or end to end when the SLO bounds
+/// that and not ttft) against achieved throughput, one point per probe, the SLO bound and the
+/// knee marked.
+fn rate_search(s: &CaseSummary, size: ChartSize) -> Option<Figure> {
+    let search = s.search.as_ref()?;
+    let slo = s.case.slo.unwrap_or_default();
+    let (name, bound, latency): (&str, Option<f64>, CurveLatency) = match (slo.ttft_s, slo.e2e_s) {
+        (None, Some(e2e)) => ("e2e p90", Some(e2e), |p| p.e2e_p90_s),
+        (ttft, _) => ("ttft p90", ttft, |p| p.ttft_p90_s),
+    };
+    let many = search.repetitions.len() > 1;
+    let mut series: Vec<Series> = Vec::new();
+    let mut knees = Vec::new();
+    for rep in &search.repetitions {
+        let mut points = Vec::new();
+        for p in search
+            .curve
+            .iter()
+            .filter(|p| p.repetition == rep.repetition)
+        {
+            let (Some(x), Some(y)) = (p.throughput_rps, latency(p)) else {
+                continue;
+            };
+            points.push(Point::new(x, y));
+            if p.passed && Some(p.offered_rps) == rep.knee_rps {
+                knees.push(Point::new(x, y));
+            }
+        }
+        series.push(Series {
+            label: if many {
+                format!("{} rep {}", s.case.workload, rep.repetition + 1)
+            } else {
+                s.case.workload.clone()
+            },
+            points,
+        });
+    }
+    if series.iter().all(|s| s.points.is_empty()) {
+        return None;
+    }
+    let caption = format!(
+        "Rate search of {}: {name} against the throughput the server achieved, one point per probed rate. The dashed line is the SLO bound; the circled point is the knee{}, the highest rate at which at least {:.0} % of requests met every bound of the SLO.",
+        s.case.id,
+        search
+            .knee_rps
+            .map_or(" (none: no rate passed)".to_string(), |k| format!(
+                " ({} req/s offered)",
+                crate::units::significant(k)
+            )),
+        search.target_attainment * 100.0
+    );
+    figure(
+        KneeChart {
+            title: format!("Rate search: {}", s.case.id),
+            latency: name.into(),
+            series,
+            threshold_s: bound,
+            knees,
+        }
+        .render(size),
+        &caption,
     )
 }
 

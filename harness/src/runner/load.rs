@@ -43,9 +43,12 @@ pub(super) fn run_case(
             Some(e) => {
                 LoadRun::failed(case, *pattern, repetition, started_at, t_start_s, e.clone())
             }
-            None => run_pattern(
-                ctx, engine, case, pattern, repetition, started_at, t_start_s,
-            )?,
+            None => {
+                run_pattern(
+                    ctx, engine, case, pattern, repetition, started_at, t_start_s,
+                )?
+                .0
+            }
         };
         if cancel::is_requested() {
             break;
@@ -71,8 +74,9 @@ pub(super) fn run_case(
     Ok(())
 }
 
-/// One run of the pattern: stores each measured request as it ends, then summarizes.
-fn run_pattern(
+/// One run of the pattern: stores each measured request as it ends, then summarizes; the
+/// measured requests' records come back beside the summary.
+pub(super) fn run_pattern(
     ctx: &mut Context<'_, '_>,
     engine: &mut dyn LlmEngine,
     case: &Case,
@@ -80,7 +84,7 @@ fn run_pattern(
     repetition: u32,
     started_at: String,
     t_start_s: f64,
-) -> Result<LoadRun, StoreError> {
+) -> Result<(LoadRun, Vec<Record>), StoreError> {
     let mut requests: Vec<Record> = Vec::new();
     let mut warmup_sent = 0u32;
     let mut store_error = None;
@@ -136,14 +140,15 @@ fn run_pattern(
     }
     let timeline = match result {
         Err(e) => {
-            return Ok(LoadRun::failed(
+            let failed = LoadRun::failed(
                 case,
                 *pattern,
                 repetition,
                 started_at,
                 t_start_s,
                 e.to_string(),
-            ))
+            );
+            return Ok((failed, requests));
         }
         Ok(timeline) => timeline,
     };
@@ -163,12 +168,12 @@ fn run_pattern(
     )
     .with_client_cost(&timeline, output);
     let Some((start_s, end_s)) = run.span(&requests) else {
-        return Ok(run);
+        return Ok((run, requests));
     };
     let energy = ctx.energy(&[Phase {
         name: "total",
         start_s,
         end_s,
     }]);
-    Ok(run.with_energy(energy, output))
+    Ok((run.with_energy(energy, output), requests))
 }

@@ -10,6 +10,7 @@ mod image;
 mod load;
 pub mod pause;
 mod power;
+mod search;
 mod single;
 
 use std::collections::HashSet;
@@ -217,8 +218,9 @@ pub fn missing_repetitions(case: &Case, done: &HashSet<(String, u32)>) -> Vec<u3
         .collect()
 }
 
-/// (case, repetition) pairs already measured: an `ok` record of a single-request case, or an
-/// `ok` line in `loads.jsonl` for a load pattern (its requests may have failed one by one).
+/// (case, repetition) pairs already measured: an `ok` record of a single-request case, an
+/// `ok` line in `loads.jsonl` for a load pattern (its requests may have failed one by one),
+/// or for a rate search, the `ok` line of the probe it ended with.
 pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)> {
     records
         .iter()
@@ -227,7 +229,7 @@ pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)>
         .chain(
             loads
                 .iter()
-                .filter(|l| l.status == Status::Ok)
+                .filter(|l| l.status == Status::Ok && l.search.is_none_or(|s| s.last))
                 .map(|l| (l.case.clone(), l.repetition)),
         )
         .collect()
@@ -275,9 +277,12 @@ fn run_engine(
             return Ok(());
         }
         ctx.pause_before(case, &config.pauses)?;
-        match &case.load {
-            None => single::run_case(ctx, engine.as_mut(), case, missing)?,
-            Some(pattern) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
+        match (&case.search, &case.load) {
+            (Some(spec), Some(pattern)) => {
+                search::run_case(ctx, engine.as_mut(), case, spec, pattern, missing)?
+            }
+            (_, None) => single::run_case(ctx, engine.as_mut(), case, missing)?,
+            (None, Some(pattern)) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
         }
     }
     for case in tool_cases {

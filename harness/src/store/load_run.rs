@@ -91,6 +91,22 @@ pub struct LoadRun {
     /// first to the last window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sustained: Option<Sustained>,
+    /// A probe of a rate search (`rate = "search"`): its place in the search and what it
+    /// found. Absent from other patterns, and from runs stored before searches existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchMark>,
+}
+
+/// What a stored pattern run adds when it is one probe of a rate search.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct SearchMark {
+    /// 0-based place among the search's probes, in the order measured.
+    pub probe: u32,
+    /// The share of its measured requests that met the workload's `slo`.
+    pub attainment: f64,
+    /// Whether the search ended after this probe: the repetition is then done (a search
+    /// interrupted before its last probe carries on from its stored probes on `--resume`).
+    pub last: bool,
 }
 
 impl LoadRun {
@@ -132,6 +148,7 @@ impl LoadRun {
             energy: None,
             j_per_output_token: None,
             sustained: None,
+            search: None,
         }
     }
 
@@ -272,6 +289,7 @@ mod tests {
             nodes: None,
             image: None,
             slo: None,
+            search: None,
         }
     }
 
@@ -320,5 +338,27 @@ mod tests {
         let lag = run.lag_s.unwrap();
         assert!((lag.max - 0.003).abs() < 1e-12 && (lag.min - 0.001).abs() < 1e-12);
         assert_eq!(run.span(&requests), Some((10.0, 12.5)));
+    }
+}
+
+#[cfg(test)]
+mod stored_before_searches {
+    use super::*;
+
+    #[test]
+    fn a_pattern_line_without_a_search_mark_still_reads() {
+        let case = crate::plan::Case::example("t", "w", 1);
+        let pattern = bench_workloads::load::LoadPattern {
+            arrival: bench_workloads::load::Arrival::Constant { rate: 2.0 },
+            concurrency: None,
+            stop: bench_workloads::load::Stop::Requests(3),
+            warmup_requests: 0,
+        };
+        let run = LoadRun::failed(&case, pattern, 0, String::new(), 0.0, "x".into());
+        let line = serde_json::to_string(&run).unwrap();
+        assert!(!line.contains("search"), "{line}");
+        let back: LoadRun = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.search, None);
+        assert_eq!(back, run);
     }
 }

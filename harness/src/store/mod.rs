@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
-pub use load_run::{LoadRun, LOADS};
+pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,

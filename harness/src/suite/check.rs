@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::check_search::check_search;
 use super::error::Problem;
 use super::types::{
     ArrivalKind, DeviceKind, EngineKind, NodeSampler, PowerSection, SamplerKind, Suite,
@@ -319,6 +320,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                         );
                     }
                 }
+                check_search(workload, &mut at);
                 if workload.is_load() {
                     let candle: Vec<_> = suite
                         .targets
@@ -326,7 +328,16 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                         .filter(|t| t.engine.value == EngineKind::Candle && !t.makes_images())
                         .map(|t| t.name.value.to_string())
                         .collect();
-                    if !candle.is_empty() {
+                    let search = workload.rate.as_ref().filter(|r| r.value.is_search());
+                    if let (Some(rate), false) = (search, candle.is_empty()) {
+                        at(
+                            rate.span.clone(),
+                            format!(
+                                "`rate = \"search\"` sends requests at rising rates to find the most a server sustains; the candle engine runs one request at a time in-process (target {}), so it cannot be searched: use a server engine, \"openai\" or \"mlx-lm\"",
+                                candle.join(", ")
+                            ),
+                        );
+                    } else if !candle.is_empty() {
                         at(
                             workload.load_span(),
                             format!(
@@ -394,6 +405,22 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
             w.warmup_requests.as_ref().map(|v| v.span.clone()),
         ),
         ("slo", w.slo.as_ref().map(|v| v.span.clone())),
+        (
+            "target_attainment",
+            w.target_attainment.as_ref().map(|v| v.span.clone()),
+        ),
+        (
+            "search_max_requests",
+            w.search_max_requests.as_ref().map(|v| v.span.clone()),
+        ),
+        (
+            "search_max_s",
+            w.search_max_s.as_ref().map(|v| v.span.clone()),
+        ),
+        (
+            "search_start_rps",
+            w.search_start_rps.as_ref().map(|v| v.span.clone()),
+        ),
         ("depth", w.depth.as_ref().map(|v| v.span.clone())),
     ];
     let image = [

@@ -19,6 +19,7 @@
 //! ```
 
 mod check;
+mod check_search;
 mod error;
 mod types;
 mod values;

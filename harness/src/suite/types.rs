@@ -527,6 +527,21 @@ pub struct Workload {
     /// goodput (`goodput_rps`, `goodput_tps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<At<Slo>>,
+    /// With `rate = "search"`: the share of a probe's requests that must meet `slo` for its
+    /// rate to pass, above 0 and at most 1 (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_attainment: Option<At<f64>>,
+    /// With `rate = "search"`: the most requests the whole search may send, warmups included
+    /// (default 2000); it stops before a probe that would go past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_max_requests: Option<At<Positive>>,
+    /// With `rate = "search"`: the most seconds its probes may take together (default 300);
+    /// it stops before a probe expected to go past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_max_s: Option<At<Seconds>>,
+    /// With `rate = "search"`: the first rate probed, requests per second (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_start_rps: Option<At<f64>>,
     /// The targets this workload runs on, by name (default: every target whose model does
     /// this kind of work).
     #[serde(default, skip_serializing_if = "Option::is_none")]

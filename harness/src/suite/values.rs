@@ -264,23 +264,44 @@ fn positive<E: de::Error>(v: i64) -> Result<u32, E> {
     })
 }
 
-/// A swept rate: one positive number, or a non-empty list of distinct positive numbers
-/// (`rate = 2` or `rate = [0.5, 1, 4]`).
+/// A swept rate: one positive number, a non-empty list of distinct positive numbers
+/// (`rate = 2` or `rate = [0.5, 1, 4]`), or `"search"`: bench looks for the highest rate the
+/// server sustains within the workload's `slo` (see [`crate::rate_search`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rates(Vec<f64>);
+pub enum Rates {
+    /// The rates to sweep, in the order the suite gave them.
+    Fixed(Vec<f64>),
+    /// `rate = "search"`.
+    Search,
+}
+
+/// The word that asks for a rate search.
+const SEARCH: &str = "search";
 
 impl Rates {
-    /// The values in the order the suite gave them.
+    /// The rates to sweep in the order the suite gave them; none for a search, whose rates
+    /// are chosen while it runs.
     pub fn values(&self) -> &[f64] {
-        &self.0
+        match self {
+            Rates::Fixed(values) => values,
+            Rates::Search => &[],
+        }
+    }
+
+    /// Whether this is `rate = "search"`.
+    pub fn is_search(&self) -> bool {
+        matches!(self, Rates::Search)
     }
 }
 
 impl Serialize for Rates {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.as_slice() {
-            [one] => serializer.serialize_f64(*one),
-            many => many.serialize(serializer),
+        match self {
+            Rates::Search => serializer.serialize_str(SEARCH),
+            Rates::Fixed(values) => match values.as_slice() {
+                [one] => serializer.serialize_f64(*one),
+                many => many.serialize(serializer),
+            },
         }
     }
 }
@@ -293,7 +314,9 @@ impl<'de> Deserialize<'de> for Rates {
             type Value = Rates;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a positive number or a non-empty list of positive numbers")
+                f.write_str(
+                    "a positive number, a non-empty list of positive numbers, or \"search\"",
+                )
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Rates, E> {
@@ -305,11 +328,20 @@ impl<'de> Deserialize<'de> for Rates {
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Rates, E> {
-                Ok(Rates(vec![positive_number(v)?]))
+                Ok(Rates::Fixed(vec![positive_number(v)?]))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Rates, E> {
+                if v == SEARCH {
+                    return Ok(Rates::Search);
+                }
+                Err(E::custom(format!(
+                    "`{v}` is not a rate; use requests per second (a number above 0 or a list of them), or \"search\" to find the highest rate that meets `slo`"
+                )))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Rates, A::Error> {
-                sweep_list(seq, positive_number::<A::Error>, "positive number").map(Rates)
+                sweep_list(seq, positive_number::<A::Error>, "positive number").map(Rates::Fixed)
             }
         }
 
@@ -323,7 +355,7 @@ impl JsonSchema for Rates {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "One positive number, or a list of distinct positive numbers to sweep over.",
+            "description": "One positive number, a list of distinct positive numbers to sweep over, or \"search\" to find the highest rate that meets the workload's `slo`.",
             "oneOf": [
                 { "type": "number", "exclusiveMinimum": 0 },
                 {
@@ -331,7 +363,8 @@ impl JsonSchema for Rates {
                     "items": { "type": "number", "exclusiveMinimum": 0 },
                     "minItems": 1,
                     "uniqueItems": true
-                }
+                },
+                { "const": "search" }
             ]
         })
     }

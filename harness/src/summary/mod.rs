@@ -2,6 +2,7 @@
 //! repetition with bootstrap intervals and outlier flags.
 
 pub mod scaling;
+pub mod search;
 pub mod slo;
 
 use serde::Serialize;
@@ -45,8 +46,11 @@ pub struct CaseSummary {
     pub tool: Option<ToolComparison>,
     /// Per metric, in [`LLM_METRICS`] then [`LOAD_METRICS`] order, then the tool's
     /// (`tool_prompt_tps`, `tool_generation_tps`, `tool_peak_memory_bytes`); metrics with no
-    /// value are left out.
+    /// value are left out. A rate search has `max_rate_rps` alone.
     pub metrics: Vec<MetricSummary>,
+    /// A rate search's knee and curve (`rate = "search"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<search::SearchSummary>,
 }
 
 /// One metric of one case.
@@ -146,9 +150,10 @@ pub fn summarize_with(
 ) -> Vec<CaseSummary> {
     plan.cases
         .iter()
-        .map(|case| match case.load {
-            None => summarize_single(case, records, cfg),
-            Some(_) => summarize_load(case, records, loads, cfg),
+        .map(|case| match (&case.search, case.load) {
+            (Some(spec), _) => search::summarize(case, spec, records, loads, cfg),
+            (None, None) => summarize_single(case, records, cfg),
+            (None, Some(_)) => summarize_load(case, records, loads, cfg),
         })
         .collect()
 }
@@ -308,6 +313,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         flagged: flagged(&ok),
         estimated_token_counts: estimated(&ok),
         metrics,
+        search: None,
     }
 }
 
@@ -365,6 +371,7 @@ fn summarize_load(
         flagged: flagged(&ok),
         estimated_token_counts: estimated(&ok),
         metrics,
+        search: None,
     }
 }
 

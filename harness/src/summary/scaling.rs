@@ -128,6 +128,7 @@ mod tests {
                 metric("ttft_s", 0.1),
                 metric("avg_power_w", power_w),
             ],
+            search: None,
         }
     }
 

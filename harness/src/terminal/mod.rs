@@ -4,4 +4,5 @@ pub mod compare;
 pub mod progress;
 pub mod roofline;
 pub mod scaling;
+pub mod search;
 pub mod table;

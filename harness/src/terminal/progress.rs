@@ -99,13 +99,23 @@ impl Observer for Progress {
     }
 
     fn pattern_finished(&mut self, case: &Case, run: &LoadRun) {
-        self.bar.inc(1);
-        let rep = format!(
+        // A search is one run of the plan however many probes it takes: its last one counts.
+        if run.search.is_none_or(|s| s.last) {
+            self.bar.inc(1);
+        }
+        let mut rep = format!(
             "{} rep {}/{}",
             case.id,
             run.repetition + 1,
             case.repetitions
         );
+        if let (Some(mark), Some(rate)) = (run.search, run.offered_rate_rps) {
+            rep.push_str(&format!(
+                " probe {} at {rate:.3} req/s ({:.0} % within SLO)",
+                mark.probe + 1,
+                mark.attainment * 100.0
+            ));
+        }
         let line = match &run.error {
             Some(e) => format!("{rep}: error: {e}"),
             None => {

@@ -1,0 +1,78 @@
+//! The `search:` lines under the end-of-run table: for each rate-search case its knee, why
+//! each search stopped, and the curve of its probes.
+
+use super::table::{grid_lines, seconds};
+use crate::summary::search::SearchSummary;
+use crate::summary::CaseSummary;
+use crate::units::significant;
+
+fn or_dash(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{}{unit}", significant(v)))
+}
+
+/// The lines of one search case.
+fn lines(id: &str, search: &SearchSummary) -> Vec<String> {
+    let knee = match search.knee_rps {
+        Some(k) => format!("knee {} req/s", significant(k)),
+        None => "no rate probed met the target".into(),
+    };
+    let stops: Vec<&str> = search
+        .repetitions
+        .iter()
+        .map(|r| r.stopped.map_or("unfinished", |s| s.describe()))
+        .collect();
+    let mut out = vec![format!(
+        "search: {id}: {knee} (the highest rate with at least {} of requests within the SLO; {})",
+        format_args!("{} %", significant(search.target_attainment * 100.0)),
+        stops.join(", ")
+    )];
+    let body: Vec<Vec<String>> = search
+        .curve
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{}.{}", p.repetition + 1, p.probe + 1),
+                or_dash(Some(p.offered_rps), " req/s"),
+                or_dash(p.throughput_rps, " req/s"),
+                or_dash(p.output_tps, " tok/s"),
+                format!(
+                    "{} / {} / {}",
+                    seconds(p.ttft_p50_s),
+                    seconds(p.ttft_p90_s),
+                    seconds(p.ttft_p99_s)
+                ),
+                format!("{} / {}", seconds(p.e2e_p50_s), seconds(p.e2e_p99_s)),
+                format!(
+                    "{} %{}",
+                    significant(p.attainment * 100.0),
+                    if p.passed { "" } else { " (fails)" }
+                ),
+            ]
+        })
+        .collect();
+    let header = [
+        "probe",
+        "offered",
+        "achieved",
+        "output",
+        "ttft p50 / p90 / p99",
+        "e2e p50 / p99",
+        "within SLO",
+    ];
+    out.extend(
+        grid_lines(&header, body, &[1, 2, 3, 4, 5, 6])
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    out
+}
+
+/// The lines of every search case, or none when the run has none.
+pub fn footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| Some(lines(&s.case.id, s.search.as_ref()?)))
+        .flatten()
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
