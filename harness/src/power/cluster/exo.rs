@@ -132,11 +132,7 @@ impl Source for ExoTelemetrySource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body = http::get_text_retrying(&self.client, &self.url, "application/json", None)
-            .map_err(|e| PowerError::Failed {
-                source_name: NAME,
-                reason: format!("{} stopped answering: {e}", self.url),
-            })?;
+        let body = http::poll(NAME, &self.client, &self.url, "application/json", None)?;
         let state: Value = serde_json::from_str(&body).map_err(|e| PowerError::Failed {
             source_name: NAME,
             reason: format!("{} did not answer with JSON: {e}", self.url),

@@ -137,19 +137,13 @@ impl Source for MacmonServeSource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body = http::get_text_retrying(
+        let body = http::poll(
+            NAME,
             &self.client,
             &self.url,
             "application/json",
             self.token.as_deref(),
-        )
-        .map_err(|e| PowerError::Failed {
-            source_name: NAME,
-            reason: match e {
-                GetError::Status(401, why) => http::refusal(&self.url, self.token.is_some(), &why),
-                e => format!("{} stopped answering: {e}", self.url),
-            },
-        })?;
+        )?;
         let t_s = clock.now_s();
         let mut sample = parse_line(&body).map_err(|message| PowerError::Malformed {
             format: NAME,

@@ -198,6 +198,24 @@ pub(crate) fn get_text_retrying(
     }
 }
 
+/// One poll of a running source: GET with a retry, a failure named for `source_name` (a
+/// refused token says so; anything else: the endpoint stopped answering).
+pub(crate) fn poll(
+    source_name: &'static str,
+    client: &Client,
+    url: &Url,
+    accept: &str,
+    token: Option<&str>,
+) -> Result<String, PowerError> {
+    get_text_retrying(client, url, accept, token).map_err(|e| PowerError::Failed {
+        source_name,
+        reason: match e {
+            GetError::Status(401, why) => refusal(url, token.is_some(), &why),
+            e => format!("{url} stopped answering: {e}"),
+        },
+    })
+}
+
 /// An error with its causes: reqwest's own message says only "error sending request".
 fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();

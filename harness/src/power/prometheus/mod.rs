@@ -688,16 +688,7 @@ impl Source for PrometheusSource {
 
     fn next(&mut self, clock: &RunClock) -> Result<Option<Sample>, PowerError> {
         self.ticker.wait();
-        let body = http::get_text_retrying(&self.client, &self.url, ACCEPT, self.token.as_deref())
-            .map_err(|e| PowerError::Failed {
-                source_name: NAME,
-                reason: match e {
-                    GetError::Status(401, why) => {
-                        http::refusal(&self.url, self.token.is_some(), &why)
-                    }
-                    e => format!("{} stopped answering: {e}", self.url),
-                },
-            })?;
+        let body = http::poll(NAME, &self.client, &self.url, ACCEPT, self.token.as_deref())?;
         let t_s = clock.now_s();
         let points = parse_exposition(&body)?;
         let mut sample = to_sample(&points, &self.specs, t_s, 0.0);
