@@ -278,6 +278,13 @@ pub const LLM_METRICS: &[Metric] = &[
         values: |r| r.metrics.answer_tokens.into_iter().collect(),
     },
     Metric {
+        name: "cached_prompt_tokens",
+        unit: "tok",
+        better: Better::Higher,
+        distribution: false,
+        values: |r| r.metrics.cached_prompt_tokens.into_iter().collect(),
+    },
+    Metric {
         name: "server_prefill_tps",
         unit: "tok/s",
         better: Better::Higher,

@@ -461,7 +461,7 @@ fn slo_bounds_are_named_and_positive() {
 }
 
 #[test]
-fn depth_is_swept_for_the_candle_engine_and_refused_for_servers() {
+fn depth_is_swept_for_candle_and_servers_and_refused_for_exo() {
     let deep = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\ndepth = [0, 64]");
     let plan = Plan::expand(&suite::parse(&deep, Path::new("x.toml")).unwrap());
     let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
@@ -480,10 +480,15 @@ fn depth_is_swept_for_the_candle_engine_and_refused_for_servers() {
         "engine = \"candle\"",
         "engine = \"openai\"\nurl = \"http://127.0.0.1:8080\"",
     );
-    let (line, _, _, msg, text) = problem(&server);
+    assert!(suite::parse(&server, Path::new("x.toml")).is_ok());
+    let exo = deep.replace(
+        "engine = \"candle\"",
+        "engine = \"exo\"\nurl = \"http://127.0.0.1:52415\"",
+    );
+    let (line, _, _, msg, text) = problem(&exo);
     assert_eq!(line, 17, "{text}");
     assert!(
-        msg.contains("candle engine") && msg.contains("`openai`"),
+        msg.contains("candle, openai and mlx-lm engines") && msg.contains("`exo`"),
         "{text}"
     );
 }

@@ -115,6 +115,10 @@ pub struct ServerReport {
     /// (`completion_tokens_details.reasoning_tokens`), where it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_reasoning_tokens: Option<u64>,
+    /// The server's usage report: of the prompt tokens, those it took from its prefix cache
+    /// (`prompt_tokens_details.cached_tokens`), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_cached_tokens: Option<u64>,
     /// Where two counts of the generated tokens disagree (the server's usage, its finish
     /// reason with `max_tokens`, the chunks): each, with its figures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

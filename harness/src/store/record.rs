@@ -149,6 +149,10 @@ pub struct Metrics {
     /// Peak GPU memory during the measurement, bytes (see `peak_device_memory_method`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_device_memory_bytes: Option<f64>,
+    /// Of the prompt, the tokens the server took from its prefix cache, where it says
+    /// (`usage.prompt_tokens_details.cached_tokens`; llama.cpp's `timings.cache_n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_prompt_tokens: Option<f64>,
     /// Content chunks / output tokens (servers): 1 when every token comes in its own chunk,
     /// less when the server batches several tokens into one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,6 +330,11 @@ impl Record {
                     .map(|s| s.content_chunks as f64 / m.output_tokens as f64),
                 server_prefill_tps: m.server.as_ref().and_then(|s| s.prefill_tps()),
                 server_decode_tps: m.server.as_ref().and_then(|s| s.decode_tps()),
+                cached_prompt_tokens: m.server.as_ref().and_then(|s| {
+                    s.usage_cached_tokens
+                        .or_else(|| s.timings.as_ref()?["cache_n"].as_u64())
+                        .map(|n| n as f64)
+                }),
                 ..Metrics::default()
             },
             itl_s: m.itl_s(),

@@ -188,14 +188,16 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             .filter(|d| d.value.values().iter().any(|&v| v > 0))
         {
             for target in suite.targets.iter().filter(|t| {
-                t.engine.value != EngineKind::Candle
-                    && !t.makes_images()
+                !matches!(
+                    t.engine.value,
+                    EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm
+                ) && !t.makes_images()
                     && workload.runs_on(&t.name.0)
             }) {
                 at(
                     depth.span.clone(),
                     format!(
-                        "`depth` (context already in the KV cache) is measured by the candle engine in this version; target `{}` uses engine `{}` (leave it out with `targets = [...]`)",
+                        "`depth` (context already in the KV cache) is measured by the candle, openai and mlx-lm engines in this version; target `{}` uses engine `{}` (leave it out with `targets = [...]`)",
                         target.name.value, target.engine.value
                     ),
                 );

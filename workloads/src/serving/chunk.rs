@@ -51,6 +51,10 @@ pub struct Usage {
     /// (`completion_tokens_details.reasoning_tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Of `prompt_tokens`, those the server took from its prefix cache, where it says
+    /// (`prompt_tokens_details.cached_tokens`: OpenAI, vLLM, SGLang, llama.cpp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +65,14 @@ struct RawUsage {
     completion_tokens: u64,
     #[serde(default)]
     completion_tokens_details: Option<RawCompletionDetails>,
+    #[serde(default)]
+    prompt_tokens_details: Option<RawPromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct RawPromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +89,7 @@ impl From<RawUsage> for Usage {
             reasoning_tokens: raw
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens),
+            cached_tokens: raw.prompt_tokens_details.and_then(|d| d.cached_tokens),
         }
     }
 }
@@ -239,6 +252,7 @@ mod tests {
                 prompt_tokens: 12,
                 completion_tokens: 8,
                 reasoning_tokens: None,
+                cached_tokens: Some(0),
             })
         );
         assert!(usage.content.is_empty());

@@ -76,6 +76,14 @@ pub struct OpenAiEngine {
     variant: u64,
     /// The server's own tokenizer, when it exposes one: prompts are sized with it.
     server_tokenizer: Option<ServerTokenizer>,
+    /// Context depths whose shared prefix was sent once already, warming the server's cache.
+    warmed_depths: Vec<usize>,
+}
+
+/// The corpus variant of the shared prefix of depth `depth`: far from the requests' own
+/// variants, so no request's prompt starts like it.
+fn prefix_variant(depth: usize) -> u64 {
+    (1 << 62) + depth as u64
 }
 
 impl OpenAiEngine {
@@ -155,6 +163,7 @@ impl OpenAiEngine {
             chunk_evidence: ChunkEvidence::default(),
             variant: 0,
             server_tokenizer,
+            warmed_depths: Vec::new(),
         })
     }
 
@@ -250,10 +259,9 @@ fn check_server(
 }
 
 impl OpenAiEngine {
-    /// The request body for a prompt of `tokens` tokens, variant `variant`, serialized: built
-    /// before anything is timed, and shared cheaply between requests.
-    fn prepared(&self, request: &LlmRequest, variant: u64) -> Result<Prepared, Error> {
-        let tokens = request.prompt_tokens;
+    /// A prompt of `tokens` tokens (by the server's tokenizer where it has one), corpus
+    /// variant `variant`, as text, and the seconds the local tokenizer took.
+    fn prompt_text(&self, tokens: usize, variant: u64) -> Result<(String, f64), Error> {
         // With the server's tokenizer, start from more local tokens than needed (the two
         // tokenizers may split differently) and let the server cut exactly.
         let local = match self.server_tokenizer {
@@ -275,12 +283,53 @@ impl OpenAiEngine {
                     ))
                 })?;
         }
+        Ok((text, prompt.tokenize_s))
+    }
+
+    /// The request body for a prompt of `tokens` tokens, variant `variant`, serialized: built
+    /// before anything is timed, and shared cheaply between requests. With a context depth,
+    /// the prompt follows the depth's shared prefix (the same text for every request).
+    fn prepared(&self, request: &LlmRequest, variant: u64) -> Result<Prepared, Error> {
+        let (mut text, mut tokenize_s) = self.prompt_text(request.prompt_tokens, variant)?;
+        if request.depth > 0 {
+            let (prefix, prefix_s) =
+                self.prompt_text(request.depth, prefix_variant(request.depth))?;
+            text = format!("{prefix}{text}");
+            tokenize_s += prefix_s;
+        }
         let body = serde_json::to_vec(&self.body(&text, request.gen_tokens))
             .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
         Ok(Prepared {
             body: bytes::Bytes::from(body),
-            tokenize_s: prompt.tokenize_s,
+            tokenize_s,
         })
+    }
+
+    /// Send the shared prefix of `request`'s depth once, alone (one token generated, not
+    /// measured), so that the server's prefix cache holds it before the measured requests.
+    fn warm_prefix(&mut self, request: &LlmRequest) -> Result<(), Error> {
+        if request.depth == 0 || self.warmed_depths.contains(&request.depth) {
+            return Ok(());
+        }
+        let (prefix, _) = self.prompt_text(request.depth, prefix_variant(request.depth))?;
+        let body = serde_json::to_vec(&self.body(&prefix, 1))
+            .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
+        let http = Self::http(
+            &self.client,
+            &self.endpoint,
+            self.options.api_key.as_deref(),
+        );
+        let out = self
+            .runtime
+            .block_on(stream_request(http, body, self.options.timeout));
+        if let Some(failure) = out.failure {
+            return Err(Error::Request(format!(
+                "{}: sending the shared prefix of depth {}: {}",
+                self.endpoint, request.depth, failure.message
+            )));
+        }
+        self.warmed_depths.push(request.depth);
+        Ok(())
     }
 
     fn http(
@@ -313,7 +362,7 @@ impl OpenAiEngine {
         let token_times_s: Vec<f64> = out.arrivals.iter().map(|a| a.t_s).collect();
         if let Some(usage) = out.usage {
             if self.options.api == Api::Completions
-                && usage.prompt_tokens as usize != request.prompt_tokens
+                && usage.prompt_tokens as usize != request.prompt_tokens + request.depth
                 && !self.warned_prompt_count.swap(true, Ordering::Relaxed)
             {
                 tracing::warn!(
@@ -324,9 +373,10 @@ impl OpenAiEngine {
                 );
             }
         }
-        let prompt_tokens = out
-            .usage
-            .map_or(request.prompt_tokens, |u| u.prompt_tokens as usize);
+        // With a depth, the server counts the shared prefix too: the prompt is what follows it.
+        let prompt_tokens = out.usage.map_or(request.prompt_tokens, |u| {
+            (u.prompt_tokens as usize).saturating_sub(request.depth)
+        });
         Ok(LlmMeasurement {
             started: out.sent.unwrap_or(started),
             prompt_tokens,
@@ -356,6 +406,7 @@ impl OpenAiEngine {
                     .filter(|a| a.thinking && a.text.is_empty())
                     .count(),
                 usage_reasoning_tokens: out.usage.and_then(|u| u.reasoning_tokens),
+                usage_cached_tokens: out.usage.and_then(|u| u.cached_tokens),
                 count_mismatch: counted.mismatch,
                 chunks: out.chunks,
                 keepalives: out.keepalives,
@@ -397,7 +448,9 @@ impl LlmEngine for OpenAiEngine {
     }
 
     fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
-        // Each request gets a prompt of its own, so no server answers it from a prefix cache.
+        self.warm_prefix(request)?;
+        // Each request gets a prompt of its own, so no server answers it from a prefix cache
+        // (beyond a depth's shared prefix).
         self.variant += 1;
         let prepared = self.prepared(request, self.variant)?;
         let http = Self::http(
@@ -423,6 +476,7 @@ impl LlmEngine for OpenAiEngine {
         pattern: &LoadPattern,
         sink: &mut dyn FnMut(LoadedRequest),
     ) -> Result<LoadTimeline, Error> {
+        self.warm_prefix(request)?;
         let pool = pattern
             .planned_requests()
             .unwrap_or(PROMPT_POOL)
