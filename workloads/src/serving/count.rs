@@ -133,6 +133,7 @@ mod tests {
                 prompt_tokens: 7,
                 completion_tokens,
                 reasoning_tokens: None,
+                cached_tokens: None,
             }),
             ..StreamOutcome::default()
         }
