@@ -9,8 +9,11 @@ use std::sync::{Arc, Mutex};
 mod common;
 use common::{only_run_dir, read_jsonl, run_suite, HttpRequest};
 
+/// Each chat request's prompt and `max_tokens`, in arrival order.
+type Seen = Arc<Mutex<Vec<(String, u64)>>>;
+
 /// Serve chat completions: every prompt is kept; usage says 1000 prompt tokens, 600 cached.
-fn server() -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
+fn server() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
