@@ -195,6 +195,7 @@ start_node() {
     EXO_MODELS_READ_ONLY_DIRS="$MODELS" "$EXO_BIN" -v --api-port 52415 --libp2p-port 4001 \
     >"$OUT/logs/exo-$name.log" 2>&1 &
   PIDS+=($!)
+  disown # its end, killed by cleanup, is not news
 }
 # wait_for NAMESPACE URL SECONDS [PYTHON_CONDITION_ON_doc]: until the URL answers (and the
 # condition holds on its JSON).
@@ -286,6 +287,7 @@ serve_power() {
   ip netns exec "$ns" "$BENCH" power serve --replay "$OUT/replay-$name.jsonl" --loop \
     --bind "$addr:9464" --token-file "$TOKEN" >"$OUT/logs/power-serve-$name.log" 2>&1 &
   PIDS+=($!)
+  disown
   eval "SERVE_${name^^}=$!"
 }
 serve_power a "$NS_A" "$ADDR_A"
