@@ -87,4 +87,39 @@ fn tiny_suite_after_calibrate_has_mfu_and_mbu_and_flags_any_above_the_ceiling() 
         above,
         "a figure above 100 % is flagged, and only then:\n{stdout}"
     );
+
+    // `bench compare` in every format carries the figures of the cases both runs share.
+    let compare = |format: &str| {
+        let out = bench()
+            .args(["compare", "--format", format])
+            .arg(&run)
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let markdown = compare("md");
+    assert!(markdown.contains("**Roofline**"), "{markdown}");
+    assert_eq!(
+        markdown
+            .lines()
+            .filter(|l| l.contains("| prefill MFU |"))
+            .count(),
+        2,
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&compare("json")).unwrap();
+    let figures = json["roofline"].as_array().expect("a roofline list");
+    assert_eq!(
+        figures.len(),
+        4,
+        "two cases, prefill MFU and decode MBU each"
+    );
+    assert!(figures.iter().all(|f| f["base"] == f["current"]));
+    assert!(compare("junit").contains("roofline: "));
 }

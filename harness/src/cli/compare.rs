@@ -89,19 +89,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         cross_hardware: args.cross_hardware,
     };
     let comparison = compare(&base, &current, &options)?;
+    let figures = |run, side: &RunSide| crate::roofline::of_stored_run(run, &side.summaries);
+    let rooflines =
+        crate::roofline::changes(&figures(&base_run, &base), &figures(&current_run, &current));
     out!(
         "{}",
         args.format.exporter().render(Verdicts {
             comparison: &comparison,
             gate: None,
+            rooflines: &rooflines,
         })
     );
     if matches!(args.format, Format::Table) {
-        let figures = |run, side: &RunSide| crate::roofline::of_stored_run(run, &side.summaries);
-        if let Some(lines) = crate::terminal::roofline::comparison(
-            &figures(&base_run, &base),
-            &figures(&current_run, &current),
-        ) {
+        if let Some(lines) = crate::terminal::roofline::comparison(&rooflines) {
             out!("{lines}");
         }
     }

@@ -85,9 +85,14 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     let base_side = RunSide::of(&baseline, &config.bootstrap);
     let current_side = RunSide::of(&current, &config.bootstrap);
     let outcome = gate(&base_side, &current_side, &config, args.force)?;
+    let rooflines = crate::roofline::changes(
+        &crate::roofline::of_stored_run(&baseline, &base_side.summaries),
+        &crate::roofline::of_stored_run(&current, &current_side.summaries),
+    );
     let verdicts = Verdicts {
         comparison: &outcome.comparison,
         gate: Some(&outcome),
+        rooflines: &rooflines,
     };
     let markdown = Markdown.render(verdicts);
     let md_path = args.markdown.unwrap_or_else(|| current_dir.join("gate.md"));

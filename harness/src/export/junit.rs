@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{change, p_value, Exporter, Verdicts};
+use super::{change, fraction, p_value, Exporter, Verdicts};
 use crate::stats::verdict::Verdict;
 
 /// The JUnit exporter.
@@ -70,6 +70,28 @@ impl Exporter for Junit {
                     );
                 }
             }
+        }
+        if !verdicts.rooflines.is_empty() {
+            // Shown beside the tests, never a test: a roofline figure is not gated.
+            let lines: Vec<String> = verdicts
+                .rooflines
+                .iter()
+                .map(|r| {
+                    format!(
+                        "roofline: {} {} {} -> {} [{}]",
+                        r.case,
+                        r.figure,
+                        fraction(&r.base),
+                        fraction(&r.current),
+                        r.current.ceiling.source
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "    <system-out>{}</system-out>",
+                escape(&lines.join("\n"))
+            );
         }
         out.push_str("  </testsuite>\n</testsuites>\n");
         out

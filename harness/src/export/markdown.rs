@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{change, medians, p_value, ratio, Exporter, Verdicts};
+use super::{change, fraction, medians, p_value, ratio, Exporter, Verdicts};
 use crate::stats::verdict::Verdict;
 
 /// The Markdown exporter.
@@ -142,6 +142,29 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n**Differences between the runs**:\n");
             for d in differences {
                 let _ = writeln!(out, "- {}", cell(d));
+            }
+        }
+        if !verdicts.rooflines.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n**Roofline** (share of the device's ceiling; shown, not gated):\n\n\
+                 | case | figure | base | current | ceiling from |\n|---|---|--:|--:|---|"
+            );
+            for r in verdicts.rooflines {
+                let sources = if r.base.ceiling.source == r.current.ceiling.source {
+                    r.current.ceiling.source.clone()
+                } else {
+                    format!("{} → {}", r.base.ceiling.source, r.current.ceiling.source)
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    cell(&r.case),
+                    r.figure,
+                    cell(&fraction(&r.base)),
+                    cell(&fraction(&r.current)),
+                    cell(&sources)
+                );
             }
         }
         let _ = writeln!(out, "\n<sub>{}</sub>", cell(&c.method));

@@ -12,6 +12,7 @@ pub use markdown::Markdown;
 
 use crate::compare::{Comparison, MetricComparison};
 use crate::gate::GateOutcome;
+use crate::roofline::RooflineChange;
 use crate::units::{human, percent, significant};
 
 /// A comparison, and the gate's outcome when it was a gate, to be written out.
@@ -21,6 +22,18 @@ pub struct Verdicts<'a> {
     pub comparison: &'a Comparison,
     /// The gate's counts and decision, for `bench gate`.
     pub gate: Option<&'a GateOutcome>,
+    /// The roofline figures of the cases both runs have them for (shown, never gated).
+    pub rooflines: &'a [RooflineChange],
+}
+
+/// `14.5 %` of a figure's ceiling, flagged when above it.
+pub(crate) fn fraction(f: &crate::roofline::Fraction) -> String {
+    let flag = if f.above_ceiling() {
+        " (above its ceiling)"
+    } else {
+        ""
+    };
+    format!("{} %{flag}", significant(f.value() * 100.0))
 }
 
 /// One output format.

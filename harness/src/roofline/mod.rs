@@ -12,6 +12,7 @@
 //! [`Fraction::above_ceiling`] says so wherever it is shown. Definitions: docs/metrics.md.
 
 pub mod ceiling;
+pub mod changes;
 pub mod work;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use crate::summary::CaseSummary;
 
 pub use ceiling::{Ceiling, Sources};
+pub use changes::{changes, RooflineChange};
 pub use work::EngineView;
 
 /// What to say when a fraction is above its ceiling.

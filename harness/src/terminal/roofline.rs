@@ -1,7 +1,7 @@
 //! The `roofline:` lines under the end-of-run table: each case's prefill MFU, decode MBU or
 //! step MFU against its ceiling, a figure above 100 % flagged as an error.
 
-use crate::roofline::{CaseRoofline, Fraction, ABOVE_CEILING};
+use crate::roofline::{CaseRoofline, Fraction, RooflineChange, ABOVE_CEILING};
 use crate::units::significant;
 
 /// One figure: `prefill MFU 23 % of 160 GFLOP/s bf16 (calibration:<file>)`.
@@ -66,20 +66,18 @@ fn change(name: &str, base: &Fraction, current: &Fraction) -> String {
 
 /// For `bench compare`: each case both runs have roofline figures for, the figures side by
 /// side (base → current); none when no case has them in both.
-pub fn comparison(base: &[CaseRoofline], current: &[CaseRoofline]) -> Option<String> {
-    let lines: Vec<String> = current
-        .iter()
-        .filter_map(|c| {
-            let b = base.iter().find(|b| b.case == c.case)?;
-            let parts: Vec<String> = c
-                .figures()
-                .filter_map(|(name, now)| {
-                    let before = b.figures().find(|(n, _)| *n == name)?.1;
-                    Some(change(name, before, now))
-                })
-                .collect();
-            (!parts.is_empty()).then(|| format!("roofline: {} {}", c.case, parts.join(", ")))
-        })
+pub fn comparison(changes: &[RooflineChange]) -> Option<String> {
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    for c in changes {
+        let part = change(c.figure, &c.base, &c.current);
+        match lines.iter_mut().find(|(case, _)| *case == c.case) {
+            Some((_, parts)) => parts.push(part),
+            None => lines.push((c.case.clone(), vec![part])),
+        }
+    }
+    let lines: Vec<String> = lines
+        .into_iter()
+        .map(|(case, parts)| format!("roofline: {case} {}", parts.join(", ")))
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
@@ -87,7 +85,7 @@ pub fn comparison(base: &[CaseRoofline], current: &[CaseRoofline]) -> Option<Str
 #[cfg(test)]
 mod comparison_tests {
     use super::*;
-    use crate::roofline::Ceiling;
+    use crate::roofline::{changes, Ceiling};
 
     fn mfu(achieved: f64, source: &str) -> Fraction {
         Fraction {
@@ -107,16 +105,21 @@ mod comparison_tests {
             prefill_mfu: Some(mfu(achieved, source)),
             ..CaseRoofline::default()
         };
-        let text = comparison(&[case(14.5, "table:a")], &[case(35.7, "table:a")]).unwrap();
+        let text =
+            comparison(&changes(&[case(14.5, "table:a")], &[case(35.7, "table:a")])).unwrap();
         assert_eq!(
             text,
             "roofline: gpu/ttft/p2048-g128-c1 prefill MFU 14.5 % → 35.7 % [table:a]"
         );
-        let across = comparison(&[case(20.0, "table:a")], &[case(120.0, "table:b")]).unwrap();
+        let across = comparison(&changes(
+            &[case(20.0, "table:a")],
+            &[case(120.0, "table:b")],
+        ))
+        .unwrap();
         assert!(
             across.contains("→ 120 % (above its ceiling) [table:a → table:b]"),
             "{across}"
         );
-        assert!(comparison(&[case(1.0, "t")], &[CaseRoofline::default()]).is_none());
+        assert!(comparison(&changes(&[case(1.0, "t")], &[CaseRoofline::default()])).is_none());
     }
 }
