@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 mod common;
+use common::exo_cluster::FakeCluster;
 use common::{only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
 
 const MODEL: &str = "mlx-community/Llama-3.3-70B-Instruct-4bit";
@@ -23,32 +24,13 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What the fake cluster holds and was asked.
-struct Exo {
-    state: Value,
-    created: Vec<String>,
-    deleted: Vec<String>,
-    /// Deleted instances still in the state: exo applies a removal a moment after it answers
-    /// the DELETE (seen on a live exo 1.0.71), here after the next read of `/state`.
-    removing: Vec<String>,
-    /// Runners of removed instances, and since when they shut down.
-    stopping: Vec<(String, std::time::Instant)>,
-    /// Instances placed while runners of a removed one were still shutting down.
-    placed_beside_stopping: usize,
-}
-
 /// Serve the fake exo API; each connection on its own thread.
-fn exo() -> (String, Arc<Mutex<Exo>>) {
+fn exo() -> (String, Arc<Mutex<FakeCluster>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let cluster = Arc::new(Mutex::new(Exo {
-        state: serde_json::from_str(&fixture("state.json")).unwrap(),
-        created: Vec::new(),
-        deleted: Vec::new(),
-        removing: Vec::new(),
-        stopping: Vec::new(),
-        placed_beside_stopping: 0,
-    }));
+    let cluster = Arc::new(Mutex::new(FakeCluster::new(
+        serde_json::from_str(&fixture("state.json")).unwrap(),
+    )));
     let shared = cluster.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -69,31 +51,14 @@ fn respond(stream: &mut TcpStream, status: &str, kind: &str, body: &str) -> std:
     )
 }
 
-fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, cluster: &Mutex<FakeCluster>) -> std::io::Result<()> {
     let http = HttpRequest::read(&stream)?;
     let body = http.json();
     let (method, path) = (http.method.as_str(), http.path.as_str());
     let json_type = "application/json";
     match (method, path.split('?').next().unwrap_or("")) {
         ("GET", "/state") => {
-            let mut exo = cluster.lock().unwrap();
-            let state = exo.state.to_string();
-            for id in std::mem::take(&mut exo.removing) {
-                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id)
-                {
-                    let inner = instance.as_object().unwrap().values().next().unwrap();
-                    let runners = inner["shardAssignments"]["runnerToShard"]
-                        .as_object()
-                        .unwrap();
-                    // As exo 1.0.71 shows them: listed for good (their processes exit within
-                    // about a second; the state never says they did).
-                    let now = std::time::Instant::now();
-                    for runner in runners.keys() {
-                        exo.state["runners"][runner] = json!({"RunnerShuttingDown": {}});
-                        exo.stopping.push((runner.clone(), now));
-                    }
-                }
-            }
+            let state = cluster.lock().unwrap().read_state();
             respond(&mut stream, "200 OK", json_type, &state)
         }
         ("GET", "/instance/previews") => {
@@ -102,29 +67,10 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
         }
         ("POST", "/instance") => {
             // exo applies the instance and its runners load; here they are ready at once.
-            let instance = body["instance"].clone();
-            let (_, inner) = instance.as_object().unwrap().iter().next().unwrap();
-            let id = inner["instanceId"].as_str().unwrap().to_string();
-            let runners: Vec<String> = inner["shardAssignments"]["runnerToShard"]
-                .as_object()
+            cluster
+                .lock()
                 .unwrap()
-                .keys()
-                .cloned()
-                .collect();
-            let mut exo = cluster.lock().unwrap();
-            // Within a second of their shutdown, a removed instance's runners still run.
-            if exo
-                .stopping
-                .iter()
-                .any(|(_, since)| since.elapsed().as_millis() < 1000)
-            {
-                exo.placed_beside_stopping += 1;
-            }
-            exo.state["instances"][&id] = instance.clone();
-            for r in runners {
-                exo.state["runners"][&r] = json!({"RunnerReady": {"prefillServerPort": null}});
-            }
-            exo.created.push(id);
+                .place(body["instance"].clone(), json!({"prefillServerPort": null}));
             respond(
                 &mut stream,
                 "200 OK",
@@ -134,9 +80,7 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
         }
         ("DELETE", p) if p.starts_with("/instance/") => {
             let id = p.trim_start_matches("/instance/").to_string();
-            let mut exo = cluster.lock().unwrap();
-            exo.removing.push(id.clone());
-            exo.deleted.push(id.clone());
+            cluster.lock().unwrap().remove(&id);
             let mut reply: Value =
                 serde_json::from_str(&fixture("delete_instance_response.json")).unwrap();
             reply["instance_id"] = json!(id);

@@ -10,9 +10,10 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 mod common;
+use common::exo_cluster::FakeCluster;
 use common::{only_run_dir, read_json, read_jsonl, run_suite, HttpRequest};
 
 const MODEL: &str = "bench/qwen3-tiny";
@@ -24,23 +25,12 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-struct Exo {
-    state: Value,
-    placed: Vec<String>,
-    removing: Vec<String>,
-    /// Runners of removed instances, and since when they shut down.
-    stopping: Vec<(String, std::time::Instant)>,
-}
-
-fn exo() -> (String, Arc<Mutex<Exo>>) {
+fn exo() -> (String, Arc<Mutex<FakeCluster>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let cluster = Arc::new(Mutex::new(Exo {
-        state: serde_json::from_str(&fixture("state.json")).unwrap(),
-        placed: Vec::new(),
-        removing: Vec::new(),
-        stopping: Vec::new(),
-    }));
+    let cluster = Arc::new(Mutex::new(FakeCluster::new(
+        serde_json::from_str(&fixture("state.json")).unwrap(),
+    )));
     let shared = cluster.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -61,7 +51,7 @@ fn respond(stream: &mut TcpStream, kind: &str, body: &str) -> std::io::Result<()
     )
 }
 
-fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, cluster: &Mutex<FakeCluster>) -> std::io::Result<()> {
     let http = HttpRequest::read(&stream)?;
     let body = http.json();
     let json = "application/json";
@@ -70,54 +60,22 @@ fn answer(mut stream: TcpStream, cluster: &Mutex<Exo>) -> std::io::Result<()> {
         http.path.split('?').next().unwrap_or(""),
     ) {
         ("GET", "/state") => {
-            let mut exo = cluster.lock().unwrap();
-            let state = exo.state.to_string();
-            for id in std::mem::take(&mut exo.removing) {
-                if let Some(instance) = exo.state["instances"].as_object_mut().unwrap().remove(&id)
-                {
-                    let inner = instance.as_object().unwrap().values().next().unwrap();
-                    let runners = inner["shardAssignments"]["runnerToShard"]
-                        .as_object()
-                        .unwrap();
-                    // As exo 1.0.71 shows them: listed for good (their processes exit within
-                    // about a second; the state never says they did).
-                    let now = std::time::Instant::now();
-                    for runner in runners.keys() {
-                        exo.state["runners"][runner] = json!({"RunnerShuttingDown": {}});
-                        exo.stopping.push((runner.clone(), now));
-                    }
-                }
-            }
+            let state = cluster.lock().unwrap().read_state();
             respond(&mut stream, json, &state)
         }
         ("GET", "/ollama/api/version") => respond(&mut stream, json, "{\"version\":\"exo v1.0\"}"),
         ("GET", "/instance/previews") => respond(&mut stream, json, &fixture("previews.json")),
         ("POST", "/instance") => {
             // Ready at once, in the shape the live state showed (`{"RunnerReady": {}}`).
-            let instance = body["instance"].clone();
-            let inner = instance
-                .as_object()
+            cluster
+                .lock()
                 .unwrap()
-                .values()
-                .next()
-                .unwrap()
-                .clone();
-            let id = inner["instanceId"].as_str().unwrap().to_string();
-            let mut exo = cluster.lock().unwrap();
-            exo.state["instances"][&id] = instance;
-            for runner in inner["shardAssignments"]["runnerToShard"]
-                .as_object()
-                .unwrap()
-                .keys()
-            {
-                exo.state["runners"][runner] = json!({"RunnerReady": {}});
-            }
-            exo.placed.push(id);
+                .place(body["instance"].clone(), json!({}));
             respond(&mut stream, json, &fixture("place_instance_response.json"))
         }
         ("DELETE", path) => {
             let id = path.trim_start_matches("/instance/").to_string();
-            cluster.lock().unwrap().removing.push(id);
+            cluster.lock().unwrap().remove(&id);
             respond(&mut stream, json, &fixture("delete_instance_response.json"))
         }
         ("POST", "/bench/chat/completions") => {
@@ -180,7 +138,7 @@ fn a_two_node_sweep_on_exo_1_0_71_places_measures_and_removes_each_size() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{endpoint}: {stderr}");
         assert_eq!(
-            cluster.lock().unwrap().placed.len(),
+            cluster.lock().unwrap().created.len(),
             2,
             "{endpoint}: one per size"
         );
