@@ -76,26 +76,33 @@ impl SustainedChart {
         frame::render(size, &self.title, &desc, |c| {
             c.legend(&xy::legend_entries(&groups), 0.2)?;
             let rest = c.rest();
-            let heights = [0.45, 0.30, 0.25];
             let base = FrameOpts::default();
             let left = frame::left_room(&ya_tp, &base)
                 .max(frame::left_room(&ya_w, &base))
                 .max(frame::left_room(&ya_p, &base));
+            // Only the panels with data, sharing the height in these proportions; the time
+            // axis is titled under the last one.
+            let panels: Vec<_> = [
+                (&throughput, &ya_tp, 0.45),
+                (&power, &ya_w, 0.30),
+                (&pressure, &ya_p, 0.25),
+            ]
+            .into_iter()
+            .filter(|(series, _, _)| !series.is_empty())
+            .collect();
+            let total: f64 = panels.iter().map(|(_, _, share)| share).sum();
             let mut y = rest.y;
-            let panels = [(&throughput, &ya_tp), (&power, &ya_w), (&pressure, &ya_p)];
-            for (i, ((series, ya), share)) in panels.into_iter().zip(heights).enumerate() {
-                let h = if i == 2 {
+            for (i, (series, ya, share)) in panels.iter().enumerate() {
+                let last = i + 1 == panels.len();
+                let h = if last {
                     rest.y + rest.h - y
                 } else {
-                    (rest.h * share).floor()
+                    (rest.h * share / total).floor()
                 };
                 let rect = Rect { y, h, ..rest };
                 y += h;
-                if series.is_empty() {
-                    continue;
-                }
                 let opts = FrameOpts {
-                    x_title: i == 2,
+                    x_title: last,
                     left_min: left,
                     ..FrameOpts::default()
                 };
@@ -146,9 +153,24 @@ mod tests {
         .render(ChartSize::default())
         .unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
-        for text in ["throughput", "power", "pressure", "Sustained load"] {
+        for text in [
+            "throughput",
+            "power",
+            "pressure",
+            "Sustained load",
+            "time (s)",
+        ] {
             assert!(svg.contains(text), "{text}");
         }
+        // Without power and pressure, the throughput panel alone, its time axis titled.
+        let alone = SustainedChart {
+            title: "Sustained load".into(),
+            throughput: vec![series("tok/s", &[(5.0, 50.0), (15.0, 45.0)])],
+            ..SustainedChart::default()
+        }
+        .render(ChartSize::default())
+        .unwrap();
+        assert!(alone.contains("time (s)"), "the x axis is titled");
         assert_eq!(pressure_level("Heavy"), Some(2.0));
         assert_eq!(pressure_level("odd"), None);
     }

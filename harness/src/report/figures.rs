@@ -87,12 +87,25 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     out
 }
 
+/// A sweep's line: the target, and the node count and context depth where the case has them
+/// (cases that differ only by those are not one line).
+fn sweep_line(case: &crate::plan::Case) -> String {
+    let mut label = case.target.clone();
+    if let Some(n) = case.nodes {
+        label.push_str(&format!(" on {n} node{}", if n == 1 { "" } else { "s" }));
+    }
+    if case.params.depth > 0 {
+        label.push_str(&format!(" at depth {}", case.params.depth));
+    }
+    label
+}
+
 fn ttft_sweep(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     let mut by_target: BTreeMap<(String, u32), Vec<Point>> = BTreeMap::new();
     for s in summaries.iter().filter(|s| single_text(s)) {
         if let Some(m) = metric(s, "ttft_s") {
             by_target
-                .entry((s.case.target.clone(), s.case.params.gen_tokens))
+                .entry((sweep_line(&s.case), s.case.params.gen_tokens))
                 .or_default()
                 .push(point(f64::from(s.case.params.prompt_tokens), m));
         }
@@ -764,5 +777,19 @@ mod tests {
         assert!(figures[0]
             .caption
             .contains("target m5 is than m4 on ttft_s"));
+    }
+
+    #[test]
+    fn cases_on_other_node_counts_or_depths_are_lines_of_their_own() {
+        let mut one = case("exo");
+        one.nodes = Some(1);
+        let mut two = one.clone();
+        two.nodes = Some(2);
+        let mut deep = case("cpu");
+        deep.params.depth = 4096;
+        assert_eq!(sweep_line(&one), "exo on 1 node");
+        assert_eq!(sweep_line(&two), "exo on 2 nodes");
+        assert_eq!(sweep_line(&deep), "cpu at depth 4096");
+        assert_eq!(sweep_line(&case("cpu")), "cpu");
     }
 }

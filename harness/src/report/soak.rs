@@ -59,8 +59,7 @@ fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Fig
     let caption = format!(
         "{} (repetition {}): output tokens per second in {:.0} s bins over {:.0} s of \
          back-to-back requests, each request's tokens spread over its decode. First {:.0} s: \
-         {:.1} tok/s; last {:.0} s: {:.1} tok/s; drop {:.1} %. Power: the widest rail \
-         sampled; thermal pressure as macOS reports it (0 nominal … 4 sleeping){}.",
+         {:.1} tok/s; last {:.0} s: {:.1} tok/s; drop {:.1} %. {}",
         load.case,
         load.repetition,
         sustained.bin_s,
@@ -70,10 +69,14 @@ fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Fig
         sustained.window_s,
         sustained.last_tps,
         sustained.drop_pct,
-        if pressure.is_empty() {
-            "; the sampler reported no thermal pressure"
-        } else {
-            ""
+        match (power.is_empty(), pressure.is_empty()) {
+            (true, _) => "Power was not sampled.",
+            (false, true) =>
+                "Power: the widest rail sampled; the sampler reports no thermal pressure.",
+            (false, false) => {
+                "Power: the widest rail sampled; thermal pressure as macOS reports it \
+                 (0 nominal … 4 sleeping)."
+            }
         }
     );
     figure(

@@ -201,6 +201,11 @@ pub fn load_footer(summaries: &[CaseSummary]) -> Option<String> {
             if let Some(j) = median("load_j_per_output_token") {
                 parts.push(format!("{j:.3} J/out tok"));
             }
+            if let Some(drop) = median("throughput_drop_pct") {
+                parts.push(format!(
+                    "throughput drop {drop:.1} % (first to last window)"
+                ));
+            }
             if !s.errors_by_kind.is_empty() {
                 let kinds: Vec<String> = s
                     .errors_by_kind
