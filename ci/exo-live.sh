@@ -45,7 +45,7 @@ while [[ $# -gt 0 ]]; do
     --bench) BENCH="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --install-only) INSTALL_ONLY=1; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "exo-live: unexpected argument $1" >&2; exit 2 ;;
   esac
 done
