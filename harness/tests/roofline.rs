@@ -122,4 +122,13 @@ fn tiny_suite_after_calibrate_has_mfu_and_mbu_and_flags_any_above_the_ceiling() 
     );
     assert!(figures.iter().all(|f| f["base"] == f["current"]));
     assert!(compare("junit").contains("roofline: "));
+
+    // The run's Markdown report has the roofline table too.
+    let md = bench()
+        .args(["report", "--format", "md"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains(": Roofline"), "{md}");
 }

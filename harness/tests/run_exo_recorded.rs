@@ -163,6 +163,22 @@ fn a_two_node_sweep_on_exo_1_0_71_places_measures_and_removes_each_size() {
         }
         let records = read_jsonl(&dir.join("measurements.jsonl"));
         assert_eq!(records.len(), 4, "{endpoint}");
+        // The sweep's scaling table, in the Markdown report and after the run.
+        let md = common::bench()
+            .args(["report", "--format", "md"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let md = String::from_utf8_lossy(&md.stdout);
+        assert!(md.contains(": Cluster scaling"), "{md}");
+        assert!(md.contains("| cluster/w/p16-g8-c1 | 2 |"), "{md}");
+        if endpoint == "chat" {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains("scaling: cluster/w/p16-g8-c1 on 2 node(s)"),
+                "{stdout}"
+            );
+        }
         for r in &records {
             assert_eq!(r["status"], "ok", "{endpoint}: {r}");
             assert_eq!(

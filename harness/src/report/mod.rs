@@ -179,6 +179,10 @@ impl Report {
             out.push(titled(tables::engines(&r.run)));
             out.extend(tables::text_cases(&r.summaries).map(titled));
             out.extend(tables::image_cases(&r.summaries).map(titled));
+            out.extend(
+                tables::scaling(&crate::summary::scaling::scaling(&r.summaries)).map(titled),
+            );
+            out.extend(tables::roofline(&r.rooflines).map(titled));
             out.extend(r.summaries.iter().map(|s| titled(tables::case_metrics(s))));
         }
         out.extend(self.comparisons.iter().map(tables::comparison));
