@@ -2,22 +2,14 @@
 //! the plotters frame of one plot (axes, ticks, grid, axis titles) with its mapping from data
 //! to pixels, and the drawing primitives for data (lines, markers, whiskers, bars, bands).
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Axis, Scale};
+pub(crate) use super::canvas::{draw_err, Root};
 use super::legend::{self, Entry};
 use super::style::{self, FG};
 use super::svg::{self, Anchor, Baseline, Overlay, Text};
 use super::{ChartError, ChartSize};
-
-/// The root drawing area everything is drawn on, in pixel coordinates.
-pub(crate) type Root<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-
-/// Map any plotters error into ours.
-pub(crate) fn draw_err<E: std::fmt::Display>(e: E) -> ChartError {
-    ChartError::Draw(e.to_string())
-}
 
 /// A pixel rectangle.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::frame::{draw_err, Root};
+use super::canvas::{draw_err, Root};
 use super::shapes;
 use super::style::{self, FG};
 use super::svg::{self, Overlay, Text};

@@ -14,6 +14,7 @@
 //! so the document stays small. The same input always gives the same bytes.
 
 mod axis;
+mod canvas;
 mod categories;
 mod frame;
 mod hbar;

@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::frame::{draw_err, Root};
+use super::canvas::{draw_err, Root};
 use super::style::{self, Marker};
 use super::ChartError;
 

@@ -17,7 +17,8 @@ use serde_json::json;
 
 use super::folder::{FluxFolder, IN_MEMORY_MARKER};
 use super::tracer::Tracer;
-use crate::synth::weights::{write_specs, TensorSpec};
+use crate::synth::weights::write_specs;
+use crate::synth::TensorSpec;
 use crate::synth::{SynthError, WeightDType};
 
 /// The shapes of one FLUX configuration.

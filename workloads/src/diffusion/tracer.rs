@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use candle_core::{DType, Device, Result, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 
-use crate::synth::weights::{Init, TensorSpec};
+use crate::synth::{Init, TensorSpec};
 
 /// Records every tensor requested; hands out (broadcast) zeros of the right shape.
 #[derive(Default)]

@@ -16,6 +16,7 @@
 
 mod config;
 mod presets;
+pub(crate) mod tensors;
 mod tokenizer;
 pub(crate) mod weights;
 
@@ -29,8 +30,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 
 pub use presets::{presets, Arch, Preset};
+pub use tensors::{Init, TensorSpec, INIT_STD};
 pub use tokenizer::corpus;
-pub use weights::{Init, TensorSpec, INIT_STD};
 
 /// Version of the folder layout and weight generation scheme; part of every cache key, so bump
 /// it whenever the bytes [`synthesize`] writes change.

@@ -1,6 +1,6 @@
 //! The built-in model presets: the exact hyper-parameters of the real models' `config.json`.
 
-use super::weights::{tensor_specs, TensorSpec};
+use super::tensors::{Init, TensorSpec};
 
 /// Which Hugging Face architecture a preset follows. It decides the `config.json` layout and the
 /// tensor list (Qwen2 has q/k/v biases; Qwen3 has per-head q/k RMS norms instead).
@@ -238,6 +238,113 @@ pub(crate) fn preset_names() -> String {
         .map(|p| p.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Every tensor of `preset`'s checkpoint, sorted by name, exactly as Hugging Face names them.
+pub(crate) fn tensor_specs(p: &Preset) -> Vec<TensorSpec> {
+    let spec = |name: String, shape: Vec<usize>, init: Init| TensorSpec { name, shape, init };
+    let (h, q, kv) = (
+        p.hidden_size,
+        p.num_attention_heads * p.head_dim,
+        p.num_key_value_heads * p.head_dim,
+    );
+    let mut out = vec![
+        spec(
+            "model.embed_tokens.weight".into(),
+            vec![p.vocab_size, h],
+            Init::Normal,
+        ),
+        spec("model.norm.weight".into(), vec![h], Init::Ones),
+    ];
+    if !p.tie_word_embeddings {
+        out.push(spec(
+            "lm_head.weight".into(),
+            vec![p.vocab_size, h],
+            Init::Normal,
+        ));
+    }
+    for i in 0..p.num_hidden_layers {
+        let l = format!("model.layers.{i}");
+        out.push(spec(
+            format!("{l}.input_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
+        out.push(spec(
+            format!("{l}.post_attention_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.q_proj.weight"),
+            vec![q, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.k_proj.weight"),
+            vec![kv, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.v_proj.weight"),
+            vec![kv, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.self_attn.o_proj.weight"),
+            vec![h, q],
+            Init::Normal,
+        ));
+        match p.arch {
+            Arch::Qwen3 => {
+                out.push(spec(
+                    format!("{l}.self_attn.q_norm.weight"),
+                    vec![p.head_dim],
+                    Init::Ones,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.k_norm.weight"),
+                    vec![p.head_dim],
+                    Init::Ones,
+                ));
+            }
+            Arch::Qwen2 => {
+                out.push(spec(
+                    format!("{l}.self_attn.q_proj.bias"),
+                    vec![q],
+                    Init::Zeros,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.k_proj.bias"),
+                    vec![kv],
+                    Init::Zeros,
+                ));
+                out.push(spec(
+                    format!("{l}.self_attn.v_proj.bias"),
+                    vec![kv],
+                    Init::Zeros,
+                ));
+            }
+        }
+        let m = p.intermediate_size;
+        out.push(spec(
+            format!("{l}.mlp.gate_proj.weight"),
+            vec![m, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.mlp.up_proj.weight"),
+            vec![m, h],
+            Init::Normal,
+        ));
+        out.push(spec(
+            format!("{l}.mlp.down_proj.weight"),
+            vec![h, m],
+            Init::Normal,
+        ));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 #[cfg(test)]

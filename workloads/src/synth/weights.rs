@@ -15,150 +15,12 @@ use std::sync::{mpsc, Condvar, Mutex, OnceLock, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use super::presets::{Arch, Preset};
+use super::presets::Preset;
+use super::tensors::{Init, TensorSpec, INIT_STD};
 use super::{SynthError, WeightDType, FORMAT_VERSION};
-
-/// Standard deviation of the random (non-norm, non-bias) weights (`initializer_range`).
-pub const INIT_STD: f64 = 0.02;
 
 /// Elements per generation chunk (the unit of parallel work and of seeding).
 const CHUNK_ELEMS: usize = 1 << 20;
-
-/// How a tensor is filled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Init {
-    /// Normal(0, [`INIT_STD`]) samples from a generator seeded by (seed, tensor name, chunk).
-    Normal,
-    /// All ones (RMS-norm weights).
-    Ones,
-    /// All zeros (biases).
-    Zeros,
-}
-
-/// One tensor of the checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TensorSpec {
-    /// Hugging Face parameter name, e.g. `model.layers.0.self_attn.q_proj.weight`.
-    pub name: String,
-    /// Shape in PyTorch order (`[out_features, in_features]` for linear weights).
-    pub shape: Vec<usize>,
-    /// How its values are generated.
-    pub init: Init,
-}
-
-impl TensorSpec {
-    /// Number of elements.
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
-/// Every tensor of `preset`'s checkpoint, sorted by name, exactly as Hugging Face names them.
-pub(crate) fn tensor_specs(p: &Preset) -> Vec<TensorSpec> {
-    let spec = |name: String, shape: Vec<usize>, init: Init| TensorSpec { name, shape, init };
-    let (h, q, kv) = (
-        p.hidden_size,
-        p.num_attention_heads * p.head_dim,
-        p.num_key_value_heads * p.head_dim,
-    );
-    let mut out = vec![
-        spec(
-            "model.embed_tokens.weight".into(),
-            vec![p.vocab_size, h],
-            Init::Normal,
-        ),
-        spec("model.norm.weight".into(), vec![h], Init::Ones),
-    ];
-    if !p.tie_word_embeddings {
-        out.push(spec(
-            "lm_head.weight".into(),
-            vec![p.vocab_size, h],
-            Init::Normal,
-        ));
-    }
-    for i in 0..p.num_hidden_layers {
-        let l = format!("model.layers.{i}");
-        out.push(spec(
-            format!("{l}.input_layernorm.weight"),
-            vec![h],
-            Init::Ones,
-        ));
-        out.push(spec(
-            format!("{l}.post_attention_layernorm.weight"),
-            vec![h],
-            Init::Ones,
-        ));
-        out.push(spec(
-            format!("{l}.self_attn.q_proj.weight"),
-            vec![q, h],
-            Init::Normal,
-        ));
-        out.push(spec(
-            format!("{l}.self_attn.k_proj.weight"),
-            vec![kv, h],
-            Init::Normal,
-        ));
-        out.push(spec(
-            format!("{l}.self_attn.v_proj.weight"),
-            vec![kv, h],
-            Init::Normal,
-        ));
-        out.push(spec(
-            format!("{l}.self_attn.o_proj.weight"),
-            vec![h, q],
-            Init::Normal,
-        ));
-        match p.arch {
-            Arch::Qwen3 => {
-                out.push(spec(
-                    format!("{l}.self_attn.q_norm.weight"),
-                    vec![p.head_dim],
-                    Init::Ones,
-                ));
-                out.push(spec(
-                    format!("{l}.self_attn.k_norm.weight"),
-                    vec![p.head_dim],
-                    Init::Ones,
-                ));
-            }
-            Arch::Qwen2 => {
-                out.push(spec(
-                    format!("{l}.self_attn.q_proj.bias"),
-                    vec![q],
-                    Init::Zeros,
-                ));
-                out.push(spec(
-                    format!("{l}.self_attn.k_proj.bias"),
-                    vec![kv],
-                    Init::Zeros,
-                ));
-                out.push(spec(
-                    format!("{l}.self_attn.v_proj.bias"),
-                    vec![kv],
-                    Init::Zeros,
-                ));
-            }
-        }
-        let m = p.intermediate_size;
-        out.push(spec(
-            format!("{l}.mlp.gate_proj.weight"),
-            vec![m, h],
-            Init::Normal,
-        ));
-        out.push(spec(
-            format!("{l}.mlp.up_proj.weight"),
-            vec![m, h],
-            Init::Normal,
-        ));
-        out.push(spec(
-            format!("{l}.mlp.down_proj.weight"),
-            vec![h, m],
-            Init::Normal,
-        ));
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
 
 /// xoshiro256++: small, fast, and fully specified here, so the weights do not depend on which
 /// generator a `rand` release picks.
@@ -421,7 +283,7 @@ pub(crate) fn write_safetensors(
     seed: u64,
     path: &Path,
 ) -> Result<(u64, u64), SynthError> {
-    write_specs(&tensor_specs(preset), preset.name, dtype, seed, path)
+    write_specs(&preset.tensors(), preset.name, dtype, seed, path)
 }
 
 /// Write the tensors `specs` (sorted by name, unique) of the model called `label` to `path`,
@@ -531,10 +393,7 @@ mod tests {
 
     fn names_shapes(p: &str) -> BTreeMap<String, Vec<usize>> {
         let p = preset(p).unwrap();
-        tensor_specs(p)
-            .into_iter()
-            .map(|t| (t.name, t.shape))
-            .collect()
+        p.tensors().into_iter().map(|t| (t.name, t.shape)).collect()
     }
 
     #[test]
@@ -601,7 +460,7 @@ mod tests {
     #[test]
     fn specs_are_sorted_and_unique() {
         for p in crate::synth::presets() {
-            let specs = tensor_specs(p);
+            let specs = p.tensors();
             assert!(
                 specs.windows(2).all(|w| w[0].name < w[1].name),
                 "{}",
