@@ -89,6 +89,9 @@ pub struct LlmMeasurement {
     pub server: Option<ServerReport>,
 }
 
+/// One request of a load pattern with its measurement.
+pub type LlmLoadedRequest = crate::load::LoadedRequest<LlmMeasurement>;
+
 /// What a server reported about one request, kept beside bench's own timing of it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerReport {
@@ -271,7 +274,7 @@ pub trait LlmEngine {
         &mut self,
         request: &LlmRequest,
         pattern: &crate::load::LoadPattern,
-        sink: &mut dyn FnMut(crate::load::LoadedRequest),
+        sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<crate::load::LoadTimeline, crate::Error> {
         let _ = (request, pattern, sink);
         Err(crate::Error::Request(format!(

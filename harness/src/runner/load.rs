@@ -6,7 +6,8 @@
 
 use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
-use bench_workloads::load::{LoadPattern, LoadedRequest};
+use bench_workloads::engine::LlmLoadedRequest;
+use bench_workloads::load::LoadPattern;
 
 use super::single::request;
 use super::Context;
@@ -92,7 +93,7 @@ pub(super) fn run_pattern(
     let clock = ctx.clock;
     let result = {
         let (store, observer) = (&mut *ctx.store, &mut *ctx.observer);
-        let mut sink = |done: LoadedRequest| {
+        let mut sink = |done: LlmLoadedRequest| {
             if done.warmup {
                 warmup_sent += 1;
                 return;

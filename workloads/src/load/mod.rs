@@ -18,8 +18,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::LlmMeasurement;
-
 /// When requests arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -90,9 +88,10 @@ impl LoadPattern {
     }
 }
 
-/// One request of a load pattern, as it went.
+/// One request of a load pattern, as it went, with the engine's measurement `M` of it (the
+/// engines' is [`LlmLoadedRequest`](crate::engine::LlmLoadedRequest)).
 #[derive(Debug)]
-pub struct LoadedRequest {
+pub struct LoadedRequest<M> {
     /// Its place in sending order, from 0 (warmups first).
     pub index: u32,
     /// Left out of the results.
@@ -109,7 +108,7 @@ pub struct LoadedRequest {
     /// When it was sent.
     pub sent: Instant,
     /// Its measurement, or why it failed.
-    pub result: Result<LlmMeasurement, RequestFailure>,
+    pub result: Result<M, RequestFailure>,
 }
 
 /// Why one request of a load pattern failed.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use super::mlx_benchmark::{self, ToolBenchmark};
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::children::{self, Managed, OnInterrupt};
-use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest};
-use crate::load::{LoadPattern, LoadTimeline, LoadedRequest};
+use crate::engine::{EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest};
+use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
 use crate::Error;
 
@@ -175,7 +175,7 @@ impl LlmEngine for MlxLmEngine {
         &mut self,
         request: &LlmRequest,
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LoadedRequest),
+        sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
         self.inner.serve_load(request, pattern, sink)
     }

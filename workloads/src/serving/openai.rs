@@ -23,7 +23,9 @@ use super::load;
 use super::stream::{stream_request, StreamOutcome};
 use super::tokenize::ServerTokenizer;
 use crate::cpu_time;
-use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport,
+};
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
 use crate::model::{self, ModelInfo, ResolvedModel};
@@ -474,7 +476,7 @@ impl LlmEngine for OpenAiEngine {
         &mut self,
         request: &LlmRequest,
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LoadedRequest),
+        sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
         self.warm_prefix(request)?;
         let pool = pattern

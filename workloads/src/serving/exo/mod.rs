@@ -27,9 +27,10 @@ use serde_json::{json, Value};
 
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, ServerReport, TokenCountSource,
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport,
+    TokenCountSource,
 };
-use crate::load::{LoadPattern, LoadTimeline, LoadedRequest};
+use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
 use crate::Error;
 use state::{Cluster, Placement, Readiness};
@@ -513,7 +514,7 @@ impl LlmEngine for ExoEngine {
         &mut self,
         request: &LlmRequest,
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LoadedRequest),
+        sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
         self.inner.serve_load(request, pattern, sink)
     }
