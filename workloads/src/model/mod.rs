@@ -3,6 +3,7 @@
 
 mod arch;
 mod digest;
+mod presets;
 mod resolve;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 pub use arch::{ArchConfig, Architecture};
 pub use digest::{digest, folder_digest, safetensors_files};
+pub use presets::{all_preset_names, llm_preset};
 pub use resolve::{hf_hub_cache, resolve, ModelSource, ResolvedModel};
 
 /// What was loaded, for the run manifest.

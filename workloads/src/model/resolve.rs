@@ -53,7 +53,7 @@ pub fn resolve(
         let dir = match crate::diffusion::synth::flux_preset(name) {
             Some(flux) => crate::diffusion::synth::cached_flux(flux, dtype, seed, synth_cache)?,
             None => synth::cached(
-                synth::preset(name)?,
+                super::llm_preset(name)?,
                 &SynthOptions { dtype, seed },
                 synth_cache,
             )?,

@@ -88,7 +88,7 @@ pub enum SynthError {
 /// A `tokenizer.json` (bench's byte-level BPE, as for the `tiny` preset) covering `vocab_size`
 /// ids, for models whose tokenizer is not the LLM's own (FLUX's T5 and CLIP).
 pub fn tokenizer_json_of_size(vocab_size: usize) -> Result<String, SynthError> {
-    let tiny = preset("tiny")?;
+    let tiny = preset("tiny").ok_or_else(|| unknown("tiny"))?;
     tokenizer::tokenizer_json(&Preset {
         vocab_size,
         ..tiny.clone()
@@ -105,27 +105,30 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
 /// The `config.json` synthesis writes for preset `name` (bf16): the shapes of a `synth:` model
 /// whose folder is not at hand (a run folder read on another machine).
 pub fn preset_config_json(name: &str) -> Result<String, SynthError> {
-    Ok(config::config_json(preset(name)?, WeightDType::BF16).to_string())
+    let preset = preset(name).ok_or_else(|| unknown(name))?;
+    Ok(config::config_json(preset, WeightDType::BF16).to_string())
 }
 
-/// Look a preset up by name (case-insensitive).
-pub fn preset(name: &str) -> Result<&'static Preset, SynthError> {
+/// No LLM preset of that name (the error [`crate::model::llm_preset`] also gives, with every
+/// preset's name).
+fn unknown(name: &str) -> SynthError {
+    SynthError::UnknownPreset {
+        name: name.to_string(),
+        allowed: preset_names(),
+    }
+}
+
+/// Look an LLM preset up by name (case-insensitive); [`crate::model::llm_preset`] says, for an
+/// unknown one, every name there is.
+pub fn preset(name: &str) -> Option<&'static Preset> {
     presets()
         .iter()
         .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| SynthError::UnknownPreset {
-            name: name.to_string(),
-            allowed: all_preset_names(),
-        })
 }
 
-/// Every preset name, LLM and FLUX, comma-separated.
-pub fn all_preset_names() -> String {
-    let flux: Vec<&str> = crate::diffusion::synth::flux_presets()
-        .iter()
-        .map(|p| p.name)
-        .collect();
-    format!("{}, {}", presets::preset_names(), flux.join(", "))
+/// Every LLM preset name, comma-separated.
+pub fn preset_names() -> String {
+    presets::preset_names()
 }
 
 /// Element type of the written weights.
@@ -435,7 +438,10 @@ mod tests {
 
     #[test]
     fn unknown_names_list_allowed_values() {
-        let e = preset("llama-70b").unwrap_err().to_string();
+        assert!(preset("llama-70b").is_none());
+        let e = crate::model::llm_preset("llama-70b")
+            .unwrap_err()
+            .to_string();
         for p in presets() {
             assert!(e.contains(p.name), "{e}");
         }
