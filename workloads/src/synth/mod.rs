@@ -439,9 +439,7 @@ mod tests {
     #[test]
     fn unknown_names_list_allowed_values() {
         assert!(preset("llama-70b").is_none());
-        let e = crate::model::llm_preset("llama-70b")
-            .unwrap_err()
-            .to_string();
+        let e = preset_config_json("llama-70b").unwrap_err().to_string();
         for p in presets() {
             assert!(e.contains(p.name), "{e}");
         }
