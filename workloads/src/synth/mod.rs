@@ -9,8 +9,9 @@
 //! `vocab_size` decodes.
 //!
 //! ```no_run
-//! use bench_workloads::synth::{cached, default_cache_root, preset, SynthOptions};
-//! let dir = cached(preset("qwen3-0.6b")?, &SynthOptions::default(), &default_cache_root())?;
+//! use bench_workloads::model::llm_preset;
+//! use bench_workloads::synth::{cached, default_cache_root, SynthOptions};
+//! let dir = cached(llm_preset("qwen3-0.6b")?, &SynthOptions::default(), &default_cache_root())?;
 //! # Ok::<(), bench_workloads::synth::SynthError>(())
 //! ```
 
