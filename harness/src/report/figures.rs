@@ -440,10 +440,9 @@ fn scaling(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     let mut throughput: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     let mut power: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for s in summaries {
-        let Some(nodes) = s.case.nodes else {
+        let (Some(nodes), Some(key)) = (s.case.nodes, crate::summary::scaling::series_of(s)) else {
             continue;
         };
-        let key = format!("{}/{}", s.case.workload, s.case.params.prompt_tokens);
         let rate = metric(s, "output_tps").or_else(|| metric(s, "decode_tps"));
         if let Some(m) = rate {
             throughput
@@ -777,6 +776,38 @@ mod tests {
         assert!(figures[0]
             .caption
             .contains("target m5 is than m4 on ttft_s"));
+    }
+
+    #[test]
+    fn the_scaling_chart_keeps_each_targets_sweep_apart() {
+        // Two exo targets running the same workload over 1 and 2 nodes: two lines, not one
+        // line with two points at each node count.
+        let mut cases = Vec::new();
+        let mut records = Vec::new();
+        for target in ["chat", "bench"] {
+            for nodes in [1, 2] {
+                let mut c = case(target);
+                c.nodes = Some(nodes);
+                c.id = format!("{}-n{nodes}", c.id);
+                for rep in 0..3 {
+                    records.push(Record {
+                        metrics: Metrics {
+                            decode_tps: Some(100.0 * f64::from(nodes)),
+                            ..Metrics::default()
+                        },
+                        status: Status::Ok,
+                        error: None,
+                        ..Record::failed(&c, rep, String::new(), 0.0, String::new())
+                    });
+                }
+                cases.push(c);
+            }
+        }
+        let summaries = crate::summary::summarize(&Plan { cases }, &records, &[]);
+        let figure = scaling(&summaries, ChartSize::default()).expect("a chart");
+        for line in ["chat/w/p8-g2-c1", "bench/w/p8-g2-c1"] {
+            assert!(figure.svg.contains(line), "{line} in {}", figure.svg);
+        }
     }
 
     #[test]

@@ -36,8 +36,8 @@ fn median(s: &CaseSummary, name: &str) -> Option<f64> {
     s.metric(name).map(|m| m.median)
 }
 
-/// The case id without its `-n<nodes>` part: the key of a sweep.
-fn series_of(s: &CaseSummary) -> Option<String> {
+/// The case id without its `-n<nodes>` part: the key of a sweep (`None` off a cluster).
+pub fn series_of(s: &CaseSummary) -> Option<String> {
     let nodes = s.case.nodes?;
     let suffix = format!("-n{nodes}");
     Some(
