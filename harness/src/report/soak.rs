@@ -41,16 +41,10 @@ fn power_and_pressure(run: &ReportedRun, start: f64, end: f64) -> (Points, Point
 
 fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Figure> {
     let sustained = load.sustained.as_ref()?;
-    let start = run
-        .run
-        .records
-        .iter()
-        .filter(|r| {
-            r.case == load.case && r.load.as_ref().is_some_and(|l| l.run_t_s == load.t_start_s)
-        })
-        .map(|r| r.t_start_s)
-        .reduce(f64::min)?;
-    let (power, pressure) = power_and_pressure(run, start, start + load.duration_s);
+    let (start, end) = load.span(run.run.records.iter().filter(|r| {
+        r.case == load.case && r.load.as_ref().is_some_and(|l| l.run_t_s == load.t_start_s)
+    }))?;
+    let (power, pressure) = power_and_pressure(run, start, end);
     let throughput = sustained
         .timeline_tps
         .iter()

@@ -248,8 +248,8 @@ impl LoadRun {
     }
 
     /// The span the pattern's energy covers, on the run clock: first measured send to last end.
-    pub fn span(&self, requests: &[Record]) -> Option<(f64, f64)> {
-        let first = requests.iter().map(|r| r.t_start_s).reduce(f64::min)?;
+    pub fn span<'a>(&self, requests: impl IntoIterator<Item = &'a Record>) -> Option<(f64, f64)> {
+        let first = requests.into_iter().map(|r| r.t_start_s).reduce(f64::min)?;
         Some((first, first + self.duration_s))
     }
 
