@@ -450,14 +450,11 @@ fn place(
             },
         )));
     };
-    let url = format!("{base}/instance");
-    let response = http
-        .post(&url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(json!({ "instance": placement.instance }).to_string())
-        .send()
-        .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
-    read_json(response, "POST", &url)?;
+    post_json(
+        http,
+        &format!("{base}/instance"),
+        &json!({ "instance": placement.instance }),
+    )?;
     Ok(placement.clone())
 }
 
