@@ -266,15 +266,7 @@ impl Trace {
     /// The rail headline figures use: the widest scope measured (whole machine over SoC over
     /// package over GPU board...). Ties go to the first rail by name.
     pub fn headline(&self) -> Option<&RailTrace> {
-        self.rails
-            .values()
-            .filter(|r| r.scope.breadth() > 0)
-            .max_by(|a, b| {
-                a.scope
-                    .breadth()
-                    .cmp(&b.scope.breadth())
-                    .then_with(|| b.rail.cmp(&a.rail))
-            })
+        super::widest(self.rails.values(), |r| r.scope, |r| &r.rail)
     }
 
     /// The latest time every rail has reached (samples up to it have arrived).

@@ -168,6 +168,24 @@ impl Scope {
     }
 }
 
+/// Of `items`, the one of the widest scope (one that headline figures can use: breadth above 0),
+/// ties to the first by name: the rule of the headline rail, wherever a rail is picked.
+pub fn widest<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    scope: impl Fn(&T) -> Scope,
+    name: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    items
+        .into_iter()
+        .filter(|item| scope(item).breadth() > 0)
+        .max_by(|a, b| {
+            scope(a)
+                .breadth()
+                .cmp(&scope(b).breadth())
+                .then_with(|| name(b).cmp(name(a)))
+        })
+}
+
 /// Thermal and supply state at a reading.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Thermal {

@@ -18,17 +18,18 @@ fn series(label: &str, points: impl IntoIterator<Item = (f64, f64)>) -> Series {
 /// `(seconds from the start, value)` points.
 type Points = Vec<(f64, f64)>;
 
-/// The span's headline-rail power (the widest scope with watts in each sample) and thermal
+/// The span's headline-rail power (the widest rail with watts in each sample, ties to the
+/// first by name, as for headline figures) and thermal
 /// pressure, as seconds from `start`.
 fn power_and_pressure(run: &ReportedRun, start: f64, end: f64) -> (Points, Points) {
     let mut power = Vec::new();
     let mut pressure = Vec::new();
     for s in run.power.iter().filter(|s| (start..=end).contains(&s.t_s)) {
-        let widest = s
-            .rails
-            .iter()
-            .filter(|r| r.watts.is_some() && r.scope.breadth() > 0)
-            .max_by_key(|r| r.scope.breadth());
+        let widest = crate::power::widest(
+            s.rails.iter().filter(|r| r.watts.is_some()),
+            |r| r.scope,
+            |r| &r.rail,
+        );
         if let Some(w) = widest.and_then(|r| r.watts) {
             power.push((s.t_s - start, w));
         }

@@ -131,18 +131,6 @@ impl ClusterSource {
     }
 }
 
-/// The widest rail of `rails` (by scope breadth, then name).
-fn widest(rails: &[(String, Scope, Option<f64>)]) -> Option<&(String, Scope, Option<f64>)> {
-    rails
-        .iter()
-        .filter(|(_, s, _)| s.breadth() > 0)
-        .max_by(|a, b| {
-            a.1.breadth()
-                .cmp(&b.1.breadth())
-                .then_with(|| b.0.cmp(&a.0))
-        })
-}
-
 impl Source for ClusterSource {
     fn name(&self) -> &'static str {
         "cluster"
@@ -224,7 +212,10 @@ impl Source for ClusterSource {
         // A node that gave no reading: each rail it had before becomes a gap.
         let mut total = Some(0.0);
         for node in self.nodes() {
-            match per_node.get(&node).and_then(|r| widest(r)) {
+            match per_node
+                .get(&node)
+                .and_then(|r| super::widest(r, |r| r.1, |r| &r.0))
+            {
                 Some((_, _, Some(w))) => total = total.map(|t| t + w),
                 _ => total = None,
             }
