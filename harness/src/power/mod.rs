@@ -28,6 +28,7 @@ mod testing;
 pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
 pub use error::{Imported, Position, PowerError};
 pub use sample::{
-    integrated_power_rail, widest, RailReading, Sample, Scope, Scrape, Thermal, THROTTLE_FLAGGED,
+    integrated_power_rail, widest, RailPower, RailReading, Sample, Scope, Scrape, Thermal,
+    THROTTLE_FLAGGED,
 };
 pub use source::{Source, Ticker};

@@ -168,6 +168,26 @@ impl Scope {
     }
 }
 
+/// The power of successive readings of each rail: its watts, or, for a rail with only an
+/// energy counter, the counter's growth over the time since that rail's previous reading
+/// (none for its first reading, or across a counter reset).
+#[derive(Debug, Default)]
+pub struct RailPower {
+    last_counter: BTreeMap<String, (f64, f64)>,
+}
+
+impl RailPower {
+    /// Watts of `reading`, taken at `t_s`, of the rail called `key`.
+    pub fn watts(&mut self, key: &str, t_s: f64, reading: &RailReading) -> Option<f64> {
+        if let Some(w) = reading.watts {
+            return Some(w);
+        }
+        let joules = reading.counter_j?;
+        let (t0, j0) = self.last_counter.insert(key.to_string(), (t_s, joules))?;
+        (t_s > t0 && joules >= j0).then(|| (joules - j0) / (t_s - t0))
+    }
+}
+
 /// Of `items`, the one of the widest scope (one that headline figures can use: breadth above 0),
 /// ties to the first by name: the rule of the headline rail, wherever a rail is picked.
 pub fn widest<'a, T>(
@@ -310,5 +330,26 @@ mod tests {
             ..Thermal::default()
         };
         assert!(calm.flags().is_empty());
+    }
+
+    #[test]
+    fn rail_power_is_the_watts_or_the_counters_growth() {
+        let counter = |j: f64| RailReading {
+            rail: "pkg".into(),
+            scope: Scope::Package,
+            watts: None,
+            counter_j: Some(j),
+        };
+        let mut power = RailPower::default();
+        assert_eq!(
+            power.watts("pkg", 1.0, &counter(100.0)),
+            None,
+            "no rate yet"
+        );
+        assert_eq!(power.watts("pkg", 3.0, &counter(150.0)), Some(25.0));
+        assert_eq!(power.watts("pkg", 4.0, &counter(10.0)), None, "a reset");
+        assert_eq!(power.watts("pkg", 5.0, &counter(20.0)), Some(10.0));
+        let gauge = RailReading::watts("sys", Scope::System, 7.5);
+        assert_eq!(power.watts("sys", 5.0, &gauge), Some(7.5));
     }
 }

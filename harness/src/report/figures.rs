@@ -235,22 +235,11 @@ fn power(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     let mut rails: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     // Counter-only rails (RAPL, NVML's energy total, exporters' joule counters) give power as
     // the counter's growth over the time between two readings.
-    let mut last_counter: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    let mut power = crate::power::RailPower::default();
     for sample in &run.power {
         for reading in &sample.rails {
             let label = format!("{} ({})", reading.rail, reading.scope.as_str());
-            let watts = match (reading.watts, reading.counter_j) {
-                (Some(w), _) => Some(w),
-                (None, Some(j)) => {
-                    let previous = last_counter.insert(label.clone(), (sample.t_s, j));
-                    previous.and_then(|(t0, j0)| {
-                        let dt = sample.t_s - t0;
-                        (dt > 0.0 && j >= j0).then(|| (j - j0) / dt)
-                    })
-                }
-                (None, None) => None,
-            };
-            if let Some(w) = watts {
+            if let Some(w) = power.watts(&label, sample.t_s, reading) {
                 rails.entry(label).or_default().push((sample.t_s, w));
             }
         }

@@ -15,7 +15,7 @@ pub mod exo;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{PowerError, RailReading, Sample, Scope, Scrape, Source, Ticker};
+use super::{PowerError, RailPower, RailReading, Sample, Scope, Scrape, Source, Ticker};
 use crate::clock::RunClock;
 
 /// The rail that holds the cluster's total.
@@ -39,8 +39,8 @@ pub struct ClusterSource {
     description: String,
     /// Rails seen per node (`<node>/<rail>` → scope), so a silent node's rails become gaps.
     known: BTreeMap<String, BTreeMap<String, Scope>>,
-    /// Last counter reading per rail, for power from counter-only rails.
-    last_counter: BTreeMap<String, (f64, f64)>,
+    /// Power of each rail reading, counter-only rails included.
+    power: RailPower,
     /// Whether each node answered the previous tick (to log changes once).
     answering: BTreeMap<String, bool>,
 }
@@ -71,7 +71,7 @@ impl ClusterSource {
             ticker: Ticker::new(interval),
             description,
             known: BTreeMap::new(),
-            last_counter: BTreeMap::new(),
+            power: RailPower::default(),
             answering: BTreeMap::new(),
         }
     }
@@ -105,17 +105,6 @@ impl ClusterSource {
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         })
-    }
-
-    /// The power of one rail reading: its watts, or from its counter since the last tick.
-    fn watts_of(&mut self, key: &str, t: f64, reading: &RailReading) -> Option<f64> {
-        if let Some(w) = reading.watts {
-            return Some(w);
-        }
-        let c = reading.counter_j?;
-        let previous = self.last_counter.insert(key.to_string(), (t, c));
-        let (t0, c0) = previous?;
-        (t > t0 && c >= c0).then(|| (c - c0) / (t - t0))
     }
 
     fn note_answer(&mut self, node: &str, answered: bool, error: Option<&str>) {
@@ -168,7 +157,7 @@ impl Source for ClusterSource {
                             continue;
                         };
                         let node = node.clone();
-                        let watts = self.watts_of(&key, sample_t, &reading);
+                        let watts = self.power.watts(&key, sample_t, &reading);
                         self.known
                             .entry(node.clone())
                             .or_default()
