@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR
+#   ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -14,8 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR}"
-out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|first OUT_DIR}"
+part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
@@ -119,6 +119,16 @@ case "$part" in
     peer 30 matmul --out "$out/peer-matmul.json"
     timeout 60 "$bench" calibrate --results "$results" --sizes 2048,4096 --json >"$out/calibration.json"
     ;;
+  flash)
+    # Every ratio of issue 14 from one call: FLUX.1-dev and schnell in bench, PyTorch's FLUX
+    # step, then Qwen3-8B in bench and in PyTorch.
+    suite 220 suites/gpu-flux.toml
+    step "PyTorch: FLUX.1-dev transformer step and VAE decode"
+    peer 80 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    suite 150 ci/gpu-qwen-8b.toml
+    step "PyTorch: Qwen3-8B, in-process"
+    peer 100 qwen --repetitions 3 --out "$out/peer-qwen.json" --model "$qwen8b"
+    ;;
   first)
     # One call that gets a figure for every target of issue 14 when calls are scarce: each
     # bench run stops at its limit with what finished stored (the machine keeps nothing, so a
@@ -132,7 +142,7 @@ case "$part" in
     peer 20 matmul --out "$out/peer-matmul.json"
     ;;
   *)
-    echo "gpu-run: unknown part $part (qwen, ratio, flux or first)"
+    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash or first)"
     exit 2
     ;;
 esac

@@ -240,6 +240,11 @@ pub struct EngineInfo {
     /// the diffusion engine holds each step's work against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matmul_flops: Option<f64>,
+    /// The in-process engine's computation paths that change its speed, as (operation, path)
+    /// pairs, e.g. ("prefill attention", "flash-attention kernel flash_attention_ldmatrix"):
+    /// a path silently lost shows in the manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<(String, String)>,
 }
 
 /// An engine that generates text.

@@ -7,12 +7,13 @@ use std::time::Instant;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::clip::text_model::ClipTextTransformer;
-use candle_transformers::models::flux::{autoencoder, model, sampling, WithForward};
+use candle_transformers::models::flux::{autoencoder, model, sampling};
 use candle_transformers::models::t5;
 use tokenizers::Tokenizer;
 
 use super::folder::FluxFolder;
 use super::synth::{traced, Component};
+use super::transformer::FluxTransformer;
 use super::{DiffusionEngine, DiffusionMeasurement, DiffusionRequest, Image};
 use crate::engine::EngineInfo;
 use crate::llm::{candle_dtype, LoadOptions};
@@ -29,7 +30,7 @@ pub struct CandleFlux {
     device: Device,
     t5: t5::T5EncoderModel,
     clip: ClipTextTransformer,
-    transformer: model::Flux,
+    transformer: FluxTransformer,
     autoencoder: autoencoder::AutoEncoder,
     t5_tokenizer: Tokenizer,
     clip_tokenizer: Tokenizer,
@@ -115,13 +116,15 @@ impl CandleFlux {
         let vb = |component, files: &[std::path::PathBuf]| {
             weights(&folder, component, files, dtype, options.dtype, &device)
         };
-        let transformer = model::Flux::new(
+        let mut transformer = FluxTransformer::load(
             &folder.transformer,
             vb(
                 Component::Transformer,
                 std::slice::from_ref(&folder.transformer_file),
             )?,
         )?;
+        let head_dim = folder.transformer.hidden_size / folder.transformer.num_heads.max(1);
+        transformer.choose_attention(&device, dtype, head_dim);
         let autoencoder = autoencoder::AutoEncoder::new(
             &folder.vae,
             vb(
@@ -184,6 +187,10 @@ impl CandleFlux {
                 if device.is_cpu() { 1024 } else { 4096 },
                 std::time::Duration::from_millis(500),
             )?),
+            kernels: vec![(
+                "transformer attention".into(),
+                transformer.attention_path().describe(),
+            )],
         };
         Ok(Self {
             t5_tokenizer: tokenizer(&folder.t5_tokenizer)?,

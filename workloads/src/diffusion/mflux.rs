@@ -244,6 +244,7 @@ impl MfluxEngine {
             load_s: started.elapsed().as_secs_f64(),
             cluster: None,
             matmul_flops: None,
+            kernels: Vec::new(),
         };
         Ok(Self {
             options,

@@ -11,6 +11,7 @@ pub mod mflux;
 pub mod png;
 pub mod synth;
 mod tracer;
+pub mod transformer;
 
 use std::time::Instant;
 

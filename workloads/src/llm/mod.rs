@@ -13,7 +13,7 @@ mod qwen;
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{Device, IndexOp, Tensor};
+use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use tokenizers::Tokenizer;
 
@@ -21,6 +21,7 @@ pub use device::{candle_dtype, open as open_device, DeviceChoice};
 pub use prompt::{Prompt, PromptBuilder};
 
 use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
+use crate::kernels::flash_attention;
 use crate::model::{self, ArchConfig, ModelInfo, ResolvedModel};
 use crate::synth::WeightDType;
 use crate::Error;
@@ -104,6 +105,19 @@ impl CandleLlm {
                 }
             }
         }
+        if device.is_cuda() && act == DType::BF16 && shape.head_dim == flash_attention::HEAD_DIM {
+            // Compiled at run time and untestable without a GPU: checked here against plain
+            // attention, kernel by kernel.
+            match flash_attention::check(&device) {
+                Ok(Some(kernel)) => network.set_flash_attention(Some(kernel)),
+                Ok(None) => tracing::warn!(
+                    "no flash-attention kernel agrees with plain attention on this GPU; prefills materialize the scores"
+                ),
+                Err(e) => tracing::warn!(
+                    "flash attention is unavailable ({e}); prefills materialize the scores"
+                ),
+            }
+        }
         if tokenizer.get_vocab_size(true) > config.vocab_size() {
             return Err(Error::ModelFile {
                 path: dir.join("tokenizer.json"),
@@ -134,6 +148,7 @@ impl CandleLlm {
             load_s: 0.0,
             cluster: None,
             matmul_flops: None,
+            kernels: vec![("prefill attention".into(), network.prefill_attention())],
         };
         let mut engine = Self {
             network,

@@ -13,6 +13,7 @@ use candle_transformers::models::{qwen2, qwen3};
 
 use super::causal_softmax::{self, CausalSoftmax};
 use super::linear::Linear;
+use crate::kernels::flash_attention::{self, FlashAttention};
 use crate::model::ArchConfig;
 
 /// The hyper-parameters both architectures share.
@@ -24,7 +25,8 @@ pub struct Shape {
     layers: usize,
     heads: usize,
     kv_heads: usize,
-    head_dim: usize,
+    /// Width of one attention head.
+    pub head_dim: usize,
     rope_theta: f64,
     eps: f64,
     tied: bool,
@@ -157,6 +159,9 @@ struct AttentionPath {
     /// Mask and softmax in one kernel ([`CausalSoftmax`]) instead of a mask tensor added to
     /// the scores and candle's softmax.
     fused_softmax: bool,
+    /// Prefill attention without the scores in memory ([`FlashAttention`]), with the kernel
+    /// that passed its check at load; `None`: scores, softmax, values.
+    flash: Option<flash_attention::Kernel>,
 }
 
 impl AttentionPath {
@@ -165,6 +170,7 @@ impl AttentionPath {
             fused_cpu_decode: device.is_cpu() && act == DType::F32,
             heads_major_cache: !device.is_cpu(),
             fused_softmax: device.is_cuda() && causal_softmax::fused_on_gpu(act),
+            flash: None,
         }
     }
 
@@ -245,6 +251,19 @@ impl Attention {
             self.cache.append(&k.contiguous()?, &v.contiguous()?)?
         };
         let scale = 1.0 / (self.head_dim as f32).sqrt();
+        if let (Some(kernel), true) = (path.flash, l > 1) {
+            // Prefill: keys and values as (batch, kv_heads, seq, head_dim), the heads-major
+            // cache read in place; the result comes back as (batch, seq, heads, head_dim).
+            let op = FlashAttention {
+                scale,
+                causal: Some(offset),
+                kernel,
+            };
+            let ctx = op.apply(&q.transpose(1, 2)?, &k, &v)?;
+            return self
+                .o
+                .forward(&ctx.reshape((b, l, self.heads * self.head_dim))?);
+        }
         let ctx = if l == 1 && path.fused_cpu_decode {
             // Decoding: candle's fused CPU kernel takes (batch, seq, heads, dim), handles
             // grouped heads, and returns (batch, heads, seq, dim). For prefill the plain
@@ -465,6 +484,20 @@ impl Qwen {
         self.path.fused_softmax = fused;
     }
 
+    /// Use flash attention for prefills (on a GPU with a heads-major cache), with `kernel`.
+    pub fn set_flash_attention(&mut self, kernel: Option<flash_attention::Kernel>) {
+        self.path.flash = kernel.filter(|_| self.path.heads_major_cache);
+    }
+
+    /// How prefills compute attention, in words (for the run manifest).
+    pub fn prefill_attention(&self) -> String {
+        match (self.path.flash, self.path.fused_softmax) {
+            (Some(kernel), _) => format!("flash attention, kernel {}", kernel.name()),
+            (None, true) => "scores in memory, fused causal softmax".into(),
+            (None, false) => "scores in memory, causal mask then softmax".into(),
+        }
+    }
+
     /// Whether the fused causal softmax is in use.
     pub fn fused_softmax(&self) -> bool {
         self.path.fused_softmax
@@ -578,6 +611,7 @@ mod tests {
                     fused_cpu_decode: false,
                     heads_major_cache: gpu_layout,
                     fused_softmax: gpu_layout,
+                    flash: None,
                 };
                 plain.reset_kv_cache(8);
                 plain.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();
@@ -588,6 +622,31 @@ mod tests {
                     "{arch:?} matrix-multiply attention, GPU layout {gpu_layout}"
                 );
             }
+
+            // Flash attention in the prefills (the CPU reference of the GPU kernels), matrix
+            // multiplies in the decode step.
+            let mut flash = load_ours(dir.path(), &config, DType::F32);
+            flash.path = AttentionPath {
+                fused_cpu_decode: false,
+                heads_major_cache: true,
+                fused_softmax: true,
+                flash: Some(flash_attention::Kernel::Paired),
+            };
+            flash.reset_kv_cache(8);
+            flash.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();
+            flash.forward(&all.i((.., 3..6)).unwrap(), 3).unwrap();
+            let step = flash.forward(&all.i((.., 6..)).unwrap(), 6).unwrap();
+            assert!(
+                max_diff(&step, &reference) < 1e-4 * scale,
+                "{arch:?} flash attention"
+            );
+            let mut flash_prefill = load_ours(dir.path(), &config, DType::F32);
+            flash_prefill.path = flash.path;
+            let prefill = flash_prefill.forward(&all, 0).unwrap();
+            assert!(
+                max_diff(&prefill, &reference) < 1e-4 * scale,
+                "{arch:?} flash-attention prefill"
+            );
 
             // bf16 weights with f32 activations stay close to the f32 reference.
             let mut half = load_ours(dir.path(), &config, DType::BF16);

@@ -150,6 +150,7 @@ impl OpenAiEngine {
             load_s: start.elapsed().as_secs_f64(),
             cluster: None,
             matmul_flops: None,
+            kernels: Vec::new(),
         };
         Ok(Self {
             runtime,

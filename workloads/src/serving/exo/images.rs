@@ -71,6 +71,7 @@ impl ExoImages {
             load_s: started.elapsed().as_secs_f64(),
             cluster: Some(instance.manifest()),
             matmul_flops: None,
+            kernels: Vec::new(),
         };
         Ok(Self {
             http,

@@ -1,0 +1,146 @@
+//! bench's own FLUX transformer: the same weights and arithmetic as black-forest-labs' model
+//! (and candle-transformers' port of it), with the data kept in layouts that avoid copies and
+//! fused kernels where candle has them: layer norm and the heads' RMS norm in one kernel each,
+//! rotary embedding in one kernel, and attention that never stores the scores on GPUs where
+//! [`FlashAttention`](crate::kernels::flash_attention::FlashAttention) passes its check.
+//!
+//! Written because candle-transformers' version spent most of an H100's step time outside
+//! the matrix multiplies: 1 GB of attention scores per block, a layer norm of eight
+//! unfused passes, and rotary embedding as broadcast multiplies over 5-d strided views.
+
+mod attention;
+mod blocks;
+mod embed;
+
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::{Linear, VarBuilder};
+use candle_transformers::models::flux::model::Config;
+
+pub use attention::AttentionPath;
+use blocks::{DoubleBlock, LastLayer, SingleBlock};
+use embed::{timestep_embedding, MlpEmbedder, Rotary};
+
+use crate::kernels::flash_attention;
+
+/// The FLUX transformer: predicts the flow of image latents at a timestep, conditioned on
+/// text embeddings, a pooled text vector and (FLUX.1-dev) a guidance strength.
+#[derive(Debug, Clone)]
+pub struct FluxTransformer {
+    img_in: Linear,
+    txt_in: Linear,
+    time_in: MlpEmbedder,
+    vector_in: MlpEmbedder,
+    guidance_in: Option<MlpEmbedder>,
+    double_blocks: Vec<DoubleBlock>,
+    single_blocks: Vec<SingleBlock>,
+    final_layer: LastLayer,
+    axes_dim: Vec<usize>,
+    theta: f64,
+    heads: usize,
+    path: AttentionPath,
+}
+
+impl FluxTransformer {
+    /// Load the weights under `vb` (black-forest-labs' tensor names) for `config`. Attention
+    /// starts [`AttentionPath::Plain`]; see [`choose_attention`](Self::choose_attention).
+    pub fn load(config: &Config, vb: VarBuilder) -> Result<Self> {
+        let dim = config.hidden_size;
+        let mlp = (dim as f64 * config.mlp_ratio) as usize;
+        let heads = config.num_heads;
+        let double_blocks = (0..config.depth)
+            .map(|i| {
+                DoubleBlock::load(
+                    dim,
+                    mlp,
+                    heads,
+                    config.qkv_bias,
+                    vb.pp("double_blocks").pp(i),
+                )
+            })
+            .collect::<Result<_>>()?;
+        let single_blocks = (0..config.depth_single_blocks)
+            .map(|i| SingleBlock::load(dim, mlp, heads, vb.pp("single_blocks").pp(i)))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            img_in: candle_nn::linear(config.in_channels, dim, vb.pp("img_in"))?,
+            txt_in: candle_nn::linear(config.context_in_dim, dim, vb.pp("txt_in"))?,
+            time_in: MlpEmbedder::load(256, dim, vb.pp("time_in"))?,
+            vector_in: MlpEmbedder::load(config.vec_in_dim, dim, vb.pp("vector_in"))?,
+            guidance_in: config
+                .guidance_embed
+                .then(|| MlpEmbedder::load(256, dim, vb.pp("guidance_in")))
+                .transpose()?,
+            double_blocks,
+            single_blocks,
+            final_layer: LastLayer::load(dim, config.in_channels, vb.pp("final_layer"))?,
+            axes_dim: config.axes_dim.clone(),
+            theta: config.theta as f64,
+            heads,
+            path: AttentionPath::Plain,
+        })
+    }
+
+    /// Use flash attention where `device` runs bf16 with FLUX's head dimension and a kernel
+    /// agrees with plain attention there (checked now: the kernels are compiled at run time).
+    pub fn choose_attention(&mut self, device: &Device, dtype: DType, head_dim: usize) {
+        if !(device.is_cuda() && dtype == DType::BF16 && head_dim == flash_attention::HEAD_DIM) {
+            return;
+        }
+        match flash_attention::check(device) {
+            Ok(Some(kernel)) => self.path = AttentionPath::Flash(kernel),
+            Ok(None) => tracing::warn!(
+                "no flash-attention kernel agrees with plain attention on this GPU; FLUX materializes the scores"
+            ),
+            Err(e) => tracing::warn!("flash attention is unavailable ({e}); FLUX materializes the scores"),
+        }
+    }
+
+    /// How attention is computed.
+    pub fn attention_path(&self) -> AttentionPath {
+        self.path
+    }
+
+    /// Use `path` for attention (tests compare the paths).
+    pub fn set_attention_path(&mut self, path: AttentionPath) {
+        self.path = path;
+    }
+
+    /// The predicted flow of `img` (batch, image tokens, channels) at `timesteps` (batch), with
+    /// token positions `img_ids` and `txt_ids` (batch, tokens, 3), text `txt` (batch, text
+    /// tokens, context dim), pooled vector `y` and, for guidance-distilled models, `guidance`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        img: &Tensor,
+        img_ids: &Tensor,
+        txt: &Tensor,
+        txt_ids: &Tensor,
+        timesteps: &Tensor,
+        y: &Tensor,
+        guidance: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let dtype = img.dtype();
+        let ids = Tensor::cat(&[txt_ids, img_ids], 1)?;
+        let rotary = Rotary::new(&ids, &self.axes_dim, self.theta, self.heads, dtype)?;
+        let mut txt = txt.apply(&self.txt_in)?;
+        let mut img = img.apply(&self.img_in)?;
+        let mut vec = timestep_embedding(timesteps, 256, dtype)?.apply(&self.time_in)?;
+        if let (Some(embedder), Some(guidance)) = (&self.guidance_in, guidance) {
+            vec = (vec + timestep_embedding(guidance, 256, dtype)?.apply(embedder))?;
+        }
+        let vec = (vec + y.apply(&self.vector_in))?;
+        for block in &self.double_blocks {
+            (img, txt) = block.forward(&img, &txt, &vec, &rotary, self.path)?;
+        }
+        let text_tokens = txt.dim(1)?;
+        let mut xs = Tensor::cat(&[&txt, &img], 1)?;
+        for block in &self.single_blocks {
+            xs = block.forward(&xs, &vec, &rotary, self.path)?;
+        }
+        let img = xs.narrow(1, text_tokens, xs.dim(1)? - text_tokens)?;
+        self.final_layer.forward(&img, &vec)
+    }
+}
+
+#[cfg(test)]
+mod tests;
