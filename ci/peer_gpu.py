@@ -283,8 +283,14 @@ def run_flux(folder: Path, steps_timed: int, size: int) -> dict:
     torch.set_default_dtype(torch.float32)
     vae.eval()
     latent = torch.randn(1, vae_cfg["latent_channels"], size // 8, size // 8, **dev)
-    vae_s, vae_all = cuda_median(lambda: vae.decode(latent, return_dict=False), 5, 2)
-    log(f"{folder.name}: VAE decode {vae_s * 1e3:.1f} ms")
+    # A failing decode must not lose the step figure measured above.
+    try:
+        vae_s, vae_all = cuda_median(lambda: vae.decode(latent, return_dict=False), 5, 2)
+        log(f"{folder.name}: VAE decode {vae_s * 1e3:.1f} ms")
+        vae_error = None
+    except RuntimeError as e:
+        vae_s, vae_all, vae_error = None, [], str(e)
+        log(f"{folder.name}: VAE decode failed: {e}")
     del vae
     return {
         "model": folder.name,
@@ -296,6 +302,7 @@ def run_flux(folder: Path, steps_timed: int, size: int) -> dict:
         "step_peak_memory_bytes": step_peak,
         "vae_decode_s": vae_s,
         "vae_decode_s_all": vae_all,
+        "vae_decode_error": vae_error,
     }
 
 
