@@ -128,6 +128,8 @@ case "$part" in
     suite 150 ci/gpu-qwen-8b.toml
     step "PyTorch: Qwen3-8B, in-process"
     peer 100 qwen --repetitions 3 --out "$out/peer-qwen.json" --model "$qwen8b"
+    step "bench calibrate: the card's matrix rates and memory-read bandwidth"
+    timeout 60 "$bench" calibrate --results "$results" --sizes 4096 --json >"$out/calibration.json"
     ;;
   first)
     # One call that gets a figure for every target of issue 14 when calls are scarce: each

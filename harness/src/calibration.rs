@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bench_workloads::calibrate::{read::ReadRate, MatmulRate};
+use bench_workloads::calibrate::{gpu_read::GpuReadRate, read::ReadRate, MatmulRate};
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
@@ -26,6 +26,10 @@ pub struct Calibration {
     pub matmul: Vec<MatmulRate>,
     /// CPU memory-read bandwidth.
     pub memory_read: ReadRate,
+    /// GPU memory-read bandwidth, per GPU measured (none in a CPU-only build, or before GPUs
+    /// were calibrated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpu_memory_read: Vec<GpuReadRate>,
 }
 
 /// Why a calibration could not be stored or read.
@@ -57,6 +61,17 @@ impl Calibration {
             .filter(|r| r.device == device && r.dtype == dtype)
             .map(|r| r.gflops)
             .reduce(f64::max)
+    }
+
+    /// The memory-read bandwidth measured on `device` (`cpu`, `cuda:0`), GB/s.
+    pub fn read_gb_per_s(&self, device: &str) -> Option<f64> {
+        if device == "cpu" {
+            return Some(self.memory_read.gb_per_s);
+        }
+        self.gpu_memory_read
+            .iter()
+            .find(|r| r.device == device)
+            .map(|r| r.gb_per_s)
     }
 
     /// Where the calibration of machine `fingerprint` lives under `results`.

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bench_workloads::calibrate::{all_matmul_rates, read::read_rate, MatmulPlan};
+use bench_workloads::calibrate::{
+    all_matmul_rates, built_gpu_read_rates, read::read_rate, MatmulPlan,
+};
 use clap::Args;
 
 use crate::calibration::Calibration;
@@ -51,12 +53,16 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     let matmul = all_matmul_rates(&plan).context("measuring matrix multiplies")?;
     let memory_read = read_rate(args.read_mib << 20, args.read_trials);
+    // Ten passes a timing: one pass over 1 GiB takes about 0.3 ms on an H100, too close to
+    // what a launch and a synchronize cost.
+    let gpu_memory_read = built_gpu_read_rates(args.read_mib << 20, 10, args.read_trials);
     let calibration = Calibration {
         fingerprint: environment.fingerprint.clone(),
         environment,
         measured_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         matmul,
         memory_read,
+        gpu_memory_read,
     };
     let path = calibration.save(&args.results)?;
     if args.json {
@@ -94,4 +100,14 @@ fn print_table(c: &Calibration) {
         m.threads,
         m.trials
     );
+    for g in &c.gpu_memory_read {
+        outln!(
+            "{} memory read: {:.1} GB/s ({} MiB, {} passes a timing, best of {})",
+            g.device,
+            g.gb_per_s,
+            g.bytes >> 20,
+            g.passes,
+            g.trials
+        );
+    }
 }

@@ -124,8 +124,8 @@ impl Sources {
         })
     }
 
-    /// Memory bandwidth of `device`, bytes/s: the GPU's table row, or for the CPU the
-    /// calibrated read rate (calibration measures no GPU bandwidth).
+    /// Memory bandwidth of `device`, bytes/s: the GPU's table row, else the calibrated read
+    /// rate of that device (the CPU's, or a CUDA GPU's).
     pub fn memory(&self, device: &str) -> Option<Ceiling> {
         if let Some(row) = self.gpu_row(device) {
             let gbps = row.bandwidth.value.filter(|v| *v > 0.0)?;
@@ -135,11 +135,8 @@ impl Sources {
                 of: "memory".into(),
             });
         }
-        if device != "cpu" {
-            return None;
-        }
         let (file, cal) = self.calibration.as_ref()?;
-        let gbps = cal.memory_read.gb_per_s;
+        let gbps = cal.read_gb_per_s(device)?;
         (gbps > 0.0).then(|| Ceiling {
             value: gbps * 1e9,
             source: format!("calibration:{file}"),

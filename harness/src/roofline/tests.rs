@@ -174,6 +174,26 @@ fn a_gpu_uses_its_table_row_for_bf16_and_the_calibration_for_f32() {
 }
 
 #[test]
+fn a_gpu_without_a_table_row_uses_its_calibrated_read_rate() {
+    let mut cal = calibration(1000.0, 100.0);
+    cal.gpu_memory_read = serde_json::from_value(serde_json::json!([
+        {"device": "cuda:0", "bytes": 1, "passes": 10, "trials": 5, "gb_per_s": 2800.0}
+    ]))
+    .expect("a GPU read rate");
+    let sources = Sources {
+        calibration: Some(("fp.json".into(), cal)),
+        ..Sources::default()
+    };
+    let memory = sources.memory("cuda:0").expect("the calibrated bandwidth");
+    assert_eq!(
+        (memory.source.as_str(), memory.value),
+        ("calibration:fp.json", 2800.0e9)
+    );
+    // A GPU the calibration did not measure has no ceiling rather than the CPU's.
+    assert!(sources.memory("cuda:1").is_none());
+}
+
+#[test]
 fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
     // The run's model folder was on the GPU machine; the report is built on another.
     let engine = EngineView {

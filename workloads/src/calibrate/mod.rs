@@ -4,6 +4,7 @@
 //! [`crate::cost`]'s FLOPs and bytes are held against: prefill is bound by the first, decode by
 //! the second.
 
+pub mod gpu_read;
 pub mod read;
 
 use std::time::Duration;
@@ -74,22 +75,42 @@ pub fn matmul_rates(device: &Device, plan: &MatmulPlan) -> Result<Vec<MatmulRate
 /// `metal`), when it opens; one that does not is skipped with a warning.
 pub fn all_matmul_rates(plan: &MatmulPlan) -> Result<Vec<MatmulRate>, Error> {
     let mut devices = vec![Device::Cpu];
-    let gpu = if cfg!(feature = "cuda") {
-        Some(DeviceChoice::Cuda)
-    } else if cfg!(feature = "metal") {
-        Some(DeviceChoice::Metal)
-    } else {
-        None
-    };
-    if let Some(choice) = gpu {
-        match open(choice) {
-            Ok(device) => devices.push(device),
-            Err(e) => tracing::warn!("skipping the GPU: {e}"),
-        }
-    }
+    devices.extend(built_gpu());
     let mut rates = Vec::new();
     for device in &devices {
         rates.extend(matmul_rates(device, plan)?);
     }
     Ok(rates)
+}
+
+/// The GPU bench was built for (feature `cuda` or `metal`), when it opens; a warning when it
+/// does not.
+fn built_gpu() -> Option<Device> {
+    let choice = if cfg!(feature = "cuda") {
+        DeviceChoice::Cuda
+    } else if cfg!(feature = "metal") {
+        DeviceChoice::Metal
+    } else {
+        return None;
+    };
+    open(choice)
+        .map_err(|e| tracing::warn!("skipping the GPU: {e}"))
+        .ok()
+}
+
+/// [`gpu_read::gpu_read_rate`] on the GPU bench was built for: none without one, or where bench
+/// has no read kernel for it (a warning says so).
+pub fn built_gpu_read_rates(
+    bytes: u64,
+    passes: usize,
+    trials: usize,
+) -> Vec<gpu_read::GpuReadRate> {
+    built_gpu()
+        .and_then(|device| {
+            gpu_read::gpu_read_rate(&device, bytes, passes, trials)
+                .map_err(|e| tracing::warn!("GPU memory read not measured: {e}"))
+                .ok()
+        })
+        .into_iter()
+        .collect()
 }
