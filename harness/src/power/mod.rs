@@ -11,6 +11,7 @@ mod child;
 pub mod cluster;
 pub mod energy;
 mod error;
+pub(crate) mod http;
 pub mod macmon;
 pub mod monitor;
 pub mod nvml;

@@ -296,7 +296,7 @@ fn auto(settings: &SourceSettings) -> Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::power::prometheus::http::test_server::{self, Then};
+    use crate::power::http::test_server::{self, Then};
 
     fn node(name: &str, sampler: NodeSampler, url: Option<String>) -> NodeSettings {
         NodeSettings {

@@ -9,7 +9,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::clock::RunClock;
-use crate::power::prometheus::http;
+use crate::power::http;
 use crate::power::{PowerError, RailReading, Sample, Scope, Source, Ticker};
 use bench_workloads::serving::exo::state::Cluster;
 

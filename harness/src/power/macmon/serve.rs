@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::{parse_line, NAME};
 use crate::clock::RunClock;
-use crate::power::prometheus::http::{self, GetError};
-use crate::power::prometheus::HttpSettings;
+use crate::power::http::HttpSettings;
+use crate::power::http::{self, GetError};
 use crate::power::{Position, PowerError, Sample, Source, Ticker};
 
 /// How long `open` waits out macmon serve's `503 no data yet` (it has data one interval after

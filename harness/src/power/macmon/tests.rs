@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::clock::RunClock;
-use crate::power::prometheus::http::test_server::{self, Then};
+use crate::power::http::test_server::{self, Then};
 use crate::power::Source;
 
 use crate::power::testing::{fixture_text as fixture, rails};
@@ -444,7 +444,7 @@ fn serve_source_open_errors() {
 
 #[test]
 fn remote_hosts_are_recorded_and_this_machine_is_not() {
-    use crate::power::prometheus::http::{endpoint_url, remote_host};
+    use crate::power::http::{endpoint_url, remote_host};
     let host = |u: &str| remote_host(&endpoint_url("macmon", u, "/json").unwrap());
     assert_eq!(
         host("mac-studio.local:9090"),
@@ -458,7 +458,7 @@ fn remote_hosts_are_recorded_and_this_machine_is_not() {
 
 #[test]
 fn serve_source_reports_a_refused_token() {
-    use crate::power::prometheus::HttpSettings;
+    use crate::power::http::HttpSettings;
     let url = test_server::start(vec![(401, "wrong bearer token".into())], Then::Close);
     let settings = HttpSettings::with_token(Some("guess".into()));
     match MacmonServeSource::open_with(&url, Duration::from_secs(1), &settings) {

@@ -7,7 +7,6 @@
 //! scrapes the endpoint every interval over plain HTTP (no TLS: `https://` URLs are refused).
 
 mod exposition;
-pub(crate) mod http;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -16,10 +15,10 @@ use reqwest::blocking::Client;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use http::GetError;
+use crate::power::http::{self, GetError};
 
+pub use crate::power::http::HttpSettings;
 pub use exposition::{parse_exposition, MetricKind, MetricPoint};
-pub use http::HttpSettings;
 
 use crate::clock::RunClock;
 use crate::power::{PowerError, RailReading, Sample, Scope, Source, Thermal, Ticker};

@@ -1,4 +1,5 @@
-//! Plain-HTTP GETs for the polled endpoints (Prometheus exporters, `macmon serve`).
+//! Plain-HTTP GETs for the polled power endpoints (Prometheus exporters, `macmon serve`, exo),
+//! shared by their sources.
 //!
 //! The HTTP client is built without TLS, so only `http://` URLs work; an `https://` one is
 //! refused up front with a reason rather than failing on every poll. An endpoint that wants a
