@@ -267,7 +267,7 @@ pub trait LlmEngine {
         &mut self,
         request: &LlmRequest,
         trials: u32,
-    ) -> Option<Result<crate::serving::mlx_benchmark::ToolBenchmark, crate::Error>> {
+    ) -> Option<Result<crate::own_benchmark::ToolBenchmark, crate::Error>> {
         let _ = (request, trials);
         None
     }

@@ -17,6 +17,7 @@ pub mod kernels;
 pub mod llm;
 pub mod load;
 pub mod model;
+pub mod own_benchmark;
 pub mod rng;
 pub mod serving;
 pub mod synth;

@@ -1,7 +1,7 @@
 //! One line of `tool_runs.jsonl`: an engine's own benchmark tool (`mlx_lm.benchmark`) run on
 //! the work of one case, kept beside bench's measurement of the same work.
 
-use bench_workloads::serving::mlx_benchmark::ToolBenchmark;
+use bench_workloads::own_benchmark::ToolBenchmark;
 use serde::{Deserialize, Serialize};
 
 use super::record::Status;

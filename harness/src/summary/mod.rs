@@ -15,7 +15,7 @@ use crate::plan::{Case, Plan};
 use crate::stats::bootstrap::{self, BootstrapConfig, Interval, Statistic};
 use crate::stats::outliers::{tukey, Outlier};
 use crate::stats::{quantile_sorted, Summary};
-use bench_workloads::serving::mlx_benchmark::ToolTrial;
+use bench_workloads::own_benchmark::ToolTrial;
 
 use crate::store::{LoadRun, Record, Status, ToolRun};
 

@@ -145,7 +145,7 @@ impl Observer for Progress {
         let line = match (&run.result, &run.error) {
             (Some(r), _) => {
                 let n = r.trials.len() as f64;
-                let mean = |f: fn(&bench_workloads::serving::mlx_benchmark::ToolTrial) -> f64| {
+                let mean = |f: fn(&bench_workloads::own_benchmark::ToolTrial) -> f64| {
                     r.trials.iter().map(f).sum::<f64>() / n
                 };
                 format!(

@@ -15,39 +15,8 @@
 use std::process::Command;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
+use crate::own_benchmark::{ToolBenchmark, ToolTrial};
 use crate::Error;
-
-/// One trial as mlx_lm.benchmark printed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolTrial {
-    /// Prompt tokens per second of prefill.
-    pub prompt_tps: f64,
-    /// Generated tokens per second of decode.
-    pub generation_tps: f64,
-    /// Peak memory, bytes (printed in GB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peak_memory_bytes: Option<f64>,
-    /// Wall time of the trial, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_time_s: Option<f64>,
-}
-
-/// A whole run of an engine's own benchmark tool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolBenchmark {
-    /// The tool (`mlx_lm.benchmark`).
-    pub tool: String,
-    /// Its version.
-    pub version: String,
-    /// The command line it ran with.
-    pub command: Vec<String>,
-    /// Every timed trial (its warmup is not printed).
-    pub trials: Vec<ToolTrial>,
-    /// Wall time of the whole command, model load included.
-    pub seconds: f64,
-}
 
 /// The trials in mlx_lm.benchmark's output; an error when there is none or a trial line is
 /// malformed (with its line number).

@@ -10,12 +10,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::mlx_benchmark::{self, ToolBenchmark};
+use super::mlx_benchmark;
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::children::{self, Managed, OnInterrupt};
 use crate::engine::{EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest};
 use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
+use crate::own_benchmark::ToolBenchmark;
 use crate::Error;
 
 /// How bench runs mlx-lm.
