@@ -1,17 +1,8 @@
 //! The metrics bench reports for LLM workloads: names, units, which direction is better,
 //! and how each is read from a stored measurement. Definitions: docs/metrics.md.
 
+use crate::stats::Better;
 use crate::store::{LoadRun, Record};
-
-/// Whether a larger value is an improvement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Better {
-    /// Smaller is better (latencies, memory).
-    Lower,
-    /// Larger is better (throughputs).
-    Higher,
-}
 
 /// A reported metric.
 #[derive(Debug, Clone, Copy)]

@@ -8,9 +8,9 @@ mod matching;
 
 use serde::Serialize;
 
-use crate::metrics::Better;
 use crate::stats::bootstrap::BootstrapConfig;
 use crate::stats::verdict::{assess, Assessment, Rule, Sidedness, Verdict};
+use crate::stats::Better;
 use crate::store::{Manifest, StoredRun};
 use crate::summary::CaseSummary;
 

@@ -18,9 +18,10 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::metrics::{self, Better};
+use crate::metrics;
 use crate::stats::bootstrap::BootstrapConfig;
 use crate::stats::verdict::{Rule, Sidedness};
+use crate::stats::Better;
 use crate::suite::Problem;
 
 /// Metrics the gate checks when the gate file names none: the headline figure of each kind

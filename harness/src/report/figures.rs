@@ -16,7 +16,7 @@ use crate::charts::throughput::{Bar, BarChart, BarSeries};
 use crate::charts::ttft::TtftChart;
 use crate::charts::{ChartError, ChartSize, Point, Series};
 use crate::compare::Comparison;
-use crate::metrics::Better;
+use crate::stats::Better;
 use crate::store::{Record, Status};
 use crate::summary::search::CurvePoint;
 use crate::summary::{CaseSummary, MetricSummary};

@@ -2,6 +2,7 @@
 //! ([`bootstrap`]), Tukey's outlier fences ([`outliers`]), the Mann-Whitney U test
 //! ([`mann_whitney`]) and the verdict of a comparison ([`verdict`]).
 
+mod better;
 pub mod bootstrap;
 pub mod mann_whitney;
 pub mod outliers;
@@ -9,6 +10,8 @@ pub mod sustained;
 pub mod verdict;
 
 pub mod changepoint;
+
+pub use better::Better;
 
 use serde::{Deserialize, Serialize};
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::bootstrap::{self, BootstrapConfig, Interval, Statistic};
 use super::mann_whitney::{mann_whitney, smallest_p_value, Alternative, MannWhitney};
 use super::quantile_sorted;
-use crate::metrics::Better;
+use crate::stats::Better;
 
 /// Which difference the test looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -61,7 +61,7 @@ pub struct MetricSummary {
     /// Its unit.
     pub unit: &'static str,
     /// Whether lower or higher is better.
-    pub better: crate::metrics::Better,
+    pub better: crate::stats::Better,
     /// The statistics of every value (for per-request distributions such as `itl_s`, of all
     /// of them pooled).
     #[serde(flatten)]

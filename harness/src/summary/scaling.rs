@@ -110,7 +110,7 @@ mod tests {
         let metric = |name: &'static str, v: f64| MetricSummary {
             name,
             unit: "",
-            better: crate::metrics::Better::Higher,
+            better: crate::stats::Better::Higher,
             summary: Summary::of(&[v]).unwrap(),
             repetitions: RepetitionStats::of(vec![v], vec![0], &BootstrapConfig::default()),
         };
