@@ -83,6 +83,11 @@ fn a_flux_tiny_suite_times_every_phase_and_saves_its_images() {
 
     let manifest = read_json(&dir.join("manifest.json"));
     assert_eq!(manifest["engines"]["flux"]["model"]["architecture"], "flux");
+    // The attention path the transformer used is on record (the CPU keeps plain attention).
+    assert_eq!(
+        manifest["engines"]["flux"]["kernels"][0],
+        serde_json::json!(["transformer attention", "scores in memory, candle softmax"])
+    );
     let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(csv.contains(",64,48,3,1,step_s,s,6,"), "{csv}");
 }

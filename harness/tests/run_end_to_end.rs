@@ -110,6 +110,13 @@ fn tiny_suite_runs_and_its_measurements_are_consistent() {
     assert!(manifest["hardware"]["matches"][0]["outcome"].is_string());
     let engine = &manifest["engines"]["cpu"];
     assert_eq!(engine["engine"], "candle");
+    assert_eq!(
+        engine["kernels"][0],
+        serde_json::json!([
+            "prefill attention",
+            "scores in memory, causal mask then softmax"
+        ])
+    );
     assert!(engine["model"]["digest"]
         .as_str()
         .unwrap()
