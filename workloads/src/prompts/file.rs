@@ -85,6 +85,11 @@ impl Dataset {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::parse(path, bytes)
+    }
+
+    /// Check the bytes of a prompt file read from `path` (named in errors).
+    pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Self, DatasetError> {
         let sha256 = format!("{:x}", Sha256::digest(&bytes));
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
