@@ -38,11 +38,13 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                 image: None,
                 slo: None,
                 search: None,
+                prompts: None,
             })
             .collect(),
     };
     let manifest = Manifest {
         pauses: Vec::new(),
+        prompt_sets: Default::default(),
         format: STORE_FORMAT,
         run_id: id.into(),
         status: RunStatus::Complete,

@@ -26,6 +26,7 @@ pub mod markup;
 pub mod metrics;
 pub mod plan;
 pub mod power;
+pub mod prompt_sets;
 pub mod rate_search;
 pub mod report;
 pub mod roofline;

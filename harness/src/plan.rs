@@ -2,10 +2,11 @@
 //! `warmup` times unmeasured and then `repetitions` times measured.
 
 use bench_workloads::load::{Arrival, LoadPattern, Stop};
+use bench_workloads::prompts::LengthDist;
 use serde::{Deserialize, Serialize};
 
 use crate::rate_search::{self, SearchSpec};
-use crate::suite::{ArrivalKind, Suite, Workload, WorkloadKind};
+use crate::suite::{ArrivalKind, PromptLengths, PromptOrder, Suite, Workload, WorkloadKind};
 
 /// Everything a suite asks to run, in the order it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,75 @@ pub struct Case {
     /// then the pattern of its first probe; each probe runs it at the probe's rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchSpec>,
+    /// Where each request's prompt comes from when it is not `params.prompt_tokens` tokens
+    /// built by bench (`params.prompt_tokens` is then 0): a prompt file, or lengths drawn
+    /// from a distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<PromptSource>,
+}
+
+/// Where a case's prompts come from, request by request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum PromptSource {
+    /// A user's prompt file.
+    File {
+        /// The path as the suite gives it (relative to the suite file's folder).
+        path: String,
+        /// The order its prompts are sent in.
+        order: PromptOrder,
+        /// Seed of the `random` order.
+        seed: u64,
+    },
+    /// Lengths drawn from a distribution, prompts built to each by bench.
+    Drawn {
+        /// The distribution.
+        lengths: LengthDist,
+        /// Seed of the draws.
+        seed: u64,
+    },
+}
+
+impl PromptSource {
+    /// The prompt part of case ids: `pfile`, `plognormal-m512-sd128`.
+    fn label(&self) -> String {
+        match self {
+            PromptSource::File { .. } => "pfile".into(),
+            PromptSource::Drawn { lengths, .. } => format!("p{}", lengths.label()),
+        }
+    }
+}
+
+/// The prompt points of an llm workload: a length bench builds prompts to, or a source of
+/// prompts request by request (with length 0).
+fn prompt_points(workload: &Workload) -> Vec<(u32, Option<PromptSource>)> {
+    let seed = workload.seed.as_ref().map_or(0, |s| s.value);
+    if let Some(path) = &workload.prompts {
+        let order = workload
+            .prompt_order
+            .as_ref()
+            .map(|o| o.value)
+            .unwrap_or_default();
+        return vec![(
+            0,
+            Some(PromptSource::File {
+                path: path.value.clone(),
+                order,
+                seed,
+            }),
+        )];
+    }
+    match workload.prompt_tokens.as_ref().map(|p| &p.value) {
+        Some(PromptLengths::Swept(grid)) => grid.values().iter().map(|&n| (n, None)).collect(),
+        Some(PromptLengths::Drawn(lengths)) => vec![(
+            0,
+            Some(PromptSource::Drawn {
+                lengths: *lengths,
+                seed,
+            }),
+        )],
+        None => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -71,6 +141,7 @@ impl Case {
             image: None,
             slo: None,
             search: None,
+            prompts: None,
         }
     }
 }
@@ -145,6 +216,7 @@ fn image_cases(
                         nodes,
                         slo: None,
                         search: None,
+                        prompts: None,
                         image: Some(ImageParams {
                             width,
                             height,
@@ -171,9 +243,11 @@ fn image_cases(
 /// Parameters of one LLM case.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LlmParams {
-    /// Exact prompt length in tokens.
+    /// Exact prompt length in tokens; 0 where each request has a prompt of its own (the case's
+    /// `prompts`).
     pub prompt_tokens: u32,
-    /// Exact number of generated tokens.
+    /// Exact number of generated tokens; with a prompt file, for prompts whose line gives no
+    /// `max_tokens` (0: every line gives one).
     pub gen_tokens: u32,
     /// Requests in flight at once (with a rate: the most in flight; 0 for no limit).
     pub concurrency: u32,
@@ -286,10 +360,12 @@ impl Plan {
                     if workload.kind.value != WorkloadKind::Llm {
                         continue;
                     }
-                    let (Some(prompts), Some(gens)) =
-                        (&workload.prompt_tokens, &workload.gen_tokens)
-                    else {
-                        continue;
+                    let prompts = prompt_points(workload);
+                    // A prompt file may give every prompt its own `max_tokens`.
+                    let gens = match &workload.gen_tokens {
+                        Some(gens) => gens.values().to_vec(),
+                        None if workload.prompts.is_some() => vec![0],
+                        None => continue,
                     };
                     // With a rate and no cap, concurrency is unlimited (0).
                     let uncapped = if workload.rate.is_some() { 0 } else { 1 };
@@ -308,11 +384,10 @@ impl Plan {
                         .depth
                         .as_ref()
                         .map_or(vec![0], |d| d.value.values().to_vec());
-                    for &prompt_tokens in prompts.values() {
-                        for (&gen_tokens, &depth) in gens
-                            .values()
-                            .iter()
-                            .flat_map(|g| depths.iter().map(move |d| (g, d)))
+                    for (prompt_tokens, source) in &prompts {
+                        let prompt_tokens = *prompt_tokens;
+                        for (&gen_tokens, &depth) in
+                            gens.iter().flat_map(|g| depths.iter().map(move |d| (g, d)))
                         {
                             for (&concurrency, &rate_rps) in concurrency
                                 .iter()
@@ -347,9 +422,17 @@ impl Plan {
                                 if let Some(n) = nodes {
                                     load.push_str(&format!("-n{n}"));
                                 }
+                                let prompt_id = match source {
+                                    Some(source) => source.label(),
+                                    None => format!("p{prompt_tokens}"),
+                                };
+                                let gen_id = match gen_tokens {
+                                    0 => String::new(),
+                                    g => format!("-g{g}"),
+                                };
                                 cases.push(Case {
                                     id: format!(
-                                        "{}/{}/p{prompt_tokens}-g{gen_tokens}{depth_id}{load}",
+                                        "{}/{}/{prompt_id}{gen_id}{depth_id}{load}",
                                         target.name.value, workload.name.value
                                     ),
                                     target: target.name.value.to_string(),
@@ -365,6 +448,7 @@ impl Plan {
                                     image: None,
                                     slo: workload.slo.as_ref().map(|s| s.value),
                                     search,
+                                    prompts: source.clone(),
                                 });
                             }
                         }

@@ -39,6 +39,7 @@ fn case() -> Case {
         image: None,
         slo: None,
         search: None,
+        prompts: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn write_run(root: &Path, minute: u32, ttft: &[f64]) -> PathBuf {
     let c = case();
     let manifest = Manifest {
         pauses: Vec::new(),
+        prompt_sets: Default::default(),
         format: STORE_FORMAT,
         run_id: format!("20260101T00{minute:02}00Z-hist"),
         status: RunStatus::Running,

@@ -243,3 +243,87 @@ fn a_python_without_mlx_lm_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// A prompt file (its own `max_tokens` per line) and lengths drawn from a distribution,
+/// through the real server with `api = "completions"`: the server counts exactly the drawn
+/// lengths bench built.
+#[test]
+fn a_prompt_file_and_drawn_lengths_run_against_the_real_mlx_lm_server() {
+    let Ok(python) = std::env::var("BENCH_MLX_LM_PYTHON") else {
+        eprintln!("skipped: set BENCH_MLX_LM_PYTHON to a Python with mlx-lm (.ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("prompts.jsonl"),
+        "{\"prompt\": \"The river runs to the sea\", \"max_tokens\": 3}\n{\"prompt\": \"Mountains hold the snow all year\"}\n",
+    )
+    .unwrap();
+    let suite = tmp.path().join("prompts.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"[suite]
+name = "mlx-lm-prompts"
+repetitions = 3
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "mlx"
+engine = "mlx-lm"
+api = "completions"
+model = "synth:tiny"
+python = "{python}"
+timeout_s = 60
+
+[[workload]]
+name = "file"
+kind = "llm"
+prompts = "prompts.jsonl"
+gen_tokens = 5
+
+[[workload]]
+name = "drawn"
+kind = "llm"
+prompt_tokens = {{ dist = "uniform", min = 8, max = 48 }}
+gen_tokens = 4
+seed = 5
+"#
+        ),
+    )
+    .unwrap();
+    let out = run_suite(tmp.path(), &suite, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["token_count_source"], "server-usage", "{r}");
+        if r["workload"] == "file" {
+            let asked = r["prompt"]["max_tokens"].as_u64().unwrap();
+            assert_eq!(asked, if r["prompt"]["line"] == 1 { 3 } else { 5 }, "{r}");
+            assert_eq!(r["output_tokens"], asked, "{r}");
+        } else {
+            assert_eq!(
+                r["prompt_tokens"], r["prompt"]["tokens"],
+                "exact lengths: {r}"
+            );
+        }
+    }
+    let manifest = read_json(&dir.join("manifest.json"));
+    assert_eq!(manifest["prompt_sets"]["file"]["file"]["prompts"], 2);
+    assert!(
+        manifest["prompt_sets"]["file"]["prompt_tokens"]["mlx"]["max"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}

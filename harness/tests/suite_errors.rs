@@ -623,3 +623,78 @@ fn the_in_process_engine_cannot_be_searched() {
         "{text}"
     );
 }
+
+#[test]
+fn prompt_keys_are_located_and_say_what_is_allowed() {
+    let with = |lengths: &str| GOOD.replace("prompt_tokens = [16, 32]", lengths);
+    // Line 14 is the workload's `prompt_tokens`.
+    let (line, _, key, msg, text) =
+        problem(&with("prompt_tokens = { dist = \"normal\", mean = 5 }"));
+    assert_eq!(line, 14, "{text}");
+    assert_eq!(key.as_deref(), Some("workload[0].prompt_tokens"), "{text}");
+    assert!(
+        msg.contains("`normal` is not a length distribution"),
+        "{text}"
+    );
+    assert!(msg.contains("dist = \"uniform\", min = 128"), "{text}");
+    let (_, _, _, msg, text) = problem(&with(
+        "prompt_tokens = { dist = \"uniform\", min = 9, max = 3 }",
+    ));
+    assert!(msg.contains("give 1 ≤ `min` ≤ `max`"), "{text}");
+    let (_, _, _, msg, text) =
+        problem(&with("prompt_tokens = { dist = \"lognormal\", mean = 64 }"));
+    assert!(msg.contains("needs `sd`"), "{text}");
+    let (_, _, _, msg, text) = problem(&with(
+        "prompt_tokens = { dist = \"lognormal\", mean = 64, sd = 8, min = 2 }",
+    ));
+    assert!(
+        msg.contains("`min` is not a key of dist = \"lognormal\""),
+        "{text}"
+    );
+    let (_, _, _, msg, text) = problem(&with(
+        "prompt_tokens = { dist = \"uniform\", min = 1, max = 2, colour = 3 }",
+    ));
+    assert!(msg.contains("unknown field `colour`"), "{text}");
+
+    // Both sources, an order without a file, a seed that draws nothing.
+    let (_, _, key, msg, text) = problem(&with("prompt_tokens = 16\nprompts = \"p.jsonl\""));
+    assert_eq!(key.as_deref(), Some("workload[0].prompt_tokens"), "{text}");
+    assert!(msg.contains("not both"), "{text}");
+    let (_, _, key, msg, text) = problem(&with("prompt_tokens = 16\nprompt_order = \"random\""));
+    assert_eq!(key.as_deref(), Some("workload[0].prompt_order"), "{text}");
+    assert!(msg.contains("add `prompts = \"file.jsonl\"`"), "{text}");
+    let (_, _, key, msg, text) = problem(&with("prompt_tokens = 16\nseed = 4"));
+    assert_eq!(key.as_deref(), Some("workload[0].seed"), "{text}");
+    assert!(
+        msg.contains("prompt lengths drawn from a distribution"),
+        "{text}"
+    );
+    let (_, _, _, msg, text) = problem(&with(""));
+    assert!(msg.contains("needs `prompt_tokens`"), "{text}");
+    assert!(msg.contains("or `prompts`"), "{text}");
+
+    // What is allowed parses, and expands into one case of its own id.
+    for (keys, id) in [
+        (
+            "prompt_tokens = { dist = \"lognormal\", mean = 64, sd = 8 }\nseed = 2",
+            "cpu/w/plognormal-m64-sd8-g4-c1",
+        ),
+        (
+            "prompt_tokens = { dist = \"uniform\", min = 8, max = 64 }",
+            "cpu/w/puniform-8-64-g4-c1",
+        ),
+        (
+            "prompt_tokens = { dist = \"fixed\", tokens = 16 }",
+            "cpu/w/p16-g4-c1",
+        ),
+        (
+            "prompts = \"p.jsonl\"\nprompt_order = \"random\"\nseed = 1",
+            "cpu/w/pfile-g4-c1",
+        ),
+    ] {
+        let s = suite::parse(&with(keys), Path::new("x.toml")).unwrap();
+        let plan = Plan::expand(&s);
+        assert_eq!(plan.cases.len(), 1, "{keys}");
+        assert_eq!(plan.cases[0].id, id);
+    }
+}

@@ -2,20 +2,50 @@
 //! [`LlmRequest`] and returns one [`LlmMeasurement`] of raw timings. Derived metrics are
 //! defined here, once, as methods, so every engine reports them the same way.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-/// One generation request of exact lengths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a request's prompt is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptInput {
+    /// Exactly this many tokens of bench's corpus, a text of its own for each request.
+    Tokens(usize),
+    /// This text as given (a prompt of a user's dataset); its length is whatever the
+    /// tokenizer makes of it.
+    Text(Arc<str>),
+}
+
+/// One generation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmRequest {
-    /// The prompt has exactly this many tokens.
-    pub prompt_tokens: usize,
+    /// The prompt.
+    pub prompt: PromptInput,
     /// Exactly this many tokens are generated; end-of-sequence is ignored.
     pub gen_tokens: usize,
     /// Tokens of context in the KV cache before the prompt, prefilled unmeasured (engines
     /// that support it; 0 for none).
     pub depth: usize,
+}
+
+impl LlmRequest {
+    /// A request of a prompt of exactly `prompt_tokens` tokens.
+    pub fn exact(prompt_tokens: usize, gen_tokens: usize, depth: usize) -> Self {
+        Self {
+            prompt: PromptInput::Tokens(prompt_tokens),
+            gen_tokens,
+            depth,
+        }
+    }
+
+    /// The prompt's length in tokens when bench builds it to a length; `None` for a text.
+    pub fn prompt_tokens(&self) -> Option<usize> {
+        match self.prompt {
+            PromptInput::Tokens(n) => Some(n),
+            PromptInput::Text(_) => None,
+        }
+    }
 }
 
 /// Where a token count came from, most trusted first (docs/metrics.md).
@@ -254,6 +284,13 @@ pub trait LlmEngine {
     /// Run one request and time it. State such as the KV cache does not carry over between calls.
     fn generate(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, crate::Error>;
 
+    /// The number of tokens `text` makes by the tokenizer the engine sizes prompts with (the
+    /// model folder's `tokenizer.json`); `None` when it has none.
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let _ = text;
+        None
+    }
+
     /// Whether [`serve_load`](Self::serve_load) works: the engine can have several requests in
     /// flight and send them on a schedule.
     fn serves_load(&self) -> bool {
@@ -272,16 +309,18 @@ pub trait LlmEngine {
         None
     }
 
-    /// Send requests like `request` in `pattern`, handing each to `sink` as it ends (on the
-    /// calling thread). An error means the pattern could not run at all; failed requests are
-    /// reported to `sink`.
+    /// Send the requests of `pattern`, handing each to `sink` as it ends (on the calling
+    /// thread). Request `index` (in sending order, warmups first) is `requests[index %
+    /// requests.len()]`; where `requests` holds one request of a prompt built to a length,
+    /// every request still gets a text of its own. An error means the pattern could not run
+    /// at all; failed requests are reported to `sink`.
     fn serve_load(
         &mut self,
-        request: &LlmRequest,
+        requests: &[LlmRequest],
         pattern: &crate::load::LoadPattern,
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<crate::load::LoadTimeline, crate::Error> {
-        let _ = (request, pattern, sink);
+        let _ = (requests, pattern, sink);
         Err(crate::Error::Request(format!(
             "the {} engine runs one request at a time; it has no load patterns",
             self.info().engine

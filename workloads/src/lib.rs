@@ -2,7 +2,7 @@
 //! LLM engine ([`llm`]), model folder resolution ([`model`]), and the model synthesizer
 //! ([`synth`]) that writes real HF-layout folders with seeded random weights, and the
 //! serving engines ([`serving`]) that measure models behind an HTTP API, under the load
-//! patterns of [`load`]. [`cancel`] and [`children`] let an interrupted run stop promptly
+//! patterns of [`load`], with prompts a workload brings ([`prompts`]). [`cancel`] and [`children`] let an interrupted run stop promptly
 //! and leave no process behind.
 
 pub mod calibrate;
@@ -18,6 +18,7 @@ pub mod llm;
 pub mod load;
 pub mod model;
 pub mod own_benchmark;
+pub mod prompts;
 pub mod rng;
 pub mod serving;
 pub mod synth;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use bench_workloads::engine::{LlmEngine, LlmRequest};
+use bench_workloads::engine::{LlmEngine, LlmRequest, PromptInput};
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model::{resolve, ResolvedModel};
 use bench_workloads::synth::{self, SynthOptions, WeightDType};
@@ -54,11 +54,7 @@ fn generates_exact_lengths_and_resets_its_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let resolved = synth_tiny(tmp.path(), 0);
     let mut engine = CandleLlm::load("tiny", &resolved, &OPTIONS).unwrap();
-    let request = LlmRequest {
-        prompt_tokens: 33,
-        gen_tokens: 9,
-        depth: 0,
-    };
+    let request = LlmRequest::exact(33, 9, 0);
     for _ in 0..2 {
         let m = engine.generate(&request).unwrap();
         assert_eq!(m.prompt_tokens, 33);
@@ -71,19 +67,11 @@ fn generates_exact_lengths_and_resets_its_cache() {
         info.model.parameters,
         2048 * 64 + 2 * (2 * 64 + 2 * 16 + 64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 64 * 128) + 64
     );
-    let too_long = engine.generate(&LlmRequest {
-        prompt_tokens: 4000,
-        gen_tokens: 200,
-        depth: 0,
-    });
+    let too_long = engine.generate(&LlmRequest::exact(4000, 200, 0));
     assert!(
         matches!(too_long, Err(Error::Request(m)) if m.contains("exceed the model's 4096 positions"))
     );
-    let too_deep = engine.generate(&LlmRequest {
-        prompt_tokens: 33,
-        gen_tokens: 9,
-        depth: 4080,
-    });
+    let too_deep = engine.generate(&LlmRequest::exact(33, 9, 4080));
     assert!(matches!(too_deep, Err(Error::Request(m)) if m.contains("4080 tokens of context")));
 }
 
@@ -95,15 +83,36 @@ fn a_context_depth_is_prefilled_first_and_continued() {
     let tmp = tempfile::tempdir().unwrap();
     let resolved = synth_tiny(tmp.path(), 0);
     let mut engine = CandleLlm::load("tiny", &resolved, &OPTIONS).unwrap();
-    let m = engine
-        .generate(&LlmRequest {
-            prompt_tokens: 16,
-            gen_tokens: 4,
-            depth: 64,
-        })
-        .unwrap();
+    let m = engine.generate(&LlmRequest::exact(16, 4, 64)).unwrap();
     assert_eq!((m.prompt_tokens, m.output_tokens), (16, 4));
     assert!(m.token_times_s.windows(2).all(|w| w[0] <= w[1]));
+}
+
+/// A prompt given as text (a dataset's) runs as the tokenizer splits it, after any context.
+#[test]
+fn a_text_prompt_runs_as_tokenized() {
+    let tmp = tempfile::tempdir().unwrap();
+    let resolved = synth_tiny(tmp.path(), 0);
+    let mut engine = CandleLlm::load("tiny", &resolved, &OPTIONS).unwrap();
+    let text = "Tell me about the weather in the mountains.";
+    let tokens = engine.count_tokens(text).unwrap();
+    assert!(tokens > 0);
+    for depth in [0, 32] {
+        let m = engine
+            .generate(&LlmRequest {
+                prompt: PromptInput::Text(text.into()),
+                gen_tokens: 3,
+                depth,
+            })
+            .unwrap();
+        assert_eq!((m.prompt_tokens, m.output_tokens), (tokens, 3));
+    }
+    let empty = engine.generate(&LlmRequest {
+        prompt: PromptInput::Text("".into()),
+        gen_tokens: 3,
+        depth: 0,
+    });
+    assert!(matches!(empty, Err(Error::Request(_))));
 }
 
 #[test]

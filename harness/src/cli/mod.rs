@@ -190,7 +190,14 @@ pub fn main() -> ExitCode {
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     for path in paths {
-        match crate::suite::load(path) {
+        let loaded = crate::suite::load(path).map_err(|e| e.to_string());
+        // The prompt files it names are read and checked too.
+        let loaded = loaded.and_then(|loaded| {
+            crate::prompt_sets::PromptSets::load(&loaded.suite, &run::suite_folder(path))
+                .map(|_| loaded)
+                .map_err(|e| e.to_string())
+        });
+        match loaded {
             Ok(loaded) => {
                 let plan = crate::plan::Plan::expand(&loaded.suite);
                 outln!(

@@ -17,6 +17,7 @@ use crate::history::History;
 use crate::plan::Plan;
 use crate::power::monitor::{Health, Monitor};
 use crate::power::select::{self, Selection, SourceSettings};
+use crate::prompt_sets::PromptSets;
 use crate::roofline;
 use crate::runner::{self, PowerTap, RunnerConfig};
 use crate::store::{
@@ -56,7 +57,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     interrupt::install();
-    let (mut store, records, loaded_suite, selection, clock) = match &args.resume {
+    let (mut store, records, loaded_suite, selection, clock, prompt_sets) = match &args.resume {
         Some(dir) => open_for_resume(dir)?,
         None => {
             let path = args.suite.as_deref().context("a suite file is required")?;
@@ -83,6 +84,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(bench_workloads::synth::default_cache_root),
         pauses: runner::pause::PauseSettings::of(&loaded_suite.suite),
+        prompt_sets,
     };
     if !args.quiet {
         eprintln!("power: {}", power_line(&store.manifest().power));
@@ -245,13 +247,14 @@ fn store_failed(store: &mut RunStore, error: &StoreError) -> ExitCode {
 }
 
 /// What opening a run yields: its store, the measurements it already has, its suite, the power
-/// source to sample, and the run clock.
+/// source to sample, the run clock and the prompt files the suite names.
 type Opened = (
     RunStore,
     Vec<store::Record>,
     suite::Suite,
     Selection,
     RunClock,
+    PromptSets,
 );
 
 fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
@@ -263,12 +266,14 @@ fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
         );
     }
     let plan = Plan::expand(&loaded.suite);
+    let prompt_sets = PromptSets::load(&loaded.suite, &suite_folder(path))?;
     let selection = select_power(&loaded.suite, path)?;
     let clock = RunClock::start();
     let started = chrono::Utc::now();
     let environment = Environment::probe();
     let manifest = Manifest {
         pauses: Vec::new(),
+        prompt_sets: prompt_sets.records(&plan),
         format: STORE_FORMAT,
         run_id: format!(
             "{}-{}",
@@ -293,7 +298,14 @@ fn create(path: &Path, results: &Path) -> anyhow::Result<Opened> {
     };
     let store = RunStore::create(results, manifest)
         .with_context(|| format!("cannot store results under {}", results.display()))?;
-    Ok((store, Vec::new(), loaded.suite, selection, clock))
+    Ok((
+        store,
+        Vec::new(),
+        loaded.suite,
+        selection,
+        clock,
+        prompt_sets,
+    ))
 }
 
 fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
@@ -311,6 +323,7 @@ fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
             dir.join(store::MANIFEST).display()
         );
     }
+    let prompt_sets = PromptSets::reload(&store.manifest().prompt_sets)?;
     let selection = select_power(&suite, &origin)?;
     // The resumed session continues the run's timeline, so samples and measurements of every
     // session sort together.
@@ -331,7 +344,7 @@ fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
             ..record
         };
     })?;
-    Ok((store, records, suite, selection, clock))
+    Ok((store, records, suite, selection, clock, prompt_sets))
 }
 
 /// The suite's `[power]`, with the exo target's API for the `exo` sampler.
@@ -462,6 +475,14 @@ fn rooflines(
         roofline::Sources::of(store.manifest(), &table, None)
     });
     Ok(roofline::of_run(summaries, &sources))
+}
+
+/// The folder a suite file's relative paths (its prompt files) start from.
+pub(super) fn suite_folder(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn now() -> String {

@@ -38,6 +38,7 @@ fn write_run(root: &Path, suite: &str, fingerprint: &str, minute: u32, ttft: f64
     let c = case("cpu/ttft/a");
     let manifest = Manifest {
         pauses: Vec::new(),
+        prompt_sets: Default::default(),
         format: STORE_FORMAT,
         run_id: format!("20260101T00{minute:02}00Z-{suite}"),
         status: RunStatus::Running,

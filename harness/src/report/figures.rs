@@ -68,6 +68,11 @@ fn single_text(s: &CaseSummary) -> bool {
     s.case.image.is_none() && s.case.load.is_none()
 }
 
+/// Single-stream text cases of one prompt length (no prompt file or drawn lengths).
+fn single_length(s: &CaseSummary) -> bool {
+    single_text(s) && s.case.prompts.is_none()
+}
+
 /// The charts of one run.
 pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     let size = ChartSize::default();
@@ -102,7 +107,7 @@ fn sweep_line(case: &crate::plan::Case) -> String {
 
 fn ttft_sweep(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     let mut by_target: BTreeMap<(String, u32), Vec<Point>> = BTreeMap::new();
-    for s in summaries.iter().filter(|s| single_text(s)) {
+    for s in summaries.iter().filter(|s| single_length(s)) {
         if let Some(m) = metric(s, "ttft_s") {
             by_target
                 .entry((sweep_line(&s.case), s.case.params.gen_tokens))

@@ -156,6 +156,13 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
             .push("no cost model for a context depth yet (prefill over cached context)".into());
         return out;
     }
+    if s.case.prompts.is_some() {
+        out.missing.push(
+            "prompts of many lengths (a prompt file or a distribution): no one length to cost"
+                .into(),
+        );
+        return out;
+    }
     if s.case.load.is_some() || s.case.params.concurrency != 1 {
         out.missing
             .push("single-stream cases only (concurrency 1, no load pattern)".into());

@@ -9,7 +9,7 @@ use bench_workloads::engine::LlmEngine;
 use bench_workloads::engine::LlmLoadedRequest;
 use bench_workloads::load::LoadPattern;
 
-use super::single::request;
+use super::prompts::{CasePrompts, Place};
 use super::Context;
 use crate::plan::Case;
 use crate::power::Phase;
@@ -29,9 +29,9 @@ pub(super) fn run_case(
             engine.info().engine
         )
     });
-    let warmup_error = match &not_served {
-        Some(e) => Some(e.clone()),
-        None => ctx.warm_up(case, || engine.generate(&request(case)).map(drop)),
+    let warmup_error = match (not_served, CasePrompts::of(case, ctx.prompt_sets)) {
+        (Some(e), _) | (None, Err(e)) => Some(e),
+        (None, Ok(prompts)) => warm_up(ctx, engine, case, &prompts),
     };
     for &repetition in missing {
         if cancel::is_requested() {
@@ -75,6 +75,21 @@ pub(super) fn run_case(
     Ok(())
 }
 
+/// The case's warmups (one request each, before its first pattern), with their prompts.
+pub(super) fn warm_up(
+    ctx: &mut Context<'_, '_>,
+    engine: &mut dyn LlmEngine,
+    case: &Case,
+    prompts: &CasePrompts,
+) -> Option<String> {
+    let mut warmup = 0;
+    ctx.warm_up(case, || {
+        let (request, _) = prompts.request(Place::Warmup(warmup));
+        warmup += 1;
+        engine.generate(&request).map(drop)
+    })
+}
+
 /// One run of the pattern: stores each measured request as it ends, then summarizes; the
 /// measured requests' records come back beside the summary.
 pub(super) fn run_pattern(
@@ -91,6 +106,13 @@ pub(super) fn run_pattern(
     let mut store_error = None;
     let planned = pattern.planned_requests();
     let clock = ctx.clock;
+    let prompts = match CasePrompts::of(case, ctx.prompt_sets) {
+        Ok(prompts) => prompts,
+        Err(e) => {
+            let failed = LoadRun::failed(case, *pattern, repetition, started_at, t_start_s, e);
+            return Ok((failed, Vec::new()));
+        }
+    };
     let result = {
         let (store, observer) = (&mut *ctx.store, &mut *ctx.observer);
         let mut sink = |done: LlmLoadedRequest| {
@@ -124,6 +146,9 @@ pub(super) fn run_pattern(
                 }
             };
             record.load = Some(load);
+            record.prompt = prompts
+                .request(CasePrompts::load_place(repetition, pattern, done.index))
+                .1;
             record.metrics.queue_s = Some(done.queue_s);
             record.metrics.schedule_lag_s = Some(done.lag_s);
             if store_error.is_none() {
@@ -134,7 +159,11 @@ pub(super) fn run_pattern(
             requests.push(record);
             observer.request_done(case, warmup_sent + requests.len() as u32, planned);
         };
-        engine.serve_load(&request(case), pattern, &mut sink)
+        engine.serve_load(
+            &prompts.load_requests(repetition, pattern),
+            pattern,
+            &mut sink,
+        )
     };
     if let Some(e) = store_error {
         return Err(e);

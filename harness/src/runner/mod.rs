@@ -10,6 +10,7 @@ mod image;
 mod load;
 pub mod pause;
 mod power;
+mod prompts;
 mod search;
 mod single;
 
@@ -20,6 +21,7 @@ use bench_workloads::cancel;
 
 pub use engines::check_devices;
 pub use power::PowerTap;
+pub use prompts::{drawn_length, measured_positions};
 
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
@@ -60,6 +62,8 @@ struct Context<'a, 'p> {
     target: &'a str,
     /// Cases started so far in this session (the first gets no cooldown).
     cases_started: &'a mut u32,
+    /// The prompt files the suite names.
+    prompt_sets: &'a crate::prompt_sets::PromptSets,
 }
 
 impl Context<'_, '_> {
@@ -116,6 +120,52 @@ impl Context<'_, '_> {
             case: None,
             error,
         });
+        Ok(())
+    }
+
+    /// Describe, in the manifest, the prompt files of `cases` in tokens by the target's
+    /// tokenizer (once per file and target).
+    fn count_prompt_tokens(
+        &mut self,
+        engine: &dyn bench_workloads::engine::LlmEngine,
+        cases: &[(&Case, Vec<u32>)],
+    ) -> Result<(), StoreError> {
+        let target = self.target.to_string();
+        for (case, _) in cases {
+            let Some(crate::plan::PromptSource::File { path, .. }) = &case.prompts else {
+                continue;
+            };
+            let counted = self
+                .store
+                .manifest()
+                .prompt_sets
+                .get(&case.workload)
+                .is_none_or(|r| r.prompt_tokens.contains_key(&target));
+            let Some(set) = self.prompt_sets.get(path).filter(|_| !counted) else {
+                continue;
+            };
+            let counts: Option<Vec<u64>> = set
+                .items
+                .iter()
+                .map(|i| engine.count_tokens(&i.prompt).map(|n| n as u64))
+                .collect();
+            let Some(stats) = counts.and_then(bench_workloads::prompts::LengthStats::of) else {
+                continue;
+            };
+            let record = crate::prompt_sets::TokenStats {
+                counted_by: format!(
+                    "tokenizer.json of the target's model ({})",
+                    engine.info().model.spec
+                ),
+                stats,
+            };
+            let workload = case.workload.clone();
+            self.store.update_manifest(|m| {
+                if let Some(set) = m.prompt_sets.get_mut(&workload) {
+                    set.prompt_tokens.insert(target.clone(), record);
+                }
+            })?;
+        }
         Ok(())
     }
 
@@ -198,6 +248,8 @@ pub struct RunnerConfig {
     pub synth_cache: PathBuf,
     /// What to do before each case (cooldown, thermal wait).
     pub pauses: pause::PauseSettings,
+    /// The prompt files the suite names, read.
+    pub prompt_sets: crate::prompt_sets::PromptSets,
 }
 
 /// A failure that kept planned measurements from being made.
@@ -272,6 +324,7 @@ fn run_engine(
         Err(e) => return ctx.load_failed(e.to_string()),
     };
     ctx.engine_ready(engine.info())?;
+    ctx.count_prompt_tokens(engine.as_ref(), cases)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
@@ -289,7 +342,12 @@ fn run_engine(
         if cancel::is_requested() {
             break;
         }
-        let Some(outcome) = engine.own_benchmark(&single::request(case), case.repetitions) else {
+        let request = bench_workloads::engine::LlmRequest::exact(
+            case.params.prompt_tokens as usize,
+            case.params.gen_tokens as usize,
+            case.params.depth as usize,
+        );
+        let Some(outcome) = engine.own_benchmark(&request, case.repetitions) else {
             break;
         };
         if outcome.is_err() && cancel::is_requested() {
@@ -379,7 +437,9 @@ pub fn run(
                 .cases
                 .iter()
                 .filter(|c| c.target == name && c.nodes == nodes)
-                .filter(|c| c.load.is_none() && !tools_done.contains(&c.id))
+                // An engine's own tool runs prompts of one length.
+                .filter(|c| c.load.is_none() && c.prompts.is_none())
+                .filter(|c| !tools_done.contains(&c.id))
                 .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
                 .collect();
             if cases.is_empty() && tool_cases.is_empty() {
@@ -393,6 +453,7 @@ pub fn run(
                 failures: &mut failures,
                 target: &key,
                 cases_started: &mut cases_started,
+                prompt_sets: &config.prompt_sets,
             };
             run_engine(&mut ctx, target, nodes, config, &cases, &tool_cases)?;
         }

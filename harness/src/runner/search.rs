@@ -11,8 +11,8 @@ use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::load::{Arrival, LoadPattern, Stop};
 
-use super::load::run_pattern;
-use super::single::request;
+use super::load::{run_pattern, warm_up};
+use super::prompts::CasePrompts;
 use super::Context;
 use crate::plan::Case;
 use crate::rate_search::{self, Probe, SearchSpec, Step};
@@ -29,7 +29,10 @@ pub(super) fn run_case(
     missing: &[u32],
 ) -> Result<(), StoreError> {
     let warmup_error = if engine.serves_load() {
-        ctx.warm_up(case, || engine.generate(&request(case)).map(drop))
+        match CasePrompts::of(case, ctx.prompt_sets) {
+            Ok(prompts) => warm_up(ctx, engine, case, &prompts),
+            Err(e) => Some(e),
+        }
     } else {
         Some(format!(
             "the {} engine runs one request at a time; it cannot be searched for a rate",

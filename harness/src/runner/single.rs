@@ -1,19 +1,11 @@
 //! Cases of one request per repetition: warmups, then each missing repetition, with its energy.
 
-use bench_workloads::engine::{LlmEngine, LlmRequest};
+use bench_workloads::engine::LlmEngine;
 
+use super::prompts::{CasePrompts, Place};
 use super::{Context, PowerTap};
 use crate::plan::Case;
 use crate::store::{Record, StoreError};
-
-/// The request a case sends.
-pub(super) fn request(case: &Case) -> LlmRequest {
-    LlmRequest {
-        prompt_tokens: case.params.prompt_tokens as usize,
-        gen_tokens: case.params.gen_tokens as usize,
-        depth: case.params.depth as usize,
-    }
-}
 
 /// Run the `missing` repetitions of a single-request case.
 pub(super) fn run_case(
@@ -22,13 +14,35 @@ pub(super) fn run_case(
     case: &Case,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let request = request(case);
-    let warmup_error = ctx.warm_up(case, || engine.generate(&request).map(drop));
+    let prompts = CasePrompts::of(case, ctx.prompt_sets);
+    let warmup_error = match &prompts {
+        Err(e) => Some(e.clone()),
+        Ok(prompts) => {
+            let mut warmup = 0;
+            ctx.warm_up(case, || {
+                let (request, _) = prompts.request(Place::Warmup(warmup));
+                warmup += 1;
+                engine.generate(&request).map(drop)
+            })
+        }
+    };
     ctx.repetitions(
         case,
         missing,
         warmup_error,
         |ctx, repetition, started_at, t_start_s| {
+            let (request, draw) = match &prompts {
+                Ok(prompts) => prompts.request(Place::Measured(u64::from(repetition))),
+                Err(e) => {
+                    return Ok(Record::failed(
+                        case,
+                        repetition,
+                        started_at,
+                        t_start_s,
+                        e.clone(),
+                    ))
+                }
+            };
             Ok(match engine.generate(&request) {
                 Ok(m) => {
                     let energy = ctx.energy(&PowerTap::llm_phases(ctx.clock, &m));
@@ -36,7 +50,8 @@ pub(super) fn run_case(
                         .with_energy(energy)
                 }
                 Err(e) => Record::failed(case, repetition, started_at, t_start_s, e.to_string()),
-            })
+            }
+            .with_prompt(draw))
         },
     )
 }

@@ -290,6 +290,7 @@ mod tests {
             image: None,
             slo: None,
             search: None,
+            prompts: None,
         }
     }
 

@@ -49,6 +49,10 @@ pub struct Manifest {
     /// The pauses before cases the suite asked for (`cooldown_s`, `wait_thermal`), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pauses: Vec<CasePause>,
+    /// Per workload with prompts of its own (a prompt file, or lengths drawn from a
+    /// distribution): where they come from and how long they are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompt_sets: BTreeMap<String, crate::prompt_sets::PromptSetRecord>,
 }
 
 /// One pause before one case, as kept in the manifest's `pauses`.

@@ -29,7 +29,7 @@ pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
 };
-pub use record::{Metrics, Record, RequestLoad, Status};
+pub use record::{Metrics, PromptDraw, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use summary_csv::write_summary_csv;
 pub use tool_run::{ToolRun, TOOL_RUNS};

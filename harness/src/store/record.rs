@@ -37,6 +37,10 @@ pub struct Record {
     /// Where the request sat in its load pattern (load patterns only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<RequestLoad>,
+    /// Which prompt it sent, where its case's prompts vary request by request (a prompt
+    /// file, or lengths drawn from a distribution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptDraw>,
     /// Tokens in the prompt as run.
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -96,6 +100,22 @@ pub struct RequestLoad {
     pub queue_s: f64,
     /// Seconds from due to sent: bench's own lateness.
     pub lag_s: f64,
+}
+
+/// The prompt one request sent, of a case whose prompts vary.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PromptDraw {
+    /// Its place in the prompt file's prompts (0-based, in file order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+    /// The line of the prompt file it starts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The length drawn from the distribution, tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u32>,
+    /// Tokens asked for (`max_tokens`).
+    pub max_tokens: u32,
 }
 
 /// Whether a measurement finished.
@@ -370,6 +390,7 @@ impl Record {
             error: Some(error),
             error_kind: None,
             load: None,
+            prompt: None,
             step_s: Vec::new(),
             images: Vec::new(),
             reported: None,
@@ -439,6 +460,12 @@ impl Record {
                 .map(|p| p.joules / steps as f64);
         }
         self.energy = energy;
+        self
+    }
+
+    /// Note which prompt the request sent.
+    pub fn with_prompt(mut self, prompt: Option<PromptDraw>) -> Self {
+        self.prompt = prompt;
         self
     }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::check_search::check_search;
 use super::error::Problem;
+use super::prompts::{check_prompts, draws_prompts};
 use super::types::{
     ArrivalKind, DeviceKind, EngineKind, NodeSampler, PowerSection, SamplerKind, Suite,
     WorkloadKind,
@@ -311,16 +312,13 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                         "no target generates text: every target's model makes images".into(),
                     );
                 }
-                for (key, value) in [
-                    ("prompt_tokens", &workload.prompt_tokens),
-                    ("gen_tokens", &workload.gen_tokens),
-                ] {
-                    if value.is_none() {
-                        at(
-                            workload.name.span.clone(),
-                            format!("an llm workload needs `{key}` (a positive integer or a list of them)"),
-                        );
-                    }
+                check_prompts(workload, &mut at);
+                if workload.gen_tokens.is_none() && workload.prompts.is_none() {
+                    at(
+                        workload.name.span.clone(),
+                        "an llm workload needs `gen_tokens` (a positive integer or a list of them)"
+                            .into(),
+                    );
                 }
                 check_search(workload, &mut at);
                 if workload.is_load() {
@@ -369,10 +367,10 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                             .arrival
                             .as_ref()
                             .is_none_or(|a| a.value == ArrivalKind::Poisson);
-                    if !poisson {
+                    if !poisson && !draws_prompts(workload) {
                         at(
                             seed.span.clone(),
-                            "`seed` only applies to `arrival = \"poisson\"` with a `rate`".into(),
+                            "`seed` only applies to `arrival = \"poisson\"` with a `rate`, to prompt lengths drawn from a distribution, and to `prompt_order = \"random\"`".into(),
                         );
                     }
                 }
@@ -388,7 +386,12 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
     let llm = [
         (
             "prompt_tokens",
-            w.prompt_tokens.as_ref().map(|_| w.name.span.clone()),
+            w.prompt_tokens.as_ref().map(|v| v.span.clone()),
+        ),
+        ("prompts", w.prompts.as_ref().map(|v| v.span.clone())),
+        (
+            "prompt_order",
+            w.prompt_order.as_ref().map(|v| v.span.clone()),
         ),
         (
             "gen_tokens",

@@ -21,12 +21,14 @@
 mod check;
 mod check_search;
 mod error;
+mod prompts;
 mod types;
 mod values;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{Location, Problem, SuiteError};
+pub use prompts::{PromptLengths, PromptOrder};
 pub use types::{
     ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, NodeSampler, PowerNode,
     PowerSection, SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind,

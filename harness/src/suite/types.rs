@@ -6,6 +6,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::prompts::{PromptLengths, PromptOrder};
 use super::values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 
 /// A whole suite file: what to run (`[[workload]]`), on what (`[[target]]`), how often
@@ -463,10 +464,24 @@ pub struct Workload {
     pub name: At<Name>,
     /// The kind of work.
     pub kind: At<WorkloadKind>,
-    /// Prompt length in tokens, exact (llm).
+    /// Prompt length in tokens (llm): exact (a list is swept), or a distribution each
+    /// request's length is drawn from, seeded by `seed`: `{ dist = "lognormal", mean = 512,
+    /// sd = 128 }`, `{ dist = "uniform", min = 128, max = 1024 }`, `{ dist = "fixed", tokens =
+    /// 512 }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_tokens: Option<Grid>,
-    /// Tokens generated per request, exact: end-of-sequence is ignored (llm).
+    pub prompt_tokens: Option<At<PromptLengths>>,
+    /// A file of your own prompts instead of `prompt_tokens` (llm): JSON Lines of
+    /// `{"prompt": "…", "max_tokens": 128}` (`max_tokens` optional; `gen_tokens` otherwise), or
+    /// the ShareGPT JSON layout (each entry's first user turn). A relative path is relative to
+    /// the suite file's folder. Nothing is downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<At<String>>,
+    /// The order a `prompts` file's prompts are sent in: `in-order` (the default; starting
+    /// over at the end) or `random` (drawn with replacement, seeded by `seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_order: Option<At<PromptOrder>>,
+    /// Tokens generated per request, exact: end-of-sequence is ignored (llm). With `prompts`,
+    /// for the prompts whose line gives no `max_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gen_tokens: Option<Grid>,
     /// Context already in the KV cache before the measured prompt, tokens (llm, candle
@@ -486,8 +501,9 @@ pub struct Workload {
     /// How requests arrive at `rate`: `poisson` (exponential gaps, the default) or `constant`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<At<ArrivalKind>>,
-    /// Seed of the `poisson` schedule (llm), or of the starting noise (diffusion): the same
-    /// seed sends at the same times, or makes the same image (default 0).
+    /// Seed of the `poisson` schedule, of prompt lengths drawn from a distribution and of a
+    /// prompt file's `random` order (llm), or of the starting noise (diffusion): the same seed
+    /// sends the same prompts at the same times, or makes the same image (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<At<u64>>,
     /// Measured requests per repetition of a load pattern (default: 10 per concurrency slot,

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses some of them
 
 pub mod browser;
+pub mod chat_server;
 pub mod exo_cluster;
 pub mod exporter;
 pub mod server;

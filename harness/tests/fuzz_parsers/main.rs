@@ -1,6 +1,7 @@
 //! Every parser of outside input under a fuzzer: suite and gate TOML, powermetrics plist streams
 //! and text logs, macmon JSON lines, Prometheus expositions, Server-Sent Events, OpenAI stream
-//! chunks, exo's `/state`, `/instance/previews` and bench answers, and mflux's output.
+//! chunks, exo's `/state`, `/instance/previews` and bench answers, mflux's output, and prompt
+//! files (JSON Lines and ShareGPT).
 //!
 //! Each parser gets its seed corpus (the real captures and fixtures of the repository and the
 //! small cases of `tests/fixtures/fuzz/<parser>/`) as is, cut at many offsets, then mutated and
@@ -20,5 +21,6 @@ mod macmon;
 mod mflux;
 mod powermetrics;
 mod prometheus;
+mod prompt_file;
 mod serving;
 mod toml_files;

@@ -20,7 +20,9 @@ use tokenizers::Tokenizer;
 pub use device::{candle_dtype, open as open_device, DeviceChoice};
 pub use prompt::{Prompt, PromptBuilder};
 
-use crate::engine::{EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, TokenCountSource};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmMeasurement, LlmRequest, PromptInput, TokenCountSource,
+};
 use crate::kernels::flash_attention;
 use crate::model::{self, ArchConfig, ModelInfo, ResolvedModel};
 use crate::synth::WeightDType;
@@ -205,8 +207,12 @@ impl LlmEngine for CandleLlm {
             Err(Error::Compute(e)) => {
                 // Free the cache sized for the request before the next one.
                 self.network.reset_kv_cache(0);
+                let prompt_tokens = match &request.prompt {
+                    PromptInput::Tokens(n) => *n,
+                    PromptInput::Text(text) => self.prompts.count(text).unwrap_or(0),
+                };
                 let request_bytes = self.shape.request_bytes(
-                    request.depth + request.prompt_tokens,
+                    request.depth + prompt_tokens,
                     request.gen_tokens,
                     self.act_bytes,
                 );
@@ -222,7 +228,7 @@ impl LlmEngine for CandleLlm {
                         format!(
                             "{context}{} prompt + {} generated tokens need about {:.1} GB (KV \
                              cache, attention scores, activations) beside the {:.1} GB of weights",
-                            request.prompt_tokens,
+                            prompt_tokens,
                             request.gen_tokens,
                             request_bytes as f64 / 1e9,
                             weights as f64 / 1e9
@@ -234,16 +240,32 @@ impl LlmEngine for CandleLlm {
             other => other,
         }
     }
+
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        self.prompts.count(text).ok()
+    }
 }
 
 impl CandleLlm {
     /// One measured request (see [`LlmEngine::generate`]).
     fn measure(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
-        let LlmRequest {
-            prompt_tokens,
-            gen_tokens,
-            depth,
-        } = *request;
+        let (gen_tokens, depth) = (request.gen_tokens, request.depth);
+        // The context and the prompt: one text when bench builds the prompt to a length (so
+        // the prompt continues the context as a conversation would); a given text follows the
+        // context of the corpus.
+        let (ids, tokenize_s) = match &request.prompt {
+            PromptInput::Tokens(n) => {
+                let prompt = self.prompts.build(depth + n)?;
+                (prompt.ids, prompt.tokenize_s)
+            }
+            PromptInput::Text(text) => {
+                let mut ids = self.prompts.build(depth)?.ids;
+                let prompt = self.prompts.encode(text)?;
+                ids.extend(prompt.ids);
+                (ids, prompt.tokenize_s)
+            }
+        };
+        let prompt_tokens = ids.len().saturating_sub(depth);
         if prompt_tokens == 0 || gen_tokens == 0 {
             return Err(Error::Request(
                 "prompt and generation lengths must be at least 1".into(),
@@ -257,10 +279,8 @@ impl CandleLlm {
         }
         let peak_reset = memory::reset_peak();
         let device_peak_reset = memory::reset_device_peak(&self.device);
-        // The context and the prompt are one text, so the prompt continues the context as a
-        // conversation would; the context is prefilled first, unmeasured.
-        let prompt = self.prompts.build(depth + prompt_tokens)?;
-        let (context, measured) = prompt.ids.split_at(depth);
+        // The context is prefilled first, unmeasured.
+        let (context, measured) = ids.split_at(depth);
         self.network
             .reset_kv_cache(depth + prompt_tokens + gen_tokens);
         if depth > 0 {
@@ -294,7 +314,7 @@ impl CandleLlm {
             prompt_tokens,
             output_tokens: token_times_s.len(),
             token_count_source: TokenCountSource::Engine,
-            tokenize_s: prompt.tokenize_s,
+            tokenize_s,
             token_times_s,
             e2e_s,
             peak_memory: memory::read_peak(peak_reset),

@@ -25,6 +25,24 @@ impl PromptBuilder {
         Self { tokenizer }
     }
 
+    /// The ids of `text` as given, and how long the tokenizer took.
+    pub fn encode(&self, text: &str) -> Result<Prompt, Error> {
+        let start = Instant::now();
+        let encoding = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| Error::Request(format!("the tokenizer failed on the prompt: {e}")))?;
+        Ok(Prompt {
+            ids: encoding.get_ids().to_vec(),
+            tokenize_s: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The number of tokens of `text`.
+    pub fn count(&self, text: &str) -> Result<usize, Error> {
+        self.encode(text).map(|p| p.ids.len())
+    }
+
     /// Tokenize enough corpus text to reach `tokens` ids and keep exactly the first `tokens`.
     pub fn build(&self, tokens: usize) -> Result<Prompt, Error> {
         self.build_variant(tokens, 0)

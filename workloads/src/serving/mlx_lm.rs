@@ -148,6 +148,10 @@ impl LlmEngine for MlxLmEngine {
         self.inner.generate(request)
     }
 
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        self.inner.count_tokens(text)
+    }
+
     fn serves_load(&self) -> bool {
         true
     }
@@ -160,13 +164,19 @@ impl LlmEngine for MlxLmEngine {
         if !self.benchmark {
             return None;
         }
+        let Some(prompt_tokens) = request.prompt_tokens() else {
+            return Some(Err(Error::Request(
+                "mlx_lm.benchmark runs prompts of one length; a dataset's prompts are not its work"
+                    .into(),
+            )));
+        };
         // Every case of the target has run: free the server's memory first.
         self.server = None;
         Some(mlx_benchmark::run(
             &self.python,
             &self.version,
             &self.model_dir,
-            request.prompt_tokens,
+            prompt_tokens,
             request.gen_tokens,
             trials,
         ))
@@ -174,11 +184,11 @@ impl LlmEngine for MlxLmEngine {
 
     fn serve_load(
         &mut self,
-        request: &LlmRequest,
+        requests: &[LlmRequest],
         pattern: &LoadPattern,
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
-        self.inner.serve_load(request, pattern, sink)
+        self.inner.serve_load(requests, pattern, sink)
     }
 }
 

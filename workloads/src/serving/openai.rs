@@ -24,7 +24,7 @@ use super::stream::{stream_request, StreamOutcome};
 use super::tokenize::ServerTokenizer;
 use crate::cpu_time;
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport,
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput, ServerReport,
 };
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
@@ -289,11 +289,23 @@ impl OpenAiEngine {
         Ok((text, prompt.tokenize_s))
     }
 
-    /// The request body for a prompt of `tokens` tokens, variant `variant`, serialized: built
-    /// before anything is timed, and shared cheaply between requests. With a context depth,
-    /// the prompt follows the depth's shared prefix (the same text for every request).
+    /// The request body of `request` serialized (a prompt built to a length gets corpus
+    /// variant `variant`): built before anything is timed, and shared cheaply between
+    /// requests. With a context depth, the prompt follows the depth's shared prefix (the same
+    /// text for every request).
     fn prepared(&self, request: &LlmRequest, variant: u64) -> Result<Prepared, Error> {
-        let (mut text, mut tokenize_s) = self.prompt_text(request.prompt_tokens, variant)?;
+        let (mut text, mut tokenize_s, prompt_tokens) = match &request.prompt {
+            PromptInput::Tokens(n) => {
+                let (text, seconds) = self.prompt_text(*n, variant)?;
+                (text, seconds, *n)
+            }
+            PromptInput::Text(text) => {
+                // Counted locally, for servers that send no usage.
+                let start = Instant::now();
+                let n = self.estimate(text);
+                (text.to_string(), start.elapsed().as_secs_f64(), n)
+            }
+        };
         if request.depth > 0 {
             let (prefix, prefix_s) =
                 self.prompt_text(request.depth, prefix_variant(request.depth))?;
@@ -305,6 +317,7 @@ impl OpenAiEngine {
         Ok(Prepared {
             body: bytes::Bytes::from(body),
             tokenize_s,
+            prompt_tokens,
         })
     }
 
@@ -352,7 +365,7 @@ impl OpenAiEngine {
         &self,
         out: StreamOutcome,
         request: &LlmRequest,
-        tokenize_s: f64,
+        sent: &Sent,
         started: Instant,
     ) -> Result<LlmMeasurement, RequestFailure> {
         if let Some(failure) = &out.failure {
@@ -365,19 +378,19 @@ impl OpenAiEngine {
         let token_times_s: Vec<f64> = out.arrivals.iter().map(|a| a.t_s).collect();
         if let Some(usage) = out.usage {
             if self.options.api == Api::Completions
-                && usage.prompt_tokens as usize != request.prompt_tokens + request.depth
+                && usage.prompt_tokens as usize != sent.prompt_tokens + request.depth
                 && !self.warned_prompt_count.swap(true, Ordering::Relaxed)
             {
                 tracing::warn!(
                     "{}: bench sent a prompt of {} tokens but the server counted {}: its tokenizer differs from the model folder's",
                     self.endpoint,
-                    request.prompt_tokens,
+                    sent.prompt_tokens,
                     usage.prompt_tokens
                 );
             }
         }
         // With a depth, the server counts the shared prefix too: the prompt is what follows it.
-        let prompt_tokens = out.usage.map_or(request.prompt_tokens, |u| {
+        let prompt_tokens = out.usage.map_or(sent.prompt_tokens, |u| {
             (u.prompt_tokens as usize).saturating_sub(request.depth)
         });
         Ok(LlmMeasurement {
@@ -385,7 +398,7 @@ impl OpenAiEngine {
             prompt_tokens,
             output_tokens: counted.output_tokens,
             token_count_source: counted.source,
-            tokenize_s,
+            tokenize_s: sent.tokenize_s,
             token_times_s,
             e2e_s: out.e2e_s,
             peak_memory: None,
@@ -431,6 +444,24 @@ pub struct Prepared {
     pub body: bytes::Bytes,
     /// Seconds the prompt took to tokenize.
     pub tokenize_s: f64,
+    /// Tokens of the prompt by bench's count (the depth's prefix not included): the length
+    /// it was built to, or the model folder's tokenizer over a given text.
+    pub prompt_tokens: usize,
+}
+
+/// What bench knows of a request it sent, beside the server's answer.
+struct Sent {
+    tokenize_s: f64,
+    prompt_tokens: usize,
+}
+
+impl Prepared {
+    fn sent(&self) -> Sent {
+        Sent {
+            tokenize_s: self.tokenize_s,
+            prompt_tokens: self.prompt_tokens,
+        }
+    }
 }
 
 /// Distinct prompts prepared for one load pattern at most; longer patterns reuse them in turn.
@@ -461,12 +492,17 @@ impl LlmEngine for OpenAiEngine {
             &self.endpoint,
             self.options.api_key.as_deref(),
         );
+        let sent = prepared.sent();
         let started = Instant::now();
         let out = self
             .runtime
             .block_on(stream_request(http, prepared.body, self.options.timeout));
-        self.measurement(out, request, prepared.tokenize_s, started)
+        self.measurement(out, request, &sent, started)
             .map_err(|f| Error::Request(format!("{} ({})", f.message, f.kind)))
+    }
+
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        Some(self.estimate(text))
     }
 
     fn serves_load(&self) -> bool {
@@ -475,17 +511,29 @@ impl LlmEngine for OpenAiEngine {
 
     fn serve_load(
         &mut self,
-        request: &LlmRequest,
+        requests: &[LlmRequest],
         pattern: &LoadPattern,
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
-        self.warm_prefix(request)?;
-        let pool = pattern
-            .planned_requests()
-            .unwrap_or(PROMPT_POOL)
-            .clamp(1, PROMPT_POOL);
+        if requests.is_empty() {
+            return Err(Error::Request(
+                "a load pattern needs a request to send".into(),
+            ));
+        }
+        for request in requests {
+            self.warm_prefix(request)?;
+        }
+        // One request of a length: a pool of prompts of their own. Several: one body each.
+        let pool = match requests {
+            [_] => pattern
+                .planned_requests()
+                .unwrap_or(PROMPT_POOL)
+                .clamp(1, PROMPT_POOL),
+            many => u32::try_from(many.len()).unwrap_or(u32::MAX),
+        };
+        let request_of = |slot: usize| &requests[slot % requests.len()];
         let prepared: Vec<Prepared> = (0..pool)
-            .map(|i| self.prepared(request, self.variant + 1 + u64::from(i)))
+            .map(|i| self.prepared(request_of(i as usize), self.variant + 1 + u64::from(i)))
             .collect::<Result<_, _>>()?;
         self.variant += u64::from(pool);
         let bodies: Arc<Vec<bytes::Bytes>> =
@@ -515,7 +563,8 @@ impl LlmEngine for OpenAiEngine {
             });
             // Finished requests arrive here, off the network thread, to be measured and stored.
             for sent in rx {
-                let tokenize_s = prepared[(sent.index % pool) as usize].tokenize_s;
+                let slot = (sent.index % pool) as usize;
+                let known = prepared[slot].sent();
                 let at = sent.outcome.sent.unwrap_or(started);
                 sink(LoadedRequest {
                     index: sent.index,
@@ -524,7 +573,7 @@ impl LlmEngine for OpenAiEngine {
                     queue_s: sent.queue_s,
                     lag_s: sent.lag_s,
                     sent: at,
-                    result: this.measurement(sent.outcome, request, tokenize_s, at),
+                    result: this.measurement(sent.outcome, request_of(slot), &known, at),
                 });
             }
             network.join().ok().flatten()

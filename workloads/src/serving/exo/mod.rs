@@ -262,9 +262,9 @@ impl ExoEngine {
 
     /// `/bench/chat/completions` whole: time the request, keep exo's own figures.
     fn bench_whole(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
-        let body = self.inner.request_body(request)?;
+        let prepared = self.inner.request_body(request)?;
         let url = format!("{}/bench/chat/completions", self.instance.base());
-        let mut body: Value = serde_json::from_slice(&body.body)
+        let mut body: Value = serde_json::from_slice(&prepared.body)
             .map_err(|e| Error::Request(format!("cannot build the request: {e}")))?;
         body["stream"] = json!(false);
         if let Some(object) = body.as_object_mut() {
@@ -277,7 +277,7 @@ impl ExoEngine {
         let count = |n: Option<u64>, asked: usize| n.map_or(asked, |n| n as usize);
         Ok(LlmMeasurement {
             started,
-            prompt_tokens: count(reply.prompt_tokens, request.prompt_tokens),
+            prompt_tokens: count(reply.prompt_tokens, prepared.prompt_tokens),
             output_tokens: count(reply.generation_tokens, request.gen_tokens),
             token_count_source: if reply.server.stats.is_some() {
                 TokenCountSource::ServerUsage
@@ -503,16 +503,20 @@ impl LlmEngine for ExoEngine {
         }
     }
 
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        self.inner.count_tokens(text)
+    }
+
     fn serves_load(&self) -> bool {
         self.options.endpoint != ExoEndpoint::Bench
     }
 
     fn serve_load(
         &mut self,
-        request: &LlmRequest,
+        requests: &[LlmRequest],
         pattern: &LoadPattern,
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
-        self.inner.serve_load(request, pattern, sink)
+        self.inner.serve_load(requests, pattern, sink)
     }
 }
