@@ -82,6 +82,7 @@ fn summary_and_sources(
             dir: Some(dir.to_path_buf()),
             spec: None,
         }),
+        ..EngineView::default()
     };
     let sources = Sources {
         engines: [("cpu".to_string(), engine)].into_iter().collect(),
@@ -99,7 +100,7 @@ fn a_cpu_case_against_its_calibration() {
     // FLOPs. In 10 s against 1000 GFLOP/s: 0.5358993276928.
     let (s, sources) =
         summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(1000.0, 100.0)));
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
     assert!((prefill.value() - 0.535_899_327_692_8).abs() < 1e-12);
     assert_eq!(prefill.ceiling.source, "calibration:fp.json");
@@ -118,7 +119,7 @@ fn a_doctored_case_at_150_percent_is_flagged() {
     // 5,358,993,276,928 FLOPs in 10 s = 535.9 GFLOP/s; against 357.27 GFLOP/s that is 150 %.
     let peak = 5_358_993_276_928.0 / 10.0 / 1.5 / 1e9;
     let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(peak, 100.0)));
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
     assert!((prefill.value() - 1.5).abs() < 1e-9);
     assert!(prefill.above_ceiling());
@@ -131,7 +132,7 @@ fn a_doctored_case_at_150_percent_is_flagged() {
 fn without_a_ceiling_there_is_no_figure_and_the_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, None);
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     assert!(r.prefill_mfu.is_none() && r.decode_mbu.is_none());
     assert_eq!(r.missing, [NO_CEILING]);
     let line = crate::terminal::roofline::line(&r).expect("a line");
@@ -183,6 +184,7 @@ fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
             dir: Some("/nowhere/qwen3-8b-bf16-seed0-v1".into()),
             spec: Some("synth:qwen3-8b".into()),
         }),
+        ..EngineView::default()
     };
     let work = work::LlmWork::of(&engine).expect("costed from the preset");
     let here = tempfile::tempdir().expect("tempdir");

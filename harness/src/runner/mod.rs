@@ -24,7 +24,7 @@ pub use power::PowerTap;
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
-use crate::suite::{Suite, Target};
+use crate::suite::{DeviceKind, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
@@ -89,13 +89,26 @@ impl Context<'_, '_> {
         });
     }
 
-    /// The target's engine is loaded: describe it in the manifest and say so.
+    /// The target's engine is loaded: describe it in the manifest and say so. A server's
+    /// `server_device` is kept beside it as `roofline_device`, the device its roofline figures
+    /// are held against.
     fn engine_ready(
         &mut self,
         info: &bench_workloads::engine::EngineInfo,
+        target: &Target,
     ) -> Result<(), StoreError> {
         let key = self.target.to_string();
-        let value = serde_json::to_value(info).unwrap_or_default();
+        let mut value = serde_json::to_value(info).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            if let Some(device) = &target.server_device {
+                let name = match device.value {
+                    DeviceKind::Cpu => "cpu",
+                    DeviceKind::Metal => "metal:0",
+                    DeviceKind::Cuda => "cuda:0",
+                };
+                object.insert("roofline_device".into(), name.into());
+            }
+        }
         self.store.update_manifest(|m| {
             m.engines.insert(key.clone(), value);
         })?;
@@ -271,7 +284,7 @@ fn run_engine(
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info())?;
+    ctx.engine_ready(engine.info(), target)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
@@ -318,7 +331,7 @@ fn run_image_engine(
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info())?;
+    ctx.engine_ready(engine.info(), target)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
