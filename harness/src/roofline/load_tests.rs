@@ -127,6 +127,7 @@ fn sources(dir: &std::path::Path, config: &str, roofline_device: Option<&str>) -
             dir: Some(dir.to_path_buf()),
             spec: None,
         }),
+        gguf: None,
     };
     Sources {
         engines: [("srv".to_string(), engine)].into_iter().collect(),

@@ -210,3 +210,25 @@ fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
     };
     assert!(work::LlmWork::of(&no_spec).is_err());
 }
+
+#[test]
+fn a_gguf_model_reads_its_tensors_at_their_own_types_and_an_f16_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("config.json"), QWEN3_0_6B).expect("write config");
+    let gguf: bench_workloads::cost::GgufWeights = serde_json::from_value(serde_json::json!({
+        "file": "/models/qwen3-0.6b-Q4_K_M.gguf", "tensors": 311, "weights": 1, "bytes": 1,
+        "decode_bytes": 484_220_928u64, "by_type": {}
+    }))
+    .expect("gguf weights");
+    let engine: EngineView = serde_json::from_value(serde_json::json!({
+        "engine": "openai", "device": "server at http://127.0.0.1:8080", "dtype": "as served",
+        "roofline_device": "cpu", "model": {"dir": dir.path()}, "gguf": gguf,
+    }))
+    .expect("an engine as the manifest keeps it");
+    let work = work::LlmWork::of(&engine).expect("costed");
+    // The GGUF's own bytes, and K and V in f16: 2 × 28 × 8 × 128 × 2 = 114,688 per position
+    // (the config's torch_dtype would give the same here; an f32 config would not).
+    assert_eq!(work.decode_bytes(0.0), 484_220_928.0);
+    assert_eq!(work.decode_bytes(10.0), 484_220_928.0 + 1_146_880.0);
+    assert_eq!(engine.ceiling_device(), Some("cpu"));
+}

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use bench_workloads::cost::{
-    decode_bytes, kv_cache_bytes_per_token, LlmShape, Masking, PrefillFlops, WeightFormat,
+    decode_bytes, kv_cache_bytes_per_token, GgufWeights, LlmShape, Masking, PrefillFlops,
+    WeightFormat,
 };
 use serde::Deserialize;
 
@@ -29,6 +30,9 @@ pub struct EngineView {
     /// The model it loaded.
     #[serde(default)]
     pub model: Option<ModelView>,
+    /// The weights of the GGUF a server serves, where its target named one.
+    #[serde(default)]
+    pub gguf: Option<GgufWeights>,
 }
 
 impl EngineView {
@@ -67,7 +71,14 @@ pub struct LlmWork {
     pub shape: LlmShape,
     /// The compute dtype (`f32`, `bf16`, `f16`): the engine's, else the config's `torch_dtype`.
     pub dtype: String,
+    /// A GGUF model's weight bytes one decoded token reads, each tensor at its own
+    /// quantization; the KV cache is then f16, llama.cpp's default (`cache_type_k` and
+    /// `cache_type_v` in its `common/common.h`).
+    pub gguf_decode_bytes: Option<u64>,
 }
+
+/// Bytes of one KV cache element of a llama.cpp server: its default cache type is f16.
+const GGUF_KV_ELEMENT_BYTES: u64 = 2;
 
 impl LlmWork {
     /// The work of the model `engine` loaded; the error says why there is none.
@@ -88,7 +99,9 @@ impl LlmWork {
                 None => return Err(e.to_string()),
             },
         };
-        Self::new(shape, &engine.dtype)
+        let mut work = Self::new(shape, &engine.dtype)?;
+        work.gguf_decode_bytes = engine.gguf.as_ref().map(|g| g.decode_bytes);
+        Ok(work)
     }
 
     /// The work of `shape` computed in `engine_dtype` (or, when that is no dtype, such as a
@@ -100,6 +113,7 @@ impl LlmWork {
         Ok(Self {
             shape,
             dtype: dtype.to_string(),
+            gguf_decode_bytes: None,
         })
     }
 
@@ -142,14 +156,22 @@ impl LlmWork {
         self.weight_bytes() + self.kv_bytes_per_position() * context
     }
 
-    /// Bytes of every active weight read once (one decode step, of one sequence or a batch).
+    /// Bytes of every active weight read once (one decode step, of one sequence or a batch):
+    /// at the compute dtype, or a GGUF's tensors at their own types.
     pub fn weight_bytes(&self) -> f64 {
-        decode_bytes(&self.shape, self.format(), 0, 0).weights as f64
+        match self.gguf_decode_bytes {
+            Some(bytes) => bytes as f64,
+            None => decode_bytes(&self.shape, self.format(), 0, 0).weights as f64,
+        }
     }
 
     /// Bytes of K and V one attended position adds to a decoded token's reads.
     pub fn kv_bytes_per_position(&self) -> f64 {
-        kv_cache_bytes_per_token(&self.shape, self.format().bytes(1)) as f64
+        let element = match self.gguf_decode_bytes {
+            Some(_) => GGUF_KV_ELEMENT_BYTES,
+            None => self.format().bytes(1),
+        };
+        kv_cache_bytes_per_token(&self.shape, element) as f64
     }
 
     fn format(&self) -> WeightFormat {

@@ -85,6 +85,16 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 Some(_) => {}
             }
         }
+        if let Some(gguf) = target
+            .gguf
+            .as_ref()
+            .filter(|_| engine != EngineKind::Openai)
+        {
+            at(
+                gguf.span.clone(),
+                "`gguf` is for `engine = \"openai\"` targets (a llama.cpp server, say)".into(),
+            );
+        }
         if let Some(device) = &target.server_device {
             let remote = target.url.as_ref().and_then(|u| {
                 let url = reqwest::Url::parse(&u.value).ok()?;

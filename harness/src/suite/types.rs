@@ -307,6 +307,11 @@ pub struct Target {
     /// (bench cannot tell where a server computes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_device: Option<At<DeviceKind>>,
+    /// `openai`: the GGUF the server serves (a `.gguf` file, or a folder holding one model),
+    /// read for the bytes each tensor occupies at its own quantization: its roofline figures
+    /// then count what a decoded token really reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf: Option<At<String>>,
 }
 
 /// What a target's model makes.

@@ -15,6 +15,7 @@ mod corpus;
 mod engine;
 
 mod exo;
+mod gguf;
 mod hardware;
 mod macmon;
 mod mflux;
