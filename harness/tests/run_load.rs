@@ -190,6 +190,72 @@ fn a_closed_loop_keeps_its_concurrency_and_stores_every_measured_request() {
     ] {
         assert!(summary.contains(&format!(",{metric},")), "{summary}");
     }
+    // A server whose device was not named has no roofline ceiling, and the line says so.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "roofline: server/w/p16-g4-c4 no ceiling: bench cannot tell where a server computes"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_server_on_this_machines_cpu_gets_aggregate_roofline_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let calibrate = common::bench()
+        .args(["calibrate", "--sizes", "64", "--budget-ms", "20"])
+        .args(["--read-mib", "16", "--read-trials", "1", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(
+        calibrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calibrate.stderr)
+    );
+    let (url, _) = server(Duration::from_millis(30), 0);
+    let path = suite(tmp.path(), &url, "concurrency = 4\nrequests = 8");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("timeout_s = 10", "timeout_s = 10\nserver_device = \"cpu\"");
+    std::fs::write(&path, text).unwrap();
+    let out = run_suite(tmp.path(), &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("roofline: server/w/p16-g4-c4"))
+        .unwrap_or_else(|| panic!("a roofline line:\n{stdout}"));
+    assert!(
+        line.contains("aggregate decode MBU") && line.contains("aggregate MFU"),
+        "{line}"
+    );
+    assert!(line.contains("[calibration:"), "{line}");
+    let run = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && !p.ends_with("calibration"))
+        .unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["engines"]["server"]["roofline_device"], "cpu");
+    let mut csv = csv::Reader::from_path(run.join("summary.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (mbu, mfu) = (column("aggregate_decode_mbu"), column("aggregate_mfu"));
+    for row in csv.records() {
+        let row = row.unwrap();
+        for i in [mbu, mfu] {
+            let v: f64 = row[i].parse().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{} = {v}", &headers[i]);
+        }
+    }
 }
 
 #[test]

@@ -698,3 +698,34 @@ fn prompt_keys_are_located_and_say_what_is_allowed() {
         assert_eq!(plan.cases[0].id, id);
     }
 }
+
+#[test]
+fn server_keys_are_for_servers_and_server_device_for_this_machine() {
+    for (line, key, says) in [
+        (
+            "server_device = \"cuda\"",
+            "target[0].server_device",
+            "`engine = \"openai\"`",
+        ),
+        (
+            "gguf = \"m.gguf\"",
+            "target[0].gguf",
+            "`engine = \"openai\"`",
+        ),
+    ] {
+        let src = GOOD.replace(
+            "model = \"synth:tiny\"",
+            &format!("model = \"synth:tiny\"\n{line}"),
+        );
+        let (_, _, found, msg, text) = problem(&src);
+        assert_eq!(found.as_deref(), Some(key), "{text}");
+        assert!(msg.contains(says), "{text}");
+    }
+    let remote = GOOD.replace(
+        "engine = \"candle\"",
+        "engine = \"openai\"\nurl = \"http://10.0.0.7:8080\"\nserver_device = \"cuda\"",
+    );
+    let (_, _, found, msg, text) = problem(&remote);
+    assert_eq!(found.as_deref(), Some("target[0].server_device"), "{text}");
+    assert!(msg.contains("10.0.0.7"), "{text}");
+}

@@ -13,6 +13,7 @@ pub mod cpu_time;
 pub mod diffusion;
 pub mod engine;
 mod error;
+pub mod gguf;
 pub mod kernels;
 pub mod llm;
 pub mod load;

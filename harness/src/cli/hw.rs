@@ -77,6 +77,22 @@ fn print_text(env: &Environment, hw: &Hardware, table: &Table) {
             mac.metal_family.clone().unwrap_or_else(unknown)
         );
     }
+    if let Some(units) = &facts.matrix_units {
+        let present = match units.present {
+            Some(true) => "present (Neural Accelerators in the GPU cores)",
+            Some(false) => "none in this GPU",
+            None => "unknown",
+        };
+        let arch = match (&units.architecture, &units.reported_by) {
+            (Some(a), Some(by)) => format!("; architecture {a} ({by})"),
+            (Some(a), None) => format!("; architecture {a}"),
+            _ => String::new(),
+        };
+        outln!(
+            "  matrix     GPU matrix units {present}; used by an engine: {}{arch}",
+            units.used
+        );
+    }
     match &facts.nvidia {
         Some(nv) => {
             outln!(

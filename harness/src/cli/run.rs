@@ -147,7 +147,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let loads = store::read_loads(store.dir())?;
     let mut summaries = summary::summarize(&plan, &records, &loads);
     summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
-    let rooflines = rooflines(&store, &summaries)?;
+    let measured = roofline::Measured {
+        records: &records,
+        loads: &loads,
+    };
+    let rooflines = rooflines(&store, &summaries, measured)?;
     store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
     let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
     let complete = still_to_do == 0;
@@ -464,6 +468,7 @@ fn index_in_history(store: &RunStore, summaries: &[summary::CaseSummary]) {
 fn rooflines(
     store: &RunStore,
     summaries: &[summary::CaseSummary],
+    measured: roofline::Measured,
 ) -> anyhow::Result<Vec<roofline::CaseRoofline>> {
     let root = match store.dir().parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -474,7 +479,7 @@ fn rooflines(
         eprintln!("warning: calibration not used ({e}); `bench calibrate` stores a new one");
         roofline::Sources::of(store.manifest(), &table, None)
     });
-    Ok(roofline::of_run(summaries, &sources))
+    Ok(roofline::of_run(summaries, measured, &sources))
 }
 
 /// The folder a suite file's relative paths (its prompt files) start from.

@@ -7,7 +7,9 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use super::cpuinfo::{self, CpuInfo};
+use super::mlx_device::{self, MatrixUnits};
 use super::nvidia::{self, Nvidia};
+use super::sw_vers::{self, SwVers};
 use super::sysctl::{self, PerfLevel, Sysctl};
 use super::system_profiler::{self, Profile};
 use crate::environment::Environment;
@@ -33,6 +35,10 @@ pub struct Facts {
     /// NVIDIA GPUs, driver and CUDA.
     #[serde(default)]
     pub nvidia: Option<Nvidia>,
+    /// An Apple GPU's matrix units (M5's Neural Accelerators): whether it has them, the
+    /// architecture MLX reports, and whether an engine says it uses them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_units: Option<MatrixUnits>,
 }
 
 impl Facts {
@@ -42,16 +48,38 @@ impl Facts {
     }
 }
 
+/// The macOS tools' outputs: sysctl, system_profiler, sw_vers, and MLX's device answer.
+#[derive(Debug, Clone, Default)]
+pub struct MacTools {
+    /// `sysctl`.
+    pub sysctl: Option<Sysctl>,
+    /// `system_profiler`.
+    pub profile: Option<Profile>,
+    /// `sw_vers`: the version and build where sysctl gave none.
+    pub sw_vers: Option<SwVers>,
+    /// MLX's `device_info`, where a Python with MLX answered.
+    pub mlx: Option<MatrixUnits>,
+}
+
 /// Put the tools' outputs together. `env_gpus` are [`Environment::gpus`]'s nvidia-smi lines,
 /// used for names when NVML gave nothing.
 pub fn assemble(
-    sysctl: Option<Sysctl>,
-    profile: Option<Profile>,
+    mac: MacTools,
     cpuinfo: Option<CpuInfo>,
     nvml: Option<Nvidia>,
     env_gpus: &[String],
 ) -> Facts {
-    let sysctl = sysctl.unwrap_or_default();
+    let MacTools {
+        sysctl,
+        profile,
+        sw_vers,
+        mlx,
+    } = mac;
+    let mut sysctl = sysctl.unwrap_or_default();
+    if let Some(sw) = sw_vers {
+        sysctl.os_version = sysctl.os_version.or(sw.product_version);
+        sysctl.os_build = sysctl.os_build.or(sw.build_version);
+    }
     let os_build = match (&sysctl.os_version, &sysctl.os_build) {
         (Some(v), Some(b)) => Some(format!("{v} ({b})")),
         (v, b) => v.clone().or_else(|| b.clone()),
@@ -66,37 +94,51 @@ pub fn assemble(
             ..Nvidia::default()
         })
     });
+    let chip = sysctl
+        .brand
+        .or_else(|| profile.as_ref().and_then(|p| p.chip.clone()))
+        .or_else(|| cpuinfo.and_then(|c| c.model));
+    // Only an Apple chip has these matrix units to speak of.
+    let apple = chip.as_deref().filter(|c| c.starts_with("Apple "));
+    let matrix_units = match (mlx, apple) {
+        (Some(mlx), Some(brand)) => Some(MatrixUnits {
+            present: mlx.present.or(mlx_device::from_chip(brand).present),
+            ..mlx
+        }),
+        (None, Some(brand)) => Some(mlx_device::from_chip(brand)),
+        (mlx, None) => mlx,
+    };
     Facts {
-        chip: sysctl
-            .brand
-            .or_else(|| profile.as_ref().and_then(|p| p.chip.clone()))
-            .or_else(|| cpuinfo.and_then(|c| c.model)),
+        chip,
         memory_bytes: sysctl.memory_bytes,
         perf_levels: sysctl.perf_levels,
         os_build,
         mac: profile,
         nvidia,
+        matrix_units,
     }
 }
 
 /// Probe this machine. On macOS this runs sysctl and system_profiler (about a second, most of
 /// it system_profiler's display scan).
 pub fn probe(env: &Environment) -> Facts {
-    let (sysctl, profile, cpuinfo) = if cfg!(target_os = "macos") {
-        let profile = run("system_profiler", system_profiler::ARGS)
-            .and_then(|text| system_profiler::parse(&text).ok());
-        (
-            run("sysctl", sysctl::ARGS).map(|t| sysctl::parse(&t)),
-            profile,
-            None,
-        )
+    let (mac, cpuinfo) = if cfg!(target_os = "macos") {
+        let python = std::env::var("BENCH_MLX_LM_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let mac = MacTools {
+            sysctl: run("sysctl", sysctl::ARGS).map(|t| sysctl::parse(&t)),
+            profile: run("system_profiler", system_profiler::ARGS)
+                .and_then(|text| system_profiler::parse(&text).ok()),
+            sw_vers: run("sw_vers", &[]).map(|t| sw_vers::parse(&t)),
+            mlx: run(&python, &["-c", mlx_device::SCRIPT]).and_then(|t| mlx_device::parse(&t)),
+        };
+        (mac, None)
     } else {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .map(|t| cpuinfo::parse(&t));
-        (None, None, cpuinfo)
+        (MacTools::default(), cpuinfo)
     };
-    let mut facts = assemble(sysctl, profile, cpuinfo, nvidia::probe_nvml(), &env.gpus);
+    let mut facts = assemble(mac, cpuinfo, nvidia::probe_nvml(), &env.gpus);
     if facts.chip.is_none() && env.cpu_model != "unknown" {
         facts.chip = Some(env.cpu_model.clone());
     }
@@ -124,17 +166,54 @@ mod tests {
             "../../tests/fixtures/hw/system_profiler_m4max_documented.json"
         ))
         .ok();
-        let f = assemble(Some(s), p, None, None, &[]);
+        let mac = MacTools {
+            sysctl: Some(s),
+            profile: p,
+            ..MacTools::default()
+        };
+        let f = assemble(mac, None, None, &[]);
         assert_eq!(f.chip.as_deref(), Some("Apple M4 Max"));
         assert_eq!(f.apple_gpu_cores(), Some(40));
         assert_eq!(f.os_build.as_deref(), Some("15.1 (24B83)"));
         assert_eq!(f.nvidia, None);
+        // An M4's GPU has no matrix units; no engine said anything about their use.
+        let units = f.matrix_units.expect("said for an Apple chip");
+        assert_eq!(
+            (units.present, units.used.as_str()),
+            (Some(false), "not reported")
+        );
+    }
+
+    #[test]
+    fn sw_vers_fills_the_build_and_mlx_the_architecture() {
+        let sw = sw_vers::parse(include_str!(
+            "../../tests/fixtures/hw/sw_vers_documented.txt"
+        ));
+        let mlx = mlx_device::parse(include_str!(
+            "../../tests/fixtures/hw/mlx_device_info_m5_documented.json"
+        ));
+        let sysctl = sysctl::parse("machdep.cpu.brand_string: Apple M5\n");
+        let mac = MacTools {
+            sysctl: Some(sysctl),
+            sw_vers: Some(sw),
+            mlx,
+            ..MacTools::default()
+        };
+        let f = assemble(mac, None, None, &[]);
+        assert_eq!(f.os_build.as_deref(), Some("26.2 (25C56)"));
+        let units = f.matrix_units.expect("matrix units");
+        assert_eq!(units.architecture.as_deref(), Some("applegpu_g17s"));
+        assert_eq!(units.present, Some(true));
+        assert_eq!(units.used, "not reported");
+        // Linux: nothing is said about Apple matrix units.
+        let linux = assemble(MacTools::default(), None, None, &[]);
+        assert_eq!(linux.matrix_units, None);
     }
 
     #[test]
     fn without_nvml_gpu_names_come_from_the_environment_lines() {
         let lines = vec!["NVIDIA H100 PCIe, 81559 MiB".to_string()];
-        let f = assemble(None, None, None, None, &lines);
+        let f = assemble(MacTools::default(), None, None, &lines);
         let nvidia = f.nvidia.unwrap_or_default();
         assert_eq!(nvidia.gpus[0].name, "NVIDIA H100 PCIe");
         assert_eq!(nvidia.driver, None);

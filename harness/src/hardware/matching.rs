@@ -136,6 +136,26 @@ mod tests {
     }
 
     #[test]
+    fn m5_pro_and_max_match_only_their_recorded_bins() {
+        let t = table();
+        let pro = match_chip(&t, "Apple M5 Pro", Some(20));
+        let max = match_chip(&t, "Apple M5 Max", Some(40));
+        assert_eq!(pro.row(), Some("apple-m5-pro-20c"));
+        assert_eq!(max.row(), Some("apple-m5-max-40c"));
+        assert_eq!(bandwidth(&t, &pro), Some(307.0));
+        assert_eq!(bandwidth(&t, &max), Some(614.0));
+        // Apple's figures are "up to": a smaller bin is no row, not the top bin's figure.
+        assert!(matches!(
+            match_chip(&t, "Apple M5 Max", Some(32)),
+            Match::NoRow { .. }
+        ));
+        assert!(matches!(
+            match_chip(&t, "Apple M5 Ultra", None),
+            Match::NoRow { .. }
+        ));
+    }
+
+    #[test]
     fn a_binned_chip_without_a_core_count_is_ambiguous_and_an_unbinned_one_is_not() {
         let t = table();
         let m = match_chip(&t, "Apple M4 Max", None);

@@ -2,14 +2,16 @@
 //! row of the hardware table (memory bandwidth, matrix throughput, each with its source).
 //!
 //! [`table`] reads `harness/data/hardware.toml`; one small parser per tool output
-//! ([`sysctl`], [`system_profiler`], [`cpuinfo`], [`nvidia`]); [`detect`] puts their facts
+//! ([`sysctl`], [`system_profiler`], [`sw_vers`], [`mlx_device`], [`cpuinfo`], [`nvidia`]); [`detect`] puts their facts
 //! together; [`matching`] finds the rows. `bench hw` prints the result and every run manifest
 //! records it.
 
 pub mod cpuinfo;
 pub mod detect;
 pub mod matching;
+pub mod mlx_device;
 pub mod nvidia;
+pub mod sw_vers;
 pub mod sysctl;
 pub mod system_profiler;
 pub mod table;

@@ -596,8 +596,9 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
     out
 }
 
-/// The roofline of the run's single-stream text cases: each target's prefill and decode at
-/// their intensities, under the ceilings their figures were held against.
+/// The roofline of the run's text cases: each target's prefill and decode at their
+/// intensities (and a load case's batched decode), under the ceilings their figures were held
+/// against.
 fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     let target_of: BTreeMap<&str, &str> = run
         .summaries
@@ -608,7 +609,9 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     let mut points: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for r in &run.rooflines {
         let target = target_of.get(r.case.as_str()).copied().unwrap_or("?");
-        if let (Some(compute), Some(memory)) = (&r.prefill_mfu, &r.decode_mbu) {
+        let compute = r.prefill_mfu.as_ref().or(r.aggregate_mfu.as_ref());
+        let memory = r.decode_mbu.as_ref().or(r.aggregate_decode_mbu.as_ref());
+        if let (Some(compute), Some(memory)) = (compute, memory) {
             let label = if compute.ceiling.source == memory.ceiling.source {
                 format!("{}, {}", compute.ceiling.of, compute.ceiling.source)
             } else {
@@ -625,7 +628,11 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
                 });
             }
         }
-        for (phase, point) in [("prefill", r.prefill_point), ("decode", r.decode_point)] {
+        for (phase, point) in [
+            ("prefill", r.prefill_point),
+            ("decode", r.decode_point),
+            ("decode under load", r.aggregate_decode_point),
+        ] {
             if let Some(p) = point {
                 points
                     .entry(format!("{target} {phase}"))
@@ -655,7 +662,9 @@ fn roofline(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
          over the weights and its KV cache for prefill, one token's FLOPs over the bytes it reads \
          for decode), one point per case and phase, under the roof of the device's memory \
          bandwidth and compute peak (the ceilings of the table above). Prefill points move right \
-         as prompts grow; decode stays near one FLOP per byte, bound by memory.",
+         as prompts grow; decode stays near one FLOP per byte, bound by memory. A load case's \
+         decode under load reads the weights once per batched step for every sequence in it, \
+         so it moves right as the batch grows.",
     )
 }
 

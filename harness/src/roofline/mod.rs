@@ -5,18 +5,23 @@
 //! - **decode MBU**: bytes read per decoded token at the mean context over the decode ×
 //!   median `decode_tps` / memory bandwidth.
 //! - **step MFU** (diffusion): median `step_flops_per_s` (FLOPs per step / step time) / peak.
+//! - Load cases ([`aggregate`]): **aggregate decode MBU**, the bytes a batched decode reads
+//!   (weights once per step, each sequence's KV) per second some request was decoding, and
+//!   **aggregate MFU**, every model FLOP of the pattern's requests per second of the pattern.
 //!
 //! The ceilings ([`ceiling`]) come from the matched hardware-table row on a GPU, else from
 //! `bench calibrate`'s stored figures for this machine; the work ([`work`]) from
 //! `bench_workloads::cost`. A figure above 1 is a measurement or table error, never a success:
 //! [`Fraction::above_ceiling`] says so wherever it is shown. Definitions: docs/metrics.md.
 
+pub mod aggregate;
 pub mod ceiling;
 pub mod changes;
 pub mod work;
 
 use serde::Serialize;
 
+use crate::store::{LoadRun, Record};
 use crate::summary::CaseSummary;
 
 pub use ceiling::{Ceiling, Sources};
@@ -28,6 +33,10 @@ pub const ABOVE_CEILING: &str = "above its ceiling: check the table row or calib
 
 /// What to say when no ceiling was found.
 pub const NO_CEILING: &str = "no ceiling: run `bench calibrate`";
+
+/// What to say when a server's device was not named.
+pub const NO_SERVER_DEVICE: &str =
+    "no ceiling: bench cannot tell where a server computes (name it with `server_device` on the target)";
 
 /// One achieved rate held against its ceiling.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +87,14 @@ pub struct CaseRoofline {
     pub prefill_point: Option<RooflinePoint>,
     /// The decode on the roofline plot, where the case has a decode MBU.
     pub decode_point: Option<RooflinePoint>,
+    /// Load cases: the bytes a batched decode read per second some request was decoding,
+    /// against the bandwidth.
+    pub aggregate_decode_mbu: Option<Fraction>,
+    /// Load cases: every model FLOP of the pattern's finished requests per second of the
+    /// pattern, against the compute peak.
+    pub aggregate_mfu: Option<Fraction>,
+    /// The batched decode on the roofline plot, where the case has an aggregate decode MBU.
+    pub aggregate_decode_point: Option<RooflinePoint>,
 }
 
 impl CaseRoofline {
@@ -87,6 +104,8 @@ impl CaseRoofline {
             ("prefill MFU", self.prefill_mfu.as_ref()),
             ("decode MBU", self.decode_mbu.as_ref()),
             ("step MFU", self.step_mfu.as_ref()),
+            ("aggregate decode MBU", self.aggregate_decode_mbu.as_ref()),
+            ("aggregate MFU", self.aggregate_mfu.as_ref()),
         ]
         .into_iter()
         .filter_map(|(name, f)| Some((name, f?)))
@@ -109,9 +128,18 @@ pub fn rate(work: f64, seconds: f64) -> Option<f64> {
     (work.is_finite() && seconds.is_finite() && work > 0.0 && seconds > 0.0).then(|| work / seconds)
 }
 
-/// The roofline figures of a stored run's cases: against the calibration stored in the
-/// results folder that holds the run where it can be read, and the hardware table in any case
-/// (a baseline file has no folder: the table alone). None without the table.
+/// What a run stored that the figures of its load cases are read from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured<'a> {
+    /// `measurements.jsonl`.
+    pub records: &'a [Record],
+    /// `loads.jsonl`.
+    pub loads: &'a [LoadRun],
+}
+
+/// The roofline figures of a stored run's cases: against the calibration stored in the results
+/// folder that holds the run where it can be read, and the hardware table in any case (a
+/// baseline file has no folder: the table alone). None without the table.
 pub fn of_stored_run(
     run: &crate::store::StoredRun,
     summaries: &[CaseSummary],
@@ -122,16 +150,27 @@ pub fn of_stored_run(
     let root = run.dir.parent().unwrap_or(std::path::Path::new("."));
     let sources = Sources::load(root, &run.manifest, &table)
         .unwrap_or_else(|_| Sources::of(&run.manifest, &table, None));
-    of_run(summaries, &sources)
+    let measured = Measured {
+        records: &run.records,
+        loads: &run.loads,
+    };
+    of_run(summaries, measured, &sources)
 }
 
 /// The roofline figures of every case of a run, in `summaries` order.
-pub fn of_run(summaries: &[CaseSummary], sources: &Sources) -> Vec<CaseRoofline> {
-    summaries.iter().map(|s| of_case(s, sources)).collect()
+pub fn of_run(
+    summaries: &[CaseSummary],
+    measured: Measured,
+    sources: &Sources,
+) -> Vec<CaseRoofline> {
+    summaries
+        .iter()
+        .map(|s| of_case(s, measured, sources))
+        .collect()
 }
 
 /// The roofline figures of one case.
-pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
+pub fn of_case(s: &CaseSummary, measured: Measured, sources: &Sources) -> CaseRoofline {
     let mut out = CaseRoofline {
         case: s.case.id.clone(),
         ..CaseRoofline::default()
@@ -144,9 +183,12 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
     let median = |name: &str| s.metric(name).map(|m| m.median);
     if s.case.image.is_some() {
         if let Some(achieved) = median("step_flops_per_s").filter(|v| *v > 0.0) {
-            match sources.compute(&engine.device, &engine.dtype) {
-                Some(ceiling) => out.step_mfu = Some(Fraction { achieved, ceiling }),
-                None => out.missing.push(NO_CEILING.into()),
+            match engine.ceiling_device() {
+                None => out.missing.push(NO_SERVER_DEVICE.into()),
+                Some(device) => match sources.compute(device, &engine.dtype) {
+                    Some(ceiling) => out.step_mfu = Some(Fraction { achieved, ceiling }),
+                    None => out.missing.push(NO_CEILING.into()),
+                },
             }
         }
         return out;
@@ -163,9 +205,15 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
         );
         return out;
     }
-    if s.case.load.is_some() || s.case.params.concurrency != 1 {
+    if s.case.search.is_some() {
+        out.missing.push(
+            "a rate search's probes each run at their own rate: no one figure for the case".into(),
+        );
+        return out;
+    }
+    if s.case.load.is_none() && s.case.params.concurrency != 1 {
         out.missing
-            .push("single-stream cases only (concurrency 1, no load pattern)".into());
+            .push("single-stream cases and load patterns only".into());
         return out;
     }
     let cost = match work::LlmWork::of(&engine) {
@@ -175,11 +223,21 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
             return out;
         }
     };
+    let Some(device) = engine.ceiling_device() else {
+        out.missing.push(NO_SERVER_DEVICE.into());
+        return out;
+    };
+    let compute = sources.compute(device, &cost.dtype);
+    let memory = sources.memory(device);
+    if s.case.load.is_some() {
+        load_case(&mut out, s, measured, &cost, compute, memory);
+        return out;
+    }
     let prompt = u64::from(s.case.params.prompt_tokens);
     let gen = u64::from(s.case.params.gen_tokens);
     let mut no_ceiling = false;
     if let Some(achieved) = median("ttft_s").and_then(|t| rate(cost.prefill_flops(prompt), t)) {
-        match sources.compute(&engine.device, &cost.dtype) {
+        match compute {
             Some(ceiling) => {
                 out.prefill_point = Some(RooflinePoint {
                     intensity: cost.prefill_flops(prompt) / cost.decode_bytes(prompt as f64),
@@ -191,7 +249,7 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
         }
     }
     if let Some(tps) = median("decode_tps").filter(|v| v.is_finite() && *v > 0.0) {
-        match sources.memory(&engine.device) {
+        match memory {
             Some(ceiling) => {
                 let context = work::mean_decode_context(prompt, gen);
                 let achieved = cost.decode_bytes(context) * tps;
@@ -212,5 +270,58 @@ pub fn of_case(s: &CaseSummary, sources: &Sources) -> CaseRoofline {
     out
 }
 
+/// The aggregate figures of a load case: one rate per finished pattern run, their median held
+/// against the ceiling (see [`aggregate`]).
+fn load_case(
+    out: &mut CaseRoofline,
+    s: &CaseSummary,
+    measured: Measured,
+    cost: &work::LlmWork,
+    compute: Option<Ceiling>,
+    memory: Option<Ceiling>,
+) {
+    let prompt = u64::from(s.case.params.prompt_tokens);
+    let rates: Vec<aggregate::PatternRates> =
+        aggregate::pattern_runs(&s.case.id, measured.records, measured.loads)
+            .into_iter()
+            .map(|(run, requests)| aggregate::pattern_rates(cost, run, &requests, prompt))
+            .collect();
+    let of = |f: fn(&aggregate::PatternRates) -> Option<f64>| {
+        aggregate::median(rates.iter().filter_map(f).collect())
+    };
+    let mut no_ceiling = false;
+    if let Some(achieved) = of(|r| r.flops_per_s) {
+        match compute {
+            Some(ceiling) => out.aggregate_mfu = Some(Fraction { achieved, ceiling }),
+            None => no_ceiling = true,
+        }
+    }
+    if cost.shape.experts.is_some() {
+        out.missing.push(
+            "no aggregate decode MBU for a mixture of experts: a batched step reads the experts \
+             its sequences route to, which the requests do not tell"
+                .into(),
+        );
+    } else if let Some(achieved) = of(|r| r.decode_bytes_per_s) {
+        match memory {
+            Some(ceiling) => {
+                if let Some(intensity) = of(|r| r.decode_intensity) {
+                    out.aggregate_decode_point = Some(RooflinePoint {
+                        intensity,
+                        flops_per_s: achieved * intensity,
+                    });
+                }
+                out.aggregate_decode_mbu = Some(Fraction { achieved, ceiling });
+            }
+            None => no_ceiling = true,
+        }
+    }
+    if no_ceiling {
+        out.missing.push(NO_CEILING.into());
+    }
+}
+
+#[cfg(test)]
+mod load_tests;
 #[cfg(test)]
 mod tests;

@@ -82,6 +82,7 @@ fn summary_and_sources(
             dir: Some(dir.to_path_buf()),
             spec: None,
         }),
+        ..EngineView::default()
     };
     let sources = Sources {
         engines: [("cpu".to_string(), engine)].into_iter().collect(),
@@ -99,7 +100,7 @@ fn a_cpu_case_against_its_calibration() {
     // FLOPs. In 10 s against 1000 GFLOP/s: 0.5358993276928.
     let (s, sources) =
         summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(1000.0, 100.0)));
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
     assert!((prefill.value() - 0.535_899_327_692_8).abs() < 1e-12);
     assert_eq!(prefill.ceiling.source, "calibration:fp.json");
@@ -118,7 +119,7 @@ fn a_doctored_case_at_150_percent_is_flagged() {
     // 5,358,993,276,928 FLOPs in 10 s = 535.9 GFLOP/s; against 357.27 GFLOP/s that is 150 %.
     let peak = 5_358_993_276_928.0 / 10.0 / 1.5 / 1e9;
     let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(peak, 100.0)));
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
     assert!((prefill.value() - 1.5).abs() < 1e-9);
     assert!(prefill.above_ceiling());
@@ -131,7 +132,7 @@ fn a_doctored_case_at_150_percent_is_flagged() {
 fn without_a_ceiling_there_is_no_figure_and_the_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, None);
-    let r = of_case(&s, &sources);
+    let r = of_case(&s, Measured::default(), &sources);
     assert!(r.prefill_mfu.is_none() && r.decode_mbu.is_none());
     assert_eq!(r.missing, [NO_CEILING]);
     let line = crate::terminal::roofline::line(&r).expect("a line");
@@ -203,6 +204,7 @@ fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
             dir: Some("/nowhere/qwen3-8b-bf16-seed0-v1".into()),
             spec: Some("synth:qwen3-8b".into()),
         }),
+        ..EngineView::default()
     };
     let work = work::LlmWork::of(&engine).expect("costed from the preset");
     let here = tempfile::tempdir().expect("tempdir");
@@ -227,4 +229,26 @@ fn a_synthesized_model_read_elsewhere_is_costed_from_its_preset() {
         ..engine
     };
     assert!(work::LlmWork::of(&no_spec).is_err());
+}
+
+#[test]
+fn a_gguf_model_reads_its_tensors_at_their_own_types_and_an_f16_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("config.json"), QWEN3_0_6B).expect("write config");
+    let gguf: bench_workloads::cost::GgufWeights = serde_json::from_value(serde_json::json!({
+        "file": "/models/qwen3-0.6b-Q4_K_M.gguf", "tensors": 311, "weights": 1, "bytes": 1,
+        "decode_bytes": 484_220_928u64, "by_type": {}
+    }))
+    .expect("gguf weights");
+    let engine: EngineView = serde_json::from_value(serde_json::json!({
+        "engine": "openai", "device": "server at http://127.0.0.1:8080", "dtype": "as served",
+        "roofline_device": "cpu", "model": {"dir": dir.path()}, "gguf": gguf,
+    }))
+    .expect("an engine as the manifest keeps it");
+    let work = work::LlmWork::of(&engine).expect("costed");
+    // The GGUF's own bytes, and K and V in f16: 2 × 28 × 8 × 128 × 2 = 114,688 per position
+    // (the config's torch_dtype would give the same here; an f32 config would not).
+    assert_eq!(work.decode_bytes(0.0), 484_220_928.0);
+    assert_eq!(work.decode_bytes(10.0), 484_220_928.0 + 1_146_880.0);
+    assert_eq!(engine.ceiling_device(), Some("cpu"));
 }

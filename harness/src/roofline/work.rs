@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use bench_workloads::cost::{
-    decode_bytes, kv_cache_bytes_per_token, LlmShape, Masking, PrefillFlops, WeightFormat,
+    decode_bytes, kv_cache_bytes_per_token, GgufWeights, LlmShape, Masking, PrefillFlops,
+    WeightFormat,
 };
 use serde::Deserialize;
 
@@ -13,6 +14,13 @@ use super::ceiling::canonical_dtype;
 /// The fields of a manifest's engine description (`EngineInfo`) the roofline reads.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct EngineView {
+    /// The engine (`candle`, `openai`, `mlx-lm`, `exo`).
+    #[serde(default)]
+    pub engine: String,
+    /// A server's device on this machine, as the target's `server_device` named it (`cpu`,
+    /// `metal:0`, `cuda:0`).
+    #[serde(default)]
+    pub roofline_device: Option<String>,
     /// The device it computes on (`cpu`, `cuda:0`, `metal:0`; servers: in words).
     #[serde(default)]
     pub device: String,
@@ -22,6 +30,27 @@ pub struct EngineView {
     /// The model it loaded.
     #[serde(default)]
     pub model: Option<ModelView>,
+    /// The weights of the GGUF a server serves, where its target named one.
+    #[serde(default)]
+    pub gguf: Option<GgufWeights>,
+}
+
+impl EngineView {
+    /// The device the figures are held against: a server's `roofline_device`, else the
+    /// engine's own device; none for a server whose device was not named (bench cannot tell
+    /// where a server computes).
+    pub fn ceiling_device(&self) -> Option<&str> {
+        match (&self.roofline_device, self.is_server()) {
+            (Some(device), _) => Some(device),
+            (None, true) => None,
+            (None, false) => Some(&self.device),
+        }
+    }
+
+    /// Whether the engine is a server bench talks to over HTTP.
+    pub fn is_server(&self) -> bool {
+        matches!(self.engine.as_str(), "openai" | "mlx-lm" | "exo")
+    }
 }
 
 /// The model of an [`EngineView`].
@@ -42,7 +71,14 @@ pub struct LlmWork {
     pub shape: LlmShape,
     /// The compute dtype (`f32`, `bf16`, `f16`): the engine's, else the config's `torch_dtype`.
     pub dtype: String,
+    /// A GGUF model's weight bytes one decoded token reads, each tensor at its own
+    /// quantization; the KV cache is then f16, llama.cpp's default (`cache_type_k` and
+    /// `cache_type_v` in its `common/common.h`).
+    pub gguf_decode_bytes: Option<u64>,
 }
+
+/// Bytes of one KV cache element of a llama.cpp server: its default cache type is f16.
+const GGUF_KV_ELEMENT_BYTES: u64 = 2;
 
 impl LlmWork {
     /// The work of the model `engine` loaded; the error says why there is none.
@@ -63,7 +99,9 @@ impl LlmWork {
                 None => return Err(e.to_string()),
             },
         };
-        Self::new(shape, &engine.dtype)
+        let mut work = Self::new(shape, &engine.dtype)?;
+        work.gguf_decode_bytes = engine.gguf.as_ref().map(|g| g.decode_bytes);
+        Ok(work)
     }
 
     /// The work of `shape` computed in `engine_dtype` (or, when that is no dtype, such as a
@@ -75,6 +113,7 @@ impl LlmWork {
         Ok(Self {
             shape,
             dtype: dtype.to_string(),
+            gguf_decode_bytes: None,
         })
     }
 
@@ -90,6 +129,19 @@ impl LlmWork {
         (f.linear + f.attention + lm_head_one) as f64
     }
 
+    /// FLOPs of a prefill of `prompt` tokens whose first `cached` came from the server's
+    /// prefix cache: the linears and attention of the new positions only (each attending to
+    /// every position up to itself), and the LM head on the last. A prompt cached whole still
+    /// computes its last position, whose logits give the first token.
+    pub fn prefill_flops_after(&self, prompt: u64, cached: u64) -> f64 {
+        let cached = cached.min(prompt.saturating_sub(1));
+        if cached == 0 {
+            return self.prefill_flops(prompt);
+        }
+        let lm_head_one = PrefillFlops::new(&self.shape, 1, Masking::Causal).lm_head as f64;
+        self.prefill_flops(prompt) - self.prefill_flops(cached) + lm_head_one
+    }
+
     /// FLOPs of decoding one token after `context` positions: what a prefill one position
     /// longer adds (the linears, attention over the context), plus the LM head.
     pub fn decode_flops(&self, context: u64) -> f64 {
@@ -101,10 +153,29 @@ impl LlmWork {
     /// over the decode): every active weight once in the compute dtype, and K and V of each
     /// position in the same dtype.
     pub fn decode_bytes(&self, context: f64) -> f64 {
-        let format = WeightFormat::from_name(&self.dtype).unwrap_or(WeightFormat::F32);
-        let element = format.bytes(1);
-        let weights = decode_bytes(&self.shape, format, element, 0).weights;
-        weights as f64 + kv_cache_bytes_per_token(&self.shape, element) as f64 * context
+        self.weight_bytes() + self.kv_bytes_per_position() * context
+    }
+
+    /// Bytes of every active weight read once (one decode step, of one sequence or a batch):
+    /// at the compute dtype, or a GGUF's tensors at their own types.
+    pub fn weight_bytes(&self) -> f64 {
+        match self.gguf_decode_bytes {
+            Some(bytes) => bytes as f64,
+            None => decode_bytes(&self.shape, self.format(), 0, 0).weights as f64,
+        }
+    }
+
+    /// Bytes of K and V one attended position adds to a decoded token's reads.
+    pub fn kv_bytes_per_position(&self) -> f64 {
+        let element = match self.gguf_decode_bytes {
+            Some(_) => GGUF_KV_ELEMENT_BYTES,
+            None => self.format().bytes(1),
+        };
+        kv_cache_bytes_per_token(&self.shape, element) as f64
+    }
+
+    fn format(&self) -> WeightFormat {
+        WeightFormat::from_name(&self.dtype).unwrap_or(WeightFormat::F32)
     }
 }
 

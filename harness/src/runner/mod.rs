@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use bench_workloads::cancel;
+use bench_workloads::cost::GgufWeights;
 
 pub use engines::check_devices;
 pub use power::PowerTap;
@@ -26,7 +27,7 @@ pub use prompts::{drawn_length, measured_positions};
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
-use crate::suite::{Suite, Target};
+use crate::suite::{DeviceKind, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
@@ -93,13 +94,30 @@ impl Context<'_, '_> {
         });
     }
 
-    /// The target's engine is loaded: describe it in the manifest and say so.
+    /// The target's engine is loaded: describe it in the manifest and say so. A server's
+    /// `server_device` is kept beside it as `roofline_device`, the device its roofline figures
+    /// are held against, and the weights of its `gguf` as `gguf`.
     fn engine_ready(
         &mut self,
         info: &bench_workloads::engine::EngineInfo,
+        target: &Target,
+        gguf: Option<&GgufWeights>,
     ) -> Result<(), StoreError> {
         let key = self.target.to_string();
-        let value = serde_json::to_value(info).unwrap_or_default();
+        let mut value = serde_json::to_value(info).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            if let Some(device) = &target.server_device {
+                let name = match device.value {
+                    DeviceKind::Cpu => "cpu",
+                    DeviceKind::Metal => "metal:0",
+                    DeviceKind::Cuda => "cuda:0",
+                };
+                object.insert("roofline_device".into(), name.into());
+            }
+            if let Some(weights) = gguf.and_then(|g| serde_json::to_value(g).ok()) {
+                object.insert("gguf".into(), weights);
+            }
+        }
         self.store.update_manifest(|m| {
             m.engines.insert(key.clone(), value);
         })?;
@@ -317,13 +335,22 @@ fn run_engine(
     if target.makes_images() {
         return run_image_engine(ctx, target, nodes, config, cases);
     }
+    let gguf = match target
+        .gguf
+        .as_ref()
+        .map(|g| gguf_weights(&g.value))
+        .transpose()
+    {
+        Ok(gguf) => gguf,
+        Err(e) => return ctx.load_failed(e),
+    };
     let mut engine = match engines::open(target, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         // Not the target's fault: it loads when the run is resumed.
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info())?;
+    ctx.engine_ready(engine.info(), target, gguf.as_ref())?;
     ctx.count_prompt_tokens(engine.as_ref(), cases)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
@@ -363,6 +390,13 @@ fn run_engine(
     Ok(())
 }
 
+/// The weights of the GGUF a target names (`gguf`), or why they cannot be counted.
+fn gguf_weights(path: &str) -> Result<GgufWeights, String> {
+    let model = bench_workloads::gguf::read_model(std::path::Path::new(path))
+        .map_err(|e| format!("`gguf`: {e}"))?;
+    bench_workloads::cost::gguf_weights(&model).map_err(|e| format!("`gguf`: {e}"))
+}
+
 /// Load the diffusion engine of `target` and run its `cases`.
 fn run_image_engine(
     ctx: &mut Context<'_, '_>,
@@ -376,7 +410,7 @@ fn run_image_engine(
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info())?;
+    ctx.engine_ready(engine.info(), target, None)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());

@@ -1,7 +1,8 @@
 //! `summary.csv`: one row per case and metric; `estimated_token_counts` repeats on each row of
 //! a case how many of its measurements counted output tokens only by estimate, and the
-//! roofline columns (`prefill_mfu`, `decode_mbu`, `step_mfu` as fractions of 1, `ceiling`,
-//! `peak_dtype`, `peak_gflops`, `peak_gb_per_s`) repeat that case's figures.
+//! roofline columns (`prefill_mfu`, `decode_mbu`, `step_mfu`, and for load cases
+//! `aggregate_decode_mbu` and `aggregate_mfu`, as fractions of 1; `ceiling`, `peak_dtype`,
+//! `peak_gflops`, `peak_gb_per_s`) repeat that case's figures.
 
 use std::path::Path;
 
@@ -57,6 +58,8 @@ pub fn write_summary_csv(
         "prefill_mfu",
         "decode_mbu",
         "step_mfu",
+        "aggregate_decode_mbu",
+        "aggregate_mfu",
         "ceiling",
         "peak_dtype",
         "peak_gflops",
@@ -130,25 +133,31 @@ pub fn write_summary_csv(
     })
 }
 
-/// The roofline columns of one case: the three fractions, the ceiling sources, the compute
+/// The roofline columns of one case: the five fractions, the ceiling sources, the compute
 /// peak's dtype, the compute peak (GFLOP/s) and the bandwidth (GB/s).
-fn roofline_cells(r: Option<&CaseRoofline>) -> [String; 7] {
+fn roofline_cells(r: Option<&CaseRoofline>) -> [String; 9] {
     let Some(r) = r else {
         return Default::default();
     };
     let fraction = |f: &Option<Fraction>| f.as_ref().map(|f| f.value().to_string());
-    let compute = r.prefill_mfu.as_ref().or(r.step_mfu.as_ref());
+    let compute = r
+        .prefill_mfu
+        .as_ref()
+        .or(r.step_mfu.as_ref())
+        .or(r.aggregate_mfu.as_ref());
+    let memory = r.decode_mbu.as_ref().or(r.aggregate_decode_mbu.as_ref());
     [
         fraction(&r.prefill_mfu).unwrap_or_default(),
         fraction(&r.decode_mbu).unwrap_or_default(),
         fraction(&r.step_mfu).unwrap_or_default(),
+        fraction(&r.aggregate_decode_mbu).unwrap_or_default(),
+        fraction(&r.aggregate_mfu).unwrap_or_default(),
         r.sources(),
         compute.map(|f| f.ceiling.of.clone()).unwrap_or_default(),
         compute
             .map(|f| (f.ceiling.value / 1e9).to_string())
             .unwrap_or_default(),
-        r.decode_mbu
-            .as_ref()
+        memory
             .map(|f| (f.ceiling.value / 1e9).to_string())
             .unwrap_or_default(),
     ]

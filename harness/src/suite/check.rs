@@ -86,6 +86,33 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 Some(_) => {}
             }
         }
+        if let Some(gguf) = target
+            .gguf
+            .as_ref()
+            .filter(|_| engine != EngineKind::Openai)
+        {
+            at(
+                gguf.span.clone(),
+                "`gguf` is for `engine = \"openai\"` targets (a llama.cpp server, say)".into(),
+            );
+        }
+        if let Some(device) = &target.server_device {
+            let remote = target.url.as_ref().and_then(|u| {
+                let url = reqwest::Url::parse(&u.value).ok()?;
+                crate::power::http::remote_host(&url)
+            });
+            if !matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
+                at(
+                    device.span.clone(),
+                    "`server_device` is for `engine = \"openai\"` and `engine = \"mlx-lm\"` targets (the candle engine's is `device`)".into(),
+                );
+            } else if let Some(host) = remote {
+                at(
+                    device.span.clone(),
+                    format!("`server_device` names a device of this machine, but the server is on `{host}`; leave it out (its roofline figures then have no ceiling)"),
+                );
+            }
+        }
         if let Some(t) = &target.startup_timeout_s {
             if !matches!(engine, EngineKind::Exo | EngineKind::MlxLm) {
                 at(

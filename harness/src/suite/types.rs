@@ -302,6 +302,17 @@ pub struct Target {
     /// (default 600): exo's runners all ready, or the server answering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout_s: Option<At<Positive>>,
+    /// `openai`, `mlx-lm`: the device of this machine the server computes on (`cpu`, `metal`,
+    /// `cuda`), for a server running here (bench's own `mlx-lm`, or `url` on loopback). Its
+    /// roofline figures are held against that device's ceiling; without it a server has none
+    /// (bench cannot tell where a server computes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_device: Option<At<DeviceKind>>,
+    /// `openai`: the GGUF the server serves (a `.gguf` file, or a folder holding one model),
+    /// read for the bytes each tensor occupies at its own quantization: its roofline figures
+    /// then count what a decoded token really reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf: Option<At<String>>,
 }
 
 /// What a target's model makes.

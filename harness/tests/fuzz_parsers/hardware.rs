@@ -1,11 +1,14 @@
 //! What bench reads to know the machine: the hardware table (`Table::parse`, a file people
 //! edit, whose errors must give `file:line:column`), and the outputs of `sysctl`,
-//! `system_profiler -json` (whose errors must give a line and column), `/proc/cpuinfo` and
-//! nvidia-smi's name lines, which may say anything and must never panic.
+//! `system_profiler -json` (whose errors must give a line and column), `sw_vers`, MLX's
+//! device answer, `/proc/cpuinfo` and nvidia-smi's name lines, which may say anything and must
+//! never panic.
 
 use std::path::Path;
 
-use bench::hardware::{cpuinfo, nvidia, sysctl, system_profiler, Table, TableError};
+use bench::hardware::{
+    cpuinfo, mlx_device, nvidia, sw_vers, sysctl, system_profiler, Table, TableError,
+};
 
 use crate::corpus;
 use crate::engine::{Target, Verdict};
@@ -18,6 +21,9 @@ const TOKENS: &[&str] = &[
     "hw.perflevel0.physicalcpu: ",
     "hw.perflevel1.physicalcpu: ",
     "kern.osversion: ",
+    "BuildVersion:\t\t",
+    "\"architecture\": \"applegpu_g17s\"",
+    "\"device_info\": {",
     "Apple M4 Max",
     "model name\t: ",
     "processor\t: 0",
@@ -49,6 +55,8 @@ fn check_table(input: &[u8]) -> Verdict {
 fn check_tools(input: &[u8]) -> Verdict {
     let text = String::from_utf8_lossy(input);
     let _ = sysctl::parse(&text);
+    let _ = sw_vers::parse(&text);
+    let _ = mlx_device::parse(&text);
     let _ = cpuinfo::parse(&text);
     for line in text.lines() {
         let _ = nvidia::parse_smi_line(line);

@@ -16,6 +16,7 @@ mod corpus;
 mod engine;
 
 mod exo;
+mod gguf;
 mod hardware;
 mod macmon;
 mod mflux;

@@ -17,10 +17,12 @@
 //!   for the engines that compute logits for the last prompt position only).
 
 mod flux;
+mod gguf;
 mod shape;
 mod work;
 
 pub use flux::{flux_image_tokens, flux_step_flops};
+pub use gguf::{gguf_weights, GgufWeights, TypeShare};
 pub use shape::{Experts, LlmShape};
 pub use work::{
     decode_bytes, kv_cache_bytes_per_token, DecodeBytes, Masking, PrefillFlops, WeightFormat,
