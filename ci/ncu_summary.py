@@ -17,7 +17,7 @@ def launches(path):
     reader = csv.DictReader(rows)
     for row in reader:
         try:
-            yield int(row["ID"]), row["Kernel Name"], float(row["gpu__time_duration.sum"])
+            yield int(row["ID"]), row["Kernel Name"], float(row["gpu__time_duration.sum"].replace(",", ""))
         except (KeyError, ValueError):
             continue  # the units row, or a line ncu wrote for another reason
 

@@ -124,7 +124,7 @@ impl CandleFlux {
             )?,
         )?;
         let head_dim = folder.transformer.hidden_size / folder.transformer.num_heads.max(1);
-        transformer.choose_attention(&device, dtype, head_dim);
+        transformer.choose_kernels(&device, dtype, head_dim);
         let autoencoder = autoencoder::AutoEncoder::new(
             &folder.vae,
             vb(
@@ -187,10 +187,20 @@ impl CandleFlux {
                 if device.is_cpu() { 1024 } else { 4096 },
                 std::time::Duration::from_millis(500),
             )?),
-            kernels: vec![(
-                "transformer attention".into(),
-                transformer.attention_path().describe(),
-            )],
+            kernels: vec![
+                (
+                    "transformer attention".into(),
+                    transformer.kernels().attention.describe(),
+                ),
+                (
+                    "bias, modulation and gated residual".into(),
+                    if transformer.kernels().rowwise {
+                        "one-pass row-wise kernels".into()
+                    } else {
+                        "candle broadcast operations".into()
+                    },
+                ),
+            ],
         };
         Ok(Self {
             t5_tokenizer: tokenizer(&folder.t5_tokenizer)?,

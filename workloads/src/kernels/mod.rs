@@ -2,3 +2,4 @@
 //! reference and a GPU kernel compiled at run time.
 
 pub mod flash_attention;
+pub mod rowwise;

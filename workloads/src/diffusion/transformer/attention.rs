@@ -7,8 +7,9 @@
 //! elsewhere the scores are materialized and candle's softmax runs over them.
 
 use candle_core::{Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 
+use super::dense::Dense;
 use super::embed::Rotary;
 use crate::kernels::flash_attention::{FlashAttention, Kernel};
 
@@ -46,11 +47,11 @@ impl HeadNorm {
 /// The projections and norms of one attention.
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
-    qkv: Linear,
+    qkv: Dense,
     query_norm: HeadNorm,
     key_norm: HeadNorm,
     /// The output projection (FLUX's double blocks apply it per stream).
-    pub proj: Linear,
+    pub proj: Dense,
     heads: usize,
 }
 
@@ -70,22 +71,22 @@ impl SelfAttention {
     pub fn load(dim: usize, heads: usize, qkv_bias: bool, vb: VarBuilder) -> Result<Self> {
         let head_dim = dim / heads;
         Ok(Self {
-            qkv: candle_nn::linear_b(dim, dim * 3, qkv_bias, vb.pp("qkv"))?,
+            qkv: Dense::load(dim, dim * 3, qkv_bias, vb.pp("qkv"))?,
             query_norm: HeadNorm {
                 scale: vb.get(head_dim, "norm.query_norm.scale")?,
             },
             key_norm: HeadNorm {
                 scale: vb.get(head_dim, "norm.key_norm.scale")?,
             },
-            proj: candle_nn::linear(dim, dim, vb.pp("proj"))?,
+            proj: Dense::load(dim, dim, true, vb.pp("proj"))?,
             heads,
         })
     }
 
-    /// Project `xs` (batch, tokens, dim) into normalized heads.
-    pub fn heads(&self, xs: &Tensor) -> Result<Heads> {
+    /// Project `xs` (batch, tokens, dim) into normalized heads (the bias fused when `fused`).
+    pub fn heads(&self, xs: &Tensor, fused: bool) -> Result<Heads> {
         split_heads(
-            &xs.apply(&self.qkv)?,
+            &self.qkv.forward(xs, fused)?,
             self.heads,
             &self.query_norm,
             &self.key_norm,

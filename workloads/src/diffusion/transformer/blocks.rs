@@ -3,10 +3,13 @@
 //! last layer, each modulated by the conditioning vector.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 
-use super::attention::{attend, join, AttentionPath, FusedHeads, SelfAttention};
+use super::attention::{attend, join, FusedHeads, SelfAttention};
+use super::dense::Dense;
 use super::embed::Rotary;
+use super::Kernels;
+use crate::kernels::rowwise;
 
 /// Layer normalization without a learned scale or bias (FLUX's), as one fused kernel.
 #[derive(Debug, Clone)]
@@ -40,36 +43,35 @@ struct Modulation {
 
 impl Modulation {
     /// `xs × (1 + scale) + shift`.
-    fn scale_shift(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.broadcast_mul(&(&self.scale + 1.0)?)?
-            .broadcast_add(&self.shift)
+    fn scale_shift(&self, xs: &Tensor, fused: bool) -> Result<Tensor> {
+        rowwise::modulate(xs, &self.scale, &self.shift, fused)
     }
 
-    /// `gate × xs`.
-    fn gate(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.broadcast_mul(&self.gate)
+    /// `residual + gate × xs`.
+    fn gated(&self, residual: &Tensor, xs: &Tensor, fused: bool) -> Result<Tensor> {
+        rowwise::gated_residual(residual, &self.gate, xs, fused)
     }
 }
 
 /// SiLU then a linear layer to `count` modulations.
 #[derive(Debug, Clone)]
 struct Modulations {
-    lin: Linear,
+    lin: Dense,
     count: usize,
 }
 
 impl Modulations {
     fn load(dim: usize, count: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            lin: candle_nn::linear(dim, 3 * count * dim, vb.pp("lin"))?,
+            lin: Dense::load(dim, 3 * count * dim, true, vb.pp("lin"))?,
             count,
         })
     }
 
-    fn forward(&self, vec: &Tensor) -> Result<Vec<Modulation>> {
-        let parts = vec
-            .silu()?
-            .apply(&self.lin)?
+    fn forward(&self, vec: &Tensor, fused: bool) -> Result<Vec<Modulation>> {
+        let parts = self
+            .lin
+            .forward(&vec.silu()?, fused)?
             .unsqueeze(1)?
             .chunk(3 * self.count, D::Minus1)?;
         Ok(parts
@@ -86,22 +88,23 @@ impl Modulations {
 /// Linear, GELU (tanh approximation), linear.
 #[derive(Debug, Clone)]
 struct Mlp {
-    lin1: Linear,
-    lin2: Linear,
+    lin1: Dense,
+    lin2: Dense,
 }
 
 impl Mlp {
     fn load(dim: usize, hidden: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            lin1: candle_nn::linear(dim, hidden, vb.pp("0"))?,
-            lin2: candle_nn::linear(hidden, dim, vb.pp("2"))?,
+            lin1: Dense::load(dim, hidden, true, vb.pp("0"))?,
+            lin2: Dense::load(hidden, dim, true, vb.pp("2"))?,
         })
     }
 }
 
-impl Module for Mlp {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        xs.apply(&self.lin1)?.gelu()?.apply(&self.lin2)
+impl Mlp {
+    fn forward(&self, xs: &Tensor, fused: bool) -> Result<Tensor> {
+        self.lin2
+            .forward(&self.lin1.forward_gelu(xs, fused)?, fused)
     }
 }
 
@@ -136,10 +139,13 @@ impl Stream {
         attn: &Tensor,
         m: &[Modulation],
         norm: &PlainNorm,
+        fused: bool,
     ) -> Result<Tensor> {
-        let xs = (xs + m[0].gate(&attn.apply(&self.attention.proj)?)?)?;
-        let mlp = m[1].scale_shift(&xs.apply(norm)?)?.apply(&self.mlp)?;
-        xs + m[1].gate(&mlp)?
+        let xs = m[0].gated(xs, &self.attention.proj.forward(attn, fused)?, fused)?;
+        let mlp = self
+            .mlp
+            .forward(&m[1].scale_shift(&xs.apply(norm)?, fused)?, fused)?;
+        m[1].gated(&xs, &mlp, fused)
     }
 }
 
@@ -174,25 +180,26 @@ impl DoubleBlock {
         txt: &Tensor,
         vec: &Tensor,
         rotary: &Rotary,
-        path: AttentionPath,
+        kernels: Kernels,
     ) -> Result<(Tensor, Tensor)> {
-        let img_m = self.img.modulation.forward(vec)?;
-        let txt_m = self.txt.modulation.forward(vec)?;
-        let img_heads = self
-            .img
-            .attention
-            .heads(&img_m[0].scale_shift(&img.apply(&self.norm)?)?)?;
-        let txt_heads = self
-            .txt
-            .attention
-            .heads(&txt_m[0].scale_shift(&txt.apply(&self.norm)?)?)?;
-        let attn = attend(&join(&txt_heads, &img_heads)?, rotary, path)?;
+        let fused = kernels.rowwise;
+        let img_m = self.img.modulation.forward(vec, fused)?;
+        let txt_m = self.txt.modulation.forward(vec, fused)?;
+        let img_heads = self.img.attention.heads(
+            &img_m[0].scale_shift(&img.apply(&self.norm)?, fused)?,
+            fused,
+        )?;
+        let txt_heads = self.txt.attention.heads(
+            &txt_m[0].scale_shift(&txt.apply(&self.norm)?, fused)?,
+            fused,
+        )?;
+        let attn = attend(&join(&txt_heads, &img_heads)?, rotary, kernels.attention)?;
         let text_tokens = txt.dim(1)?;
         let txt_attn = attn.narrow(1, 0, text_tokens)?;
         let img_attn = attn.narrow(1, text_tokens, attn.dim(1)? - text_tokens)?;
         Ok((
-            self.img.finish(img, &img_attn, &img_m, &self.norm)?,
-            self.txt.finish(txt, &txt_attn, &txt_m, &self.norm)?,
+            self.img.finish(img, &img_attn, &img_m, &self.norm, fused)?,
+            self.txt.finish(txt, &txt_attn, &txt_m, &self.norm, fused)?,
         ))
     }
 }
@@ -201,8 +208,8 @@ impl DoubleBlock {
 /// MLP's input, one projection back from attention and MLP together.
 #[derive(Debug, Clone)]
 pub struct SingleBlock {
-    linear1: Linear,
-    linear2: Linear,
+    linear1: Dense,
+    linear2: Dense,
     heads: FusedHeads,
     modulation: Modulations,
     norm: PlainNorm,
@@ -214,8 +221,8 @@ impl SingleBlock {
     /// Load block `vb` (`linear1`, `linear2`, `norm`, `modulation`).
     pub fn load(dim: usize, mlp: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            linear1: candle_nn::linear(dim, dim * 3 + mlp, vb.pp("linear1"))?,
-            linear2: candle_nn::linear(dim + mlp, dim, vb.pp("linear2"))?,
+            linear1: Dense::load(dim, dim * 3 + mlp, true, vb.pp("linear1"))?,
+            linear2: Dense::load(dim + mlp, dim, true, vb.pp("linear2"))?,
             heads: FusedHeads::load(dim / heads, heads, &vb)?,
             modulation: Modulations::load(dim, 1, vb.pp("modulation"))?,
             norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
@@ -230,21 +237,24 @@ impl SingleBlock {
         xs: &Tensor,
         vec: &Tensor,
         rotary: &Rotary,
-        path: AttentionPath,
+        kernels: Kernels,
     ) -> Result<Tensor> {
-        let m = self.modulation.forward(vec)?;
-        let projected = m[0]
-            .scale_shift(&xs.apply(&self.norm)?)?
-            .apply(&self.linear1)?;
+        let fused = kernels.rowwise;
+        let m = self.modulation.forward(vec, fused)?;
+        let projected = self
+            .linear1
+            .forward(&m[0].scale_shift(&xs.apply(&self.norm)?, fused)?, fused)?;
         let heads = self
             .heads
             .heads(&projected.narrow(D::Minus1, 0, 3 * self.dim)?)?;
         let mlp = projected
             .narrow(D::Minus1, 3 * self.dim, self.mlp)?
             .gelu()?;
-        let attn = attend(&heads, rotary, path)?;
-        let out = Tensor::cat(&[attn, mlp], 2)?.apply(&self.linear2)?;
-        xs + m[0].gate(&out)?
+        let attn = attend(&heads, rotary, kernels.attention)?;
+        let out = self
+            .linear2
+            .forward(&Tensor::cat(&[attn, mlp], 2)?, fused)?;
+        m[0].gated(xs, &out, fused)
     }
 }
 
@@ -252,8 +262,8 @@ impl SingleBlock {
 #[derive(Debug, Clone)]
 pub struct LastLayer {
     norm: PlainNorm,
-    linear: Linear,
-    modulation: Linear,
+    linear: Dense,
+    modulation: Dense,
 }
 
 impl LastLayer {
@@ -261,18 +271,16 @@ impl LastLayer {
     pub fn load(dim: usize, out: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
-            linear: candle_nn::linear(dim, out, vb.pp("linear"))?,
-            modulation: candle_nn::linear(dim, 2 * dim, vb.pp("adaLN_modulation.1"))?,
+            linear: Dense::load(dim, out, true, vb.pp("linear"))?,
+            modulation: Dense::load(dim, 2 * dim, true, vb.pp("adaLN_modulation.1"))?,
         })
     }
 
     /// The latent prediction of each image token.
-    pub fn forward(&self, xs: &Tensor, vec: &Tensor) -> Result<Tensor> {
-        let parts = vec.silu()?.apply(&self.modulation)?.chunk(2, 1)?;
+    pub fn forward(&self, xs: &Tensor, vec: &Tensor, fused: bool) -> Result<Tensor> {
+        let parts = self.modulation.forward(&vec.silu()?, fused)?.chunk(2, 1)?;
         let (shift, scale) = (parts[0].unsqueeze(1)?, parts[1].unsqueeze(1)?);
-        xs.apply(&self.norm)?
-            .broadcast_mul(&(scale + 1.0)?)?
-            .broadcast_add(&shift)?
-            .apply(&self.linear)
+        let modulated = rowwise::modulate(&xs.apply(&self.norm)?, &scale, &shift, fused)?;
+        self.linear.forward(&modulated, fused)
     }
 }

@@ -10,24 +10,35 @@
 
 mod attention;
 mod blocks;
+mod dense;
 mod embed;
 
 use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use candle_transformers::models::flux::model::Config;
 
 pub use attention::AttentionPath;
 use blocks::{DoubleBlock, LastLayer, SingleBlock};
+use dense::Dense;
 use embed::{timestep_embedding, MlpEmbedder, Rotary};
 
-use crate::kernels::flash_attention;
+use crate::kernels::{flash_attention, rowwise};
+
+/// The kernels a forward pass uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kernels {
+    /// How attention is computed.
+    pub attention: AttentionPath,
+    /// Bias additions, modulations and gated residuals in one pass each ([`rowwise`]).
+    pub rowwise: bool,
+}
 
 /// The FLUX transformer: predicts the flow of image latents at a timestep, conditioned on
 /// text embeddings, a pooled text vector and (FLUX.1-dev) a guidance strength.
 #[derive(Debug, Clone)]
 pub struct FluxTransformer {
-    img_in: Linear,
-    txt_in: Linear,
+    img_in: Dense,
+    txt_in: Dense,
     time_in: MlpEmbedder,
     vector_in: MlpEmbedder,
     guidance_in: Option<MlpEmbedder>,
@@ -37,12 +48,12 @@ pub struct FluxTransformer {
     axes_dim: Vec<usize>,
     theta: f64,
     heads: usize,
-    path: AttentionPath,
+    kernels: Kernels,
 }
 
 impl FluxTransformer {
     /// Load the weights under `vb` (black-forest-labs' tensor names) for `config`. Attention
-    /// starts [`AttentionPath::Plain`]; see [`choose_attention`](Self::choose_attention).
+    /// starts with candle's operations; see [`choose_kernels`](Self::choose_kernels).
     pub fn load(config: &Config, vb: VarBuilder) -> Result<Self> {
         let dim = config.hidden_size;
         let mlp = (dim as f64 * config.mlp_ratio) as usize;
@@ -62,8 +73,8 @@ impl FluxTransformer {
             .map(|i| SingleBlock::load(dim, mlp, heads, vb.pp("single_blocks").pp(i)))
             .collect::<Result<_>>()?;
         Ok(Self {
-            img_in: candle_nn::linear(config.in_channels, dim, vb.pp("img_in"))?,
-            txt_in: candle_nn::linear(config.context_in_dim, dim, vb.pp("txt_in"))?,
+            img_in: Dense::load(config.in_channels, dim, true, vb.pp("img_in"))?,
+            txt_in: Dense::load(config.context_in_dim, dim, true, vb.pp("txt_in"))?,
             time_in: MlpEmbedder::load(256, dim, vb.pp("time_in"))?,
             vector_in: MlpEmbedder::load(config.vec_in_dim, dim, vb.pp("vector_in"))?,
             guidance_in: config
@@ -76,33 +87,45 @@ impl FluxTransformer {
             axes_dim: config.axes_dim.clone(),
             theta: config.theta as f64,
             heads,
-            path: AttentionPath::Plain,
+            kernels: Kernels {
+                attention: AttentionPath::Plain,
+                rowwise: false,
+            },
         })
     }
 
-    /// Use flash attention where `device` runs bf16 with FLUX's head dimension and a kernel
-    /// agrees with plain attention there (checked now: the kernels are compiled at run time).
-    pub fn choose_attention(&mut self, device: &Device, dtype: DType, head_dim: usize) {
-        if !(device.is_cuda() && dtype == DType::BF16 && head_dim == flash_attention::HEAD_DIM) {
+    /// Choose the fastest kernels that agree with candle's operations on `device` (checked
+    /// now: they are compiled at run time): flash attention for bf16 with FLUX's head
+    /// dimension, and the one-pass row-wise operations for bf16.
+    pub fn choose_kernels(&mut self, device: &Device, dtype: DType, head_dim: usize) {
+        if !(device.is_cuda() && dtype == DType::BF16) {
             return;
         }
-        match flash_attention::check(device) {
-            Ok(Some(kernel)) => self.path = AttentionPath::Flash(kernel),
-            Ok(None) => tracing::warn!(
-                "no flash-attention kernel agrees with plain attention on this GPU; FLUX materializes the scores"
-            ),
-            Err(e) => tracing::warn!("flash attention is unavailable ({e}); FLUX materializes the scores"),
+        if head_dim == flash_attention::HEAD_DIM {
+            match flash_attention::check(device) {
+                Ok(Some(kernel)) => self.kernels.attention = AttentionPath::Flash(kernel),
+                Ok(None) => tracing::warn!(
+                    "no flash-attention kernel agrees with plain attention on this GPU; FLUX materializes the scores"
+                ),
+                Err(e) => tracing::warn!(
+                    "flash attention is unavailable ({e}); FLUX materializes the scores"
+                ),
+            }
+        }
+        match rowwise::check(device) {
+            Ok(agrees) => self.kernels.rowwise = agrees,
+            Err(e) => tracing::warn!("the row-wise kernels are unavailable ({e}); using candle's"),
         }
     }
 
-    /// How attention is computed.
-    pub fn attention_path(&self) -> AttentionPath {
-        self.path
+    /// The kernels in use.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
-    /// Use `path` for attention (tests compare the paths).
-    pub fn set_attention_path(&mut self, path: AttentionPath) {
-        self.path = path;
+    /// Use `kernels` (tests compare them).
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
     }
 
     /// The predicted flow of `img` (batch, image tokens, channels) at `timesteps` (batch), with
@@ -122,23 +145,24 @@ impl FluxTransformer {
         let dtype = img.dtype();
         let ids = Tensor::cat(&[txt_ids, img_ids], 1)?;
         let rotary = Rotary::new(&ids, &self.axes_dim, self.theta, self.heads, dtype)?;
-        let mut txt = txt.apply(&self.txt_in)?;
-        let mut img = img.apply(&self.img_in)?;
+        let fused = self.kernels.rowwise;
+        let mut txt = self.txt_in.forward(txt, fused)?;
+        let mut img = self.img_in.forward(img, fused)?;
         let mut vec = timestep_embedding(timesteps, 256, dtype)?.apply(&self.time_in)?;
         if let (Some(embedder), Some(guidance)) = (&self.guidance_in, guidance) {
             vec = (vec + timestep_embedding(guidance, 256, dtype)?.apply(embedder))?;
         }
         let vec = (vec + y.apply(&self.vector_in))?;
         for block in &self.double_blocks {
-            (img, txt) = block.forward(&img, &txt, &vec, &rotary, self.path)?;
+            (img, txt) = block.forward(&img, &txt, &vec, &rotary, self.kernels)?;
         }
         let text_tokens = txt.dim(1)?;
         let mut xs = Tensor::cat(&[&txt, &img], 1)?;
         for block in &self.single_blocks {
-            xs = block.forward(&xs, &vec, &rotary, self.path)?;
+            xs = block.forward(&xs, &vec, &rotary, self.kernels)?;
         }
         let img = xs.narrow(1, text_tokens, xs.dim(1)? - text_tokens)?;
-        self.final_layer.forward(&img, &vec)
+        self.final_layer.forward(&img, &vec, fused)
     }
 }
 

@@ -129,15 +129,19 @@ fn flash_attention_gives_the_plain_prediction() {
         .unwrap()
     };
     let plain = run(&ours);
-    ours.set_attention_path(AttentionPath::Flash(Kernel::Paired));
+    ours.set_kernels(Kernels {
+        attention: AttentionPath::Flash(Kernel::Paired),
+        rowwise: true,
+    });
     let flash = run(&ours);
     assert!(max_diff(&plain, &flash) < 1e-4);
 }
 
 #[test]
-fn the_cpu_keeps_plain_attention() {
+fn the_cpu_keeps_candle_operations() {
     let config = tiny(true);
     let (_, mut ours) = models(&config);
-    ours.choose_attention(&Device::Cpu, DType::BF16, 128);
-    assert_eq!(ours.attention_path(), AttentionPath::Plain);
+    ours.choose_kernels(&Device::Cpu, DType::BF16, 128);
+    assert_eq!(ours.kernels().attention, AttentionPath::Plain);
+    assert!(!ours.kernels().rowwise);
 }

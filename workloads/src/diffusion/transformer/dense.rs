@@ -1,0 +1,58 @@
+//! A linear layer whose bias is added by [`rowwise`](crate::kernels::rowwise) (one pass on
+//! GPUs, optionally with GELU) instead of candle's broadcast addition.
+
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::kernels::rowwise;
+
+/// `x Wᵀ + b`, black-forest-labs' `weight` (out, in) and `bias` (out).
+#[derive(Debug, Clone)]
+pub struct Dense {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Dense {
+    /// Load `weight` and, when `bias`, `bias` under `vb`.
+    pub fn load(input: usize, output: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get((output, input), "weight")?,
+            bias: bias.then(|| vb.get(output, "bias")).transpose()?,
+        })
+    }
+
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let (rows, input) = (
+            dims[..dims.len() - 1].iter().product::<usize>(),
+            dims[dims.len() - 1],
+        );
+        let mut shape = dims.to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = self.weight.dim(0)?;
+        }
+        x.contiguous()?
+            .reshape((rows, input))?
+            .matmul(&self.weight.t()?)?
+            .reshape(shape)
+    }
+
+    /// `x Wᵀ + b` for `x` (…, in), the bias in one fused pass when `fused`.
+    pub fn forward(&self, x: &Tensor, fused: bool) -> Result<Tensor> {
+        let y = self.product(x)?;
+        match &self.bias {
+            Some(bias) => rowwise::add_bias(&y, bias, fused),
+            None => Ok(y),
+        }
+    }
+
+    /// GELU (tanh approximation) of [`forward`](Self::forward).
+    pub fn forward_gelu(&self, x: &Tensor, fused: bool) -> Result<Tensor> {
+        let y = self.product(x)?;
+        match &self.bias {
+            Some(bias) => rowwise::add_bias_gelu(&y, bias, fused),
+            None => y.gelu(),
+        }
+    }
+}
