@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR
+#   ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -14,8 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR}"
-out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|first OUT_DIR}"
+part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
@@ -131,6 +131,13 @@ case "$part" in
     step "bench calibrate: the card's matrix rates and memory-read bandwidth"
     timeout 60 "$bench" calibrate --results "$results" --sizes 4096 --json >"$out/calibration.json"
     ;;
+  fluxstep)
+    # FLUX.1-dev in bench and PyTorch's FLUX step, in about two minutes: the FLUX ratio after
+    # a change, when device time is short.
+    suite 130 ci/gpu-flux-dev.toml
+    step "PyTorch: FLUX.1-dev transformer step and VAE decode"
+    peer 50 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    ;;
   first)
     # One call that gets a figure for every target of issue 14 when calls are scarce: each
     # bench run stops at its limit with what finished stored (the machine keeps nothing, so a
@@ -144,7 +151,7 @@ case "$part" in
     peer 20 matmul --out "$out/peer-matmul.json"
     ;;
   *)
-    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash or first)"
+    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash, fluxstep or first)"
     exit 2
     ;;
 esac
