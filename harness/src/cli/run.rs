@@ -149,6 +149,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
     let rooflines = rooflines(&store, &summaries)?;
     store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
+    store::write_conversations_csv(&store.dir().join(store::CONVERSATIONS), &summaries)?;
     let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
     let complete = still_to_do == 0;
     // An interrupt that came once everything was stored cost nothing: the run is complete.
@@ -186,6 +187,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             roofline_footer(&rooflines),
             crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
             crate::terminal::search::footer(&summaries),
+            crate::terminal::conversation::footer(&summaries),
         ]
         .into_iter()
         .flatten()
