@@ -133,6 +133,7 @@ impl Case {
                 concurrency: 1,
                 rate_rps: None,
                 depth: 0,
+                turns: 0,
             },
             warmup: 0,
             repetitions,
@@ -209,6 +210,7 @@ fn image_cases(
                             concurrency: 1,
                             rate_rps: None,
                             depth: 0,
+                            turns: 0,
                         },
                         warmup: workload.warmup.unwrap_or(suite.suite.warmup),
                         repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
@@ -257,6 +259,9 @@ pub struct LlmParams {
     /// Context already in the KV cache before the measured prompt, tokens.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub depth: u32,
+    /// Turns of each conversation (a repetition is one conversation); 0: requests of their own.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub turns: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -380,6 +385,7 @@ impl Plan {
                         (Some(r), None) => r.values().iter().copied().map(Some).collect(),
                         (None, None) => vec![None],
                     };
+                    let turns = workload.turns.as_ref().map_or(0, |t| t.value.0);
                     let depths = workload
                         .depth
                         .as_ref()
@@ -400,6 +406,7 @@ impl Plan {
                                     // A search has no one rate: each probe has its own.
                                     rate_rps: rate_rps.filter(|_| search.is_none()),
                                     depth,
+                                    turns,
                                 };
                                 let rate_id = |r: f64| {
                                     if search.is_some() {
@@ -413,6 +420,10 @@ impl Plan {
                                     format!("-d{depth}")
                                 } else {
                                     String::new()
+                                };
+                                let turns_id = match turns {
+                                    0 => String::new(),
+                                    t => format!("-t{t}"),
                                 };
                                 let mut load = match rate_rps {
                                     None => format!("-c{concurrency}"),
@@ -432,7 +443,7 @@ impl Plan {
                                 };
                                 cases.push(Case {
                                     id: format!(
-                                        "{}/{}/{prompt_id}{gen_id}{depth_id}{load}",
+                                        "{}/{}/{prompt_id}{gen_id}{depth_id}{turns_id}{load}",
                                         target.name.value, workload.name.value
                                     ),
                                     target: target.name.value.to_string(),

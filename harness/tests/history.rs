@@ -31,6 +31,7 @@ fn case() -> Case {
             concurrency: 1,
             rate_rps: None,
             depth: 0,
+            turns: 0,
         },
         warmup: 0,
         repetitions: 3,

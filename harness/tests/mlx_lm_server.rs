@@ -327,3 +327,75 @@ seed = 5
             > 0
     );
 }
+
+/// Conversations against the real server (chat endpoint, its chat template): every turn is
+/// answered, the prompt the server counts grows turn by turn with the history bench resends,
+/// and what the server says of its cache is kept: the resent history comes from its cache.
+#[test]
+fn conversations_run_against_the_real_mlx_lm_server() {
+    let Ok(python) = std::env::var("BENCH_MLX_LM_PYTHON") else {
+        eprintln!("skipped: set BENCH_MLX_LM_PYTHON to a Python with mlx-lm (.ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("chat.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"[suite]
+name = "mlx-lm-chat"
+repetitions = 2
+warmup = 0
+
+[power]
+sampler = "none"
+
+[[target]]
+name = "mlx"
+engine = "mlx-lm"
+model = "synth:tiny"
+python = "{python}"
+timeout_s = 60
+
+[[workload]]
+name = "chat"
+kind = "llm"
+turns = 3
+prompt_tokens = 16
+gen_tokens = 4
+"#
+        ),
+    )
+    .unwrap();
+    let out = run_suite(tmp.path(), &suite, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = only_run_dir(&tmp.path().join("results"));
+    let records = read_jsonl(&dir.join("measurements.jsonl"));
+    assert_eq!(records.len(), 6);
+    for conversation in records.chunks(3) {
+        let mut before = 0;
+        for (turn, r) in conversation.iter().enumerate() {
+            assert_eq!(r["status"], "ok", "{r}");
+            assert_eq!(r["conversation"]["turn"], turn as u64 + 1, "{r}");
+            assert_eq!(r["token_count_source"], "server-usage", "{r}");
+            let prompt = r["prompt_tokens"].as_u64().unwrap();
+            // The history: the earlier messages of 16 tokens and answers of 4, templated.
+            assert!(prompt >= before + 16 + 4 * (turn as u64 > 0) as u64, "{r}");
+            before = prompt;
+            if let Some(cached) = r["metrics"]["cached_prompt_tokens"].as_f64() {
+                assert!(cached <= prompt as f64, "{r}");
+                // The history resent is what the server generated, so its prompt cache serves
+                // it (mlx-lm reports the reuse).
+                if turn > 0 {
+                    assert!(cached > 0.0, "the history is served from the cache: {r}");
+                }
+            }
+        }
+    }
+    let csv = std::fs::read_to_string(dir.join("conversations.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}

@@ -729,3 +729,57 @@ fn server_keys_are_for_servers_and_server_device_for_this_machine() {
     assert_eq!(found.as_deref(), Some("target[0].server_device"), "{text}");
     assert!(msg.contains("10.0.0.7"), "{text}");
 }
+
+#[test]
+fn turns_make_one_case_of_conversations_with_its_own_id() {
+    let chat = GOOD.replace("gen_tokens = 4", "gen_tokens = 4\nturns = 3");
+    let plan = Plan::expand(&suite::parse(&chat, Path::new("x.toml")).unwrap());
+    let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["cpu/w/p16-g4-t3-c1", "cpu/w/p32-g4-t3-c1"]);
+    assert_eq!(plan.cases[0].params.turns, 3);
+}
+
+#[test]
+fn turns_that_make_no_sense_are_located_errors() {
+    let at_turns = |extra: &str, engine: &str| {
+        let src = GOOD
+            .replace(
+                "gen_tokens = 4",
+                &format!("gen_tokens = 4\nturns = 2\n{extra}"),
+            )
+            .replace("engine = \"candle\"", engine);
+        problem(&src)
+    };
+    let server = "engine = \"openai\"\nurl = \"http://127.0.0.1:8080\"";
+
+    let (line, _, _, msg, text) =
+        problem(&GOOD.replace("gen_tokens = 4", "gen_tokens = 4\nturns = 0"));
+    assert_eq!(line, 16, "{text}");
+    assert!(msg.contains("positive integer"), "{text}");
+
+    for (extra, says) in [
+        ("concurrency = 4", "load patterns"),
+        ("rate = [2.0]", "load patterns"),
+        ("rate = \"search\"\nslo = { ttft_s = 1.0 }", "rate search"),
+        ("depth = [64]", "`depth`"),
+    ] {
+        let (line, _, _, msg, text) = at_turns(extra, server);
+        assert_eq!(line, 17, "{extra}: {text}");
+        assert!(
+            msg.contains("`turns`") && msg.contains(says),
+            "{extra}: {text}"
+        );
+    }
+    let (line, _, _, msg, text) =
+        at_turns("", "engine = \"exo\"\nurl = \"http://127.0.0.1:52415\"");
+    assert_eq!(line, 17, "{text}");
+    assert!(
+        msg.contains("`exo`") && msg.contains("conversations"),
+        "{text}"
+    );
+    // Depth 0 is no depth.
+    let src = GOOD
+        .replace("gen_tokens = 4", "gen_tokens = 4\nturns = 2\ndepth = [0]")
+        .replace("engine = \"candle\"", server);
+    assert!(suite::parse(&src, Path::new("x.toml")).is_ok());
+}

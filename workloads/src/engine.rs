@@ -27,6 +27,20 @@ pub struct LlmRequest {
     /// Tokens of context in the KV cache before the prompt, prefilled unmeasured (engines
     /// that support it; 0 for none).
     pub depth: usize,
+    /// For a turn of a conversation: the earlier exchanges it resends before its prompt (empty
+    /// for the first turn), and the engine returns this turn's exchange in its measurement
+    /// ([`LlmMeasurement::exchange`]). `None`: a request of its own.
+    pub conversation: Option<Vec<Exchange>>,
+}
+
+/// One exchange of a conversation: the user's message as sent and the answer the engine
+/// returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The user's message, as text.
+    pub user: Arc<str>,
+    /// The answer, as text (a server's answer without its reasoning).
+    pub assistant: Arc<str>,
 }
 
 impl LlmRequest {
@@ -36,6 +50,7 @@ impl LlmRequest {
             prompt: PromptInput::Tokens(prompt_tokens),
             gen_tokens,
             depth,
+            conversation: None,
         }
     }
 
@@ -117,6 +132,9 @@ pub struct LlmMeasurement {
     pub device_peak_memory: Option<PeakMemory>,
     /// What a server said about the request, for servers.
     pub server: Option<ServerReport>,
+    /// For a turn of a conversation ([`LlmRequest::conversation`]): its message and answer,
+    /// for the next turn to resend.
+    pub exchange: Option<Exchange>,
 }
 
 /// One request of a load pattern with its measurement.
@@ -355,6 +373,7 @@ mod tests {
             peak_memory: None,
             device_peak_memory: None,
             server: None,
+            exchange: None,
         };
         assert_eq!(m.ttft_s(), Some(0.1));
         assert!((m.decode_tps().unwrap() - 5.0 / 0.06).abs() < 1e-9);

@@ -8,6 +8,7 @@
 pub mod calibrate;
 pub mod cancel;
 pub mod children;
+pub mod conversation;
 pub mod cost;
 pub mod cpu_time;
 pub mod diffusion;

@@ -103,6 +103,7 @@ fn a_text_prompt_runs_as_tokenized() {
                 prompt: PromptInput::Text(text.into()),
                 gen_tokens: 3,
                 depth,
+                conversation: None,
             })
             .unwrap();
         assert_eq!((m.prompt_tokens, m.output_tokens), (tokens, 3));
@@ -111,6 +112,7 @@ fn a_text_prompt_runs_as_tokenized() {
         prompt: PromptInput::Text("".into()),
         gen_tokens: 3,
         depth: 0,
+        conversation: None,
     });
     assert!(matches!(empty, Err(Error::Request(_))));
 }

@@ -35,6 +35,7 @@ pub mod speedup;
 pub mod sustained;
 pub mod throughput;
 pub mod ttft;
+pub mod turns;
 
 pub use axis::format_seconds;
 pub use style::{series_colour, PALETTE_HEX};

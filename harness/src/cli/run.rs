@@ -153,6 +153,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let rooflines = rooflines(&store, &summaries, measured)?;
     store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
+    store::write_conversations_csv(&store.dir().join(store::CONVERSATIONS), &summaries)?;
     let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
     let complete = still_to_do == 0;
     // An interrupt that came once everything was stored cost nothing: the run is complete.
@@ -190,6 +191,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             roofline_footer(&rooflines),
             crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
             crate::terminal::search::footer(&summaries),
+            crate::terminal::conversation::footer(&summaries),
         ]
         .into_iter()
         .flatten()

@@ -63,9 +63,10 @@ fn bar(m: Option<&MetricSummary>) -> Option<Bar> {
     })
 }
 
-/// Text cases that send one request at a time (the TTFT sweep's).
+/// Text cases that send one request at a time (the TTFT sweep's), each of its own (not the
+/// turns of a conversation, whose prompts grow).
 fn single_text(s: &CaseSummary) -> bool {
-    s.case.image.is_none() && s.case.load.is_none()
+    s.case.image.is_none() && s.case.load.is_none() && s.case.params.turns == 0
 }
 
 /// Single-stream text cases of one prompt length (no prompt file or drawn lengths).
@@ -88,6 +89,7 @@ pub fn run_figures(run: &ReportedRun) -> Vec<Figure> {
     out.extend(scaling(s, size));
     out.extend(super::soak::figures(run, size));
     out.extend(s.iter().filter_map(|c| rate_search(c, size)));
+    out.extend(super::conversation::figure_of(s, size));
     out.extend(roofline(run, size));
     out
 }

@@ -6,6 +6,7 @@
 //! message can never become markup; and each page's Content-Security-Policy forbids scripts and
 //! every fetch, so that even a value that slipped past the escaping could not run or call out.
 
+mod conversation;
 mod figures;
 mod html;
 mod pages;
@@ -183,6 +184,7 @@ impl Report {
                 tables::scaling(&crate::summary::scaling::scaling(&r.summaries)).map(titled),
             );
             out.extend(tables::roofline(&r.rooflines).map(titled));
+            out.extend(conversation::table(&r.summaries).map(titled));
             out.extend(r.summaries.iter().map(|s| titled(tables::case_metrics(s))));
         }
         out.extend(self.comparisons.iter().map(tables::comparison));

@@ -150,6 +150,18 @@ pub fn run(r: &ReportedRun) -> String {
             t.to_html()
         );
     }
+    if let Some(t) = super::conversation::table(&r.summaries) {
+        let _ = write!(
+            body,
+            "<h3>{}</h3>\n<p class=\"note\">Each turn of a conversation resends the earlier \
+             messages and the answers the server returned, then a new message. Per turn, over \
+             the complete conversations: TTFT median and 90th percentile, the prompt tokens \
+             sent (history and new message) and those the server said it took from its cache \
+             (median). Definitions: docs/metrics.md.</p>\n{}",
+            escape(&t.title),
+            t.to_html()
+        );
+    }
     let figures = figures::run_figures(r);
     if !figures.is_empty() {
         body.push_str("<h2>Charts</h2>\n");

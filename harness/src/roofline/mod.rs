@@ -198,6 +198,13 @@ pub fn of_case(s: &CaseSummary, measured: Measured, sources: &Sources) -> CaseRo
             .push("no cost model for a context depth yet (prefill over cached context)".into());
         return out;
     }
+    if s.case.params.turns > 0 {
+        out.missing.push(
+            "conversations (`turns`): each turn's prompt is the history so far, no one length to cost"
+                .into(),
+        );
+        return out;
+    }
     if s.case.prompts.is_some() {
         out.missing.push(
             "prompts of many lengths (a prompt file or a distribution): no one length to cost"

@@ -5,6 +5,7 @@
 //! progress: a measurement that fails once the interrupt came is not stored (the interrupt,
 //! not the engine, ended it), so `--resume` makes it again.
 
+mod conversation;
 mod engines;
 mod image;
 mod load;
@@ -288,13 +289,19 @@ pub fn missing_repetitions(case: &Case, done: &HashSet<(String, u32)>) -> Vec<u3
         .collect()
 }
 
-/// (case, repetition) pairs already measured: an `ok` record of a single-request case, an
+/// (case, repetition) pairs already measured: an `ok` record of a single-request case (of a
+/// conversation: of its last turn), an
 /// `ok` line in `loads.jsonl` for a load pattern (its requests may have failed one by one),
 /// or for a rate search, the `ok` line of the probe it ended with.
 pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)> {
     records
         .iter()
         .filter(|r| r.status == Status::Ok && r.load.is_none())
+        .filter(|r| {
+            r.conversation
+                .as_ref()
+                .is_none_or(|c| c.turn >= r.params.turns)
+        })
         .map(|r| (r.case.clone(), r.repetition))
         .chain(
             loads
@@ -360,6 +367,9 @@ fn run_engine(
         match (&case.search, &case.load) {
             (Some(spec), Some(pattern)) => {
                 search::run_case(ctx, engine.as_mut(), case, spec, pattern, missing)?
+            }
+            (_, None) if case.params.turns > 0 => {
+                conversation::run_case(ctx, engine.as_mut(), case, missing)?
             }
             (_, None) => single::run_case(ctx, engine.as_mut(), case, missing)?,
             (None, Some(pattern)) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
@@ -472,7 +482,7 @@ pub fn run(
                 .iter()
                 .filter(|c| c.target == name && c.nodes == nodes)
                 // An engine's own tool runs prompts of one length.
-                .filter(|c| c.load.is_none() && c.prompts.is_none())
+                .filter(|c| c.load.is_none() && c.prompts.is_none() && c.params.turns == 0)
                 .filter(|c| !tools_done.contains(&c.id))
                 .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
                 .collect();

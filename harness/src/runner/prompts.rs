@@ -62,7 +62,9 @@ pub fn drawn_length(lengths: &LengthDist, seed: u64, place: u64) -> u32 {
 
 /// The measured requests `case` makes: its repetitions, times the requests of its pattern.
 pub fn measured_positions(case: &Case) -> u64 {
-    let per = case.load.map_or(1, |p| stride(&p));
+    let per = case
+        .load
+        .map_or(u64::from(case.params.turns.max(1)), |p| stride(&p));
     u64::from(case.repetitions).saturating_mul(per)
 }
 
@@ -132,6 +134,7 @@ impl CasePrompts {
                     prompt: PromptInput::Text(item.prompt.clone()),
                     gen_tokens: max_tokens as usize,
                     depth: *depth,
+                    conversation: None,
                 };
                 let draw = PromptDraw {
                     item: Some(index as u32),

@@ -282,6 +282,7 @@ mod tests {
                 concurrency: 0,
                 rate_rps: Some(2.0),
                 depth: 0,
+                turns: 0,
             },
             warmup: 0,
             repetitions: 1,

@@ -11,6 +11,7 @@
 //! run that is still being written is refused before it touches a file.
 
 mod baseline_file;
+mod conversations_csv;
 mod load_run;
 mod lock;
 mod manifest;
@@ -24,12 +25,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
+pub use conversations_csv::write_conversations_csv;
 pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
 };
-pub use record::{Metrics, PromptDraw, Record, RequestLoad, Status};
+pub use record::{ConversationTurn, Metrics, PromptDraw, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use summary_csv::write_summary_csv;
 pub use tool_run::{ToolRun, TOOL_RUNS};
@@ -40,6 +42,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const MEASUREMENTS: &str = "measurements.jsonl";
 /// See [`MANIFEST`].
 pub const SUMMARY: &str = "summary.csv";
+/// Per-turn figures of the run's conversations (cases with `turns`), when it has any.
+pub const CONVERSATIONS: &str = "conversations.csv";
 /// See [`MANIFEST`]: one power sample per line, appended as they arrive.
 pub const POWER: &str = "power.jsonl";
 

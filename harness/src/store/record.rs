@@ -41,6 +41,11 @@ pub struct Record {
     /// file, or lengths drawn from a distribution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PromptDraw>,
+    /// Its place in a conversation (`turns`): which turn, of which attempt at the
+    /// conversation. `prompt_tokens` is then the whole conversation sent (history and new
+    /// message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationTurn>,
     /// Tokens in the prompt as run.
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -116,6 +121,16 @@ pub struct PromptDraw {
     pub tokens: Option<u32>,
     /// Tokens asked for (`max_tokens`).
     pub max_tokens: u32,
+}
+
+/// A request's place in a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConversationTurn {
+    /// The turn, from 1.
+    pub turn: u32,
+    /// When the conversation's first turn started (RFC 3339, UTC): the turns of one attempt
+    /// share it, so a conversation cut short is told apart from its rerun.
+    pub started_at: String,
 }
 
 /// Whether a measurement finished.
@@ -391,6 +406,7 @@ impl Record {
             error_kind: None,
             load: None,
             prompt: None,
+            conversation: None,
             step_s: Vec::new(),
             images: Vec::new(),
             reported: None,
@@ -466,6 +482,15 @@ impl Record {
     /// Note which prompt the request sent.
     pub fn with_prompt(mut self, prompt: Option<PromptDraw>) -> Self {
         self.prompt = prompt;
+        self
+    }
+
+    /// Mark the record as turn `turn` of the conversation that started at `started_at`.
+    pub fn with_turn(mut self, turn: u32, started_at: &str) -> Self {
+        self.conversation = Some(ConversationTurn {
+            turn,
+            started_at: started_at.to_string(),
+        });
         self
     }
 

@@ -231,6 +231,11 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 );
             }
         }
+        if let Some(turns) = &workload.turns {
+            for message in super::turns::refusals(workload, &suite.targets) {
+                at(turns.span.clone(), message);
+            }
+        }
         if let Some(slo) = &workload.slo {
             let bounds = slo.value.bounds();
             if bounds.is_empty() {
@@ -454,6 +459,7 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
             w.search_start_rps.as_ref().map(|v| v.span.clone()),
         ),
         ("depth", w.depth.as_ref().map(|v| v.span.clone())),
+        ("turns", w.turns.as_ref().map(|v| v.span.clone())),
     ];
     let image = [
         ("width", w.width.as_ref().map(|v| v.span.clone())),

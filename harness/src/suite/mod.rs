@@ -22,6 +22,7 @@ mod check;
 mod check_search;
 mod error;
 mod prompts;
+mod turns;
 mod types;
 mod values;
 

@@ -500,6 +500,12 @@ pub struct Workload {
     /// decoded, measured. A list is swept (llama-bench's `-d`). Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<At<Depths>>,
+    /// Turns of a conversation (llm): each repetition is one conversation of this many
+    /// requests, each resending the earlier messages and the answers the engine returned,
+    /// then a new user message (the next prompt of `prompts`, else `prompt_tokens` of text).
+    /// One request at a time: no load pattern, rate search or depth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<At<Positive>>,
     /// Requests in flight at once (llm, servers): without `rate`, a closed loop of this many
     /// workers; with `rate`, the most in flight (the rest wait in bench's queue). The
     /// in-process engine runs one at a time.

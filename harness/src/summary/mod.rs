@@ -1,6 +1,7 @@
 //! Per-case summaries of a run's measurements: every value pooled, and one value per
 //! repetition with bootstrap intervals and outlier flags.
 
+pub mod conversation;
 pub mod scaling;
 pub mod search;
 pub mod slo;
@@ -51,6 +52,9 @@ pub struct CaseSummary {
     /// A rate search's knee and curve (`rate = "search"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<search::SearchSummary>,
+    /// Conversations (`turns`): each turn's figures across the complete conversations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<conversation::TurnSummary>,
 }
 
 /// One metric of one case.
@@ -275,13 +279,19 @@ fn flagged(ok: &[&Record]) -> usize {
         .count()
 }
 
+/// A single-request case, or a case of conversations (`turns`): then a repetition is one
+/// complete conversation, its value of a metric the median over its turns, and `ok` counts
+/// turns.
 fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> CaseSummary {
     let mine: Vec<&Record> = records.iter().filter(|r| r.case == case.id).collect();
-    let mut ok: Vec<&Record> = mine
-        .iter()
-        .copied()
-        .filter(|r| r.status == Status::Ok)
-        .collect();
+    let mut ok: Vec<&Record> = if case.params.turns > 0 {
+        conversation::complete(case, records)
+    } else {
+        mine.iter()
+            .copied()
+            .filter(|r| r.status == Status::Ok)
+            .collect()
+    };
     ok.sort_by_key(|r| r.repetition);
     // A repetition that failed and was measured later by `--resume` is not a failure.
     let failed: std::collections::BTreeSet<u32> = mine
@@ -290,14 +300,17 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         .map(|r| r.repetition)
         .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
         .collect();
-    let repetitions: Vec<Repetition> = ok
-        .iter()
-        .map(|r| Repetition {
-            number: r.repetition,
-            ok: vec![*r],
-            pattern: None,
-        })
-        .collect();
+    let mut repetitions: Vec<Repetition> = Vec::new();
+    for r in &ok {
+        match repetitions.last_mut() {
+            Some(last) if last.number == r.repetition => last.ok.push(r),
+            _ => repetitions.push(Repetition {
+                number: r.repetition,
+                ok: vec![*r],
+                pattern: None,
+            }),
+        }
+    }
     let mut metrics = metric_summaries(&repetitions, cfg);
     if let Some(objectives) = &case.slo {
         let failed: Vec<u32> = failed.iter().copied().collect();
@@ -314,6 +327,11 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         estimated_token_counts: estimated(&ok),
         metrics,
         search: None,
+        turns: if case.params.turns > 0 {
+            conversation::per_turn(case, records)
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -372,6 +390,7 @@ fn summarize_load(
         estimated_token_counts: estimated(&ok),
         metrics,
         search: None,
+        turns: Vec::new(),
     }
 }
 

@@ -129,6 +129,7 @@ mod tests {
                 metric("avg_power_w", power_w),
             ],
             search: None,
+            turns: Vec::new(),
         }
     }
 

@@ -210,6 +210,7 @@ pub(super) fn summarize(
             repetitions,
             curve,
         }),
+        turns: Vec::new(),
     }
 }
 

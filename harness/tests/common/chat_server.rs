@@ -1,7 +1,8 @@
 //! A scripted OpenAI-compatible server on 127.0.0.1 that keeps every completion request it
 //! gets (its messages or prompt, and `max_tokens`) and answers each with `max_tokens`
 //! one-token chunks of its own text (` a<n>` for its n-th request), so a test can tell which
-//! answer a later request carries back.
+//! answer a later request carries back. [`chat_server_failing`] answers chosen requests with
+//! an HTTP 500 instead.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -37,23 +38,36 @@ pub enum Usage {
 }
 
 /// Start the server; its URL and the log of what it saw.
+#[allow(dead_code)]
 pub fn chat_server(usage: Usage) -> (String, SeenLog) {
+    chat_server_failing(usage, &[])
+}
+
+/// Like [`chat_server`], but the requests whose place in the log (from 0) is in `fail` get an
+/// HTTP 500 (logged with an empty answer).
+pub fn chat_server_failing(usage: Usage, fail: &[usize]) -> (String, SeenLog) {
+    let fail: Arc<Vec<usize>> = Arc::new(fail.to_vec());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: SeenLog = Arc::new(Mutex::new(Vec::new()));
     let shared = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let seen = shared.clone();
+            let (seen, fail) = (shared.clone(), fail.clone());
             std::thread::spawn(move || {
-                let _ = answer(stream, &seen, usage);
+                let _ = answer(stream, &seen, usage, &fail);
             });
         }
     });
     (url, seen)
 }
 
-fn answer(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>, usage: Usage) -> std::io::Result<()> {
+fn answer(
+    mut stream: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    usage: Usage,
+    fail: &[usize],
+) -> std::io::Result<()> {
     let http = HttpRequest::read(&stream)?;
     if http.method != "POST" {
         return stream.write_all(
@@ -78,17 +92,27 @@ fn answer(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>, usage: Usage) -> std::
     };
     let max_tokens = body["max_tokens"].as_u64().unwrap_or(1);
     let before = messages.as_array().map_or(0, |l| l.len().saturating_sub(1));
-    let token = {
+    let (token, failed) = {
         let mut log = seen.lock().unwrap();
+        let failed = fail.contains(&log.len());
         let token = format!(" a{}", log.len());
         log.push(Seen {
             messages,
             prompt,
             max_tokens,
-            answer: token.repeat(max_tokens as usize),
+            answer: if failed {
+                String::new()
+            } else {
+                token.repeat(max_tokens as usize)
+            },
         });
-        token
+        (token, failed)
     };
+    if failed {
+        return stream.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    }
     stream.write_all(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
     )?;

@@ -246,14 +246,17 @@ impl LlmEngine for CandleLlm {
     }
 }
 
+/// A turn's ids (history and new message), the seconds spent building and tokenizing them,
+/// and the new message's text.
+type TurnIds = (Vec<u32>, f64, Option<std::sync::Arc<str>>);
+
 impl CandleLlm {
-    /// One measured request (see [`LlmEngine::generate`]).
-    fn measure(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
-        let (gen_tokens, depth) = (request.gen_tokens, request.depth);
-        // The context and the prompt: one text when bench builds the prompt to a length (so
-        // the prompt continues the context as a conversation would); a given text follows the
-        // context of the corpus.
-        let (ids, tokenize_s) = match &request.prompt {
+    /// The ids of the context and the prompt of a request of its own: one text when bench
+    /// builds the prompt to a length (so the prompt continues the context as a conversation
+    /// would); a given text follows the context of the corpus.
+    fn prompt_ids(&self, request: &LlmRequest) -> Result<(Vec<u32>, f64), Error> {
+        let depth = request.depth;
+        Ok(match &request.prompt {
             PromptInput::Tokens(n) => {
                 let prompt = self.prompts.build(depth + n)?;
                 (prompt.ids, prompt.tokenize_s)
@@ -263,6 +266,42 @@ impl CandleLlm {
                 let prompt = self.prompts.encode(text)?;
                 ids.extend(prompt.ids);
                 (ids, prompt.tokenize_s)
+            }
+        })
+    }
+
+    /// The ids of a turn of a conversation: the earlier exchanges and the new message as one
+    /// text (the whole history is prefilled again: no KV cache carries over between turns),
+    /// with the new message's text. A message built to a length takes its own corpus
+    /// variant per turn.
+    fn conversation_ids(
+        &self,
+        request: &LlmRequest,
+        history: &[crate::engine::Exchange],
+    ) -> Result<TurnIds, Error> {
+        let (user, built_s): (std::sync::Arc<str>, f64) = match &request.prompt {
+            PromptInput::Tokens(n) => {
+                let prompt = self.prompts.build_variant(*n, history.len() as u64)?;
+                (self.prompts.decode(&prompt.ids)?.into(), prompt.tokenize_s)
+            }
+            PromptInput::Text(text) => (text.clone(), 0.0),
+        };
+        let whole = crate::conversation::text(history, &user);
+        let prompt = self.prompts.encode(&whole)?;
+        Ok((prompt.ids, built_s + prompt.tokenize_s, Some(user)))
+    }
+
+    /// One measured request (see [`LlmEngine::generate`]).
+    fn measure(&mut self, request: &LlmRequest) -> Result<LlmMeasurement, Error> {
+        let (gen_tokens, depth) = (request.gen_tokens, request.depth);
+        // The context and the prompt: one text when bench builds the prompt to a length (so
+        // the prompt continues the context as a conversation would); a given text follows the
+        // context of the corpus.
+        let (ids, tokenize_s, user) = match &request.conversation {
+            Some(history) => self.conversation_ids(request, history)?,
+            None => {
+                let (ids, tokenize_s) = self.prompt_ids(request)?;
+                (ids, tokenize_s, None)
             }
         };
         let prompt_tokens = ids.len().saturating_sub(depth);
@@ -295,6 +334,11 @@ impl CandleLlm {
         let mut next = self.next_token(&logits)?;
         let mut token_times_s = Vec::with_capacity(gen_tokens);
         token_times_s.push(started.elapsed().as_secs_f64());
+        // A conversation's answer, for its next turn.
+        let mut answer = Vec::with_capacity(if user.is_some() { gen_tokens } else { 0 });
+        if user.is_some() {
+            answer.push(next);
+        }
         for position in depth + prompt_tokens..depth + prompt_tokens + gen_tokens - 1 {
             // An interrupt ends a long generation between tokens; it is not measured.
             if crate::cancel::is_requested() {
@@ -305,9 +349,19 @@ impl CandleLlm {
             let logits = self.network.forward(&input, position)?;
             next = self.next_token(&logits)?;
             token_times_s.push(started.elapsed().as_secs_f64());
+            if user.is_some() {
+                answer.push(next);
+            }
         }
         let e2e_s = started.elapsed().as_secs_f64();
         self.network.reset_kv_cache(0);
+        let exchange = match user {
+            Some(user) => Some(crate::engine::Exchange {
+                user,
+                assistant: self.prompts.decode(&answer)?.into(),
+            }),
+            None => None,
+        };
 
         Ok(LlmMeasurement {
             started,
@@ -320,6 +374,7 @@ impl CandleLlm {
             peak_memory: memory::read_peak(peak_reset),
             device_peak_memory: memory::read_device_peak(&self.device, device_peak_reset),
             server: None,
+            exchange,
         })
     }
 }

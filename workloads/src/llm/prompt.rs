@@ -38,6 +38,13 @@ impl PromptBuilder {
         })
     }
 
+    /// The text of `ids`.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, Error> {
+        self.tokenizer
+            .decode(ids, false)
+            .map_err(|e| Error::Request(format!("cannot turn token ids into text: {e}")))
+    }
+
     /// The number of tokens of `text`.
     pub fn count(&self, text: &str) -> Result<usize, Error> {
         self.encode(text).map(|p| p.ids.len())

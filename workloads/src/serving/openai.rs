@@ -22,9 +22,11 @@ use super::count::{self, ChunkEvidence};
 use super::load;
 use super::stream::{stream_request, StreamOutcome};
 use super::tokenize::ServerTokenizer;
+use crate::conversation;
 use crate::cpu_time;
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput, ServerReport,
+    EngineInfo, Exchange, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput,
+    ServerReport,
 };
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
@@ -170,7 +172,7 @@ impl OpenAiEngine {
         })
     }
 
-    fn body(&self, prompt: &str, gen_tokens: usize) -> serde_json::Value {
+    fn body(&self, prompt: &str, gen_tokens: usize, history: &[Exchange]) -> serde_json::Value {
         let mut body = serde_json::json!({
             "model": self.options.served_model,
             "max_tokens": gen_tokens,
@@ -180,10 +182,10 @@ impl OpenAiEngine {
             "stream_options": {"include_usage": true},
         });
         match self.options.api {
-            Api::Chat => {
-                body["messages"] = serde_json::json!([{"role": "user", "content": prompt}])
+            Api::Chat => body["messages"] = conversation::messages(history, prompt),
+            Api::Completions => {
+                body["prompt"] = serde_json::json!(conversation::text(history, prompt))
             }
-            Api::Completions => body["prompt"] = serde_json::json!(prompt),
         }
         body
     }
@@ -312,12 +314,20 @@ impl OpenAiEngine {
             text = format!("{prefix}{text}");
             tokenize_s += prefix_s;
         }
-        let body = serde_json::to_vec(&self.body(&text, request.gen_tokens))
+        let history = request.conversation.as_deref().unwrap_or_default();
+        // A turn's prompt is the whole conversation, by the local count where the server
+        // gives none.
+        let prompt_tokens = match request.conversation {
+            Some(_) => self.estimate(&conversation::text(history, &text)),
+            None => prompt_tokens,
+        };
+        let body = serde_json::to_vec(&self.body(&text, request.gen_tokens, history))
             .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
         Ok(Prepared {
             body: bytes::Bytes::from(body),
             tokenize_s,
             prompt_tokens,
+            user: request.conversation.as_ref().map(|_| Arc::from(text)),
         })
     }
 
@@ -328,7 +338,7 @@ impl OpenAiEngine {
             return Ok(());
         }
         let (prefix, _) = self.prompt_text(request.depth, prefix_variant(request.depth))?;
-        let body = serde_json::to_vec(&self.body(&prefix, 1))
+        let body = serde_json::to_vec(&self.body(&prefix, 1, &[]))
             .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
         let http = Self::http(
             &self.client,
@@ -376,8 +386,18 @@ impl OpenAiEngine {
         }
         let counted = self.count(&out, request);
         let token_times_s: Vec<f64> = out.arrivals.iter().map(|a| a.t_s).collect();
+        let exchange = sent.user.as_ref().map(|user| Exchange {
+            user: user.clone(),
+            assistant: out
+                .arrivals
+                .iter()
+                .map(|a| a.text.as_str())
+                .collect::<String>()
+                .into(),
+        });
         if let Some(usage) = out.usage {
             if self.options.api == Api::Completions
+                && request.conversation.is_none()
                 && usage.prompt_tokens as usize != sent.prompt_tokens + request.depth
                 && !self.warned_prompt_count.swap(true, Ordering::Relaxed)
             {
@@ -434,6 +454,7 @@ impl OpenAiEngine {
                 stats: out.stats,
                 power: None,
             }),
+            exchange,
         })
     }
 }
@@ -445,14 +466,18 @@ pub struct Prepared {
     /// Seconds the prompt took to tokenize.
     pub tokenize_s: f64,
     /// Tokens of the prompt by bench's count (the depth's prefix not included): the length
-    /// it was built to, or the model folder's tokenizer over a given text.
+    /// it was built to, or the model folder's tokenizer over a given text; for a turn of a
+    /// conversation, over the whole conversation.
     pub prompt_tokens: usize,
+    /// For a turn of a conversation: its new user message as sent.
+    pub user: Option<Arc<str>>,
 }
 
 /// What bench knows of a request it sent, beside the server's answer.
 struct Sent {
     tokenize_s: f64,
     prompt_tokens: usize,
+    user: Option<Arc<str>>,
 }
 
 impl Prepared {
@@ -460,6 +485,7 @@ impl Prepared {
         Sent {
             tokenize_s: self.tokenize_s,
             prompt_tokens: self.prompt_tokens,
+            user: self.user.clone(),
         }
     }
 }

@@ -290,6 +290,7 @@ impl ExoEngine {
             peak_memory: None,
             device_peak_memory: None,
             server: Some(reply.server),
+            exchange: None,
         })
     }
 }

@@ -1,0 +1,50 @@
+//! The `conversation:` lines under the end-of-run table: for each case of conversations, each
+//! turn's TTFT (median and 90th percentile), prompt tokens and cached tokens.
+
+use super::table::{grid_lines, seconds};
+use crate::summary::conversation::TurnSummary;
+use crate::summary::CaseSummary;
+use crate::units::significant;
+
+fn or_dash(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), significant)
+}
+
+/// The lines of one case of conversations.
+fn lines(id: &str, turns: &[TurnSummary]) -> Vec<String> {
+    let conversations = turns.iter().map(|t| t.conversations).max().unwrap_or(0);
+    let mut out = vec![format!(
+        "conversation: {id}: {} turns, {conversations} complete conversation{} (each turn resends the history)",
+        turns.len(),
+        if conversations == 1 { "" } else { "s" }
+    )];
+    let body: Vec<Vec<String>> = turns
+        .iter()
+        .map(|t| {
+            vec![
+                t.turn.to_string(),
+                seconds(t.ttft_p50_s),
+                seconds(t.ttft_p90_s),
+                or_dash(t.prompt_tokens_p50),
+                or_dash(t.cached_prompt_tokens_p50),
+            ]
+        })
+        .collect();
+    let header = ["turn", "ttft p50", "ttft p90", "prompt tokens", "cached"];
+    out.extend(
+        grid_lines(&header, body, &[0, 1, 2, 3, 4])
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    out
+}
+
+/// The lines of every case of conversations, or none when the run has none.
+pub fn footer(summaries: &[CaseSummary]) -> Option<String> {
+    let lines: Vec<String> = summaries
+        .iter()
+        .filter(|s| !s.turns.is_empty())
+        .flat_map(|s| lines(&s.case.id, &s.turns))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
