@@ -18,15 +18,9 @@ parts=("$@")
 mkdir -p "$out"
 exec > >(tee -a "$out/log-profile.txt") 2>&1
 
-bench="$PWD/dist/bench-cuda"
-if [[ ! -x "$bench" && -f "$bench.xz" ]]; then
-  xz -d -k "$bench.xz" && chmod +x "$bench"
-fi
-[[ -x "$bench" ]] || { echo "gpu-profile: $bench is missing; build it with ci/build-cuda.sh"; exit 2; }
-cu13_lib="$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null)"
-[[ -d "$cu13_lib" ]] && export LD_LIBRARY_PATH="$cu13_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=ci/gpu-env.sh
+source ci/gpu-env.sh
 ncu="$(command -v ncu || echo /usr/local/cuda/bin/ncu)"
-export BENCH_CACHE_DIR="${BENCH_CACHE_DIR:-/tmp/bench-cache}"
 
 for part in "${parts[@]}"; do
   echo "== $(date -u +%H:%M:%S) ncu over ci/gpu-profile-$part.toml"

@@ -19,29 +19,13 @@ out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
-bench="$PWD/dist/bench-cuda"
-# The binary travels compressed (73 MB stripped, 10 MB as .xz: most of it is PTX text).
-if [[ ! -x "$bench" && -f "$bench.xz" ]]; then
-  xz -d -k "$bench.xz" && chmod +x "$bench"
-fi
-[[ -x "$bench" ]] || { echo "gpu-run: $bench is missing; build it with ci/build-cuda.sh"; exit 2; }
-
-# The CUDA runtime libraries candle links (cudart, cuBLAS, cuRAND, NVRTC) from PyTorch's wheels;
-# libcuda.so.1 comes from the driver.
-cu13_lib="$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null)"
-if [[ -d "$cu13_lib" ]]; then
-  export LD_LIBRARY_PATH="$cu13_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-if ! ldconfig -p | grep -q 'libcuda.so.1'; then
-  echo "gpu-run: no libcuda.so.1: is the NVIDIA driver installed?"
-  exit 2
-fi
+# shellcheck source=ci/gpu-env.sh
+source ci/gpu-env.sh
 if [[ -d .whl ]] && compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/peer-site .whl/*.whl && export PYTHONPATH="/tmp/peer-site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 
-export BENCH_CACHE_DIR="${BENCH_CACHE_DIR:-/tmp/bench-cache}"
 results="/tmp/bench-results"
 mkdir -p "$results"
 models="$BENCH_CACHE_DIR/models"

@@ -53,10 +53,10 @@ pub fn gpu_read_rate(
 
 #[cfg(feature = "cuda")]
 mod cuda {
+    use std::sync::OnceLock;
     use std::time::Instant;
 
     use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
     use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaDevice, Device, Result};
 
@@ -69,17 +69,9 @@ mod cuda {
         passes: usize,
         trials: usize,
     ) -> Result<f64> {
-        let ptx = compile_ptx_with_opts(
-            SOURCE,
-            CompileOptions {
-                arch: Some("compute_80"),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| {
-            candle_core::Error::Msg(format!("NVRTC could not compile gpu_read.cu: {e:?}"))
-        })?;
-        let func = device.get_or_load_custom_func("read_sum", "bench_gpu_read", &ptx.to_src())?;
+        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
+        let ptx = crate::kernels::nvrtc::ptx(&PTX, "gpu_read.cu", SOURCE)?;
+        let func = device.get_or_load_custom_func("read_sum", "bench_gpu_read", ptx)?;
         let values = (bytes / 4) as usize / 4 * 4;
         // Ones, not zeros: nothing may be read from a page the driver knows is untouched.
         let host = vec![1f32; values];

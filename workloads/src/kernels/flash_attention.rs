@@ -315,7 +315,6 @@ mod cuda {
     use std::sync::OnceLock;
 
     use candle_core::cuda_backend::cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
     use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
     use candle_core::{CudaStorage, Layout, Result};
 
@@ -329,17 +328,7 @@ mod cuda {
     /// The kernels' PTX, compiled once per process.
     fn ptx() -> Result<&'static str> {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        PTX.get_or_init(|| {
-            let options = CompileOptions {
-                arch: Some("compute_80"),
-                ..Default::default()
-            };
-            compile_ptx_with_opts(SOURCE, options)
-                .map(|ptx| ptx.to_src())
-                .map_err(|e| format!("NVRTC could not compile flash_attention.cu: {e:?}"))
-        })
-        .as_deref()
-        .map_err(|e| candle_core::Error::Msg(e.clone()))
+        crate::kernels::nvrtc::ptx(&PTX, "flash_attention.cu", SOURCE)
     }
 
     fn bf16<'a>(storage: &'a CudaStorage) -> Result<&'a CudaSlice<half::bf16>> {

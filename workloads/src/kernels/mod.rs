@@ -2,4 +2,6 @@
 //! reference and a GPU kernel compiled at run time.
 
 pub mod flash_attention;
+#[cfg(feature = "cuda")]
+pub(crate) mod nvrtc;
 pub mod rowwise;

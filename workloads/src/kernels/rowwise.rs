@@ -203,26 +203,16 @@ mod cuda {
     use std::sync::OnceLock;
 
     use candle_core::cuda_backend::cudarc::driver::{CudaView, LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
     use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
     use candle_core::{CudaStorage, Layout, Result};
 
     const SOURCE: &str = include_str!("rowwise.cu");
     const MODULE: &str = "bench_rowwise";
 
+    /// The kernels' PTX, compiled once per process.
     fn ptx() -> Result<&'static str> {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        PTX.get_or_init(|| {
-            let options = CompileOptions {
-                arch: Some("compute_80"),
-                ..Default::default()
-            };
-            compile_ptx_with_opts(SOURCE, options)
-                .map(|ptx| ptx.to_src())
-                .map_err(|e| format!("NVRTC could not compile rowwise.cu: {e:?}"))
-        })
-        .as_deref()
-        .map_err(|e| candle_core::Error::Msg(e.clone()))
+        crate::kernels::nvrtc::ptx(&PTX, "rowwise.cu", SOURCE)
     }
 
     /// The bf16 elements of a contiguous layout, from an even offset.

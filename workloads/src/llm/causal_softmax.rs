@@ -137,7 +137,6 @@ mod cuda {
     use candle_core::cuda_backend::cudarc::driver::{
         CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg,
     };
-    use candle_core::cuda_backend::cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
     use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
     use candle_core::{CudaDevice, CudaStorage, Layout, Result, Shape};
 
@@ -150,17 +149,7 @@ mod cuda {
     /// The kernels' PTX, compiled once per process.
     fn ptx() -> Result<&'static str> {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        PTX.get_or_init(|| {
-            let options = CompileOptions {
-                arch: Some("compute_80"),
-                ..Default::default()
-            };
-            compile_ptx_with_opts(SOURCE, options)
-                .map(|ptx| ptx.to_src())
-                .map_err(|e| format!("NVRTC could not compile causal_softmax.cu: {e:?}"))
-        })
-        .as_deref()
-        .map_err(|e| candle_core::Error::Msg(e.clone()))
+        crate::kernels::nvrtc::ptx(&PTX, "causal_softmax.cu", SOURCE)
     }
 
     /// Run kernel `name` over `x[range]` into a new buffer.
