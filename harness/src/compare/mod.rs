@@ -56,6 +56,9 @@ pub struct RunInfo {
     pub hostname: String,
     /// CPU or chip.
     pub cpu_model: String,
+    /// GPUs apart from the chip (NVIDIA), as the manifest lists them.
+    #[serde(default)]
+    pub gpus: Vec<String>,
     /// Hardware fingerprint.
     pub fingerprint: String,
 }
@@ -71,8 +74,49 @@ impl RunInfo {
             suite: suite_name(m),
             hostname: m.environment.hostname.clone(),
             cpu_model: m.environment.cpu_model.clone(),
+            gpus: m.environment.gpus.clone(),
             fingerprint: m.environment.fingerprint.clone(),
         }
+    }
+}
+
+impl RunInfo {
+    /// The machine in a few words, for labels: the CPU or chip, and the name of each GPU apart
+    /// from it (a GPU run labelled with its host's CPU alone hides what it ran on).
+    pub fn machine(&self) -> String {
+        let gpus = self.gpus.iter().map(|g| g.split(", ").next().unwrap_or(g));
+        std::iter::once(self.cpu_model.as_str())
+            .chain(gpus)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+#[cfg(test)]
+mod machine_tests {
+    use super::RunInfo;
+
+    fn info(gpus: &[&str]) -> RunInfo {
+        RunInfo {
+            run_id: "r".into(),
+            source: Default::default(),
+            started_at: String::new(),
+            git_revision: String::new(),
+            suite: String::new(),
+            hostname: String::new(),
+            cpu_model: "Intel(R) Xeon(R) Processor".into(),
+            gpus: gpus.iter().map(|g| g.to_string()).collect(),
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_gpu_run_is_labelled_with_its_gpu() {
+        assert_eq!(
+            info(&["NVIDIA H100 80GB HBM3, 81559 MiB"]).machine(),
+            "Intel(R) Xeon(R) Processor + NVIDIA H100 80GB HBM3"
+        );
+        assert_eq!(info(&[]).machine(), "Intel(R) Xeon(R) Processor");
     }
 }
 

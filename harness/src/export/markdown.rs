@@ -68,11 +68,11 @@ impl Exporter for Markdown {
             "Base **{}** ({}, {}, bench {}) → current **{}** ({}, {}, bench {}).\n",
             cell(&c.base.run_id),
             cell(&c.base.hostname),
-            cell(&c.base.cpu_model),
+            cell(&c.base.machine()),
             cell(&c.base.git_revision),
             cell(&c.current.run_id),
             cell(&c.current.hostname),
-            cell(&c.current.cpu_model),
+            cell(&c.current.machine()),
             cell(&c.current.git_revision),
         );
         if let Some(g) = verdicts.gate {

@@ -584,8 +584,8 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Figure> {
         out.extend(figure(
             SpeedupChart {
                 title: format!("Speedup: {name}"),
-                base_label: format!("{} ({})", c.base.run_id, c.base.cpu_model),
-                current_label: format!("{} ({})", c.current.run_id, c.current.cpu_model),
+                base_label: format!("{} ({})", c.base.run_id, c.base.machine()),
+                current_label: format!("{} ({})", c.current.run_id, c.current.machine()),
                 bars,
             }
             .render(ChartSize::default()),

@@ -209,9 +209,9 @@ pub fn comparisons(report: &Report) -> String {
             body,
             "<h2>{} ({}) → {} ({})</h2>",
             escape(&c.base.run_id),
-            escape(&c.base.cpu_model),
+            escape(&c.base.machine()),
             escape(&c.current.run_id),
-            escape(&c.current.cpu_model)
+            escape(&c.current.machine())
         );
         let differences: Vec<String> = c
             .hardware_differences

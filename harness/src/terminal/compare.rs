@@ -17,11 +17,11 @@ impl Exporter for Table {
             "base    {} ({}, {}, bench {})\ncurrent {} ({}, {}, bench {})\n\n",
             c.base.run_id,
             c.base.hostname,
-            c.base.cpu_model,
+            c.base.machine(),
             c.base.git_revision,
             c.current.run_id,
             c.current.hostname,
-            c.current.cpu_model,
+            c.current.machine(),
             c.current.git_revision
         );
         let gate = verdicts.gate.is_some();
