@@ -3,7 +3,13 @@
 //! The data flow: a [`suite`] file is expanded into a [`plan`] of cases; the [`runner`]
 //! drives an engine (from `bench-workloads`) through them and appends every measurement to
 //! the run [`store`]; [`summary`] and [`stats`] turn measurements into the tables the
-//! [`terminal`] prints and `summary.csv` keeps, and [`history`] indexes the run.
+//! [`terminal`] prints and [`report`] writes (`summary.csv`, `conversations.csv`, pages), and
+//! [`history`] indexes the run.
+//!
+//! Layers point down: [`store`] is persistence only (it reads and writes what was measured,
+//! and imports no summary, roofline or report); [`summary`] computes from stored runs;
+//! [`roofline`] from summaries; [`compare`], [`gate`], [`export`] and [`report`] above them;
+//! [`cli`] at the top. [`stats`] and [`charts`] are leaves any layer may use.
 //!
 //! [`calibration`] keeps the device's measured matmul and memory-read ceilings.
 //!

@@ -145,15 +145,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
     let loads = store::read_loads(store.dir())?;
-    let mut summaries = summary::summarize(&plan, &records, &loads);
-    summary::attach_tools(&mut summaries, &store::read_tool_runs(store.dir())?);
+    let summaries = summary::with_tools(
+        &plan,
+        &records,
+        &loads,
+        &store::read_tool_runs(store.dir())?,
+        &crate::stats::bootstrap::BootstrapConfig::default(),
+    );
     let measured = roofline::Measured {
         records: &records,
         loads: &loads,
     };
     let rooflines = rooflines(&store, &summaries, measured)?;
-    store::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
-    store::write_conversations_csv(&store.dir().join(store::CONVERSATIONS), &summaries)?;
+    crate::report::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
+    crate::report::write_conversations_csv(&store.dir().join(store::CONVERSATIONS), &summaries)?;
     let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
     let complete = still_to_do == 0;
     // An interrupt that came once everything was stored cost nothing: the run is complete.

@@ -34,7 +34,7 @@ impl RunSide {
         Self {
             source: run.dir.display().to_string(),
             manifest: run.manifest.clone(),
-            summaries: run.summaries_with(cfg),
+            summaries: crate::summary::of_run_with(run, cfg),
         }
     }
 }

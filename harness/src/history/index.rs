@@ -12,7 +12,7 @@ use crate::summary::CaseSummary;
 impl History {
     /// Index `run` (replacing what the index held of it), in one transaction.
     pub fn index(&mut self, run: &StoredRun) -> Result<(), HistoryError> {
-        self.index_summaries(&run.dir, &run.manifest, &run.summaries())
+        self.index_summaries(&run.dir, &run.manifest, &crate::summary::of_run(run))
     }
 
     /// Index the run in `dir` from its manifest and the summaries already computed from it

@@ -93,7 +93,14 @@ impl History {
                 report.skipped += 1;
                 continue;
             }
-            write_run(&tx, &key, &current, &run.manifest, &run.summaries()).map_err(&db)?;
+            write_run(
+                &tx,
+                &key,
+                &current,
+                &run.manifest,
+                &crate::summary::of_run(&run),
+            )
+            .map_err(&db)?;
             report.indexed += 1;
         }
         for (dir, id, _) in &known {

@@ -7,13 +7,17 @@
 //! every fetch, so that even a value that slipped past the escaping could not run or call out.
 
 mod conversation;
+mod conversations_csv;
 mod figures;
 mod html;
 mod pages;
 mod soak;
+mod summary_csv;
 mod table;
 mod tables;
 mod warnings;
+pub use conversations_csv::write_conversations_csv;
+pub use summary_csv::write_summary_csv;
 
 use std::path::{Path, PathBuf};
 

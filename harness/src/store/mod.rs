@@ -11,13 +11,11 @@
 //! run that is still being written is refused before it touches a file.
 
 mod baseline_file;
-mod conversations_csv;
 mod load_run;
 mod lock;
 mod manifest;
 mod record;
 mod stored_run;
-mod summary_csv;
 mod tool_run;
 
 use std::fs::{File, OpenOptions};
@@ -25,7 +23,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
-pub use conversations_csv::write_conversations_csv;
 pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
@@ -33,7 +30,6 @@ pub use manifest::{
 };
 pub use record::{ConversationTurn, Metrics, PromptDraw, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
-pub use summary_csv::write_summary_csv;
 pub use tool_run::{ToolRun, TOOL_RUNS};
 
 /// File names inside a run folder.

@@ -7,8 +7,6 @@ use super::{
     read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, RunStatus, StoreError,
     ToolRun, MANIFEST, MEASUREMENTS, STORE_FORMAT,
 };
-use crate::stats::bootstrap::BootstrapConfig;
-use crate::summary::{self, CaseSummary};
 
 /// Everything a run folder holds, read once.
 #[derive(Debug, Clone)]
@@ -76,19 +74,6 @@ impl StoredRun {
             self.records.len(),
             self.dir.display()
         ))
-    }
-
-    /// Per-case summaries of the run, in plan order (the figures of `summary.csv`).
-    pub fn summaries(&self) -> Vec<CaseSummary> {
-        self.summaries_with(&BootstrapConfig::default())
-    }
-
-    /// [`StoredRun::summaries`] with the bootstrap drawn by `cfg`.
-    pub fn summaries_with(&self, cfg: &BootstrapConfig) -> Vec<CaseSummary> {
-        let mut summaries =
-            summary::summarize_with(&self.manifest.plan, &self.records, &self.loads, cfg);
-        summary::attach_tools(&mut summaries, &self.tool_runs);
-        summaries
     }
 }
 

@@ -18,7 +18,7 @@ use crate::stats::outliers::{tukey, Outlier};
 use crate::stats::{quantile_sorted, Summary};
 use bench_workloads::own_benchmark::ToolTrial;
 
-use crate::store::{LoadRun, Record, Status, ToolRun};
+use crate::store::{LoadRun, Record, Status, StoredRun, ToolRun};
 
 /// One case's results.
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +135,37 @@ impl CaseSummary {
             .find(|m| m.name == name)
             .map(|m| &m.summary)
     }
+}
+
+/// Per-case summaries of a stored run, in plan order (the figures of `summary.csv`), with
+/// the engines' own benchmark results attached.
+pub fn of_run(run: &StoredRun) -> Vec<CaseSummary> {
+    of_run_with(run, &BootstrapConfig::default())
+}
+
+/// [`of_run`] with the bootstrap drawn by `cfg`.
+pub fn of_run_with(run: &StoredRun, cfg: &BootstrapConfig) -> Vec<CaseSummary> {
+    with_tools(
+        &run.manifest.plan,
+        &run.records,
+        &run.loads,
+        &run.tool_runs,
+        cfg,
+    )
+}
+
+/// [`summarize_with`], then the engines' own benchmark results of `tool_runs` attached
+/// ([`attach_tools`]): a run's summaries, from its parts.
+pub fn with_tools(
+    plan: &Plan,
+    records: &[Record],
+    loads: &[LoadRun],
+    tool_runs: &[ToolRun],
+    cfg: &BootstrapConfig,
+) -> Vec<CaseSummary> {
+    let mut summaries = summarize_with(plan, records, loads, cfg);
+    attach_tools(&mut summaries, tool_runs);
+    summaries
 }
 
 /// Summaries of every planned case, in plan order, over the `ok` records (the run store

@@ -10,7 +10,7 @@ use crate::roofline::{CaseRoofline, Fraction};
 use crate::stats::outliers::OutlierCount;
 use crate::summary::CaseSummary;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// Write `summaries` to `path` (replacing it), each case with its roofline figures (matched
 /// by case id; a case without one has those columns empty).

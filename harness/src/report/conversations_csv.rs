@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::summary::CaseSummary;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// Write the turns of `summaries` to `path` (replacing it); nothing when no case has turns.
 pub fn write_conversations_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), StoreError> {
