@@ -16,7 +16,7 @@ impl History {
     }
 
     /// Index the run in `dir` from its manifest and the summaries already computed from it
-    /// (as [`StoredRun::summaries`] makes them), without reading its measurements again.
+    /// (as [`crate::summary::of_run`] makes them), without reading its measurements again.
     pub fn index_summaries(
         &mut self,
         dir: &Path,
