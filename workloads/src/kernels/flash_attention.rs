@@ -10,7 +10,9 @@
 //! is used (else plain attention, with a warning). The CPU implementation here is the reference
 //! the tests check the plain path against.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Device, Layout, Result, Shape, Tensor, D};
+use candle_core::{CpuStorage, CustomOp3, DType, Device, Layout, Result, Shape, Tensor};
+
+use super::max_difference;
 
 /// The head dimension the GPU kernels are built for (Qwen3's and FLUX's).
 pub const HEAD_DIM: usize = 128;
@@ -59,10 +61,10 @@ impl FlashAttention {
     pub fn apply(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
         let (_, heads, _, d) = q.dims4()?;
         let (_, kv_heads, keys, _) = k.dims4()?;
-        if v.dims4()?.2 != keys || kv_heads == 0 || heads % kv_heads != 0 {
+        let values = v.dims4()?.2;
+        if values != keys || kv_heads == 0 || heads % kv_heads != 0 {
             candle_core::bail!(
-                "flash-attention: {heads} query heads over {kv_heads} key/value heads, {keys} keys and {} values",
-                v.dims4()?.2
+                "flash-attention: {heads} query heads over {kv_heads} key/value heads, {keys} keys and {values} values"
             )
         }
         if q.device().is_cuda() && d != HEAD_DIM {
@@ -100,8 +102,8 @@ struct Strides {
 
 impl Strides {
     fn of(layout: &Layout) -> Result<Self> {
-        match (layout.stride(), layout.dims().len()) {
-            ([batch, head, row, 1], 4) => Ok(Self {
+        match layout.stride() {
+            [batch, head, row, 1] => Ok(Self {
                 start: layout.start_offset(),
                 batch: *batch,
                 head: *head,
@@ -302,12 +304,26 @@ pub fn check(device: &Device) -> Result<Option<Kernel>> {
     Ok(None)
 }
 
-fn max_difference(a: &Tensor, b: &Tensor) -> Result<f32> {
-    (a.to_dtype(DType::F32)? - b.to_dtype(DType::F32)?)?
-        .abs()?
-        .flatten_all()?
-        .max(D::Minus1)?
-        .to_scalar::<f32>()
+/// The kernel an engine uses for `dtype` on `device` with heads `head_dim` wide: the first that
+/// agrees with plain attention ([`check`]), or none when the kernels do not serve that case or
+/// none agrees (a warning then says so, ending with `fallback`, what the engine does instead).
+pub fn choose(device: &Device, dtype: DType, head_dim: usize, fallback: &str) -> Option<Kernel> {
+    if !(device.is_cuda() && dtype == DType::BF16 && head_dim == HEAD_DIM) {
+        return None;
+    }
+    match check(device) {
+        Ok(Some(kernel)) => Some(kernel),
+        Ok(None) => {
+            tracing::warn!(
+                "no flash-attention kernel agrees with plain attention on this GPU; {fallback}"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!("flash attention is unavailable ({e}); {fallback}");
+            None
+        }
+    }
 }
 
 #[cfg(feature = "cuda")]

@@ -92,11 +92,7 @@ pub fn check(device: &Device) -> Result<bool> {
         ),
     ];
     for (i, (fused, plain)) in pairs.iter().enumerate() {
-        let diff = (fused.to_dtype(DType::F32)? - plain.to_dtype(DType::F32)?)?
-            .abs()?
-            .flatten_all()?
-            .max(D::Minus1)?
-            .to_scalar::<f32>()?;
+        let diff = super::max_difference(fused, plain)?;
         // bf16 keeps 8 bits: values of a few units differ by a rounding or two between one
         // fused pass and candle's two.
         if diff.is_nan() || diff > 0.1 {

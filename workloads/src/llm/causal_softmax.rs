@@ -118,10 +118,7 @@ pub fn difference_from_unfused(device: &candle_core::Device, dtype: DType) -> Re
     let mask = additive_mask(rows, cols, queries, offset, device)?.to_dtype(dtype)?;
     let reference = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&mask)?)?;
     let fused = CausalSoftmax { queries, offset }.apply(&scores)?;
-    (fused.to_dtype(DType::F32)? - reference.to_dtype(DType::F32)?)?
-        .abs()?
-        .max_all()?
-        .to_scalar::<f32>()
+    crate::kernels::max_difference(&fused, &reference)
 }
 
 /// Whether the fused kernel serves `dtype` on the GPU (the CPU implementation serves every

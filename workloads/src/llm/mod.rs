@@ -13,7 +13,7 @@ mod qwen;
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use tokenizers::Tokenizer;
 
@@ -107,19 +107,14 @@ impl CandleLlm {
                 }
             }
         }
-        if device.is_cuda() && act == DType::BF16 && shape.head_dim == flash_attention::HEAD_DIM {
-            // Compiled at run time and untestable without a GPU: checked here against plain
-            // attention, kernel by kernel.
-            match flash_attention::check(&device) {
-                Ok(Some(kernel)) => network.set_flash_attention(Some(kernel)),
-                Ok(None) => tracing::warn!(
-                    "no flash-attention kernel agrees with plain attention on this GPU; prefills materialize the scores"
-                ),
-                Err(e) => tracing::warn!(
-                    "flash attention is unavailable ({e}); prefills materialize the scores"
-                ),
-            }
-        }
+        // Compiled at run time and untestable without a GPU: checked here against plain
+        // attention, kernel by kernel.
+        network.set_flash_attention(flash_attention::choose(
+            &device,
+            act,
+            shape.head_dim,
+            "prefills materialize the scores",
+        ));
         if tokenizer.get_vocab_size(true) > config.vocab_size() {
             return Err(Error::ModelFile {
                 path: dir.join("tokenizer.json"),

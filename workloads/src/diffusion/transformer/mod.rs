@@ -101,16 +101,10 @@ impl FluxTransformer {
         if !(device.is_cuda() && dtype == DType::BF16) {
             return;
         }
-        if head_dim == flash_attention::HEAD_DIM {
-            match flash_attention::check(device) {
-                Ok(Some(kernel)) => self.kernels.attention = AttentionPath::Flash(kernel),
-                Ok(None) => tracing::warn!(
-                    "no flash-attention kernel agrees with plain attention on this GPU; FLUX materializes the scores"
-                ),
-                Err(e) => tracing::warn!(
-                    "flash attention is unavailable ({e}); FLUX materializes the scores"
-                ),
-            }
+        if let Some(kernel) =
+            flash_attention::choose(device, dtype, head_dim, "FLUX materializes the scores")
+        {
+            self.kernels.attention = AttentionPath::Flash(kernel);
         }
         match rowwise::check(device) {
             Ok(agrees) => self.kernels.rowwise = agrees,
