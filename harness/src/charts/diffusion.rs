@@ -56,21 +56,14 @@ impl StepChart {
             xa.title,
             list_labels(prepared.iter().map(|s| s.label.as_str())),
         );
-        frame::render(size, &self.title, &desc, |c| {
-            c.legend(&xy::legend_entries(&[&prepared]), 0.25)?;
-            let rect = c.rest();
-            xy::draw(
-                c.root,
-                c.overlay,
-                rect,
-                &prepared,
-                &x,
-                &y,
-                interval,
-                &FrameOpts::default(),
-            )?;
-            Ok(())
-        })
+        xy::Lines {
+            series: &prepared,
+            x: &x,
+            y: &y,
+            interval,
+            legend_share: 0.25,
+        }
+        .render(size, &self.title, &desc)
     }
 }
 

@@ -9,7 +9,6 @@
 //! axes are logarithmic whenever the data spans more than a factor of ~30.
 
 use super::axis::{AxisSpec, Unit};
-use super::frame::{self, FrameOpts};
 use super::xy::{self, Interval};
 use super::{ChartError, ChartSize, Point, Series};
 
@@ -93,21 +92,14 @@ impl RooflineChart {
             xa.title,
             xy::list_labels(prepared.iter().map(|s| s.label.as_str()))
         );
-        frame::render(size, &self.title, &desc, |c| {
-            c.legend(&xy::legend_entries(&[&prepared]), 0.3)?;
-            let rect = c.rest();
-            xy::draw(
-                c.root,
-                c.overlay,
-                rect,
-                &prepared,
-                &x,
-                &y,
-                Interval::Whisker,
-                &FrameOpts::default(),
-            )?;
-            Ok(())
-        })
+        xy::Lines {
+            series: &prepared,
+            x: &x,
+            y: &y,
+            interval: Interval::Whisker,
+            legend_share: 0.3,
+        }
+        .render(size, &self.title, &desc)
     }
 }
 

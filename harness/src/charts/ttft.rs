@@ -7,7 +7,6 @@
 //! (a straight line of slope 1 on log-log axes is linear growth).
 
 use super::axis::{AxisSpec, Unit};
-use super::frame::{self, FrameOpts};
 use super::xy::{self, Interval};
 use super::{ChartError, ChartSize};
 
@@ -37,20 +36,13 @@ impl TtftChart {
             xa.title,
             xy::list_labels(prepared.iter().map(|s| s.label.as_str()))
         );
-        frame::render(size, &self.title, &desc, |c| {
-            c.legend(&xy::legend_entries(&[&prepared]), 0.25)?;
-            let rect = c.rest();
-            xy::draw(
-                c.root,
-                c.overlay,
-                rect,
-                &prepared,
-                &x,
-                &y,
-                Interval::Whisker,
-                &FrameOpts::default(),
-            )?;
-            Ok(())
-        })
+        xy::Lines {
+            series: &prepared,
+            x: &x,
+            y: &y,
+            interval: Interval::Whisker,
+            legend_share: 0.25,
+        }
+        .render(size, &self.title, &desc)
     }
 }

@@ -8,7 +8,6 @@
 //! case's complete conversations. Lower is better.
 
 use super::axis::{AxisSpec, ScalePolicy, Unit};
-use super::frame::{self, FrameOpts};
 use super::xy::{self, Interval};
 use super::{ChartError, ChartSize};
 
@@ -37,21 +36,14 @@ impl TurnsChart {
             xa.title,
             xy::list_labels(prepared.iter().map(|s| s.label.as_str()))
         );
-        frame::render(size, &self.title, &desc, |c| {
-            c.legend(&xy::legend_entries(&[&prepared]), 0.25)?;
-            let rect = c.rest();
-            xy::draw(
-                c.root,
-                c.overlay,
-                rect,
-                &prepared,
-                &x,
-                &y,
-                Interval::Whisker,
-                &FrameOpts::default(),
-            )?;
-            Ok(())
-        })
+        xy::Lines {
+            series: &prepared,
+            x: &x,
+            y: &y,
+            interval: Interval::Whisker,
+            legend_share: 0.25,
+        }
+        .render(size, &self.title, &desc)
     }
 }
 

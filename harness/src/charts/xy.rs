@@ -134,6 +134,47 @@ pub(crate) fn draw(
     draw_on(root, overlay, rect, series, xa, ya, interval, opts)
 }
 
+/// A whole chart of lines: `series` on axes `x` and `y` under a legend that takes at most
+/// `legend_share` of the height, the charts' common layout.
+pub(crate) struct Lines<'a> {
+    /// The lines.
+    pub series: &'a [Prepared],
+    /// The horizontal axis.
+    pub x: &'a AxisSpec,
+    /// The vertical axis.
+    pub y: &'a AxisSpec,
+    /// How the points' intervals show.
+    pub interval: Interval,
+    /// The legend's largest share of the height.
+    pub legend_share: f64,
+}
+
+impl Lines<'_> {
+    /// The SVG document of the chart, titled `title` and described by `desc`.
+    pub(crate) fn render(
+        &self,
+        size: super::ChartSize,
+        title: &str,
+        desc: &str,
+    ) -> Result<String, ChartError> {
+        frame::render(size, title, desc, |c| {
+            c.legend(&legend_entries(&[self.series]), self.legend_share)?;
+            let rect = c.rest();
+            draw(
+                c.root,
+                c.overlay,
+                rect,
+                self.series,
+                self.x,
+                self.y,
+                self.interval,
+                &FrameOpts::default(),
+            )?;
+            Ok(())
+        })
+    }
+}
+
 /// Draw one xy plot in `rect` on axes built beforehand (panels sharing an axis).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_on(
