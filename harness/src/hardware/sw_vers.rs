@@ -14,15 +14,8 @@ pub struct SwVers {
 /// Read `Key:<tabs>value` lines; other lines and empty values are skipped.
 pub fn parse(text: &str) -> SwVers {
     let mut out = SwVers::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match key.trim() {
+    for (key, value) in super::sysctl::fields(text) {
+        match key {
             "ProductVersion" => out.product_version = Some(value.to_string()),
             "BuildVersion" => out.build_version = Some(value.to_string()),
             _ => {}

@@ -39,20 +39,23 @@ pub struct Sysctl {
     pub os_version: Option<String>,
 }
 
+/// The `key: value` lines of `text` (sysctl's, sw_vers's), both sides trimmed; lines without
+/// a colon or with an empty value are skipped.
+pub(crate) fn fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        let value = value.trim();
+        (!value.is_empty()).then(|| (key.trim(), value))
+    })
+}
+
 /// Read `key: value` lines. Lines that are not (sysctl's complaints about an unknown name go
 /// to stderr, but a wrapper may merge them) and values that do not parse are skipped: a
 /// missing fact is reported as unknown, never as an error.
 pub fn parse(text: &str) -> Sysctl {
     let mut out = Sysctl::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match key.trim() {
+    for (key, value) in fields(text) {
+        match key {
             "machdep.cpu.brand_string" => out.brand = Some(value.to_string()),
             "hw.memsize" => out.memory_bytes = value.parse().ok(),
             "kern.osversion" => out.os_build = Some(value.to_string()),
