@@ -48,11 +48,9 @@ impl HeadNorm {
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
     qkv: Dense,
-    query_norm: HeadNorm,
-    key_norm: HeadNorm,
+    split: HeadSplit,
     /// The output projection (FLUX's double blocks apply it per stream).
     pub proj: Dense,
-    heads: usize,
 }
 
 /// Queries, keys and values of some tokens, each (batch, tokens, heads, head_dim); queries and
@@ -69,58 +67,30 @@ pub struct Heads {
 impl SelfAttention {
     /// Load `qkv`, `norm.{query,key}_norm.scale` and `proj` under `vb`.
     pub fn load(dim: usize, heads: usize, qkv_bias: bool, vb: VarBuilder) -> Result<Self> {
-        let head_dim = dim / heads;
         Ok(Self {
             qkv: Dense::load(dim, dim * 3, qkv_bias, vb.pp("qkv"))?,
-            query_norm: HeadNorm {
-                scale: vb.get(head_dim, "norm.query_norm.scale")?,
-            },
-            key_norm: HeadNorm {
-                scale: vb.get(head_dim, "norm.key_norm.scale")?,
-            },
+            split: HeadSplit::load(dim / heads, heads, &vb)?,
             proj: Dense::load(dim, dim, true, vb.pp("proj"))?,
-            heads,
         })
     }
 
     /// Project `xs` (batch, tokens, dim) into normalized heads (the bias fused when `fused`).
     pub fn heads(&self, xs: &Tensor, fused: bool) -> Result<Heads> {
-        split_heads(
-            &self.qkv.forward(xs, fused)?,
-            self.heads,
-            &self.query_norm,
-            &self.key_norm,
-        )
+        self.split.heads(&self.qkv.forward(xs, fused)?)
     }
 }
 
-/// The heads of a (batch, tokens, 3 × dim) projection.
-fn split_heads(
-    qkv: &Tensor,
-    heads: usize,
-    query_norm: &HeadNorm,
-    key_norm: &HeadNorm,
-) -> Result<Heads> {
-    let (b, l, _) = qkv.dims3()?;
-    let qkv = qkv.reshape((b, l, 3, heads, ()))?;
-    let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2);
-    Ok(Heads {
-        q: query_norm.forward(&part(0)?)?,
-        k: key_norm.forward(&part(1)?)?,
-        v: part(2)?,
-    })
-}
-
-/// The single-stream blocks' variant: queries, keys and values are the first 3 × dim columns
-/// of a wider projection; its norms are loaded here.
+/// Queries, keys and values from a (batch, tokens, 3 × dim) projection, split into heads with
+/// the queries and keys RMS-normalized: the double blocks' own projection, or the first 3 × dim
+/// columns of the single blocks' wider one.
 #[derive(Debug, Clone)]
-pub struct FusedHeads {
+pub struct HeadSplit {
     query_norm: HeadNorm,
     key_norm: HeadNorm,
     heads: usize,
 }
 
-impl FusedHeads {
+impl HeadSplit {
     /// Load `norm.{query,key}_norm.scale` under `vb`.
     pub fn load(head_dim: usize, heads: usize, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
@@ -136,12 +106,14 @@ impl FusedHeads {
 
     /// The heads of `qkv` (batch, tokens, 3 × dim; any strides).
     pub fn heads(&self, qkv: &Tensor) -> Result<Heads> {
-        split_heads(
-            &qkv.contiguous()?,
-            self.heads,
-            &self.query_norm,
-            &self.key_norm,
-        )
+        let (b, l, _) = qkv.dims3()?;
+        let qkv = qkv.contiguous()?.reshape((b, l, 3, self.heads, ()))?;
+        let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2);
+        Ok(Heads {
+            q: self.query_norm.forward(&part(0)?)?,
+            k: self.key_norm.forward(&part(1)?)?,
+            v: part(2)?,
+        })
     }
 }
 

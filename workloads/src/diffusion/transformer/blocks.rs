@@ -5,7 +5,7 @@
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
-use super::attention::{attend, join, FusedHeads, SelfAttention};
+use super::attention::{attend, join, HeadSplit, SelfAttention};
 use super::dense::Dense;
 use super::embed::Rotary;
 use super::Kernels;
@@ -210,7 +210,7 @@ impl DoubleBlock {
 pub struct SingleBlock {
     linear1: Dense,
     linear2: Dense,
-    heads: FusedHeads,
+    split: HeadSplit,
     modulation: Modulations,
     norm: PlainNorm,
     dim: usize,
@@ -223,7 +223,7 @@ impl SingleBlock {
         Ok(Self {
             linear1: Dense::load(dim, dim * 3 + mlp, true, vb.pp("linear1"))?,
             linear2: Dense::load(dim + mlp, dim, true, vb.pp("linear2"))?,
-            heads: FusedHeads::load(dim / heads, heads, &vb)?,
+            split: HeadSplit::load(dim / heads, heads, &vb)?,
             modulation: Modulations::load(dim, 1, vb.pp("modulation"))?,
             norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
             dim,
@@ -245,7 +245,7 @@ impl SingleBlock {
             .linear1
             .forward(&m[0].scale_shift(&xs.apply(&self.norm)?, fused)?, fused)?;
         let heads = self
-            .heads
+            .split
             .heads(&projected.narrow(D::Minus1, 0, 3 * self.dim)?)?;
         let mlp = projected
             .narrow(D::Minus1, 3 * self.dim, self.mlp)?
