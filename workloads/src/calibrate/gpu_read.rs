@@ -32,19 +32,20 @@ pub fn gpu_read_rate(
     passes: usize,
     trials: usize,
 ) -> Result<GpuReadRate, Error> {
+    // Whole 16-byte loads; at least one pass and one timing.
+    let (read, passes, trials) = (bytes / 16 * 16, passes.max(1), trials.max(1));
     #[cfg(feature = "cuda")]
     if let Device::Cuda(cuda) = device {
-        let seconds = cuda::best_time(device, cuda, bytes, passes.max(1), trials.max(1))?;
-        let read = (bytes / 16) * 16;
+        let seconds = cuda::best_time(device, cuda, read, passes, trials)?;
         return Ok(GpuReadRate {
             device: crate::llm::device::describe(device),
             bytes: read,
-            passes: passes.max(1),
-            trials: trials.max(1),
-            gb_per_s: super::read::gb_per_s(read * passes.max(1) as u64, seconds),
+            passes,
+            trials,
+            gb_per_s: super::read::gb_per_s(read * passes as u64, seconds),
         });
     }
-    let _ = (bytes, passes, trials);
+    let _ = (read, passes, trials);
     Err(Error::Compute(candle_core::Error::Msg(format!(
         "bench has no memory-read kernel for {}",
         crate::llm::device::describe(device)
@@ -62,6 +63,7 @@ mod cuda {
 
     const SOURCE: &str = include_str!("gpu_read.cu");
 
+    /// The fastest of `trials` timings of `passes` reads of `bytes` (a multiple of 16), seconds.
     pub fn best_time(
         any: &Device,
         device: &CudaDevice,
@@ -72,7 +74,7 @@ mod cuda {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
         let ptx = crate::kernels::nvrtc::ptx(&PTX, "gpu_read.cu", SOURCE)?;
         let func = device.get_or_load_custom_func("read_sum", "bench_gpu_read", ptx)?;
-        let values = (bytes / 4) as usize / 4 * 4;
+        let values = (bytes / 4) as usize;
         // Ones, not zeros: nothing may be read from a page the driver knows is untouched.
         let host = vec![1f32; values];
         let buffer = device.clone_htod(&host)?;
