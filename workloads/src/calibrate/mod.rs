@@ -71,21 +71,18 @@ pub fn matmul_rates(device: &Device, plan: &MatmulPlan) -> Result<Vec<MatmulRate
     Ok(rates)
 }
 
-/// [`matmul_rates`] on the CPU and on the GPU bench was built for (feature `cuda` or
-/// `metal`), when it opens; one that does not is skipped with a warning.
-pub fn all_matmul_rates(plan: &MatmulPlan) -> Result<Vec<MatmulRate>, Error> {
-    let mut devices = vec![Device::Cpu];
-    devices.extend(built_gpu());
-    let mut rates = Vec::new();
-    for device in &devices {
-        rates.extend(matmul_rates(device, plan)?);
+/// [`matmul_rates`] on the CPU and on `gpu` (see [`built_gpu`]).
+pub fn all_matmul_rates(plan: &MatmulPlan, gpu: Option<&Device>) -> Result<Vec<MatmulRate>, Error> {
+    let mut rates = matmul_rates(&Device::Cpu, plan)?;
+    if let Some(gpu) = gpu {
+        rates.extend(matmul_rates(gpu, plan)?);
     }
     Ok(rates)
 }
 
-/// The GPU bench was built for (feature `cuda` or `metal`), when it opens; a warning when it
-/// does not.
-fn built_gpu() -> Option<Device> {
+/// The GPU bench was built for (feature `cuda` or `metal`), opened once for every measurement
+/// of a calibration; none in a CPU-only build, or when it does not open (a warning says why).
+pub fn built_gpu() -> Option<Device> {
     let choice = if cfg!(feature = "cuda") {
         DeviceChoice::Cuda
     } else if cfg!(feature = "metal") {
@@ -96,21 +93,4 @@ fn built_gpu() -> Option<Device> {
     open(choice)
         .map_err(|e| tracing::warn!("skipping the GPU: {e}"))
         .ok()
-}
-
-/// [`gpu_read::gpu_read_rate`] on the GPU bench was built for: none without one, or where bench
-/// has no read kernel for it (a warning says so).
-pub fn built_gpu_read_rates(
-    bytes: u64,
-    passes: usize,
-    trials: usize,
-) -> Vec<gpu_read::GpuReadRate> {
-    built_gpu()
-        .and_then(|device| {
-            gpu_read::gpu_read_rate(&device, bytes, passes, trials)
-                .map_err(|e| tracing::warn!("GPU memory read not measured: {e}"))
-                .ok()
-        })
-        .into_iter()
-        .collect()
 }
