@@ -8,7 +8,8 @@
 # link; at run time the driver's own libcuda.so.1 is loaded.
 #
 # Usage:
-#   ci/build-cuda.sh                 # release build: dist/bench-cuda (stripped) and .xz
+#   ci/build-cuda.sh                 # release build: dist/bench-cuda (stripped) and .xz, and
+#                                    # the kernels benchmark as dist/kernels-cuda(.xz)
 #   ci/build-cuda.sh --check         # `cargo check --features cuda` only (no kernels linked)
 # Environment:
 #   BENCH_CUDA_CACHE   toolkit cache (default ~/.cache/bench/cuda-13.0.88)
@@ -96,6 +97,18 @@ case "$mode" in
     xz -T0 -6 -k -f dist/bench-cuda
     ls -l dist/bench-cuda dist/bench-cuda.xz
     echo "build-cuda: dist/bench-cuda built for sm_$CUDA_COMPUTE_CAP"
+    # The kernels' criterion benchmark (workloads/benches/kernels.rs), run by ci/gpu-run.sh
+    # kernels.
+    bench_bin="$(cargo bench --locked -p bench-workloads --features cuda --bench kernels --no-run \
+      --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "kernels" and m.get("executable"):
+        print(m["executable"])')"
+    strip -o dist/kernels-cuda "$bench_bin"
+    xz -T0 -6 -k -f dist/kernels-cuda
+    ls -l dist/kernels-cuda.xz
     ;;
   *)
     echo "usage: ci/build-cuda.sh [--check]" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR
+#   ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -14,8 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR}"
-out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|first OUT_DIR}"
+part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
@@ -134,8 +134,20 @@ case "$part" in
     peer 70 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
     peer 20 matmul --out "$out/peer-matmul.json"
     ;;
+  kernels)
+    # The fused kernels against the candle operations they replace (workloads/benches/kernels.rs),
+    # then FLUX.1-dev's step beside PyTorch's: what a kernel change bought, in about four minutes.
+    step "criterion: workloads/benches/kernels.rs"
+    kernels="$PWD/dist/kernels-cuda"
+    [[ -x "$kernels" || ! -f "$kernels.xz" ]] || { xz -d -k "$kernels.xz" && chmod +x "$kernels"; }
+    CRITERION_HOME="$out/criterion" timeout 150 "$kernels" --bench --warm-up-time 1 \
+      --measurement-time 2 --noplot 2>&1 | tee "$out/kernels.txt"
+    suite 130 ci/gpu-flux-dev.toml
+    step "PyTorch: FLUX.1-dev transformer step and VAE decode"
+    peer 50 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    ;;
   *)
-    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash, fluxstep or first)"
+    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash, fluxstep, kernels or first)"
     exit 2
     ;;
 esac

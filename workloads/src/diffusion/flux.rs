@@ -200,6 +200,14 @@ impl CandleFlux {
                         "candle broadcast operations".into()
                     },
                 ),
+                (
+                    "query and key norm and rotation".into(),
+                    if transformer.kernels().heads {
+                        "one-pass attention-heads kernel".into()
+                    } else {
+                        "candle strided copy, rms_norm and rope_i".into()
+                    },
+                ),
             ],
         };
         Ok(Self {

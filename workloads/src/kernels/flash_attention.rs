@@ -17,25 +17,46 @@ use super::max_difference;
 /// The head dimension the GPU kernels are built for (Qwen3's and FLUX's).
 pub const HEAD_DIM: usize = 128;
 
-/// Which GPU kernel computes the attention; they differ only in how values reach the tensor
-/// cores.
+/// Which GPU kernel computes the attention. They compute the same thing and differ in how
+/// tiles reach the tensor cores; [`Kernel::ALL`] lists them in the order the load-time
+/// [`check`] tries them, fastest first (by `workloads/benches/attention.rs` on an H100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// Values through `ldmatrix.trans` (fewer instructions).
+    /// Keys and values copied asynchronously while the tensor cores work, 64 query rows a
+    /// block.
+    Pipelined,
+    /// As [`Kernel::Pipelined`], 128 query rows a block (8 warps).
+    PipelinedWide,
+    /// Synchronous tile loads; values through `ldmatrix.trans`.
     Ldmatrix,
-    /// Values as 16-bit loads paired by hand.
+    /// Synchronous tile loads; values as 16-bit loads paired by hand (no `ldmatrix`).
     Paired,
 }
 
 impl Kernel {
-    /// Both kernels, the preferred one first.
-    pub const ALL: [Kernel; 2] = [Kernel::Ldmatrix, Kernel::Paired];
+    /// Every kernel, in the order [`check`] tries them.
+    pub const ALL: [Kernel; 4] = [
+        Kernel::Pipelined,
+        Kernel::PipelinedWide,
+        Kernel::Ldmatrix,
+        Kernel::Paired,
+    ];
 
     /// The kernel's name in `flash_attention.cu`.
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Pipelined => "flash_attention_pipelined",
+            Kernel::PipelinedWide => "flash_attention_pipelined_wide",
             Kernel::Ldmatrix => "flash_attention_ldmatrix",
             Kernel::Paired => "flash_attention_paired",
+        }
+    }
+
+    /// Query rows one thread block takes (16 a warp).
+    pub fn rows_per_block(self) -> usize {
+        match self {
+            Kernel::PipelinedWide => 128,
+            Kernel::Pipelined | Kernel::Ldmatrix | Kernel::Paired => 64,
         }
     }
 }
@@ -269,7 +290,9 @@ pub fn plain(
 /// causal mask after cached positions, and keys read through a cache's strides. `Ok(None)` when
 /// none agrees; the engines then keep plain attention.
 pub fn check(device: &Device) -> Result<Option<Kernel>> {
-    let (batch, heads, kv_heads, queries, offset) = (2, 4, 2, 77, 45);
+    // 200 queries after 45 cached positions: tiles with and without a mask in every kernel's
+    // blocks, and lengths that are not multiples of the tiles.
+    let (batch, heads, kv_heads, queries, offset) = (2, 4, 2, 200, 45);
     let keys = offset + queries;
     let rand = |shape: (usize, usize, usize, usize)| -> Result<Tensor> {
         Tensor::randn(0f32, 1.0, shape, device)?.to_dtype(DType::BF16)
@@ -338,8 +361,6 @@ mod cuda {
 
     const SOURCE: &str = include_str!("flash_attention.cu");
     const MODULE: &str = "bench_flash_attention";
-    const BLOCK_M: usize = 64;
-    const THREADS: u32 = 128;
 
     /// The kernels' PTX, compiled once per process.
     fn ptx() -> Result<&'static str> {
@@ -363,6 +384,13 @@ mod cuda {
         let (batch, heads, queries, d) = lq.shape().dims4()?;
         let (_, kv_heads, keys, _) = lk.shape().dims4()?;
         let (sq, sk, sv) = (Strides::of(lq)?, Strides::of(lk)?, Strides::of(lv)?);
+        if op.scale <= 0.0 {
+            // The kernels take each row's maximum before scaling.
+            candle_core::bail!(
+                "flash-attention: the GPU kernels take a positive scale, not {}",
+                op.scale
+            )
+        }
         let device = q.device.clone();
         let (qs, ks, vs) = (bf16(q)?, bf16(k)?, bf16(v)?);
         let (qv, kv, vv) = (
@@ -373,9 +401,11 @@ mod cuda {
         // SAFETY: the kernel writes every element of the output before anything reads it.
         let out = unsafe { device.alloc::<half::bf16>(batch * queries * heads * d)? };
         let func = device.get_or_load_custom_func(op.kernel.name(), MODULE, ptx()?)?;
+        let rows = op.kernel.rows_per_block();
         let config = LaunchConfig {
-            grid_dim: (queries.div_ceil(BLOCK_M) as u32, heads as u32, batch as u32),
-            block_dim: (THREADS, 1, 1),
+            grid_dim: (queries.div_ceil(rows) as u32, heads as u32, batch as u32),
+            // A warp for every 16 rows.
+            block_dim: (2 * rows as u32, 1, 1),
             shared_mem_bytes: 0,
         };
         let int = |x: usize| x as i32;
@@ -508,7 +538,7 @@ mod tests {
 
     #[test]
     fn the_load_time_check_runs_on_the_cpu() {
-        // On the CPU both kernels are the reference: the first is chosen.
-        assert_eq!(check(&Device::Cpu).unwrap(), Some(Kernel::Ldmatrix));
+        // On the CPU every kernel is the reference: the first is chosen.
+        assert_eq!(check(&Device::Cpu).unwrap(), Some(Kernel::ALL[0]));
     }
 }

@@ -2,6 +2,7 @@
 //! reference and a GPU kernel compiled at run time.
 
 pub mod flash_attention;
+pub mod heads;
 #[cfg(feature = "cuda")]
 pub(crate) mod nvrtc;
 pub mod rowwise;

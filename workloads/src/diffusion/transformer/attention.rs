@@ -3,15 +3,20 @@
 //!
 //! Tensors stay (batch, tokens, heads, head_dim), the layout the projection writes, so the
 //! values are read in place and the result goes to the output projection without a transpose.
-//! On a GPU with a checked kernel the attention is [`FlashAttention`] (no scores in memory);
-//! elsewhere the scores are materialized and candle's softmax runs over them.
+//! Each stream's queries and keys are normalized and rotated before the streams are joined
+//! (rotation is per token, so the order does not matter), in one pass on GPUs where
+//! [`heads`](crate::kernels::heads) passes its check. On a GPU with a checked kernel the
+//! attention is [`FlashAttention`] (no scores in memory); elsewhere the scores are
+//! materialized and candle's softmax runs over them.
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::dense::Dense;
 use super::embed::Rotary;
+use super::Kernels;
 use crate::kernels::flash_attention::{FlashAttention, Kernel};
+use crate::kernels::heads;
 
 /// How attention is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +37,6 @@ impl AttentionPath {
     }
 }
 
-/// RMS normalization of each head's queries or keys, with a learned scale.
-#[derive(Debug, Clone)]
-struct HeadNorm {
-    scale: Tensor,
-}
-
-impl HeadNorm {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::rms_norm(&xs.contiguous()?, &self.scale, 1e-6)
-    }
-}
-
 /// The projections and norms of one attention.
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
@@ -54,13 +47,13 @@ pub struct SelfAttention {
 }
 
 /// Queries, keys and values of some tokens, each (batch, tokens, heads, head_dim); queries and
-/// keys normalized, not yet rotated.
+/// keys normalized and rotated.
 pub struct Heads {
     /// Queries (contiguous).
     pub q: Tensor,
     /// Keys (contiguous).
     pub k: Tensor,
-    /// Values (a view into the projection's output).
+    /// Values (a view into the projection's output, or contiguous once joined).
     pub v: Tensor,
 }
 
@@ -74,9 +67,17 @@ impl SelfAttention {
         })
     }
 
-    /// Project `xs` (batch, tokens, dim) into normalized heads (the bias fused when `fused`).
-    pub fn heads(&self, xs: &Tensor, fused: bool) -> Result<Heads> {
-        self.split.heads(&self.qkv.forward(xs, fused)?)
+    /// Project `xs` (batch, tokens, dim), whose first token is token `first` of the joint
+    /// sequence, into normalized and rotated heads.
+    pub fn heads(
+        &self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        first: usize,
+        kernels: Kernels,
+    ) -> Result<Heads> {
+        let qkv = self.qkv.forward(xs, kernels.rowwise)?;
+        self.split.heads(&qkv, rotary, first, kernels.heads)
     }
 }
 
@@ -85,8 +86,8 @@ impl SelfAttention {
 /// columns of the single blocks' wider one.
 #[derive(Debug, Clone)]
 pub struct HeadSplit {
-    query_norm: HeadNorm,
-    key_norm: HeadNorm,
+    query_norm: Tensor,
+    key_norm: Tensor,
     heads: usize,
 }
 
@@ -94,41 +95,33 @@ impl HeadSplit {
     /// Load `norm.{query,key}_norm.scale` under `vb`.
     pub fn load(head_dim: usize, heads: usize, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
-            query_norm: HeadNorm {
-                scale: vb.get(head_dim, "norm.query_norm.scale")?,
-            },
-            key_norm: HeadNorm {
-                scale: vb.get(head_dim, "norm.key_norm.scale")?,
-            },
+            query_norm: vb.get(head_dim, "norm.query_norm.scale")?,
+            key_norm: vb.get(head_dim, "norm.key_norm.scale")?,
             heads,
         })
     }
 
-    /// The heads of `qkv` (batch, tokens, 3 × dim; any strides).
-    pub fn heads(&self, qkv: &Tensor) -> Result<Heads> {
+    /// The heads of `qkv` (batch, tokens, 3 × dim; contiguous), whose first token is token
+    /// `first` of the joint sequence `rotary` covers; one pass per part when `fused`.
+    pub fn heads(&self, qkv: &Tensor, rotary: &Rotary, first: usize, fused: bool) -> Result<Heads> {
         let (b, l, _) = qkv.dims3()?;
-        let qkv = qkv.contiguous()?.reshape((b, l, 3, self.heads, ()))?;
+        let qkv = qkv.reshape((b, l, 3, self.heads, ()))?;
         let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2);
+        let rows = rotary.tokens(first, l, self.heads)?;
+        let norm_rope = |x: &Tensor, scale: &Tensor| {
+            heads::norm_rope(x, scale, &rows.cos, &rows.sin, 1e-6, fused)
+        };
         Ok(Heads {
-            q: self.query_norm.forward(&part(0)?)?,
-            k: self.key_norm.forward(&part(1)?)?,
+            q: norm_rope(&part(0)?, &self.query_norm)?,
+            k: norm_rope(&part(1)?, &self.key_norm)?,
             v: part(2)?,
         })
     }
 }
 
-/// Rotate `x` (batch, tokens, heads, head_dim; contiguous) by `rotary`.
-fn rotate(x: &Tensor, rotary: &Rotary) -> Result<Tensor> {
-    let (b, l, h, d) = x.dims4()?;
-    candle_nn::rotary_emb::rope_i(&x.reshape((b, 1, l * h, d))?, &rotary.cos, &rotary.sin)?
-        .reshape((b, l, h, d))
-}
-
-/// Attention of `heads` over themselves, rotated by `rotary`; the result is (batch, tokens,
-/// heads × head_dim).
-pub fn attend(heads: &Heads, rotary: &Rotary, path: AttentionPath) -> Result<Tensor> {
-    let q = rotate(&heads.q, rotary)?;
-    let k = rotate(&heads.k, rotary)?;
+/// Attention of `heads` over themselves; the result is (batch, tokens, heads × head_dim).
+pub fn attend(heads: &Heads, path: AttentionPath) -> Result<Tensor> {
+    let (q, k) = (&heads.q, &heads.k);
     let (b, l, h, d) = q.dims4()?;
     let scale = 1.0 / (d as f32).sqrt();
     // (batch, heads, tokens, head_dim) views.
@@ -155,12 +148,17 @@ pub fn attend(heads: &Heads, rotary: &Rotary, path: AttentionPath) -> Result<Ten
     out.reshape((b, l, h * d))
 }
 
-/// Joins two streams' heads along the tokens: `first` then `second`.
-pub fn join(first: &Heads, second: &Heads) -> Result<Heads> {
+/// Joins two streams' heads along the tokens: `first` then `second`. The values, views into
+/// each stream's projection, are gathered first (in one pass each when `fused`): candle's
+/// concatenation of strided views copies element by element.
+pub fn join(first: &Heads, second: &Heads, fused: bool) -> Result<Heads> {
     let cat = |a: &Tensor, b: &Tensor| Tensor::cat(&[a, b], 1);
     Ok(Heads {
         q: cat(&first.q, &second.q)?,
         k: cat(&first.k, &second.k)?,
-        v: cat(&first.v, &second.v)?,
+        v: cat(
+            &heads::gather(&first.v, fused)?,
+            &heads::gather(&second.v, fused)?,
+        )?,
     })
 }

@@ -185,16 +185,23 @@ impl DoubleBlock {
         let fused = kernels.rowwise;
         let img_m = self.img.modulation.forward(vec, fused)?;
         let txt_m = self.txt.modulation.forward(vec, fused)?;
+        let text_tokens = txt.dim(1)?;
         let img_heads = self.img.attention.heads(
             &img_m[0].scale_shift(&img.apply(&self.norm)?, fused)?,
-            fused,
+            rotary,
+            text_tokens,
+            kernels,
         )?;
         let txt_heads = self.txt.attention.heads(
             &txt_m[0].scale_shift(&txt.apply(&self.norm)?, fused)?,
-            fused,
+            rotary,
+            0,
+            kernels,
         )?;
-        let attn = attend(&join(&txt_heads, &img_heads)?, rotary, kernels.attention)?;
-        let text_tokens = txt.dim(1)?;
+        let attn = attend(
+            &join(&txt_heads, &img_heads, kernels.heads)?,
+            kernels.attention,
+        )?;
         let txt_attn = attn.narrow(1, 0, text_tokens)?;
         let img_attn = attn.narrow(1, text_tokens, attn.dim(1)? - text_tokens)?;
         Ok((
@@ -206,28 +213,32 @@ impl DoubleBlock {
 
 /// One stream of text and image tokens: one projection to queries, keys, values and the
 /// MLP's input, one projection back from attention and MLP together.
+///
+/// The first projection (`linear1`) is computed as its two parts, queries-keys-values and MLP,
+/// each a view of the stored weights: each product is then contiguous, where slicing one product
+/// made candle copy the attention's part and apply GELU through strides.
 #[derive(Debug, Clone)]
 pub struct SingleBlock {
-    linear1: Dense,
+    linear1_qkv: Dense,
+    linear1_mlp: Dense,
     linear2: Dense,
     split: HeadSplit,
     modulation: Modulations,
     norm: PlainNorm,
-    dim: usize,
-    mlp: usize,
 }
 
 impl SingleBlock {
     /// Load block `vb` (`linear1`, `linear2`, `norm`, `modulation`).
     pub fn load(dim: usize, mlp: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        let (linear1_qkv, linear1_mlp) =
+            Dense::load(dim, dim * 3 + mlp, true, vb.pp("linear1"))?.split_outputs(dim * 3)?;
         Ok(Self {
-            linear1: Dense::load(dim, dim * 3 + mlp, true, vb.pp("linear1"))?,
+            linear1_qkv,
+            linear1_mlp,
             linear2: Dense::load(dim + mlp, dim, true, vb.pp("linear2"))?,
             split: HeadSplit::load(dim / heads, heads, &vb)?,
             modulation: Modulations::load(dim, 1, vb.pp("modulation"))?,
             norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
-            dim,
-            mlp,
         })
     }
 
@@ -241,16 +252,11 @@ impl SingleBlock {
     ) -> Result<Tensor> {
         let fused = kernels.rowwise;
         let m = self.modulation.forward(vec, fused)?;
-        let projected = self
-            .linear1
-            .forward(&m[0].scale_shift(&xs.apply(&self.norm)?, fused)?, fused)?;
-        let heads = self
-            .split
-            .heads(&projected.narrow(D::Minus1, 0, 3 * self.dim)?)?;
-        let mlp = projected
-            .narrow(D::Minus1, 3 * self.dim, self.mlp)?
-            .gelu()?;
-        let attn = attend(&heads, rotary, kernels.attention)?;
+        let modulated = m[0].scale_shift(&xs.apply(&self.norm)?, fused)?;
+        let qkv = self.linear1_qkv.forward(&modulated, fused)?;
+        let heads = self.split.heads(&qkv, rotary, 0, kernels.heads)?;
+        let mlp = self.linear1_mlp.forward_gelu(&modulated, fused)?;
+        let attn = attend(&heads, kernels.attention)?;
         let out = self
             .linear2
             .forward(&Tensor::cat(&[attn, mlp], 2)?, fused)?;

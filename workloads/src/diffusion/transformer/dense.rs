@@ -22,6 +22,23 @@ impl Dense {
         })
     }
 
+    /// The layer split at output `at`: outputs `..at` and `at..` as two layers, each a view of
+    /// this one's weights (no copy), so each product comes out contiguous.
+    pub fn split_outputs(&self, at: usize) -> Result<(Self, Self)> {
+        let outputs = self.weight.dim(0)?;
+        let part = |start: usize, len: usize| -> Result<Self> {
+            Ok(Self {
+                weight: self.weight.narrow(0, start, len)?,
+                bias: self
+                    .bias
+                    .as_ref()
+                    .map(|b| b.narrow(0, start, len))
+                    .transpose()?,
+            })
+        };
+        Ok((part(0, at)?, part(at, outputs - at)?))
+    }
+
     fn product(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let (rows, input) = (

@@ -22,7 +22,7 @@ use blocks::{DoubleBlock, LastLayer, SingleBlock};
 use dense::Dense;
 use embed::{timestep_embedding, MlpEmbedder, Rotary};
 
-use crate::kernels::{flash_attention, rowwise};
+use crate::kernels::{flash_attention, heads, rowwise};
 
 /// The kernels a forward pass uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub struct Kernels {
     pub attention: AttentionPath,
     /// Bias additions, modulations and gated residuals in one pass each ([`rowwise`]).
     pub rowwise: bool,
+    /// Each head's norm and rotation in one pass, and strided values gathered in one
+    /// ([`heads`]).
+    pub heads: bool,
 }
 
 /// The FLUX transformer: predicts the flow of image latents at a timestep, conditioned on
@@ -90,6 +93,7 @@ impl FluxTransformer {
             kernels: Kernels {
                 attention: AttentionPath::Plain,
                 rowwise: false,
+                heads: false,
             },
         })
     }
@@ -109,6 +113,12 @@ impl FluxTransformer {
         match rowwise::check(device) {
             Ok(agrees) => self.kernels.rowwise = agrees,
             Err(e) => tracing::warn!("the row-wise kernels are unavailable ({e}); using candle's"),
+        }
+        match heads::check(device) {
+            Ok(agrees) => self.kernels.heads = agrees,
+            Err(e) => {
+                tracing::warn!("the attention-heads kernels are unavailable ({e}); using candle's")
+            }
         }
     }
 

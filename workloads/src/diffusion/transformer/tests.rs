@@ -132,6 +132,7 @@ fn flash_attention_gives_the_plain_prediction() {
     ours.set_kernels(Kernels {
         attention: AttentionPath::Flash(Kernel::Paired),
         rowwise: true,
+        heads: true,
     });
     let flash = run(&ours);
     assert!(max_diff(&plain, &flash) < 1e-4);
