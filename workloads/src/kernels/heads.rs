@@ -153,7 +153,7 @@ mod cuda {
 
     use candle_core::cuda_backend::cudarc::driver::{CudaView, LaunchConfig, PushKernelArg};
     use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
-    use candle_core::{CudaStorage, Layout, Result, Storage, Tensor};
+    use candle_core::{CudaStorage, Layout, Result, Storage};
 
     use super::{NormRope, HEAD_DIM};
 
@@ -216,7 +216,6 @@ mod cuda {
         };
         let (rows_l, tokens_i, heads_i) = (rows as i64, tokens as i32, heads as i32);
         let (sb, sl, sh) = (*sb as i64, *sl as i64, *sh as i64);
-        let held = |t: &Tensor| t.storage_and_layout();
         match norm_rope {
             None => {
                 let mut args = func.builder();
@@ -231,10 +230,12 @@ mod cuda {
                 unsafe { args.launch(config) }.w()?;
             }
             Some(op) => {
-                let ((scale, ls), (cos, lc), (sin, ln)) =
-                    (held(&op.scale), held(&op.cos), held(&op.sin));
-                let (scale, cos, sin) =
-                    (operand(&scale, ls)?, operand(&cos, lc)?, operand(&sin, ln)?);
+                let (scale_storage, ls) = op.scale.storage_and_layout();
+                let (cos_storage, lc) = op.cos.storage_and_layout();
+                let (sin_storage, ln) = op.sin.storage_and_layout();
+                let scale = operand(&scale_storage, ls)?;
+                let cos = operand(&cos_storage, lc)?;
+                let sin = operand(&sin_storage, ln)?;
                 if scale.len() < HEAD_DIM
                     || cos.len() < tokens * heads * HEAD_DIM / 2
                     || sin.len() < cos.len()
