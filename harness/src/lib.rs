@@ -9,7 +9,8 @@
 //! Layers point down: [`store`] is persistence only (it reads and writes what was measured,
 //! and imports no summary, roofline or report); [`summary`] computes from stored runs;
 //! [`roofline`] from summaries; [`compare`], [`gate`], [`export`] and [`report`] above them;
-//! [`cli`] at the top. [`stats`] and [`charts`] are leaves any layer may use.
+//! [`cli`] at the top. [`stats`], [`charts`] and [`units`] (every number and unit written for
+//! people, one minus sign) are leaves any layer may use.
 //!
 //! [`calibration`] keeps the device's measured matmul and memory-read ceilings.
 //!

@@ -6,7 +6,7 @@ use crate::compare::Comparison;
 use crate::stats::bootstrap::Interval;
 use crate::store::StoredRun;
 use crate::summary::{CaseSummary, MetricSummary};
-use crate::units::{human, percent, significant};
+use crate::units::{human, percent, ratio, significant};
 
 /// The machine and how the run was made.
 pub fn environment(run: &StoredRun) -> Table {
@@ -333,7 +333,7 @@ pub fn comparison(c: &Comparison) -> Table {
             a.change_pct
                 .map_or_else(Cell::empty, |c| Cell::number(c, percent(c))),
             a.ratio
-                .map_or_else(Cell::empty, |r| Cell::number(r, format!("×{r:.3}"))),
+                .map_or_else(Cell::empty, |r| Cell::number(r, ratio(r))),
             a.ratio_interval.map_or_else(Cell::empty, |i| {
                 Cell::interval(i.low, i.high, format!("{:.3} – {:.3}", i.low, i.high))
             }),

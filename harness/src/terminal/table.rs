@@ -2,25 +2,7 @@
 
 use crate::store::PowerRecord;
 use crate::summary::CaseSummary;
-
-/// Seconds as ms (or s above 10 s), `-` when absent.
-pub fn seconds(v: Option<f64>) -> String {
-    match v {
-        Some(s) if s < 10.0 => format!("{:.1} ms", s * 1e3),
-        Some(s) => format!("{s:.2} s"),
-        None => "-".into(),
-    }
-}
-
-/// A rate in tok/s, `-` when absent.
-pub fn rate(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), |r| format!("{r:.1} tok/s"))
-}
-
-/// A value with its unit and a fixed number of decimals, `-` when absent.
-fn with_unit(v: Option<f64>, decimals: usize, unit: &str) -> String {
-    v.map_or_else(|| "-".into(), |x| format!("{x:.decimals$} {unit}"))
-}
+use crate::units::{fixed, rate_fixed as rate, seconds_fixed as seconds};
 
 /// The end-of-run tables: text cases, then image cases (each only when there are some).
 pub fn render(summaries: &[CaseSummary]) -> String {
@@ -69,8 +51,8 @@ fn render_images(summaries: &[CaseSummary]) -> String {
             seconds(pick("vae_decode_s", |m| m.median)),
         ];
         if with_power {
-            row.push(with_unit(pick("j_per_image", |m| m.median), 1, "J"));
-            row.push(with_unit(pick("j_per_step", |m| m.median), 2, "J"));
+            row.push(fixed(pick("j_per_image", |m| m.median), 1, "J"));
+            row.push(fixed(pick("j_per_step", |m| m.median), 2, "J"));
         }
         row
     });
@@ -120,8 +102,8 @@ fn render_text(summaries: &[CaseSummary]) -> String {
             rate(pick("decode_tps", |m| m.p90)),
         ];
         if with_power {
-            row.push(with_unit(pick("avg_power_w", |m| m.median), 1, "W"));
-            row.push(with_unit(pick("j_per_output_token", |m| m.median), 3, "J"));
+            row.push(fixed(pick("avg_power_w", |m| m.median), 1, "W"));
+            row.push(fixed(pick("j_per_output_token", |m| m.median), 3, "J"));
         }
         rows.push(row);
     }
