@@ -2,7 +2,7 @@
 //! chart of TTFT against the turn.
 
 use super::figures::{figure, Figure};
-use super::table::{Cell, Table};
+use super::table_model::{Cell, Table};
 use crate::charts::turns::TurnsChart;
 use crate::charts::{ChartSize, Point, Series};
 use crate::summary::CaseSummary;

@@ -13,7 +13,7 @@ mod html;
 mod pages;
 mod soak;
 mod summary_csv;
-mod table;
+mod table_model;
 mod tables;
 mod warnings;
 pub use conversations_csv::write_conversations_csv;
@@ -28,7 +28,7 @@ use crate::store::StoredRun;
 use crate::summary::CaseSummary;
 
 pub use html::{escape, CONTENT_SECURITY_POLICY};
-pub use table::{Cell, Table};
+pub use table_model::{Cell, Table};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
-//! The tables of a report: the machine, the engines, the cases (headline figures with their
-//! intervals) and every metric of every case; and for comparisons, the verdicts.
+//! The tables of a report, built from runs and comparisons on the model of [`super::table_model`]:
+//! the machine, the engines, the cases (headline figures with their intervals) and every metric
+//! of every case; and for comparisons, the verdicts.
 
-use super::table::{Cell, Table};
+use super::table_model::{Cell, Table};
 use crate::compare::Comparison;
 use crate::stats::bootstrap::Interval;
 use crate::store::StoredRun;

@@ -2,15 +2,15 @@
 
 use std::fmt::Write;
 
-use super::table::grid;
+use super::end_of_run::grid;
 use crate::export::{change, medians, p_value, ratio, Exporter, Verdicts};
 use crate::stats::verdict::Verdict;
 
 /// The terminal exporter: one row per case and metric, the reasons for regressions and
 /// missing data under it, then what was not compared.
-pub struct Table;
+pub struct Terminal;
 
-impl Exporter for Table {
+impl Exporter for Terminal {
     fn render(&self, verdicts: Verdicts) -> String {
         let c = verdicts.comparison;
         let mut out = format!(

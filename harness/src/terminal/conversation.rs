@@ -1,7 +1,7 @@
 //! The `conversation:` lines under the end-of-run table: for each case of conversations, each
 //! turn's TTFT (median and 90th percentile), prompt tokens and cached tokens.
 
-use super::table::grid_lines;
+use super::end_of_run::grid_lines;
 use crate::summary::conversation::TurnSummary;
 use crate::summary::CaseSummary;
 use crate::units::{seconds_fixed as seconds, significant_or};

@@ -1,7 +1,7 @@
 //! The `search:` lines under the end-of-run table: for each rate-search case its knee, why
 //! each search stopped, and the curve of its probes.
 
-use super::table::grid_lines;
+use super::end_of_run::grid_lines;
 use crate::summary::search::SearchSummary;
 use crate::summary::CaseSummary;
 use crate::units::{seconds_fixed as seconds, significant, significant_or};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Format, Series};
 use crate::history::{MetricInfo, RunRow};
 use crate::stats::changepoint::ChangePoint;
-use crate::terminal::table::grid_lines as grid;
+use crate::terminal::end_of_run::grid_lines as grid;
 use crate::units;
 
 /// The runs, newest first.

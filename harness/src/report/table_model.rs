@@ -1,11 +1,12 @@
-//! One table model written three ways: HTML for the site, Markdown for issues and papers, CSV
+//! The table model of reports ([`Table`] of [`Cell`]s; [`super::tables`] builds the report's
+//! tables on it) written three ways: HTML for the site, Markdown for issues and papers, CSV
 //! for spreadsheets. A cell keeps its text for people and, where it is a number, the raw value
 //! that CSV writes unrounded.
 
 use std::fmt::Write;
 
 use super::html::escape;
-use crate::export::markdown::cell as md_cell;
+use crate::markup::markdown_cell as md_cell;
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,6 @@
-//! The summary table printed at the end of a run.
+//! What `bench run` prints when it ends: the summary table of the cases, the footer lines
+//! under it (load, token counts, server, tools, power, outliers), and the text grid the
+//! terminal's other tables share.
 
 use crate::store::PowerRecord;
 use crate::summary::CaseSummary;
