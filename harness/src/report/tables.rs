@@ -1,9 +1,9 @@
-//! The tables of a report, built from runs and comparisons on the model of [`super::table_model`]:
+//! The tables of a report, built from runs and comparisons on the one table model, [`crate::present::Table`]:
 //! the machine, the engines, the cases (headline figures with their intervals) and every metric
 //! of every case; and for comparisons, the verdicts.
 
-use super::table_model::{Cell, Table};
 use crate::compare::Comparison;
+use crate::present::{Cell, Table};
 use crate::stats::bootstrap::Interval;
 use crate::store::StoredRun;
 use crate::summary::{CaseSummary, MetricSummary};

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::end_of_run::grid;
 use crate::export::{change, medians, p_value, ratio, Exporter, Verdicts};
+use crate::present::Table;
 use crate::stats::verdict::Verdict;
 
 /// The terminal exporter: one row per case and metric, the reasons for regressions and
@@ -58,7 +58,8 @@ impl Exporter for Terminal {
                 row
             })
             .collect();
-        out.push_str(&grid(&header, rows));
+        let right: Vec<usize> = (1..header.len()).collect();
+        out.push_str(&Table::of_text(&header, &right, rows).to_terminal());
         for (case, m) in c.metrics().filter(|(_, m)| {
             matches!(
                 m.assessment.verdict,

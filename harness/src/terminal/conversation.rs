@@ -1,7 +1,7 @@
 //! The `conversation:` lines under the end-of-run table: for each case of conversations, each
 //! turn's TTFT (median and 90th percentile), prompt tokens and cached tokens.
 
-use super::end_of_run::grid_lines;
+use crate::present::{Table, TerminalTable};
 use crate::summary::conversation::TurnSummary;
 use crate::summary::CaseSummary;
 use crate::units::{seconds_fixed as seconds, significant_or};
@@ -28,7 +28,8 @@ fn lines(id: &str, turns: &[TurnSummary]) -> Vec<String> {
         .collect();
     let header = ["turn", "ttft p50", "ttft p90", "prompt tokens", "cached"];
     out.extend(
-        grid_lines(&header, body, &[0, 1, 2, 3, 4])
+        TerminalTable
+            .lines(&Table::of_text(&header, &[0, 1, 2, 3, 4], body))
             .into_iter()
             .map(|l| format!("  {l}")),
     );

@@ -1,7 +1,7 @@
 //! What `bench run` prints when it ends: the summary table of the cases, the footer lines
-//! under it (load, token counts, server, tools, power, outliers), and the text grid the
-//! terminal's other tables share.
+//! under it (load, token counts, server, tools, power, outliers).
 
+use crate::present::Table;
 use crate::store::PowerRecord;
 use crate::summary::CaseSummary;
 use crate::units::{fixed, rate_fixed as rate, seconds_fixed as seconds};
@@ -58,7 +58,7 @@ fn render_images(summaries: &[CaseSummary]) -> String {
         }
         row
     });
-    grid(&header, rows.collect())
+    numbers_right(&header, rows.collect())
 }
 
 /// `n`, with failed and flagged counts.
@@ -109,48 +109,14 @@ fn render_text(summaries: &[CaseSummary]) -> String {
         }
         rows.push(row);
     }
-    grid(&header, rows)
+    numbers_right(&header, rows)
 }
 
-/// Columns padded to their widest cell, a rule under the header; the first column aligned
-/// left, the others (numbers) right.
-pub(crate) fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
+/// The table as the terminal shows it: the first column (the case) aligned left, the others
+/// (numbers) right.
+fn numbers_right(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let right: Vec<usize> = (1..header.len()).collect();
-    grid_lines(header, body, &right)
-        .into_iter()
-        .map(|line| line + "\n")
-        .collect()
-}
-
-/// Rows as lines: the header, a rule, the body; columns padded to their widest cell, those
-/// in `right` aligned right (numbers), the others left.
-pub(crate) fn grid_lines(header: &[&str], body: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    rows.extend(body);
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = " ".repeat(widths[i] - cell.chars().count());
-                    if right.contains(&i) {
-                        format!("{pad}{cell}")
-                    } else {
-                        format!("{cell}{pad}")
-                    }
-                })
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect();
-    let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-    out.insert(1, "-".repeat(total));
-    out
+    Table::of_text(header, &right, rows).to_terminal()
 }
 
 /// Lines under the table for load cases: offered and achieved rates, throughput, bench's own

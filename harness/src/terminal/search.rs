@@ -1,7 +1,7 @@
 //! The `search:` lines under the end-of-run table: for each rate-search case its knee, why
 //! each search stopped, and the curve of its probes.
 
-use super::end_of_run::grid_lines;
+use crate::present::{Table, TerminalTable};
 use crate::summary::search::SearchSummary;
 use crate::summary::CaseSummary;
 use crate::units::{seconds_fixed as seconds, significant, significant_or};
@@ -56,7 +56,8 @@ fn lines(id: &str, search: &SearchSummary) -> Vec<String> {
         "within SLO",
     ];
     out.extend(
-        grid_lines(&header, body, &[1, 2, 3, 4, 5, 6])
+        TerminalTable
+            .lines(&Table::of_text(&header, &[1, 2, 3, 4, 5, 6], body))
             .into_iter()
             .map(|l| format!("  {l}")),
     );

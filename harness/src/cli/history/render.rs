@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::{Format, Series};
 use crate::history::{MetricInfo, RunRow};
+use crate::present::{Table, TerminalTable};
 use crate::stats::changepoint::ChangePoint;
-use crate::terminal::end_of_run::grid_lines as grid;
 use crate::units;
 
 /// The runs, newest first.
@@ -311,6 +311,11 @@ fn time(rfc3339: &str) -> String {
                 .to_string()
         },
     )
+}
+
+/// `rows` under `header` as terminal lines, the columns in `right` aligned right.
+fn grid(header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
+    TerminalTable.lines(&Table::of_text(header, right, rows))
 }
 
 /// The first 8 characters of a fingerprint: enough to tell machines apart on screen.
