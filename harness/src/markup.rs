@@ -43,6 +43,18 @@ pub fn markdown_cell(text: &str) -> String {
     out
 }
 
+/// [`escape`] as askama's escaper: harness/askama.toml names it for the `.html` templates of
+/// the report's pages, so every value they show is escaped by these rules, not by the
+/// template's author remembering to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Markup;
+
+impl askama::filters::Escaper for Markup {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, text: &str) -> std::fmt::Result {
+        dest.write_str(&escape(text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
