@@ -9,7 +9,10 @@
 //! Layers point down: [`store`] is persistence only (it reads and writes what was measured,
 //! and imports no summary, roofline or report); [`summary`] computes from stored runs;
 //! [`roofline`] from summaries; [`compare`], [`gate`], [`export`] and [`report`] above them;
-//! [`cli`] at the top. [`stats`] and [`charts`] are leaves any layer may use.
+//! [`cli`] at the top. [`stats`], [`charts`] and [`units`] (every number and unit written for
+//! people, one minus sign) are leaves any layer may use; [`present`] (the one table model and its
+//! terminal, Markdown, CSV and HTML renderers) is a leaf of the presentation layers
+//! ([`terminal`], [`report`], [`export`], [`cli`]).
 //!
 //! [`calibration`] keeps the device's measured matmul and memory-read ceilings.
 //!
@@ -32,6 +35,7 @@ pub mod markup;
 pub mod metrics;
 pub mod plan;
 pub mod power;
+pub mod present;
 pub mod prompt_sets;
 pub mod rate_search;
 pub mod report;

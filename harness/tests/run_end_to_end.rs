@@ -292,6 +292,29 @@ fn shell_completions_and_the_manual_page_come_from_the_command_definitions() {
         page.contains(".TH bench 1") && page.contains("SUBCOMMANDS"),
         "{page}"
     );
+
+    // With --out: the top page and one per subcommand, nested ones included.
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("man1");
+    let out = bench()
+        .args(["man", "--out"])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (file, title) in [
+        ("bench.1", ".TH bench 1"),
+        ("bench-run.1", ".TH bench-run 1"),
+        ("bench-completions.1", ".TH bench-completions 1"),
+        ("bench-model-synth.1", ".TH bench-model-synth 1"),
+    ] {
+        let page = std::fs::read_to_string(folder.join(file)).unwrap();
+        assert!(page.contains(title), "{file}: {page}");
+    }
 }
 
 /// `depth`: each depth is its own case, its records say the depth they ran at, and the

@@ -5,6 +5,8 @@
 //! tick placement (decades, 1-2-5 steps) and label formatting under our control and
 //! identical between linear and log charts.
 
+use crate::units::{compact, time_unit, trim_zeros};
+
 /// Values beyond this magnitude are treated like non-finite ones: they cannot be placed on a
 /// readable axis and would overflow range arithmetic.
 const MAX_MAGNITUDE: f64 = 1e300;
@@ -199,17 +201,6 @@ pub(crate) fn build(spec: &AxisSpec, values: &[f64]) -> Axis {
     }
 }
 
-/// The time unit that suits values up to `max_abs` seconds: (factor, unit).
-fn time_unit(max_abs: f64) -> (f64, &'static str) {
-    if max_abs >= 1.0 {
-        (1.0, "s")
-    } else if max_abs >= 1e-3 {
-        (1e3, "ms")
-    } else {
-        (1e6, "µs")
-    }
-}
-
 fn title(spec: &AxisSpec, unit: &str, log: bool) -> String {
     let mut parts = Vec::new();
     if !unit.is_empty() {
@@ -310,7 +301,7 @@ fn build_linear(spec: &AxisSpec, lo: f64, hi: f64, fixed: bool) -> Axis {
     if let Some(at) = &spec.ticks_at {
         for &t in at {
             if usable(t) && t >= lo && t <= hi {
-                ticks.push((t, format_number(t * factor, decimals_for_value(t * factor))));
+                ticks.push((t, compact(t * factor, decimals_for_value(t * factor))));
             }
         }
     } else {
@@ -321,7 +312,7 @@ fn build_linear(spec: &AxisSpec, lo: f64, hi: f64, fixed: bool) -> Axis {
             if t.abs() < step * 1e-9 {
                 t = 0.0;
             }
-            ticks.push((t, format_number(t * factor, decimals)));
+            ticks.push((t, compact(t * factor, decimals)));
         }
     }
     Axis {
@@ -348,7 +339,7 @@ fn build_log(spec: &AxisSpec, min: f64, max: f64) -> Axis {
     if let Some(at) = &spec.ticks_at {
         for &t in at {
             if usable(t) && t > 0.0 && t.log10() >= lo && t.log10() <= hi {
-                let s = format_number(t * factor, decimals_for_value(t * factor));
+                let s = compact(t * factor, decimals_for_value(t * factor));
                 ticks.push((t.log10(), s));
             }
         }
@@ -397,7 +388,7 @@ fn format_log_tick(v: f64) -> String {
     if v.abs() >= 1e3 && v.abs() < 1e4 {
         return format!("{}k", trim_zeros(&format!("{:.2}", v / 1e3)));
     }
-    format_number(v, decimals_for_value(v))
+    compact(v, decimals_for_value(v))
 }
 
 /// Decimals needed to show `v` (a 1, 2 or 5 times a power of ten, or a whole number).
@@ -412,86 +403,6 @@ fn decimals_for_value(v: f64) -> usize {
     } else {
         decimals_for(a)
     }
-}
-
-/// Format a tick value with `decimals` decimals; large whole numbers use k/M/G suffixes and
-/// very small ones scientific notation, so labels stay short.
-pub(crate) fn format_number(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return String::new();
-    }
-    let a = v.abs();
-    if a >= 1e4 {
-        for (div, suffix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] {
-            if a >= div {
-                return format!("{}{}", trim_zeros(&format!("{:.2}", v / div)), suffix);
-            }
-        }
-    }
-    if a != 0.0 && a < 1e-4 {
-        return format!("{v:.0e}");
-    }
-    let s = format!("{v:.decimals$}");
-    if s.chars().all(|c| c == '-' || c == '0' || c == '.') {
-        return "0".into();
-    }
-    s
-}
-
-fn trim_zeros(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-/// Format `v` with about `sig` significant digits, trailing zeros removed.
-pub(crate) fn format_sig(v: f64, sig: i32) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if a >= 1e4 {
-        return format_number(v, 0);
-    }
-    if a < 1e-4 {
-        return format!("{v:.1e}");
-    }
-    let mag = a.log10().floor() as i32;
-    let d = (sig - 1 - mag).clamp(0, 12) as usize;
-    trim_zeros(&format!("{v:.d$}"))
-}
-
-/// Format a duration given in seconds with a unit that suits it: "850 µs", "12.5 ms",
-/// "1.2 s", "95 s". Three significant digits; non-finite input gives "n/a".
-pub fn format_seconds(s: f64) -> String {
-    if !s.is_finite() {
-        return "n/a".into();
-    }
-    let (f, u) = time_unit(s.abs());
-    format!("{} {u}", format_sig(s * f, 3))
-}
-
-/// Format joules: "850 mJ", "12.3 J", "4.5 kJ".
-pub(crate) fn format_joules(j: f64) -> String {
-    if !j.is_finite() {
-        return "n/a".into();
-    }
-    let a = j.abs();
-    let (f, u) = if a >= 1e6 {
-        (1e-6, "MJ")
-    } else if a >= 1e3 {
-        (1e-3, "kJ")
-    } else if a >= 1.0 || a == 0.0 {
-        (1.0, "J")
-    } else {
-        (1e3, "mJ")
-    };
-    format!("{} {u}", format_sig(j * f, 3))
 }
 
 #[cfg(test)]
@@ -550,15 +461,5 @@ mod tests {
             assert!(a.lo < a.hi, "{vals:?}");
             assert!(a.lo.is_finite() && a.hi.is_finite());
         }
-    }
-
-    #[test]
-    fn formats() {
-        assert_eq!(format_seconds(0.0125), "12.5 ms");
-        assert_eq!(format_seconds(2.0), "2 s");
-        assert_eq!(format_seconds(0.00085), "850 µs");
-        assert_eq!(format_number(25_000.0, 0), "25k");
-        assert_eq!(format_number(-0.0, 1), "0");
-        assert_eq!(format_joules(1234.0), "1.23 kJ");
     }
 }

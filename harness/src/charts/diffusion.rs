@@ -143,7 +143,7 @@ impl PhaseBreakdown {
         let first = axis::build(&spec, &totals);
         let label_w = totals
             .iter()
-            .map(|t| svg::text_width(&axis::format_seconds(*t), style::TICK_PX))
+            .map(|t| svg::text_width(&crate::units::duration(*t), style::TICK_PX))
             .fold(0.0, f64::max)
             + 10.0;
         let plot_w = f64::from(size.width) - frame::PAD - room - opts.right;
@@ -189,7 +189,7 @@ impl PhaseBreakdown {
                     )?;
                     // A hairline between segments so equal colours never merge.
                     shapes::polyline(c.root, &[(b, y - half), (b, y + half)], FG.mix(0.5), 1)?;
-                    let text = axis::format_seconds(s);
+                    let text = crate::units::duration(s);
                     if svg::text_width(&text, style::SMALL_PX) + 6.0 <= b - a && half * 2.0 >= 12.0
                     {
                         c.overlay.text(
@@ -202,7 +202,7 @@ impl PhaseBreakdown {
                     let total = if parts.is_empty() {
                         "n/a".to_string()
                     } else {
-                        axis::format_seconds(acc)
+                        crate::units::duration(acc)
                     };
                     c.overlay
                         .text(&Text::new(end + 5.0, y, &total, style::TICK_PX).bold());

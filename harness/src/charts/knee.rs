@@ -60,7 +60,7 @@ impl KneeChart {
             xy::list_labels(prepared.iter().map(|s| s.label.as_str())),
             self.threshold_s.map_or(String::new(), |t| format!(
                 "; the SLO bound is {}",
-                axis::format_seconds(t)
+                crate::units::duration(t)
             )),
             if self.knees.is_empty() {
                 "; no rate met the target"
@@ -86,7 +86,7 @@ impl KneeChart {
                 shapes::polyline(c.root, &[(r.x, at), (r.x + r.w, at)], REF.to_rgba(), 1)?;
                 let label = format!(
                     "SLO {}",
-                    axis::format_seconds(self.threshold_s.unwrap_or_default())
+                    crate::units::duration(self.threshold_s.unwrap_or_default())
                 );
                 c.overlay.text(
                     &Text::new(r.x + r.w - 4.0, at - 3.0, &label, style::SMALL_PX)

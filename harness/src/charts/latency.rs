@@ -154,9 +154,9 @@ impl CdfChart {
                 } else {
                     format!(
                         "p50 {}, p99 {}, n={}",
-                        axis::format_seconds(quantile(s, 0.5)),
-                        axis::format_seconds(quantile(s, 0.99)),
-                        axis::format_number(s.len() as f64, 0),
+                        crate::units::duration(quantile(s, 0.5)),
+                        crate::units::duration(quantile(s, 0.99)),
+                        crate::units::compact(s.len() as f64, 0),
                     )
                 };
                 Entry::new(Symbol::Line(i), format!("{l} — {stats}"))

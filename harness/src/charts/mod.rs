@@ -37,7 +37,6 @@ pub mod throughput;
 pub mod ttft;
 pub mod turns;
 
-pub use axis::format_seconds;
 pub use style::{series_colour, PALETTE_HEX};
 
 /// The size of a chart's drawing in SVG user units (pixels at 100 % zoom).

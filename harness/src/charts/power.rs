@@ -209,7 +209,7 @@ impl PowerChart {
             let energy: Vec<String> = notes
                 .iter()
                 .filter(|(l, _)| key(l) == key(&k.label))
-                .map(|(_, j)| axis::format_joules(*j))
+                .map(|(_, j)| crate::units::energy(*j))
                 .collect();
             let label = if energy.is_empty() {
                 k.label.clone()
@@ -226,7 +226,7 @@ impl PowerChart {
                 let l = if l.is_empty() { "energy" } else { l.as_str() };
                 entries.push(Entry::new(
                     Symbol::None,
-                    format!("{l}: {}", axis::format_joules(*j)),
+                    format!("{l}: {}", crate::units::energy(*j)),
                 ));
             }
         }
@@ -235,7 +235,7 @@ impl PowerChart {
         } else {
             let parts: Vec<String> = notes
                 .iter()
-                .map(|(l, j)| format!("{l} {}", axis::format_joules(*j)))
+                .map(|(l, j)| format!("{l} {}", crate::units::energy(*j)))
                 .collect();
             format!("; energy: {}", parts.join(", "))
         };

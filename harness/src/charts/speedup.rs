@@ -49,17 +49,6 @@ pub struct SpeedupChart {
     pub bars: Vec<SpeedupBar>,
 }
 
-/// "×3.8", "×1.03", "×12.5".
-pub(crate) fn format_factor(v: f64) -> String {
-    if !(v.is_finite() && v > 0.0) {
-        return "n/a".into();
-    }
-    let d = if v >= 9.995 { 1 } else { 2 };
-    let s = format!("{v:.d$}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("×{s}")
-}
-
 struct Row {
     label: String,
     value: Option<f64>,
@@ -114,7 +103,12 @@ impl SpeedupChart {
         // Widen the axis so the factor printed beyond each bar's end stays inside the plot.
         let label_w = rows
             .iter()
-            .map(|r| svg::text_width(&format_factor(r.value.unwrap_or(0.0)), style::TICK_PX))
+            .map(|r| {
+                svg::text_width(
+                    &crate::units::factor(r.value.unwrap_or(0.0)),
+                    style::TICK_PX,
+                )
+            })
             .fold(0.0, f64::max)
             + 10.0;
         let first = axis::build(&spec, &values);
@@ -200,7 +194,7 @@ impl SpeedupChart {
                         right = right.max(pz);
                     }
                 }
-                let text = format_factor(v);
+                let text = crate::units::factor(v);
                 let w = svg::text_width(&text, style::TICK_PX);
                 let t = if v < 1.0 && left - 4.0 - w >= r.x {
                     Text::new(left - 4.0, y, &text, style::TICK_PX).anchor(Anchor::End)
@@ -241,9 +235,9 @@ fn describe(rows: &[Row], current: &str, base: &str, xa: &axis::Axis) -> String 
         d.push_str(&format!(
             " Largest: {} {}; smallest: {} {}.",
             b.0,
-            format_factor(b.1),
+            crate::units::factor(b.1),
             w.0,
-            format_factor(w.1)
+            crate::units::factor(w.1)
         ));
     }
     d

@@ -141,7 +141,10 @@ impl BarChart {
             let show_values = groups
                 .iter()
                 .flat_map(|(_, v)| v.iter().flatten())
-                .all(|b| svg::text_width(&axis::format_sig(b.value, 3), value_px) <= bar_w + 4.0);
+                .all(|b| {
+                    svg::text_width(&crate::units::compact_significant(b.value, 3), value_px)
+                        <= bar_w + 4.0
+                });
             if show_values {
                 // Room for the value printed above the tallest bar.
                 opts.top += value_px + 4.0;
@@ -192,7 +195,7 @@ impl BarChart {
                         }
                     }
                     if show_values {
-                        let text = axis::format_sig(b.value, 3);
+                        let text = crate::units::compact_significant(b.value, 3);
                         let y = if b.value < 0.0 {
                             base - 3.0
                         } else {

@@ -120,19 +120,32 @@ enum Command {
     /// Watch, record or import power samples outside a run.
     #[command(subcommand)]
     Power(power::PowerCommand),
-    /// Print a shell completion script for bench.
+    /// Print a shell completion script for bench (subcommands, options, their values).
+    ///
+    /// The script goes to standard output; save it where your shell looks for completions,
+    /// then start a new shell:
     ///
     ///   bench completions bash > ~/.local/share/bash-completion/completions/bench
-    ///   bench completions zsh > "${fpath[1]}/_bench"
+    ///   bench completions zsh > "${fpath[1]}/_bench"      # or any folder on $fpath
     ///   bench completions fish > ~/.config/fish/completions/bench.fish
+    ///   bench completions elvish >> ~/.config/elvish/rc.elv
+    ///   bench completions powershell >> $PROFILE
     Completions {
-        /// The shell.
+        /// The shell to complete for.
         shell: clap_complete::Shell,
     },
     /// Print bench's manual page (roff), made from the same definitions as --help.
     ///
+    /// Alone, prints the page of `bench` itself. With --out, writes that page and one per
+    /// subcommand (bench-run.1, bench-model-synth.1, …) into the folder, for `man` to find:
+    ///
     ///   bench man > bench.1 && man ./bench.1
-    Man,
+    ///   bench man --out ~/.local/share/man/man1 && man bench-run
+    Man {
+        /// Write bench.1 and a page per subcommand into this folder (made if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Parse the command line and run it.
@@ -159,24 +172,8 @@ pub fn main() -> ExitCode {
         Command::Power(cmd) => power::run(cmd),
         Command::History(args) => history::run(args),
         Command::Hw(args) => hw::run(args),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut command, "bench", &mut out);
-            out!("{}", String::from_utf8_lossy(&out));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let mut out = Vec::new();
-            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            match page.render(&mut out) {
-                Ok(()) => {
-                    out!("{}", String::from_utf8_lossy(&out));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Err(anyhow::anyhow!("cannot render the manual page: {e}")),
-            }
-        }
+        Command::Completions { shell } => completions(shell),
+        Command::Man { out } => man(out.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -185,6 +182,39 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// Print the completion script of `shell`.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "bench", &mut out);
+    out!("{}", String::from_utf8_lossy(&out));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the manual page of `bench`, or write it and one page per subcommand into `folder`.
+fn man(folder: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let command = <Cli as clap::CommandFactory>::command();
+    match folder {
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut out)
+                .context("cannot render the manual page")?;
+            out!("{}", String::from_utf8_lossy(&out));
+        }
+        Some(folder) => {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("cannot make {}", folder.display()))?;
+            clap_mangen::generate_to(command, folder).with_context(|| {
+                format!("cannot write the manual pages into {}", folder.display())
+            })?;
+            eprintln!("wrote the manual pages into {}", folder.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -346,8 +346,8 @@ pub fn energy_report(samples: &[Sample]) -> Vec<String> {
             .and_then(|p| p.energy(a, b))
         {
             line.push_str(&format!(
-                "; integrating its power readings gives {power:.1} J ({:+.2}%)",
-                100.0 * (power - joules) / joules
+                "; integrating its power readings gives {power:.1} J ({}%)",
+                crate::units::signed(100.0 * (power - joules) / joules, 2)
             ));
         }
         lines.push(line);

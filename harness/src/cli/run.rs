@@ -27,7 +27,7 @@ use crate::store::{
 use crate::suite;
 use crate::summary;
 use crate::terminal::roofline::footer as roofline_footer;
-use crate::terminal::{progress::Progress, table};
+use crate::terminal::{end_of_run, progress::Progress};
 
 use super::{interrupt, EXIT_FAILURES, EXIT_INTERRUPTED};
 
@@ -186,13 +186,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         outln!("{}", serde_json::to_string_pretty(&out)?);
     } else if !args.quiet {
-        out!("{}", table::render(&summaries));
+        out!("{}", end_of_run::render(&summaries));
         for lines in [
-            table::load_footer(&summaries),
-            table::token_count_footer(&summaries),
-            table::server_footer(&summaries),
-            table::tool_footer(&summaries),
-            table::outlier_footer(&summaries),
+            end_of_run::load_footer(&summaries),
+            end_of_run::token_count_footer(&summaries),
+            end_of_run::server_footer(&summaries),
+            end_of_run::tool_footer(&summaries),
+            end_of_run::outlier_footer(&summaries),
             roofline_footer(&rooflines),
             crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
             crate::terminal::search::footer(&summaries),
@@ -203,7 +203,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         {
             outln!("{lines}");
         }
-        if let Some(line) = table::power_footer(&summaries, &store.manifest().power) {
+        if let Some(line) = end_of_run::power_footer(&summaries, &store.manifest().power) {
             outln!("{line}");
         }
         outln!(

@@ -56,7 +56,7 @@ impl Format {
     /// The exporter of this format.
     pub fn exporter(self) -> Box<dyn Exporter> {
         match self {
-            Self::Table => Box::new(crate::terminal::compare::Table),
+            Self::Table => Box::new(crate::terminal::compare::Terminal),
             Self::Md => Box::new(export::Markdown),
             Self::Json => Box::new(export::Json),
             Self::Junit => Box::new(export::Junit),

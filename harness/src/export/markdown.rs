@@ -4,32 +4,11 @@
 use std::fmt::Write;
 
 use super::{change, fraction, medians, p_value, ratio, Exporter, Verdicts};
+use crate::markup::markdown_cell as cell;
 use crate::stats::verdict::Verdict;
 
 /// The Markdown exporter.
 pub struct Markdown;
-
-/// Text safe inside a Markdown table cell: pipes escaped, HTML-significant characters as
-/// entities (GitHub renders inline HTML), newlines as spaces.
-pub fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push_str("\\`"),
-            '*' | '_' | '[' | ']' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 fn mark(verdict: Verdict) -> &'static str {
     match verdict {

@@ -13,7 +13,7 @@ pub use markdown::Markdown;
 use crate::compare::{Comparison, MetricComparison};
 use crate::gate::GateOutcome;
 use crate::roofline::RooflineChange;
-use crate::units::{human, percent, significant};
+use crate::units::{self, human, percent, significant};
 
 /// A comparison, and the gate's outcome when it was a gate, to be written out.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +57,8 @@ pub(crate) fn ratio(m: &MetricComparison) -> String {
         return "-".into();
     };
     match m.assessment.ratio_interval {
-        Some(i) => format!("×{r:.3} ({:.3}–{:.3})", i.low, i.high),
-        None => format!("×{r:.3}"),
+        Some(i) => format!("{} ({:.3}–{:.3})", units::ratio(r), i.low, i.high),
+        None => units::ratio(r),
     }
 }
 

@@ -2,9 +2,9 @@
 //! chart of TTFT against the turn.
 
 use super::figures::{figure, Figure};
-use super::table::{Cell, Table};
 use crate::charts::turns::TurnsChart;
 use crate::charts::{ChartSize, Point, Series};
+use crate::present::{Cell, Table};
 use crate::summary::CaseSummary;
 use crate::units::significant;
 

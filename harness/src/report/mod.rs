@@ -13,7 +13,6 @@ mod html;
 mod pages;
 mod soak;
 mod summary_csv;
-mod table;
 mod tables;
 mod warnings;
 pub use conversations_csv::write_conversations_csv;
@@ -27,8 +26,8 @@ use crate::stats::verdict::{Rule, Sidedness};
 use crate::store::StoredRun;
 use crate::summary::CaseSummary;
 
+pub use crate::present::{Cell, Table};
 pub use html::{escape, CONTENT_SECURITY_POLICY};
-pub use table::{Cell, Table};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -45,50 +45,60 @@ fn list(items: &[String], class: &str) -> String {
     out
 }
 
+/// The body of the index page (harness/templates/report/index.html): every value is escaped
+/// by the template, with [`crate::markup::Markup`].
+#[derive(askama::Template)]
+#[template(path = "report/index.html")]
+struct IndexBody<'a> {
+    runs: Vec<IndexRow>,
+    compare: bool,
+    compare_file: &'a str,
+}
+
+/// One run in the index, as plain text.
+struct IndexRow {
+    file: String,
+    id: String,
+    suite: String,
+    host: String,
+    cpu: String,
+    started: String,
+    status: String,
+    cases: usize,
+}
+
 /// The index: every run with its machine and suite, and a link to the comparison.
 pub fn index(report: &Report) -> String {
     let compare = !report.comparisons.is_empty() || !report.not_compared.is_empty();
-    let mut body = String::from("<h1>bench report</h1>\n");
-    let _ = writeln!(
-        body,
-        "<p class=\"muted\">{} run(s). Each run's page has its machine, engines, per-case tables \
-         with 95 % intervals, charts and warnings.{}</p>",
-        report.runs.len(),
-        if compare {
-            " The comparison page sets every later run against the first."
-        } else {
-            ""
-        }
-    );
-    let mut t = String::from(
-        "<div class=\"scroll\"><table><thead><tr><th>run</th><th>suite</th><th>host</th>\
-         <th>chip / CPU</th><th>started</th><th>status</th><th class=\"num\">cases</th>\
-         </tr></thead><tbody>\n",
-    );
-    for r in &report.runs {
-        let m = &r.run.manifest;
-        let _ = writeln!(
-            t,
-            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td class=\"num\">{}</td></tr>",
-            escape(&run_file(m.run_id.as_str())),
-            escape(&m.run_id),
-            escape(&suite_name(m)),
-            escape(&m.environment.hostname),
-            escape(&m.environment.cpu_model),
-            escape(&m.started_at),
-            escape(&format!("{:?}", m.status).to_lowercase()),
-            r.summaries.len()
-        );
-    }
-    t.push_str("</tbody></table></div>\n");
-    body.push_str(&t);
-    if compare {
-        let _ = writeln!(
-            body,
-            "<p><a href=\"{COMPARE_FILE}\">Comparison of the runs</a></p>"
-        );
-    }
+    let runs = report
+        .runs
+        .iter()
+        .map(|r| {
+            let m = &r.run.manifest;
+            IndexRow {
+                file: run_file(m.run_id.as_str()),
+                id: m.run_id.clone(),
+                suite: suite_name(m),
+                host: m.environment.hostname.clone(),
+                cpu: m.environment.cpu_model.clone(),
+                started: m.started_at.clone(),
+                status: format!("{:?}", m.status).to_lowercase(),
+                cases: r.summaries.len(),
+            }
+        })
+        .collect();
+    let body = IndexBody {
+        runs,
+        compare,
+        compare_file: COMPARE_FILE,
+    };
+    // Rendering into a String fails only if a value's Display does, and these are strings.
+    let body = askama::Template::render(&body).unwrap_or_else(|e| {
+        format!(
+            "<p>the index could not be rendered: {}</p>\n",
+            escape(&e.to_string())
+        )
+    });
     page("bench report", &nav(compare), &body)
 }
 

@@ -1,12 +1,13 @@
-//! The tables of a report: the machine, the engines, the cases (headline figures with their
-//! intervals) and every metric of every case; and for comparisons, the verdicts.
+//! The tables of a report, built from runs and comparisons on the one table model, [`crate::present::Table`]:
+//! the machine, the engines, the cases (headline figures with their intervals) and every metric
+//! of every case; and for comparisons, the verdicts.
 
-use super::table::{Cell, Table};
 use crate::compare::Comparison;
+use crate::present::{Cell, Table};
 use crate::stats::bootstrap::Interval;
 use crate::store::StoredRun;
 use crate::summary::{CaseSummary, MetricSummary};
-use crate::units::{human, percent, significant};
+use crate::units::{human, percent, ratio, significant};
 
 /// The machine and how the run was made.
 pub fn environment(run: &StoredRun) -> Table {
@@ -333,7 +334,7 @@ pub fn comparison(c: &Comparison) -> Table {
             a.change_pct
                 .map_or_else(Cell::empty, |c| Cell::number(c, percent(c))),
             a.ratio
-                .map_or_else(Cell::empty, |r| Cell::number(r, format!("×{r:.3}"))),
+                .map_or_else(Cell::empty, |r| Cell::number(r, ratio(r))),
             a.ratio_interval.map_or_else(Cell::empty, |i| {
                 Cell::interval(i.low, i.high, format!("{:.3} – {:.3}", i.low, i.high))
             }),

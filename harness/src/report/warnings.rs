@@ -4,7 +4,7 @@
 
 use crate::store::{RunStatus, StoredRun};
 use crate::summary::CaseSummary;
-use crate::terminal::table;
+use crate::terminal::end_of_run;
 
 /// Warnings (things that may make figures wrong or incomplete), then notes (context).
 pub fn warnings_and_notes(
@@ -46,7 +46,7 @@ pub fn warnings_and_notes(
             ));
         }
     }
-    if let Some(lines) = table::token_count_footer(summaries) {
+    if let Some(lines) = end_of_run::token_count_footer(summaries) {
         warnings.extend(lines.lines().map(str::to_string));
     }
     for failure in &run.manifest.power.failures {
@@ -54,10 +54,10 @@ pub fn warnings_and_notes(
     }
     let mut notes = Vec::new();
     for lines in [
-        table::outlier_footer(summaries),
-        table::server_footer(summaries),
-        table::tool_footer(summaries),
-        table::load_footer(summaries),
+        end_of_run::outlier_footer(summaries),
+        end_of_run::server_footer(summaries),
+        end_of_run::tool_footer(summaries),
+        end_of_run::load_footer(summaries),
     ]
     .into_iter()
     .flatten()

@@ -18,6 +18,7 @@ use super::bootstrap::{self, BootstrapConfig, Interval, Statistic};
 use super::mann_whitney::{mann_whitney, smallest_p_value, Alternative, MannWhitney};
 use super::quantile_sorted;
 use crate::stats::Better;
+use crate::units::{distinct, percent_trimmed, trimmed};
 
 /// Which difference the test looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -210,14 +211,11 @@ fn decide(
     };
     let p = test.p_value;
     let significant = p < rule.alpha;
-    let alpha_text = significant_digits(rule.alpha, 3);
-    let p_text = distinct_text(p, rule.alpha);
-    let change_text = signed_percent(change);
+    let alpha_text = trimmed(rule.alpha, 3);
+    let p_text = distinct(p, rule.alpha);
+    let change_text = percent_trimmed(change, None);
     let beyond_threshold = if threshold > 0.0 {
-        format!(
-            " beyond the {} % threshold",
-            significant_digits(threshold, 3)
-        )
+        format!(" beyond the {} % threshold", trimmed(threshold, 3))
     } else {
         String::new()
     };
@@ -248,8 +246,8 @@ fn decide(
     } else if !worse_beyond && !better_beyond {
         format!(
             "significant (p = {p_text}) but median {} is within the {} % threshold",
-            signed_percent_distinct(change, threshold),
-            significant_digits(threshold, 3)
+            percent_trimmed(change, Some(threshold)),
+            trimmed(threshold, 3)
         )
     } else {
         format!(
@@ -288,8 +286,8 @@ fn not_enough_repetitions(
     format!(
         "with {n_base} and {n_current} repetitions the smallest {sides} p-value Mann-Whitney U \
          can give is {}, {relation} α = {}: {advice}",
-        distinct_text(smallest, rule.alpha),
-        significant_digits(rule.alpha, 3)
+        distinct(smallest, rule.alpha),
+        trimmed(rule.alpha, 3)
     )
 }
 
@@ -304,53 +302,6 @@ fn finite_sorted(values: &[f64]) -> Vec<f64> {
     let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     finite.sort_unstable_by(f64::total_cmp);
     finite
-}
-
-/// `x` rounded to `digits` significant digits, without trailing zeros ("0.003", "2.1",
-/// "1.2e-5" below 1e-4).
-fn significant_digits(x: f64, digits: usize) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    let digits = digits.max(1);
-    let magnitude = x.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{:.*e}", digits - 1, x);
-    }
-    let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
-    let text = format!("{x:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
-/// `value` with 2 significant digits, or more when 2 would print it the same as
-/// `reference` (so that "p = 0.05 < α = 0.05" cannot happen).
-fn distinct_text(value: f64, reference: f64) -> String {
-    for digits in 2..=6 {
-        let text = significant_digits(value, digits);
-        if text != significant_digits(reference, digits) || value == reference {
-            return text;
-        }
-    }
-    significant_digits(value, 6)
-}
-
-/// A change in percent with its sign: "+2.1 %", "-4.2 %".
-fn signed_percent(change: f64) -> String {
-    signed_percent_distinct(change, f64::NAN)
-}
-
-/// A change in percent with its sign, with enough digits to differ from ±`threshold`.
-fn signed_percent_distinct(change: f64, threshold: f64) -> String {
-    let magnitude = distinct_text(change.abs(), threshold);
-    let sign = if change < 0.0 { "-" } else { "+" };
-    format!("{sign}{magnitude} %")
 }
 
 #[cfg(test)]
@@ -489,7 +440,7 @@ mod tests {
         assert_eq!(slower.verdict, Verdict::Regressed);
         assert_eq!(
             slower.reason,
-            "median -16 % is worse, p = 0.00016 < α = 0.05"
+            "median −16 % is worse, p = 0.00016 < α = 0.05"
         );
     }
 
@@ -650,21 +601,11 @@ mod tests {
     }
 
     #[test]
-    fn labels_and_number_formatting() {
+    fn labels() {
         assert_eq!(Verdict::Improved.label(), "improved");
         assert_eq!(Verdict::Regressed.label(), "regressed");
         assert_eq!(Verdict::WithinNoise.label(), "within noise");
         assert_eq!(Verdict::NotEnoughData.label(), "not enough data");
-        assert_eq!(significant_digits(0.2137, 2), "0.21");
-        assert_eq!(significant_digits(0.003, 2), "0.003");
-        assert_eq!(significant_digits(0.0999, 2), "0.1");
-        assert_eq!(significant_digits(2.14, 2), "2.1");
-        assert_eq!(significant_digits(123.4, 2), "123");
-        assert_eq!(significant_digits(0.000012, 2), "1.2e-5");
-        assert_eq!(distinct_text(0.0496, 0.05), "0.0496");
-        assert_eq!(distinct_text(0.05, 0.05), "0.05");
-        assert_eq!(signed_percent(-4.23), "-4.2 %");
-        assert_eq!(signed_percent_distinct(4.996, 5.0), "+4.996 %");
     }
 
     #[test]

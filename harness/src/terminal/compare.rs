@@ -2,15 +2,15 @@
 
 use std::fmt::Write;
 
-use super::table::grid;
 use crate::export::{change, medians, p_value, ratio, Exporter, Verdicts};
+use crate::present::Table;
 use crate::stats::verdict::Verdict;
 
 /// The terminal exporter: one row per case and metric, the reasons for regressions and
 /// missing data under it, then what was not compared.
-pub struct Table;
+pub struct Terminal;
 
-impl Exporter for Table {
+impl Exporter for Terminal {
     fn render(&self, verdicts: Verdicts) -> String {
         let c = verdicts.comparison;
         let mut out = format!(
@@ -58,7 +58,8 @@ impl Exporter for Table {
                 row
             })
             .collect();
-        out.push_str(&grid(&header, rows));
+        let right: Vec<usize> = (1..header.len()).collect();
+        out.push_str(&Table::of_text(&header, &right, rows).to_terminal());
         for (case, m) in c.metrics().filter(|(_, m)| {
             matches!(
                 m.assessment.verdict,

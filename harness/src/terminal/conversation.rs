@@ -1,14 +1,10 @@
 //! The `conversation:` lines under the end-of-run table: for each case of conversations, each
 //! turn's TTFT (median and 90th percentile), prompt tokens and cached tokens.
 
-use super::table::{grid_lines, seconds};
+use crate::present::{Table, TerminalTable};
 use crate::summary::conversation::TurnSummary;
 use crate::summary::CaseSummary;
-use crate::units::significant;
-
-fn or_dash(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), significant)
-}
+use crate::units::{seconds_fixed as seconds, significant_or};
 
 /// The lines of one case of conversations.
 fn lines(id: &str, turns: &[TurnSummary]) -> Vec<String> {
@@ -25,14 +21,15 @@ fn lines(id: &str, turns: &[TurnSummary]) -> Vec<String> {
                 t.turn.to_string(),
                 seconds(t.ttft_p50_s),
                 seconds(t.ttft_p90_s),
-                or_dash(t.prompt_tokens_p50),
-                or_dash(t.cached_prompt_tokens_p50),
+                significant_or(t.prompt_tokens_p50, "", "-"),
+                significant_or(t.cached_prompt_tokens_p50, "", "-"),
             ]
         })
         .collect();
     let header = ["turn", "ttft p50", "ttft p90", "prompt tokens", "cached"];
     out.extend(
-        grid_lines(&header, body, &[0, 1, 2, 3, 4])
+        TerminalTable
+            .lines(&Table::of_text(&header, &[0, 1, 2, 3, 4], body))
             .into_iter()
             .map(|l| format!("  {l}")),
     );

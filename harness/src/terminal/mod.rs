@@ -2,8 +2,8 @@
 
 pub mod compare;
 pub mod conversation;
+pub mod end_of_run;
 pub mod progress;
 pub mod roofline;
 pub mod scaling;
 pub mod search;
-pub mod table;

@@ -132,7 +132,7 @@ impl Observer for Progress {
                 if let Some(lag) = &run.lag_s {
                     line.push_str(&format!(
                         "  lag p99 {}",
-                        super::table::seconds(Some(lag.p99))
+                        crate::units::seconds_fixed(Some(lag.p99))
                     ));
                 }
                 line
@@ -180,11 +180,11 @@ impl Observer for Progress {
                     case.id,
                     record.repetition + 1,
                     case.repetitions,
-                    super::table::seconds(record.metrics.image_s),
+                    crate::units::seconds_fixed(record.metrics.image_s),
                     steps.len(),
-                    super::table::seconds(mean_step),
-                    super::table::seconds(record.metrics.text_encode_s),
-                    super::table::seconds(record.metrics.vae_decode_s),
+                    crate::units::seconds_fixed(mean_step),
+                    crate::units::seconds_fixed(record.metrics.text_encode_s),
+                    crate::units::seconds_fixed(record.metrics.vae_decode_s),
                 );
                 if let Some(j) = record.metrics.j_per_image {
                     line.push_str(&format!("  {j:.1} J/image"));
@@ -197,9 +197,9 @@ impl Observer for Progress {
                     case.id,
                     record.repetition + 1,
                     case.repetitions,
-                    super::table::seconds(record.metrics.ttft_s),
-                    super::table::rate(record.metrics.prefill_tps),
-                    super::table::rate(record.metrics.decode_tps),
+                    crate::units::seconds_fixed(record.metrics.ttft_s),
+                    crate::units::rate_fixed(record.metrics.prefill_tps),
+                    crate::units::rate_fixed(record.metrics.decode_tps),
                 );
                 if let Some(w) = record.metrics.avg_power_w {
                     line.push_str(&format!("  {w:.1} W"));

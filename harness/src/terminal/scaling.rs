@@ -2,14 +2,7 @@
 //! count's throughput, speedup, efficiency and cluster power.
 
 use crate::summary::scaling::ScalingPoint;
-use crate::units::significant;
-
-fn or_dash(v: Option<f64>, scale: f64, unit: &str) -> String {
-    v.map_or_else(
-        || "–".into(),
-        |v| format!("{}{unit}", significant(v * scale)),
-    )
-}
+use crate::units::significant_or;
 
 /// One line per node count, or none when no case was swept.
 pub fn footer(points: &[ScalingPoint]) -> Option<String> {
@@ -20,11 +13,11 @@ pub fn footer(points: &[ScalingPoint]) -> Option<String> {
                 "scaling: {} on {} node(s): {} tok/s, speedup {}, efficiency {}, cluster {} ({} per node)",
                 p.series,
                 p.nodes,
-                or_dash(p.throughput_tps, 1.0, ""),
-                or_dash(p.speedup, 1.0, "×"),
-                or_dash(p.efficiency, 100.0, " %"),
-                or_dash(p.power_w, 1.0, " W"),
-                or_dash(p.power_per_node_w, 1.0, " W"),
+                significant_or(p.throughput_tps, "", "–"),
+                significant_or(p.speedup, "×", "–"),
+                significant_or(p.efficiency.map(|e| e * 100.0), " %", "–"),
+                significant_or(p.power_w, " W", "–"),
+                significant_or(p.power_per_node_w, " W", "–"),
             )
         })
         .collect();

@@ -1,14 +1,10 @@
 //! The `search:` lines under the end-of-run table: for each rate-search case its knee, why
 //! each search stopped, and the curve of its probes.
 
-use super::table::{grid_lines, seconds};
+use crate::present::{Table, TerminalTable};
 use crate::summary::search::SearchSummary;
 use crate::summary::CaseSummary;
-use crate::units::significant;
-
-fn or_dash(v: Option<f64>, unit: &str) -> String {
-    v.map_or_else(|| "-".into(), |v| format!("{}{unit}", significant(v)))
-}
+use crate::units::{seconds_fixed as seconds, significant, significant_or};
 
 /// The lines of one search case.
 fn lines(id: &str, search: &SearchSummary) -> Vec<String> {
@@ -32,9 +28,9 @@ fn lines(id: &str, search: &SearchSummary) -> Vec<String> {
         .map(|p| {
             vec![
                 format!("{}.{}", p.repetition + 1, p.probe + 1),
-                or_dash(Some(p.offered_rps), " req/s"),
-                or_dash(p.throughput_rps, " req/s"),
-                or_dash(p.output_tps, " tok/s"),
+                significant_or(Some(p.offered_rps), " req/s", "-"),
+                significant_or(p.throughput_rps, " req/s", "-"),
+                significant_or(p.output_tps, " tok/s", "-"),
                 format!(
                     "{} / {} / {}",
                     seconds(p.ttft_p50_s),
@@ -60,7 +56,8 @@ fn lines(id: &str, search: &SearchSummary) -> Vec<String> {
         "within SLO",
     ];
     out.extend(
-        grid_lines(&header, body, &[1, 2, 3, 4, 5, 6])
+        TerminalTable
+            .lines(&Table::of_text(&header, &[1, 2, 3, 4, 5, 6], body))
             .into_iter()
             .map(|l| format!("  {l}")),
     );

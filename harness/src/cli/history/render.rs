@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use super::{Format, Series};
 use crate::history::{MetricInfo, RunRow};
+use crate::present::{Table, TerminalTable};
 use crate::stats::changepoint::ChangePoint;
-use crate::terminal::table::grid_lines as grid;
+use crate::units;
 
 /// The runs, newest first.
 pub fn runs(runs: &[RunRow], format: Format) -> anyhow::Result<String> {
@@ -123,8 +124,8 @@ fn series_table(s: &Series) -> String {
                 p.git_revision.clone(),
                 short(&p.fingerprint),
                 p.summary.n.to_string(),
-                value(p.summary.median, unit),
-                value(p.summary.p90, unit),
+                units::four_digits(p.summary.median, unit),
+                units::four_digits(p.summary.p90, unit),
             ]
         })
         .collect();
@@ -168,9 +169,9 @@ fn series_table(s: &Series) -> String {
 fn shift_line(c: &ChangePoint, unit: &str) -> String {
     format!(
         "  ▲ shift began here: median {} → {}{}, p = {:.3}",
-        value(c.before_median, unit),
-        value(c.after_median, unit),
-        change_pct(c).map_or(String::new(), |p| format!(" ({p:+.0} %)")),
+        units::four_digits(c.before_median, unit),
+        units::four_digits(c.after_median, unit),
+        change_pct(c).map_or(String::new(), |p| format!(" ({} %)", units::signed(p, 0))),
         c.p_value
     )
 }
@@ -312,33 +313,14 @@ fn time(rfc3339: &str) -> String {
     )
 }
 
+/// `rows` under `header` as terminal lines, the columns in `right` aligned right.
+fn grid(header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
+    TerminalTable.lines(&Table::of_text(header, right, rows))
+}
+
 /// The first 8 characters of a fingerprint: enough to tell machines apart on screen.
 fn short(fingerprint: &str) -> String {
     fingerprint.chars().take(8).collect()
-}
-
-/// A value with its unit, to about four significant digits; seconds below 1 s as ms.
-fn value(v: f64, unit: &str) -> String {
-    let (v, unit) = if unit == "s" && v.abs() < 1.0 {
-        (v * 1e3, "ms")
-    } else {
-        (v, unit)
-    };
-    let a = v.abs();
-    let number = if a == 0.0 {
-        "0".to_string()
-    } else if (1e-3..1e7).contains(&a) {
-        // Four significant digits: 1.234, 65.18, 1234.
-        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        format!("{v:.3e}")
-    };
-    if unit.is_empty() {
-        number
-    } else {
-        format!("{number} {unit}")
-    }
 }
 
 fn lines(lines: Vec<String>) -> String {
@@ -348,17 +330,6 @@ fn lines(lines: Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_keep_about_four_digits() {
-        assert_eq!(value(1.2345, "s"), "1.234 s");
-        assert_eq!(value(0.0123, "s"), "12.30 ms");
-        assert_eq!(value(65.179, "tok/s"), "65.18 tok/s");
-        assert_eq!(value(2_723_098_624.0, "B"), "2.723e9 B");
-        assert_eq!(value(0.5, "J"), "0.5000 J");
-        assert_eq!(value(0.0, ""), "0");
-        assert_eq!(value(1234.4, "W"), "1234 W");
-    }
 
     #[test]
     fn grid_aligns_text_left_and_numbers_right() {

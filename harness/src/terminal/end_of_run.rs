@@ -1,26 +1,10 @@
-//! The summary table printed at the end of a run.
+//! What `bench run` prints when it ends: the summary table of the cases, the footer lines
+//! under it (load, token counts, server, tools, power, outliers).
 
+use crate::present::Table;
 use crate::store::PowerRecord;
 use crate::summary::CaseSummary;
-
-/// Seconds as ms (or s above 10 s), `-` when absent.
-pub fn seconds(v: Option<f64>) -> String {
-    match v {
-        Some(s) if s < 10.0 => format!("{:.1} ms", s * 1e3),
-        Some(s) => format!("{s:.2} s"),
-        None => "-".into(),
-    }
-}
-
-/// A rate in tok/s, `-` when absent.
-pub fn rate(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), |r| format!("{r:.1} tok/s"))
-}
-
-/// A value with its unit and a fixed number of decimals, `-` when absent.
-fn with_unit(v: Option<f64>, decimals: usize, unit: &str) -> String {
-    v.map_or_else(|| "-".into(), |x| format!("{x:.decimals$} {unit}"))
-}
+use crate::units::{fixed, rate_fixed as rate, seconds_fixed as seconds};
 
 /// The end-of-run tables: text cases, then image cases (each only when there are some).
 pub fn render(summaries: &[CaseSummary]) -> String {
@@ -69,12 +53,12 @@ fn render_images(summaries: &[CaseSummary]) -> String {
             seconds(pick("vae_decode_s", |m| m.median)),
         ];
         if with_power {
-            row.push(with_unit(pick("j_per_image", |m| m.median), 1, "J"));
-            row.push(with_unit(pick("j_per_step", |m| m.median), 2, "J"));
+            row.push(fixed(pick("j_per_image", |m| m.median), 1, "J"));
+            row.push(fixed(pick("j_per_step", |m| m.median), 2, "J"));
         }
         row
     });
-    grid(&header, rows.collect())
+    numbers_right(&header, rows.collect())
 }
 
 /// `n`, with failed and flagged counts.
@@ -120,53 +104,19 @@ fn render_text(summaries: &[CaseSummary]) -> String {
             rate(pick("decode_tps", |m| m.p90)),
         ];
         if with_power {
-            row.push(with_unit(pick("avg_power_w", |m| m.median), 1, "W"));
-            row.push(with_unit(pick("j_per_output_token", |m| m.median), 3, "J"));
+            row.push(fixed(pick("avg_power_w", |m| m.median), 1, "W"));
+            row.push(fixed(pick("j_per_output_token", |m| m.median), 3, "J"));
         }
         rows.push(row);
     }
-    grid(&header, rows)
+    numbers_right(&header, rows)
 }
 
-/// Columns padded to their widest cell, a rule under the header; the first column aligned
-/// left, the others (numbers) right.
-pub(crate) fn grid(header: &[&str], body: Vec<Vec<String>>) -> String {
+/// The table as the terminal shows it: the first column (the case) aligned left, the others
+/// (numbers) right.
+fn numbers_right(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let right: Vec<usize> = (1..header.len()).collect();
-    grid_lines(header, body, &right)
-        .into_iter()
-        .map(|line| line + "\n")
-        .collect()
-}
-
-/// Rows as lines: the header, a rule, the body; columns padded to their widest cell, those
-/// in `right` aligned right (numbers), the others left.
-pub(crate) fn grid_lines(header: &[&str], body: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    rows.extend(body);
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = " ".repeat(widths[i] - cell.chars().count());
-                    if right.contains(&i) {
-                        format!("{pad}{cell}")
-                    } else {
-                        format!("{cell}{pad}")
-                    }
-                })
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect();
-    let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-    out.insert(1, "-".repeat(total));
-    out
+    Table::of_text(header, &right, rows).to_terminal()
 }
 
 /// Lines under the table for load cases: offered and achieved rates, throughput, bench's own
