@@ -33,11 +33,15 @@ pub fn norm_rope(
     eps: f32,
     fused: bool,
 ) -> Result<Tensor> {
-    if use_kernel(x, fused) {
+    // The kernel reads the scale 8 bytes and the tables 4 bytes at a time.
+    let starts_at = |t: &Tensor, elements: usize| {
+        t.is_contiguous() && t.layout().start_offset().is_multiple_of(elements)
+    };
+    if use_kernel(x, fused) && starts_at(scale, 4) && starts_at(cos, 2) && starts_at(sin, 2) {
         return x.apply_op1_no_bwd(&NormRope {
-            scale: scale.contiguous()?,
-            cos: cos.contiguous()?,
-            sin: sin.contiguous()?,
+            scale: scale.clone(),
+            cos: cos.clone(),
+            sin: sin.clone(),
             eps,
         });
     }
