@@ -194,7 +194,7 @@ fn per_case_values(
                 .run
                 .records
                 .iter()
-                .filter(|r| r.case == s.case.id && r.status == Status::Ok)
+                .filter(|r| r.header.case == s.case.id && r.status == Status::Ok)
                 .flat_map(&f)
                 .collect();
             (values.len() >= min).then(|| CdfSeries {
@@ -257,7 +257,7 @@ fn power(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     let mut phases = Vec::new();
     let mut energy: BTreeMap<String, f64> = BTreeMap::new();
     for r in run.run.records.iter().filter(|r| r.status == Status::Ok) {
-        let t0 = r.t_start_s;
+        let t0 = r.header.t_start_s;
         let m = &r.metrics;
         let mut span = |label: &str, from: f64, to: f64| {
             if to > from {
@@ -372,7 +372,9 @@ fn diffusion(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
                 .run
                 .records
                 .iter()
-                .filter(|r| r.case == s.case.id && r.status == Status::Ok && !r.step_s.is_empty())
+                .filter(|r| {
+                    r.header.case == s.case.id && r.status == Status::Ok && !r.step_s.is_empty()
+                })
                 .map(|r| &r.step_s)
                 .collect();
             let longest = steps.iter().map(|v| v.len()).max()?;

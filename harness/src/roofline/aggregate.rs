@@ -36,7 +36,7 @@ impl Decode {
     pub fn of(r: &Record) -> Option<Self> {
         let (ttft, e2e) = (r.metrics.ttft_s?, r.metrics.e2e_s?);
         let tokens = r.output_tokens.checked_sub(1).filter(|t| *t > 0)?;
-        let (start_s, end_s) = (r.t_start_s + ttft, r.t_start_s + e2e);
+        let (start_s, end_s) = (r.header.t_start_s + ttft, r.header.t_start_s + e2e);
         if !(start_s.is_finite() && end_s.is_finite() && end_s > start_s) {
             return None;
         }
@@ -176,17 +176,19 @@ pub fn pattern_runs<'a>(
 ) -> Vec<(&'a LoadRun, Vec<&'a Record>)> {
     let mut runs: Vec<&LoadRun> = loads
         .iter()
-        .filter(|l| l.case == case && l.status == Status::Ok && l.search.is_none())
+        .filter(|l| l.header.case == case && l.status == Status::Ok && l.search.is_none())
         .collect();
-    runs.sort_by_key(|l| l.repetition);
+    runs.sort_by_key(|l| l.header.repetition);
     runs.into_iter()
         .map(|l| {
             let mine = records
                 .iter()
                 .filter(|r| {
-                    r.case == case
-                        && r.repetition == l.repetition
-                        && r.load.as_ref().is_some_and(|x| x.run_t_s == l.t_start_s)
+                    r.header.case == case
+                        && r.header.repetition == l.header.repetition
+                        && r.load
+                            .as_ref()
+                            .is_some_and(|x| x.run_t_s == l.header.t_start_s)
                 })
                 .collect();
             (l, mine)

@@ -93,7 +93,6 @@ fn load_case(concurrency: u32) -> Case {
 /// tokens 0.125 s apart.
 fn request(case: &Case, index: u32, t: f64) -> Record {
     Record {
-        t_start_s: t,
         status: Status::Ok,
         error: None,
         prompt_tokens: 100,

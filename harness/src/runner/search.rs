@@ -69,7 +69,9 @@ pub(super) fn run_case(
 fn stored_probes(stored: &[LoadRun], case: &Case, repetition: u32) -> Vec<Probe> {
     let mut mine: Vec<(&LoadRun, SearchMark)> = stored
         .iter()
-        .filter(|l| l.case == case.id && l.repetition == repetition && l.status == Status::Ok)
+        .filter(|l| {
+            l.header.case == case.id && l.header.repetition == repetition && l.status == Status::Ok
+        })
         .filter_map(|l| Some((l, l.search?)))
         .collect();
     mine.sort_by_key(|(_, mark)| mark.probe);

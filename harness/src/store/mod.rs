@@ -11,6 +11,7 @@
 //! run that is still being written is refused before it touches a file.
 
 mod baseline_file;
+mod header;
 mod load_run;
 mod lock;
 mod manifest;
@@ -23,6 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
+pub use header::Header;
 pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{

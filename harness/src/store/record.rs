@@ -5,26 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use bench_workloads::engine::{LlmMeasurement, ServerReport};
 
-use crate::plan::{Case, LlmParams};
+use super::Header;
+use crate::plan::Case;
 use crate::power::MeasurementEnergy;
 
 /// One measured repetition of one case.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {
-    /// Case id from the plan.
-    pub case: String,
-    /// Target name.
-    pub target: String,
-    /// Workload name.
-    pub workload: String,
-    /// Parameters of the case.
-    pub params: LlmParams,
-    /// 0-based measured repetition (warmups are not stored).
-    pub repetition: u32,
-    /// Wall-clock time the measurement started (RFC 3339, UTC).
-    pub started_at: String,
-    /// Seconds since the run started, on the monotonic clock shared with power samples.
-    pub t_start_s: f64,
+    /// Which case and repetition, and when it started.
+    #[serde(flatten)]
+    pub header: Header,
     /// `ok` or `error`.
     pub status: Status,
     /// What went wrong, for `status = "error"`.
@@ -394,13 +384,7 @@ impl Record {
         error: String,
     ) -> Self {
         Self {
-            case: case.id.clone(),
-            target: case.target.clone(),
-            workload: case.workload.clone(),
-            params: case.params,
-            repetition,
-            started_at,
-            t_start_s,
+            header: Header::of(case, repetition, started_at, t_start_s),
             status: Status::Error,
             error: Some(error),
             error_kind: None,

@@ -106,7 +106,7 @@ impl Observer for Progress {
         let mut rep = format!(
             "{} rep {}/{}",
             case.id,
-            run.repetition + 1,
+            run.header.repetition + 1,
             case.repetitions
         );
         if let (Some(mark), Some(rate)) = (run.search, run.offered_rate_rps) {
@@ -170,7 +170,11 @@ impl Observer for Progress {
         self.bar.inc(1);
         let Some(record) = record else { return };
         let line = match &record.error {
-            Some(e) => format!("{} rep {}: error: {e}", case.id, record.repetition + 1),
+            Some(e) => format!(
+                "{} rep {}: error: {e}",
+                case.id,
+                record.header.repetition + 1
+            ),
             None if record.metrics.image_s.is_some() => {
                 let steps = &record.step_s;
                 let mean_step =
@@ -178,7 +182,7 @@ impl Observer for Progress {
                 let mut line = format!(
                     "{} rep {}/{}: image {}  {} steps of {}  text {}  decode {}",
                     case.id,
-                    record.repetition + 1,
+                    record.header.repetition + 1,
                     case.repetitions,
                     super::table::seconds(record.metrics.image_s),
                     steps.len(),
@@ -195,7 +199,7 @@ impl Observer for Progress {
                 let mut line = format!(
                     "{} rep {}/{}: ttft {}  prefill {}  decode {}",
                     case.id,
-                    record.repetition + 1,
+                    record.header.repetition + 1,
                     case.repetitions,
                     super::table::seconds(record.metrics.ttft_s),
                     super::table::rate(record.metrics.prefill_tps),
