@@ -149,8 +149,10 @@ pub(super) fn run_pattern(
             record.prompt = prompts
                 .request(CasePrompts::load_place(repetition, pattern, done.index))
                 .1;
-            record.metrics.queue_s = Some(done.queue_s);
-            record.metrics.schedule_lag_s = Some(done.lag_s);
+            record.metrics.load = Some(crate::store::LoadMetrics {
+                queue_s: Some(done.queue_s),
+                schedule_lag_s: Some(done.lag_s),
+            });
             if store_error.is_none() {
                 if let Err(e) = store.append(&record) {
                     store_error = Some(e);

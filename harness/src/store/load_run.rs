@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use bench_workloads::load::{LoadPattern, LoadTimeline, Stop};
 use serde::{Deserialize, Serialize};
 
+use super::metrics::TextMetrics;
 use super::record::{Record, Status};
 use super::Header;
 use crate::plan::Case;
@@ -186,7 +187,7 @@ impl LoadRun {
         let last_send = sends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let last_end = requests
             .iter()
-            .map(|r| r.header.t_start_s + r.metrics.e2e_s.unwrap_or(0.0))
+            .map(|r| r.header.t_start_s + figure(r, |m| m.e2e_s))
             .fold(f64::NEG_INFINITY, f64::max);
         if requests.is_empty() {
             return run;
@@ -218,9 +219,9 @@ impl LoadRun {
                 .iter()
                 .filter(|r| r.status == Status::Ok)
                 .map(|r| {
-                    let end_s = r.header.t_start_s + r.metrics.e2e_s.unwrap_or(0.0);
+                    let end_s = r.header.t_start_s + figure(r, |m| m.e2e_s);
                     Decode {
-                        start_s: (r.header.t_start_s + r.metrics.ttft_s.unwrap_or(0.0)).min(end_s),
+                        start_s: (r.header.t_start_s + figure(r, |m| m.ttft_s)).min(end_s),
                         end_s,
                         tokens: r.output_tokens as f64,
                     }
@@ -252,10 +253,15 @@ impl LoadRun {
     }
 }
 
+/// A text figure of a request, 0 where it has none.
+fn figure(r: &Record, of: fn(&TextMetrics) -> Option<f64>) -> f64 {
+    r.metrics.text.as_ref().and_then(of).unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad};
+    use crate::store::{Metrics, RequestLoad, TextMetrics};
     use bench_workloads::load::{Arrival, Stop};
 
     fn case() -> Case {
@@ -296,10 +302,10 @@ mod tests {
             status: if ok { Status::Ok } else { Status::Error },
             error_kind: (!ok).then(|| "status".to_string()),
             output_tokens: if ok { 4 } else { 0 },
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 e2e_s: Some(if ok { 2.0 } else { 0.5 }),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             load: Some(RequestLoad {
                 run_t_s: 9.0,
                 index: i + 1,

@@ -15,6 +15,7 @@ mod header;
 mod load_run;
 mod lock;
 mod manifest;
+mod metrics;
 mod record;
 mod stored_run;
 mod tool_run;
@@ -30,7 +31,8 @@ pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
 };
-pub use record::{ConversationTurn, Metrics, PromptDraw, Record, RequestLoad, Status};
+pub use metrics::{EnergyMetrics, ImageMetrics, LoadMetrics, MemoryMetrics, Metrics, TextMetrics};
+pub use record::{ConversationTurn, PromptDraw, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use tool_run::{ToolRun, TOOL_RUNS};
 

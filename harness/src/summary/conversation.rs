@@ -96,9 +96,9 @@ pub fn per_turn(case: &Case, records: &[Record]) -> Vec<TurnSummary> {
                 v
             };
             let at = |v: &[f64], q: f64| (!v.is_empty()).then(|| quantile_sorted(v, q));
-            let ttft = values(|r| r.metrics.ttft_s);
+            let ttft = values(|r| r.metrics.text.as_ref().and_then(|m| m.ttft_s));
             let prompt = values(|r| Some(r.prompt_tokens as f64));
-            let cached = values(|r| r.metrics.cached_prompt_tokens);
+            let cached = values(|r| r.metrics.text.as_ref().and_then(|m| m.cached_prompt_tokens));
             TurnSummary {
                 turn,
                 conversations: of_turn.len(),
@@ -122,7 +122,7 @@ mod tests {
         if ok {
             r.status = Status::Ok;
             r.error = None;
-            r.metrics.ttft_s = Some(ttft);
+            r.metrics.text.get_or_insert_default().ttft_s = Some(ttft);
             r.prompt_tokens = u64::from(turn) * 100;
         }
         r
@@ -148,9 +148,8 @@ mod tests {
         ];
         let kept = complete(&c, &records);
         assert_eq!(kept.len(), 2);
-        assert!(kept
-            .iter()
-            .all(|r| r.header.repetition == 0 && r.metrics.ttft_s != Some(9.0)));
+        assert!(kept.iter().all(|r| r.header.repetition == 0
+            && r.metrics.text.as_ref().and_then(|m| m.ttft_s) != Some(9.0)));
         let turns = per_turn(&c, &records);
         assert_eq!(turns.len(), 2);
         assert_eq!(turns[0].ttft_p50_s, Some(1.0));

@@ -431,7 +431,7 @@ fn summarize_load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Metrics;
+    use crate::store::{Metrics, TextMetrics};
 
     fn case() -> Case {
         Case::example("t", "w", 3)
@@ -442,10 +442,10 @@ mod tests {
         let c = case();
         let at = String::new();
         let ok = |rep, ttft| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             status: Status::Ok,
             error: None,
             ..Record::failed(&c, rep, at.clone(), 0.0, String::new())
@@ -481,10 +481,10 @@ mod tests {
             ..case()
         };
         let request = |run_t_s: f64, index: u32, ttft: Option<f64>| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: ttft,
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             status: if ttft.is_some() {
                 Status::Ok
             } else {
@@ -525,10 +525,10 @@ mod tests {
     fn repetition_values_carry_intervals_and_flag_outliers_without_dropping_them() {
         let c = case();
         let record = |rep: u32, ttft: f64, itl: Vec<f64>| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             itl_s: itl,
             status: Status::Ok,
             error: None,

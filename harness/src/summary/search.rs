@@ -90,9 +90,16 @@ fn percentiles(
 }
 
 fn point(spec: &SearchSpec, run: &LoadRun, mark: SearchMark, ok: &[&Record]) -> CurvePoint {
-    let [ttft_p50_s, ttft_p90_s, ttft_p99_s] =
-        percentiles(ok, |r| r.metrics.ttft_s, [0.5, 0.9, 0.99]);
-    let [e2e_p50_s, e2e_p90_s, e2e_p99_s] = percentiles(ok, |r| r.metrics.e2e_s, [0.5, 0.9, 0.99]);
+    let [ttft_p50_s, ttft_p90_s, ttft_p99_s] = percentiles(
+        ok,
+        |r| r.metrics.text.as_ref().and_then(|m| m.ttft_s),
+        [0.5, 0.9, 0.99],
+    );
+    let [e2e_p50_s, e2e_p90_s, e2e_p99_s] = percentiles(
+        ok,
+        |r| r.metrics.text.as_ref().and_then(|m| m.e2e_s),
+        [0.5, 0.9, 0.99],
+    );
     CurvePoint {
         repetition: run.header.repetition,
         probe: mark.probe,
@@ -219,7 +226,7 @@ pub(super) fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad};
+    use crate::store::{Metrics, RequestLoad, TextMetrics};
     use bench_workloads::load::{Arrival, LoadPattern, Stop as Until};
 
     fn spec() -> SearchSpec {
@@ -254,11 +261,11 @@ mod tests {
             .map(|(i, &e)| Record {
                 status: Status::Ok,
                 error: None,
-                metrics: Metrics {
+                metrics: Metrics::of_text(TextMetrics {
                     e2e_s: Some(e),
                     ttft_s: Some(e / 2.0),
-                    ..Metrics::default()
-                },
+                    ..TextMetrics::default()
+                }),
                 load: Some(RequestLoad {
                     run_t_s: t,
                     index: i as u32,

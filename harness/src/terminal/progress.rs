@@ -169,13 +169,15 @@ impl Observer for Progress {
     fn finished(&mut self, case: &Case, record: Option<&Record>) {
         self.bar.inc(1);
         let Some(record) = record else { return };
+        let (text, image) = (record.metrics.text.as_ref(), record.metrics.image.as_ref());
+        let watts = record.metrics.energy.as_ref();
         let line = match &record.error {
             Some(e) => format!(
                 "{} rep {}: error: {e}",
                 case.id,
                 record.header.repetition + 1
             ),
-            None if record.metrics.image_s.is_some() => {
+            None if image.is_some_and(|m| m.image_s.is_some()) => {
                 let steps = &record.step_s;
                 let mean_step =
                     (!steps.is_empty()).then(|| steps.iter().sum::<f64>() / steps.len() as f64);
@@ -184,13 +186,13 @@ impl Observer for Progress {
                     case.id,
                     record.header.repetition + 1,
                     case.repetitions,
-                    super::table::seconds(record.metrics.image_s),
+                    super::table::seconds(image.and_then(|m| m.image_s)),
                     steps.len(),
                     super::table::seconds(mean_step),
-                    super::table::seconds(record.metrics.text_encode_s),
-                    super::table::seconds(record.metrics.vae_decode_s),
+                    super::table::seconds(image.and_then(|m| m.text_encode_s)),
+                    super::table::seconds(image.and_then(|m| m.vae_decode_s)),
                 );
-                if let Some(j) = record.metrics.j_per_image {
+                if let Some(j) = watts.and_then(|m| m.j_per_image) {
                     line.push_str(&format!("  {j:.1} J/image"));
                 }
                 line
@@ -201,11 +203,11 @@ impl Observer for Progress {
                     case.id,
                     record.header.repetition + 1,
                     case.repetitions,
-                    super::table::seconds(record.metrics.ttft_s),
-                    super::table::rate(record.metrics.prefill_tps),
-                    super::table::rate(record.metrics.decode_tps),
+                    super::table::seconds(text.and_then(|m| m.ttft_s)),
+                    super::table::rate(text.and_then(|m| m.prefill_tps)),
+                    super::table::rate(text.and_then(|m| m.decode_tps)),
                 );
-                if let Some(w) = record.metrics.avg_power_w {
+                if let Some(w) = watts.and_then(|m| m.avg_power_w) {
                     line.push_str(&format!("  {w:.1} W"));
                 }
                 if let Some(flags) = record.energy.as_ref().filter(|e| !e.flags.is_empty()) {
