@@ -339,7 +339,7 @@ pub trait LlmEngine {
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<crate::load::LoadTimeline, crate::Error> {
         let _ = (requests, pattern, sink);
-        Err(crate::Error::Request(format!(
+        Err(crate::Error::NotAvailable(format!(
             "the {} engine runs one request at a time; it has no load patterns",
             self.info().engine
         )))
