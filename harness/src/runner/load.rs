@@ -23,7 +23,7 @@ pub(super) fn run_case(
     pattern: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let not_served = (!engine.serves_load()).then(|| {
+    let not_served = engine.load_server().is_none().then(|| {
         format!(
             "the {} engine runs one request at a time; it cannot run load patterns",
             engine.info().engine
@@ -161,11 +161,17 @@ pub(super) fn run_pattern(
             requests.push(record);
             observer.request_done(case, warmup_sent + requests.len() as u32, planned);
         };
-        engine.serve_load(
-            &prompts.load_requests(repetition, pattern),
-            pattern,
-            &mut sink,
-        )
+        let name = engine.info().engine;
+        match engine.load_server() {
+            Some(server) => server.serve_load(
+                &prompts.load_requests(repetition, pattern),
+                pattern,
+                &mut sink,
+            ),
+            None => Err(bench_workloads::Error::NotAvailable(format!(
+                "the {name} engine runs one request at a time; it has no load patterns"
+            ))),
+        }
     };
     if let Some(e) = store_error {
         return Err(e);

@@ -28,7 +28,7 @@ pub(super) fn run_case(
     template: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let warmup_error = if engine.serves_load() {
+    let warmup_error = if engine.load_server().is_some() {
         match CasePrompts::of(case, ctx.prompt_sets) {
             Ok(prompts) => warm_up(ctx, engine, case, &prompts),
             Err(e) => Some(e),

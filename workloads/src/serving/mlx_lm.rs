@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use super::mlx_benchmark;
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::children::{self, Managed, OnInterrupt};
-use crate::engine::{EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServesLoad,
+};
 use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
 use crate::own_benchmark::ToolBenchmark;
@@ -156,8 +158,8 @@ impl LlmEngine for MlxLmEngine {
         self.inner.count_tokens(text)
     }
 
-    fn serves_load(&self) -> bool {
-        true
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        Some(self)
     }
 
     fn own_benchmark(
@@ -185,7 +187,9 @@ impl LlmEngine for MlxLmEngine {
             trials,
         ))
     }
+}
 
+impl ServesLoad for MlxLmEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],

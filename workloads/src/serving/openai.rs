@@ -26,7 +26,7 @@ use crate::conversation;
 use crate::cpu_time;
 use crate::engine::{
     EngineInfo, Exchange, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput,
-    ServerReport,
+    ServerReport, ServesLoad,
 };
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
@@ -538,10 +538,12 @@ impl LlmEngine for OpenAiEngine {
         Some(self.estimate(text))
     }
 
-    fn serves_load(&self) -> bool {
-        true
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        Some(self)
     }
+}
 
+impl ServesLoad for OpenAiEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],

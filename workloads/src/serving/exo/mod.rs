@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport,
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport, ServesLoad,
     TokenCountSource,
 };
 use crate::load::{LoadPattern, LoadTimeline};
@@ -513,10 +513,12 @@ impl LlmEngine for ExoEngine {
         self.inner.count_tokens(text)
     }
 
-    fn serves_load(&self) -> bool {
-        self.options.endpoint != ExoEndpoint::Bench
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        (self.options.endpoint != ExoEndpoint::Bench).then_some(self as &mut dyn ServesLoad)
     }
+}
 
+impl ServesLoad for ExoEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],
