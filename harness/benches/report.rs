@@ -12,7 +12,7 @@ use bench::report::Report;
 use bench::stats::bootstrap::BootstrapConfig;
 use bench::store::{
     read_power, BenchBuild, Manifest, Metrics, PowerRecord, Record, RunStatus, Status, StoredRun,
-    SuiteRecord, STORE_FORMAT,
+    SuiteRecord, TextMetrics, STORE_FORMAT,
 };
 
 /// A run folder with `cases` cases of `repetitions` requests, each with `tokens` output tokens.
@@ -84,13 +84,13 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                     speed * (0.02 + (x >> 40) as f64 / (1u64 << 24) as f64 * 0.01)
                 })
                 .collect();
-            r.metrics = Metrics {
+            r.metrics = Metrics::of_text(TextMetrics {
                 ttft_s: Some(speed * 0.1 * f64::from(case.params.prompt_tokens) / 128.0),
                 decode_tps: Some(1.0 / (speed * 0.025)),
                 prefill_tps: Some(1280.0 / speed),
                 e2e_s: Some(speed * (0.1 + tokens as f64 * 0.025)),
-                ..Metrics::default()
-            };
+                ..TextMetrics::default()
+            });
             serde_json::to_writer(&mut lines, &r).unwrap();
             lines.push(b'\n');
         }

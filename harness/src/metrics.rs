@@ -2,7 +2,9 @@
 //! and how each is read from a stored measurement. Definitions: docs/metrics.md.
 
 use crate::stats::Better;
-use crate::store::{LoadRun, Record};
+use crate::store::{
+    EnergyMetrics, ImageMetrics, LoadMetrics, LoadRun, MemoryMetrics, Record, TextMetrics,
+};
 
 /// A reported metric.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +21,56 @@ pub struct Metric {
     pub values: fn(&Record) -> Vec<f64>,
 }
 
+/// A text figure of `r`, read by `figure` (none where `r` has no text figures).
+fn text(r: &Record, figure: fn(&TextMetrics) -> Option<f64>) -> Vec<f64> {
+    r.metrics
+        .text
+        .as_ref()
+        .and_then(figure)
+        .into_iter()
+        .collect()
+}
+
+/// An image figure of `r`, read by `figure`.
+fn image(r: &Record, figure: fn(&ImageMetrics) -> Option<f64>) -> Vec<f64> {
+    r.metrics
+        .image
+        .as_ref()
+        .and_then(figure)
+        .into_iter()
+        .collect()
+}
+
+/// A peak memory of `r`, read by `figure`.
+fn memory(r: &Record, figure: fn(&MemoryMetrics) -> Option<f64>) -> Vec<f64> {
+    r.metrics
+        .memory
+        .as_ref()
+        .and_then(figure)
+        .into_iter()
+        .collect()
+}
+
+/// An energy figure of `r`, read by `figure`.
+fn energy(r: &Record, figure: fn(&EnergyMetrics) -> Option<f64>) -> Vec<f64> {
+    r.metrics
+        .energy
+        .as_ref()
+        .and_then(figure)
+        .into_iter()
+        .collect()
+}
+
+/// A load-pattern figure of `r`, read by `figure`.
+fn load(r: &Record, figure: fn(&LoadMetrics) -> Option<f64>) -> Vec<f64> {
+    r.metrics
+        .load
+        .as_ref()
+        .and_then(figure)
+        .into_iter()
+        .collect()
+}
+
 /// Every LLM metric, in report order.
 pub const LLM_METRICS: &[Metric] = &[
     Metric {
@@ -26,28 +78,28 @@ pub const LLM_METRICS: &[Metric] = &[
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.ttft_s.into_iter().collect(),
+        values: |r| text(r, |m| m.ttft_s),
     },
     Metric {
         name: "prefill_tps",
         unit: "tok/s",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.prefill_tps.into_iter().collect(),
+        values: |r| text(r, |m| m.prefill_tps),
     },
     Metric {
         name: "decode_tps",
         unit: "tok/s",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.decode_tps.into_iter().collect(),
+        values: |r| text(r, |m| m.decode_tps),
     },
     Metric {
         name: "tpot_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.tpot_s.into_iter().collect(),
+        values: |r| text(r, |m| m.tpot_s),
     },
     Metric {
         name: "itl_s",
@@ -61,112 +113,112 @@ pub const LLM_METRICS: &[Metric] = &[
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.e2e_s.into_iter().collect(),
+        values: |r| text(r, |m| m.e2e_s),
     },
     Metric {
         name: "tokenize_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.tokenize_s.into_iter().collect(),
+        values: |r| text(r, |m| m.tokenize_s),
     },
     Metric {
         name: "peak_memory_bytes",
         unit: "B",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.peak_memory_bytes.into_iter().collect(),
+        values: |r| memory(r, |m| m.peak_memory_bytes),
     },
     Metric {
         name: "peak_device_memory_bytes",
         unit: "B",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.peak_device_memory_bytes.into_iter().collect(),
+        values: |r| memory(r, |m| m.peak_device_memory_bytes),
     },
     Metric {
         name: "energy_j",
         unit: "J",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.energy_j.into_iter().collect(),
+        values: |r| energy(r, |m| m.energy_j),
     },
     Metric {
         name: "energy_from_power_j",
         unit: "J",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.energy_from_power_j.into_iter().collect(),
+        values: |r| energy(r, |m| m.energy_from_power_j),
     },
     Metric {
         name: "active_energy_j",
         unit: "J",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.active_energy_j.into_iter().collect(),
+        values: |r| energy(r, |m| m.active_energy_j),
     },
     Metric {
         name: "avg_power_w",
         unit: "W",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.avg_power_w.into_iter().collect(),
+        values: |r| energy(r, |m| m.avg_power_w),
     },
     Metric {
         name: "peak_power_w",
         unit: "W",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.peak_power_w.into_iter().collect(),
+        values: |r| energy(r, |m| m.peak_power_w),
     },
     Metric {
         name: "power_per_node_w",
         unit: "W",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.power_per_node_w.into_iter().collect(),
+        values: |r| energy(r, |m| m.power_per_node_w),
     },
     Metric {
         name: "prefill_avg_w",
         unit: "W",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.prefill_avg_w.into_iter().collect(),
+        values: |r| energy(r, |m| m.prefill_avg_w),
     },
     Metric {
         name: "decode_avg_w",
         unit: "W",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.decode_avg_w.into_iter().collect(),
+        values: |r| energy(r, |m| m.decode_avg_w),
     },
     Metric {
         name: "j_per_prompt_token",
         unit: "J/tok",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.j_per_prompt_token.into_iter().collect(),
+        values: |r| energy(r, |m| m.j_per_prompt_token),
     },
     Metric {
         name: "j_per_output_token",
         unit: "J/tok",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.j_per_output_token.into_iter().collect(),
+        values: |r| energy(r, |m| m.j_per_output_token),
     },
     Metric {
         name: "output_tokens_per_j",
         unit: "tok/J",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.output_tokens_per_j.into_iter().collect(),
+        values: |r| energy(r, |m| m.output_tokens_per_j),
     },
     Metric {
         name: "image_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.image_s.into_iter().collect(),
+        values: |r| image(r, |m| m.image_s),
     },
     Metric {
         name: "step_s",
@@ -180,63 +232,63 @@ pub const LLM_METRICS: &[Metric] = &[
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.text_encode_s.into_iter().collect(),
+        values: |r| image(r, |m| m.text_encode_s),
     },
     Metric {
         name: "denoise_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.denoise_s.into_iter().collect(),
+        values: |r| image(r, |m| m.denoise_s),
     },
     Metric {
         name: "vae_decode_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.vae_decode_s.into_iter().collect(),
+        values: |r| image(r, |m| m.vae_decode_s),
     },
     Metric {
         name: "process_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.process_s.into_iter().collect(),
+        values: |r| image(r, |m| m.process_s),
     },
     Metric {
         name: "tool_image_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.tool_image_s.into_iter().collect(),
+        values: |r| image(r, |m| m.tool_image_s),
     },
     Metric {
         name: "step_flops_per_s",
         unit: "FLOP/s",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.step_flops_per_s.into_iter().collect(),
+        values: |r| image(r, |m| m.step_flops_per_s),
     },
     Metric {
         name: "step_matmul_fraction",
         unit: "",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.step_matmul_fraction.into_iter().collect(),
+        values: |r| image(r, |m| m.step_matmul_fraction),
     },
     Metric {
         name: "j_per_image",
         unit: "J",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.j_per_image.into_iter().collect(),
+        values: |r| energy(r, |m| m.j_per_image),
     },
     Metric {
         name: "j_per_step",
         unit: "J",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.j_per_step.into_iter().collect(),
+        values: |r| energy(r, |m| m.j_per_step),
     },
     // Servers only: beside ttft_s where the first tokens came without text.
     Metric {
@@ -244,7 +296,7 @@ pub const LLM_METRICS: &[Metric] = &[
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.ttfvt_s.into_iter().collect(),
+        values: |r| text(r, |m| m.ttfvt_s),
     },
     // Servers, reasoning models: the answer after the thinking.
     Metric {
@@ -252,56 +304,56 @@ pub const LLM_METRICS: &[Metric] = &[
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.ttfat_s.into_iter().collect(),
+        values: |r| text(r, |m| m.ttfat_s),
     },
     Metric {
         name: "reasoning_tokens",
         unit: "tok",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.reasoning_tokens.into_iter().collect(),
+        values: |r| text(r, |m| m.reasoning_tokens),
     },
     Metric {
         name: "answer_tokens",
         unit: "tok",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.answer_tokens.into_iter().collect(),
+        values: |r| text(r, |m| m.answer_tokens),
     },
     Metric {
         name: "cached_prompt_tokens",
         unit: "tok",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.cached_prompt_tokens.into_iter().collect(),
+        values: |r| text(r, |m| m.cached_prompt_tokens),
     },
     Metric {
         name: "server_prefill_tps",
         unit: "tok/s",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.server_prefill_tps.into_iter().collect(),
+        values: |r| text(r, |m| m.server_prefill_tps),
     },
     Metric {
         name: "server_decode_tps",
         unit: "tok/s",
         better: Better::Higher,
         distribution: false,
-        values: |r| r.metrics.server_decode_tps.into_iter().collect(),
+        values: |r| text(r, |m| m.server_decode_tps),
     },
     Metric {
         name: "queue_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.queue_s.into_iter().collect(),
+        values: |r| load(r, |m| m.queue_s),
     },
     Metric {
         name: "schedule_lag_s",
         unit: "s",
         better: Better::Lower,
         distribution: false,
-        values: |r| r.metrics.schedule_lag_s.into_iter().collect(),
+        values: |r| load(r, |m| m.schedule_lag_s),
     },
 ];
 

@@ -10,7 +10,7 @@ use bench::history::History;
 use bench::plan::{Case, LlmParams, Plan};
 use bench::store::{
     BenchBuild, Manifest, Metrics, PowerRecord, Record, RunStatus, RunStore, Status, SuiteRecord,
-    STORE_FORMAT,
+    TextMetrics, STORE_FORMAT,
 };
 use bench_workloads::rng::SplitMix64;
 use serde_json::Value;
@@ -91,11 +91,11 @@ fn write_run(root: &Path, minute: u32, ttft: &[f64]) -> PathBuf {
         let record = Record {
             status: Status::Ok,
             error: None,
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(t),
                 decode_tps: Some(100.0 / t),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             ..Record::failed(&c, rep as u32, String::new(), 0.0, String::new())
         };
         store.append(&record).unwrap();

@@ -309,10 +309,11 @@ pub trait LlmEngine {
         None
     }
 
-    /// Whether [`serve_load`](Self::serve_load) works: the engine can have several requests in
-    /// flight and send them on a schedule.
-    fn serves_load(&self) -> bool {
-        false
+    /// The engine's side that runs load patterns, where it has one: it can have several
+    /// requests in flight and send them on a schedule. `None` for an engine that runs one
+    /// request at a time.
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        None
     }
 
     /// Run the engine's own benchmark tool on the work of `request` (`trials` times), for
@@ -326,7 +327,11 @@ pub trait LlmEngine {
         let _ = (request, trials);
         None
     }
+}
 
+/// An engine that runs load patterns ([`LlmEngine::load_server`]): several requests in flight,
+/// sent on a schedule.
+pub trait ServesLoad {
     /// Send the requests of `pattern`, handing each to `sink` as it ends (on the calling
     /// thread). Request `index` (in sending order, warmups first) is `requests[index %
     /// requests.len()]`; where `requests` holds one request of a prompt built to a length,
@@ -337,13 +342,7 @@ pub trait LlmEngine {
         requests: &[LlmRequest],
         pattern: &crate::load::LoadPattern,
         sink: &mut dyn FnMut(LlmLoadedRequest),
-    ) -> Result<crate::load::LoadTimeline, crate::Error> {
-        let _ = (requests, pattern, sink);
-        Err(crate::Error::Request(format!(
-            "the {} engine runs one request at a time; it has no load patterns",
-            self.info().engine
-        )))
-    }
+    ) -> Result<crate::load::LoadTimeline, crate::Error>;
 }
 
 #[cfg(test)]

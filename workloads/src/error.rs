@@ -49,9 +49,37 @@ pub enum Error {
         /// The device's memory, bytes, where it can tell.
         total: Option<u64>,
     },
-    /// A request the model cannot serve.
-    #[error("request: {0}")]
-    Request(String),
+    /// Talking to a server failed: it could not be reached, did not answer in time, answered
+    /// with an error status, or its reply was not what its API says.
+    #[error("{message}")]
+    Transport {
+        /// What was asked: the URL, after its method where the message names one.
+        url: String,
+        /// What went wrong, in words that name the URL.
+        message: String,
+    },
+    /// A program bench runs (a server, an engine's own tool) could not start, failed, or said
+    /// something bench cannot read.
+    #[error("{message}")]
+    Process {
+        /// The program, as bench runs it.
+        program: String,
+        /// What went wrong, in words that name the program.
+        message: String,
+    },
+    /// A setting asks for what the engine cannot do (a size, a batch, lengths), or a setting
+    /// or variable it needs is missing or malformed.
+    #[error("{0}")]
+    Config(String),
+    /// The engine, or what the work needs of it, is not in this build of bench or not on this
+    /// machine (an engine compiled out, a Python without mlx-lm, a placement the cluster does
+    /// not offer).
+    #[error("{0}")]
+    NotAvailable(String),
+    /// The engine failed on work it had accepted: its tokenizer, a reply without the text the
+    /// work needs, an image that cannot be encoded, a cluster that never got ready.
+    #[error("{0}")]
+    Engine(String),
     /// A failure inside the compute library while running.
     #[error("while running the model: {0}")]
     Compute(#[from] candle_core::Error),
@@ -62,6 +90,24 @@ pub enum Error {
     /// Synthesizing a model failed.
     #[error(transparent)]
     Synth(#[from] crate::synth::SynthError),
+}
+
+impl Error {
+    /// [`Error::Transport`]: asking `url` failed, as `message` says.
+    pub fn transport(url: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Transport {
+            url: url.into(),
+            message: message.into(),
+        }
+    }
+
+    /// [`Error::Process`]: running `program` failed, as `message` says.
+    pub fn process(program: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Process {
+            program: program.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// "; 3.2 GB free of 79.6 GB" where the device told.

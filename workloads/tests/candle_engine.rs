@@ -69,10 +69,10 @@ fn generates_exact_lengths_and_resets_its_cache() {
     );
     let too_long = engine.generate(&LlmRequest::exact(4000, 200, 0));
     assert!(
-        matches!(too_long, Err(Error::Request(m)) if m.contains("exceed the model's 4096 positions"))
+        matches!(too_long, Err(Error::Config(m)) if m.contains("exceed the model's 4096 positions"))
     );
     let too_deep = engine.generate(&LlmRequest::exact(33, 9, 4080));
-    assert!(matches!(too_deep, Err(Error::Request(m)) if m.contains("4080 tokens of context")));
+    assert!(matches!(too_deep, Err(Error::Config(m)) if m.contains("4080 tokens of context")));
 }
 
 /// A request at a context depth: the context is prefilled unmeasured, the prompt and the
@@ -114,7 +114,7 @@ fn a_text_prompt_runs_as_tokenized() {
         depth: 0,
         conversation: None,
     });
-    assert!(matches!(empty, Err(Error::Request(_))));
+    assert!(matches!(empty, Err(Error::Config(_))));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use crate::environment::Environment;
 use crate::plan::{Case, Plan};
 use crate::store::{
     BenchBuild, Manifest, Metrics, PowerRecord, Record, RunStatus, RunStore, Status, StoredRun,
-    SuiteRecord, STORE_FORMAT,
+    SuiteRecord, TextMetrics, STORE_FORMAT,
 };
 
 fn case(id: &str) -> Case {
@@ -80,10 +80,10 @@ fn ok(c: &Case, rep: u32, ttft: f64) -> Record {
     Record {
         status: Status::Ok,
         error: None,
-        metrics: Metrics {
+        metrics: Metrics::of_text(TextMetrics {
             ttft_s: Some(ttft),
-            ..Metrics::default()
-        },
+            ..TextMetrics::default()
+        }),
         ..Record::failed(c, rep, String::new(), 0.0, String::new())
     }
 }

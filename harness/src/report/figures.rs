@@ -194,7 +194,7 @@ fn per_case_values(
                 .run
                 .records
                 .iter()
-                .filter(|r| r.case == s.case.id && r.status == Status::Ok)
+                .filter(|r| r.header.case == s.case.id && r.status == Status::Ok)
                 .flat_map(&f)
                 .collect();
             (values.len() >= min).then(|| CdfSeries {
@@ -207,7 +207,14 @@ fn per_case_values(
 
 fn latency(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
     let mut out = Vec::new();
-    let ttft = per_case_values(run, 5, |r| r.metrics.ttft_s.into_iter().collect());
+    let ttft = per_case_values(run, 5, |r| {
+        r.metrics
+            .text
+            .as_ref()
+            .and_then(|m| m.ttft_s)
+            .into_iter()
+            .collect()
+    });
     if !ttft.is_empty() {
         out.extend(figure(
             CdfChart {
@@ -257,8 +264,7 @@ fn power(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
     let mut phases = Vec::new();
     let mut energy: BTreeMap<String, f64> = BTreeMap::new();
     for r in run.run.records.iter().filter(|r| r.status == Status::Ok) {
-        let t0 = r.t_start_s;
-        let m = &r.metrics;
+        let t0 = r.header.t_start_s;
         let mut span = |label: &str, from: f64, to: f64| {
             if to > from {
                 phases.push(PhaseSpan {
@@ -268,11 +274,11 @@ fn power(run: &ReportedRun, size: ChartSize) -> Option<Figure> {
                 });
             }
         };
-        if let (Some(ttft), Some(e2e)) = (m.ttft_s, m.e2e_s) {
+        if let Some((ttft, e2e)) = r.metrics.text.as_ref().and_then(|t| t.ttft_s.zip(t.e2e_s)) {
             span("prefill", 0.0, ttft);
             span("decode", ttft, e2e);
         }
-        if let Some(image) = m.image_s {
+        if let Some((m, image)) = r.metrics.image.as_ref().and_then(|m| Some((m, m.image_s?))) {
             let te = m.text_encode_s.unwrap_or(0.0);
             span("text encode", 0.0, te);
             if let Some(d) = m.denoise_s {
@@ -372,7 +378,9 @@ fn diffusion(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
                 .run
                 .records
                 .iter()
-                .filter(|r| r.case == s.case.id && r.status == Status::Ok && !r.step_s.is_empty())
+                .filter(|r| {
+                    r.header.case == s.case.id && r.status == Status::Ok && !r.step_s.is_empty()
+                })
                 .map(|r| &r.step_s)
                 .collect();
             let longest = steps.iter().map(|v| v.len()).max()?;
@@ -741,7 +749,7 @@ fn rate_search(s: &CaseSummary, size: ChartSize) -> Option<Figure> {
 mod tests {
     use super::*;
     use crate::plan::{Case, Plan};
-    use crate::store::Metrics;
+    use crate::store::{Metrics, TextMetrics};
 
     fn case(target: &str) -> Case {
         Case::example(target, "w", 3)
@@ -751,10 +759,10 @@ mod tests {
     fn a_second_target_twice_as_fast_gets_a_speedup_chart_of_two() {
         let (m4, m5) = (case("m4"), case("m5"));
         let record = |c: &Case, rep: u32, ttft: f64| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             status: Status::Ok,
             error: None,
             ..Record::failed(c, rep, String::new(), 0.0, String::new())
@@ -796,10 +804,10 @@ mod tests {
                 c.id = format!("{}-n{nodes}", c.id);
                 for rep in 0..3 {
                     records.push(Record {
-                        metrics: Metrics {
+                        metrics: Metrics::of_text(TextMetrics {
                             decode_tps: Some(100.0 * f64::from(nodes)),
-                            ..Metrics::default()
-                        },
+                            ..TextMetrics::default()
+                        }),
                         status: Status::Ok,
                         error: None,
                         ..Record::failed(&c, rep, String::new(), 0.0, String::new())

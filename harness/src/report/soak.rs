@@ -43,7 +43,10 @@ fn power_and_pressure(run: &ReportedRun, start: f64, end: f64) -> (Points, Point
 fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Figure> {
     let sustained = load.sustained.as_ref()?;
     let (start, end) = load.span(run.run.records.iter().filter(|r| {
-        r.case == load.case && r.load.as_ref().is_some_and(|l| l.run_t_s == load.t_start_s)
+        r.header.case == load.header.case
+            && r.load
+                .as_ref()
+                .is_some_and(|l| l.run_t_s == load.header.t_start_s)
     }))?;
     let (power, pressure) = power_and_pressure(run, start, end);
     let throughput = sustained
@@ -55,8 +58,8 @@ fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Fig
         "{} (repetition {}): output tokens per second in {:.0} s bins over {:.0} s of \
          back-to-back requests, each request's tokens spread over its decode. First {:.0} s: \
          {:.1} tok/s; last {:.0} s: {:.1} tok/s; drop {:.1} %. {}",
-        load.case,
-        load.repetition,
+        load.header.case,
+        load.header.repetition,
         sustained.bin_s,
         load.duration_s,
         sustained.window_s,
@@ -76,7 +79,7 @@ fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Fig
     );
     figure(
         SustainedChart {
-            title: format!("Sustained load: {}", load.case),
+            title: format!("Sustained load: {}", load.header.case),
             throughput: vec![series("output tok/s", throughput)],
             power: if power.is_empty() {
                 Vec::new()
@@ -99,10 +102,10 @@ pub fn figures(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for load in run.run.loads.iter().filter(|l| l.sustained.is_some()) {
-        if seen.contains(&load.case.as_str()) {
+        if seen.contains(&load.header.case.as_str()) {
             continue;
         }
-        seen.push(&load.case);
+        seen.push(&load.header.case);
         out.extend(soak_figure(run, load, size));
     }
     out

@@ -34,9 +34,10 @@ pub struct Decode {
 impl Decode {
     /// The decode of a finished request with two or more tokens and its times.
     pub fn of(r: &Record) -> Option<Self> {
-        let (ttft, e2e) = (r.metrics.ttft_s?, r.metrics.e2e_s?);
+        let text = r.metrics.text.as_ref()?;
+        let (ttft, e2e) = (text.ttft_s?, text.e2e_s?);
         let tokens = r.output_tokens.checked_sub(1).filter(|t| *t > 0)?;
-        let (start_s, end_s) = (r.t_start_s + ttft, r.t_start_s + e2e);
+        let (start_s, end_s) = (r.header.t_start_s + ttft, r.header.t_start_s + e2e);
         if !(start_s.is_finite() && end_s.is_finite() && end_s > start_s) {
             return None;
         }
@@ -135,7 +136,11 @@ pub fn pattern_rates(
         } else {
             prompt
         };
-        let cached = r.metrics.cached_prompt_tokens.unwrap_or(0.0).max(0.0) as u64;
+        let text = r.metrics.text.as_ref();
+        let cached = text
+            .and_then(|m| m.cached_prompt_tokens)
+            .unwrap_or(0.0)
+            .max(0.0) as u64;
         model_flops += cost.prefill_flops_after(prompt, cached);
         let tokens = r.output_tokens.saturating_sub(1) as f64;
         // Token j (2..=G) attends to prompt + j − 1 positions: the mean is prompt + G/2, and
@@ -176,17 +181,19 @@ pub fn pattern_runs<'a>(
 ) -> Vec<(&'a LoadRun, Vec<&'a Record>)> {
     let mut runs: Vec<&LoadRun> = loads
         .iter()
-        .filter(|l| l.case == case && l.status == Status::Ok && l.search.is_none())
+        .filter(|l| l.header.case == case && l.status == Status::Ok && l.search.is_none())
         .collect();
-    runs.sort_by_key(|l| l.repetition);
+    runs.sort_by_key(|l| l.header.repetition);
     runs.into_iter()
         .map(|l| {
             let mine = records
                 .iter()
                 .filter(|r| {
-                    r.case == case
-                        && r.repetition == l.repetition
-                        && r.load.as_ref().is_some_and(|x| x.run_t_s == l.t_start_s)
+                    r.header.case == case
+                        && r.header.repetition == l.header.repetition
+                        && r.load
+                            .as_ref()
+                            .is_some_and(|x| x.run_t_s == l.header.t_start_s)
                 })
                 .collect();
             (l, mine)

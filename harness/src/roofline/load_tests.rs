@@ -9,7 +9,7 @@ use super::aggregate::{decode_steps, Decode};
 use super::*;
 use crate::calibration::Calibration;
 use crate::plan::{Case, Plan};
-use crate::store::{Metrics, Record, RequestLoad, Status};
+use crate::store::{Metrics, Record, RequestLoad, Status, TextMetrics};
 
 const QWEN3_0_6B: &str = r#"{"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072,
   "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
@@ -93,18 +93,17 @@ fn load_case(concurrency: u32) -> Case {
 /// tokens 0.125 s apart.
 fn request(case: &Case, index: u32, t: f64) -> Record {
     Record {
-        t_start_s: t,
         status: Status::Ok,
         error: None,
         prompt_tokens: 100,
         output_tokens: 9,
         itl_s: vec![0.125; 8],
-        metrics: Metrics {
+        metrics: Metrics::of_text(TextMetrics {
             ttft_s: Some(1.0),
             e2e_s: Some(2.0),
             decode_tps: Some(8.0),
-            ..Metrics::default()
-        },
+            ..TextMetrics::default()
+        }),
         load: Some(RequestLoad {
             run_t_s: 9.0,
             index,

@@ -6,7 +6,7 @@ use bench_workloads::cost::LlmShape;
 use super::*;
 use crate::calibration::Calibration;
 use crate::plan::{Case, Plan};
-use crate::store::{Metrics, Record, Status};
+use crate::store::{Metrics, Record, Status, TextMetrics};
 
 const QWEN3_0_6B: &str = r#"{"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072,
   "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
@@ -62,11 +62,11 @@ fn summary_and_sources(
     case.params.prompt_tokens = 4000;
     case.params.gen_tokens = 192;
     let record = Record {
-        metrics: Metrics {
+        metrics: Metrics::of_text(TextMetrics {
             ttft_s: Some(ttft),
             decode_tps: Some(decode_tps),
-            ..Metrics::default()
-        },
+            ..TextMetrics::default()
+        }),
         status: Status::Ok,
         error: None,
         ..Record::failed(&case, 0, String::new(), 0.0, String::new())

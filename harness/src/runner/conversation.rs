@@ -117,7 +117,7 @@ fn turn_request(request: LlmRequest, history: &[Exchange]) -> LlmRequest {
 /// conversation.
 fn exchange(m: &mut LlmMeasurement) -> Result<Exchange, bench_workloads::Error> {
     m.exchange.take().ok_or_else(|| {
-        bench_workloads::Error::Request(
+        bench_workloads::Error::Engine(
             "the engine returned no answer text, so the conversation cannot go on".into(),
         )
     })

@@ -207,7 +207,7 @@ pub fn open(
             let (resolved, _) = resolve(target, synth_cache)?;
             let api_key = match &target.api_key_env {
                 Some(var) => Some(std::env::var(&var.value).map_err(|_| {
-                    bench_workloads::Error::Request(format!(
+                    bench_workloads::Error::Config(format!(
                         "the API key variable `{}` is not set",
                         var.value
                     ))
@@ -243,7 +243,7 @@ pub fn open(
                 options,
             )?))
         }
-        other => Err(bench_workloads::Error::Request(format!(
+        other => Err(bench_workloads::Error::NotAvailable(format!(
             "engine `{other}` is not available in this version of bench"
         ))),
     }

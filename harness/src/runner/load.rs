@@ -23,7 +23,7 @@ pub(super) fn run_case(
     pattern: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let not_served = (!engine.serves_load()).then(|| {
+    let not_served = engine.load_server().is_none().then(|| {
         format!(
             "the {} engine runs one request at a time; it cannot run load patterns",
             engine.info().engine
@@ -149,8 +149,10 @@ pub(super) fn run_pattern(
             record.prompt = prompts
                 .request(CasePrompts::load_place(repetition, pattern, done.index))
                 .1;
-            record.metrics.queue_s = Some(done.queue_s);
-            record.metrics.schedule_lag_s = Some(done.lag_s);
+            record.metrics.load = Some(crate::store::LoadMetrics {
+                queue_s: Some(done.queue_s),
+                schedule_lag_s: Some(done.lag_s),
+            });
             if store_error.is_none() {
                 if let Err(e) = store.append(&record) {
                     store_error = Some(e);
@@ -159,11 +161,17 @@ pub(super) fn run_pattern(
             requests.push(record);
             observer.request_done(case, warmup_sent + requests.len() as u32, planned);
         };
-        engine.serve_load(
-            &prompts.load_requests(repetition, pattern),
-            pattern,
-            &mut sink,
-        )
+        let name = engine.info().engine;
+        match engine.load_server() {
+            Some(server) => server.serve_load(
+                &prompts.load_requests(repetition, pattern),
+                pattern,
+                &mut sink,
+            ),
+            None => Err(bench_workloads::Error::NotAvailable(format!(
+                "the {name} engine runs one request at a time; it has no load patterns"
+            ))),
+        }
     };
     if let Some(e) = store_error {
         return Err(e);

@@ -300,14 +300,14 @@ pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)>
         .filter(|r| {
             r.conversation
                 .as_ref()
-                .is_none_or(|c| c.turn >= r.params.turns)
+                .is_none_or(|c| c.turn >= r.header.params.turns)
         })
-        .map(|r| (r.case.clone(), r.repetition))
+        .map(|r| (r.header.case.clone(), r.header.repetition))
         .chain(
             loads
                 .iter()
                 .filter(|l| l.status == Status::Ok && l.search.is_none_or(|s| s.last))
-                .map(|l| (l.case.clone(), l.repetition)),
+                .map(|l| (l.header.case.clone(), l.header.repetition)),
         )
         .collect()
 }

@@ -28,7 +28,7 @@ pub(super) fn run_case(
     template: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let warmup_error = if engine.serves_load() {
+    let warmup_error = if engine.load_server().is_some() {
         match CasePrompts::of(case, ctx.prompt_sets) {
             Ok(prompts) => warm_up(ctx, engine, case, &prompts),
             Err(e) => Some(e),
@@ -69,7 +69,9 @@ pub(super) fn run_case(
 fn stored_probes(stored: &[LoadRun], case: &Case, repetition: u32) -> Vec<Probe> {
     let mut mine: Vec<(&LoadRun, SearchMark)> = stored
         .iter()
-        .filter(|l| l.case == case.id && l.repetition == repetition && l.status == Status::Ok)
+        .filter(|l| {
+            l.header.case == case.id && l.header.repetition == repetition && l.status == Status::Ok
+        })
         .filter_map(|l| Some((l, l.search?)))
         .collect();
     mine.sort_by_key(|(_, mark)| mark.probe);

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use bench_workloads::load::{LoadPattern, LoadTimeline, Stop};
 use serde::{Deserialize, Serialize};
 
+use super::metrics::TextMetrics;
 use super::record::{Record, Status};
-use crate::plan::{Case, LlmParams};
+use super::Header;
+use crate::plan::Case;
 use crate::power::MeasurementEnergy;
 use crate::stats::sustained::{sustained, Decode, Sustained};
 use crate::stats::Summary;
@@ -18,21 +20,10 @@ pub const LOADS: &str = "loads.jsonl";
 /// One repetition of a load case, summarized over its measured (non-warmup) requests.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoadRun {
-    /// Case id from the plan.
-    pub case: String,
-    /// Target name.
-    pub target: String,
-    /// Workload name.
-    pub workload: String,
-    /// Parameters of the case.
-    pub params: LlmParams,
-    /// 0-based repetition.
-    pub repetition: u32,
-    /// Wall-clock time the pattern started (RFC 3339, UTC).
-    pub started_at: String,
-    /// Seconds since the run started at which the pattern started; its requests carry it as
-    /// `load.run_t_s`.
-    pub t_start_s: f64,
+    /// Which case and repetition, and when the pattern started (its requests carry its
+    /// `t_start_s` as `load.run_t_s`).
+    #[serde(flatten)]
+    pub header: Header,
     /// The pattern as run.
     pub pattern: LoadPattern,
     /// `ok` when the pattern ran (some requests may still have failed), `error` when it could
@@ -120,13 +111,7 @@ impl LoadRun {
         error: String,
     ) -> Self {
         Self {
-            case: case.id.clone(),
-            target: case.target.clone(),
-            workload: case.workload.clone(),
-            params: case.params,
-            repetition,
-            started_at,
-            t_start_s,
+            header: Header::of(case, repetition, started_at, t_start_s),
             pattern,
             status: Status::Error,
             error: Some(error),
@@ -197,12 +182,12 @@ impl LoadRun {
                 }
             }
         }
-        let sends: Vec<f64> = requests.iter().map(|r| r.t_start_s).collect();
+        let sends: Vec<f64> = requests.iter().map(|r| r.header.t_start_s).collect();
         let first = sends.iter().copied().fold(f64::INFINITY, f64::min);
         let last_send = sends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let last_end = requests
             .iter()
-            .map(|r| r.t_start_s + r.metrics.e2e_s.unwrap_or(0.0))
+            .map(|r| r.header.t_start_s + figure(r, |m| m.e2e_s))
             .fold(f64::NEG_INFINITY, f64::max);
         if requests.is_empty() {
             return run;
@@ -234,9 +219,9 @@ impl LoadRun {
                 .iter()
                 .filter(|r| r.status == Status::Ok)
                 .map(|r| {
-                    let end_s = r.t_start_s + r.metrics.e2e_s.unwrap_or(0.0);
+                    let end_s = r.header.t_start_s + figure(r, |m| m.e2e_s);
                     Decode {
-                        start_s: (r.t_start_s + r.metrics.ttft_s.unwrap_or(0.0)).min(end_s),
+                        start_s: (r.header.t_start_s + figure(r, |m| m.ttft_s)).min(end_s),
                         end_s,
                         tokens: r.output_tokens as f64,
                     }
@@ -249,7 +234,10 @@ impl LoadRun {
 
     /// The span the pattern's energy covers, on the run clock: first measured send to last end.
     pub fn span<'a>(&self, requests: impl IntoIterator<Item = &'a Record>) -> Option<(f64, f64)> {
-        let first = requests.into_iter().map(|r| r.t_start_s).reduce(f64::min)?;
+        let first = requests
+            .into_iter()
+            .map(|r| r.header.t_start_s)
+            .reduce(f64::min)?;
         Some((first, first + self.duration_s))
     }
 
@@ -265,10 +253,15 @@ impl LoadRun {
     }
 }
 
+/// A text figure of a request, 0 where it has none.
+fn figure(r: &Record, of: fn(&TextMetrics) -> Option<f64>) -> f64 {
+    r.metrics.text.as_ref().and_then(of).unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad};
+    use crate::store::{Metrics, RequestLoad, TextMetrics};
     use bench_workloads::load::{Arrival, Stop};
 
     fn case() -> Case {
@@ -276,7 +269,7 @@ mod tests {
             id: "t/w/p8-g4-r2".into(),
             target: "t".into(),
             workload: "w".into(),
-            params: LlmParams {
+            params: crate::plan::LlmParams {
                 prompt_tokens: 8,
                 gen_tokens: 4,
                 concurrency: 0,
@@ -306,14 +299,13 @@ mod tests {
         };
         // Sent at 10.0, 10.5 and 11.0 s; the first two take 2 s, the third fails after 0.5 s.
         let request = |i: u32, t: f64, ok: bool| Record {
-            t_start_s: t,
             status: if ok { Status::Ok } else { Status::Error },
             error_kind: (!ok).then(|| "status".to_string()),
             output_tokens: if ok { 4 } else { 0 },
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 e2e_s: Some(if ok { 2.0 } else { 0.5 }),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             load: Some(RequestLoad {
                 run_t_s: 9.0,
                 index: i + 1,

@@ -11,9 +11,11 @@
 //! run that is still being written is refused before it touches a file.
 
 mod baseline_file;
+mod header;
 mod load_run;
 mod lock;
 mod manifest;
+mod metrics;
 mod record;
 mod stored_run;
 mod tool_run;
@@ -23,12 +25,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
+pub use header::Header;
 pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
 };
-pub use record::{ConversationTurn, Metrics, PromptDraw, Record, RequestLoad, Status};
+pub use metrics::{EnergyMetrics, ImageMetrics, LoadMetrics, MemoryMetrics, Metrics, TextMetrics};
+pub use record::{ConversationTurn, PromptDraw, Record, RequestLoad, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use tool_run::{ToolRun, TOOL_RUNS};
 

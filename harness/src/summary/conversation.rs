@@ -37,10 +37,10 @@ pub fn complete<'a>(case: &Case, records: &'a [Record]) -> Vec<&'a Record> {
     let turns = case.params.turns;
     let mut attempts: Vec<(u32, &str)> = records
         .iter()
-        .filter(|r| r.case == case.id && r.status == Status::Ok)
+        .filter(|r| r.header.case == case.id && r.status == Status::Ok)
         .filter_map(|r| {
             let c = r.conversation.as_ref()?;
-            (c.turn >= turns).then_some((r.repetition, c.started_at.as_str()))
+            (c.turn >= turns).then_some((r.header.repetition, c.started_at.as_str()))
         })
         .collect();
     attempts.sort();
@@ -52,8 +52,8 @@ pub fn complete<'a>(case: &Case, records: &'a [Record]) -> Vec<&'a Record> {
         .iter()
         .flat_map(|&(rep, started)| {
             records.iter().filter(move |r| {
-                r.case == case.id
-                    && r.repetition == rep
+                r.header.case == case.id
+                    && r.header.repetition == rep
                     && r.status == Status::Ok
                     && r.conversation
                         .as_ref()
@@ -61,13 +61,18 @@ pub fn complete<'a>(case: &Case, records: &'a [Record]) -> Vec<&'a Record> {
             })
         })
         .collect();
-    kept.sort_by_key(|r| (r.repetition, r.conversation.as_ref().map_or(0, |c| c.turn)));
+    kept.sort_by_key(|r| {
+        (
+            r.header.repetition,
+            r.conversation.as_ref().map_or(0, |c| c.turn),
+        )
+    });
     // An attempt missing a turn (a store written by hand, a torn file) does not count.
     let mut per_repetition: std::collections::BTreeMap<u32, usize> = Default::default();
     for r in &kept {
-        *per_repetition.entry(r.repetition).or_default() += 1;
+        *per_repetition.entry(r.header.repetition).or_default() += 1;
     }
-    kept.retain(|r| per_repetition.get(&r.repetition) == Some(&(turns as usize)));
+    kept.retain(|r| per_repetition.get(&r.header.repetition) == Some(&(turns as usize)));
     kept
 }
 
@@ -91,9 +96,9 @@ pub fn per_turn(case: &Case, records: &[Record]) -> Vec<TurnSummary> {
                 v
             };
             let at = |v: &[f64], q: f64| (!v.is_empty()).then(|| quantile_sorted(v, q));
-            let ttft = values(|r| r.metrics.ttft_s);
+            let ttft = values(|r| r.metrics.text.as_ref().and_then(|m| m.ttft_s));
             let prompt = values(|r| Some(r.prompt_tokens as f64));
-            let cached = values(|r| r.metrics.cached_prompt_tokens);
+            let cached = values(|r| r.metrics.text.as_ref().and_then(|m| m.cached_prompt_tokens));
             TurnSummary {
                 turn,
                 conversations: of_turn.len(),
@@ -117,7 +122,7 @@ mod tests {
         if ok {
             r.status = Status::Ok;
             r.error = None;
-            r.metrics.ttft_s = Some(ttft);
+            r.metrics.text.get_or_insert_default().ttft_s = Some(ttft);
             r.prompt_tokens = u64::from(turn) * 100;
         }
         r
@@ -143,9 +148,8 @@ mod tests {
         ];
         let kept = complete(&c, &records);
         assert_eq!(kept.len(), 2);
-        assert!(kept
-            .iter()
-            .all(|r| r.repetition == 0 && r.metrics.ttft_s != Some(9.0)));
+        assert!(kept.iter().all(|r| r.header.repetition == 0
+            && r.metrics.text.as_ref().and_then(|m| m.ttft_s) != Some(9.0)));
         let turns = per_turn(&c, &records);
         assert_eq!(turns.len(), 2);
         assert_eq!(turns[0].ttft_p50_s, Some(1.0));

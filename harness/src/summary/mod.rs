@@ -314,7 +314,10 @@ fn flagged(ok: &[&Record]) -> usize {
 /// complete conversation, its value of a metric the median over its turns, and `ok` counts
 /// turns.
 fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> CaseSummary {
-    let mine: Vec<&Record> = records.iter().filter(|r| r.case == case.id).collect();
+    let mine: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.header.case == case.id)
+        .collect();
     let mut ok: Vec<&Record> = if case.params.turns > 0 {
         conversation::complete(case, records)
     } else {
@@ -323,20 +326,20 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
             .filter(|r| r.status == Status::Ok)
             .collect()
     };
-    ok.sort_by_key(|r| r.repetition);
+    ok.sort_by_key(|r| r.header.repetition);
     // A repetition that failed and was measured later by `--resume` is not a failure.
     let failed: std::collections::BTreeSet<u32> = mine
         .iter()
         .filter(|r| r.status == Status::Error)
-        .map(|r| r.repetition)
-        .filter(|rep| !ok.iter().any(|r| r.repetition == *rep))
+        .map(|r| r.header.repetition)
+        .filter(|rep| !ok.iter().any(|r| r.header.repetition == *rep))
         .collect();
     let mut repetitions: Vec<Repetition> = Vec::new();
     for r in &ok {
         match repetitions.last_mut() {
-            Some(last) if last.number == r.repetition => last.ok.push(r),
+            Some(last) if last.number == r.header.repetition => last.ok.push(r),
             _ => repetitions.push(Repetition {
-                number: r.repetition,
+                number: r.header.repetition,
                 ok: vec![*r],
                 pattern: None,
             }),
@@ -374,15 +377,15 @@ fn summarize_load(
 ) -> CaseSummary {
     let mut runs: Vec<&LoadRun> = loads
         .iter()
-        .filter(|l| l.case == case.id && l.status == Status::Ok)
+        .filter(|l| l.header.case == case.id && l.status == Status::Ok)
         .collect();
-    runs.sort_by_key(|l| l.repetition);
+    runs.sort_by_key(|l| l.header.repetition);
     let of_run = |l: &LoadRun, r: &Record| {
-        r.case == case.id
-            && r.repetition == l.repetition
+        r.header.case == case.id
+            && r.header.repetition == l.header.repetition
             && r.load
                 .as_ref()
-                .is_some_and(|load| load.run_t_s == l.t_start_s)
+                .is_some_and(|load| load.run_t_s == l.header.t_start_s)
     };
     let mine: Vec<&Record> = records
         .iter()
@@ -401,7 +404,7 @@ fn summarize_load(
     let repetitions: Vec<Repetition> = runs
         .iter()
         .map(|l| Repetition {
-            number: l.repetition,
+            number: l.header.repetition,
             ok: ok.iter().copied().filter(|r| of_run(l, r)).collect(),
             pattern: Some(l),
         })
@@ -428,7 +431,7 @@ fn summarize_load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Metrics;
+    use crate::store::{Metrics, TextMetrics};
 
     fn case() -> Case {
         Case::example("t", "w", 3)
@@ -439,10 +442,10 @@ mod tests {
         let c = case();
         let at = String::new();
         let ok = |rep, ttft| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             status: Status::Ok,
             error: None,
             ..Record::failed(&c, rep, at.clone(), 0.0, String::new())
@@ -478,10 +481,10 @@ mod tests {
             ..case()
         };
         let request = |run_t_s: f64, index: u32, ttft: Option<f64>| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: ttft,
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             status: if ttft.is_some() {
                 Status::Ok
             } else {
@@ -522,10 +525,10 @@ mod tests {
     fn repetition_values_carry_intervals_and_flag_outliers_without_dropping_them() {
         let c = case();
         let record = |rep: u32, ttft: f64, itl: Vec<f64>| Record {
-            metrics: Metrics {
+            metrics: Metrics::of_text(TextMetrics {
                 ttft_s: Some(ttft),
-                ..Metrics::default()
-            },
+                ..TextMetrics::default()
+            }),
             itl_s: itl,
             status: Status::Ok,
             error: None,

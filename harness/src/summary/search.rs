@@ -90,11 +90,18 @@ fn percentiles(
 }
 
 fn point(spec: &SearchSpec, run: &LoadRun, mark: SearchMark, ok: &[&Record]) -> CurvePoint {
-    let [ttft_p50_s, ttft_p90_s, ttft_p99_s] =
-        percentiles(ok, |r| r.metrics.ttft_s, [0.5, 0.9, 0.99]);
-    let [e2e_p50_s, e2e_p90_s, e2e_p99_s] = percentiles(ok, |r| r.metrics.e2e_s, [0.5, 0.9, 0.99]);
+    let [ttft_p50_s, ttft_p90_s, ttft_p99_s] = percentiles(
+        ok,
+        |r| r.metrics.text.as_ref().and_then(|m| m.ttft_s),
+        [0.5, 0.9, 0.99],
+    );
+    let [e2e_p50_s, e2e_p90_s, e2e_p99_s] = percentiles(
+        ok,
+        |r| r.metrics.text.as_ref().and_then(|m| m.e2e_s),
+        [0.5, 0.9, 0.99],
+    );
     CurvePoint {
-        repetition: run.repetition,
+        repetition: run.header.repetition,
         probe: mark.probe,
         offered_rps: run.offered_rate_rps.unwrap_or_default(),
         throughput_rps: run.request_throughput_rps,
@@ -121,14 +128,16 @@ pub(super) fn summarize(
 ) -> CaseSummary {
     let mut runs: Vec<(&LoadRun, SearchMark)> = loads
         .iter()
-        .filter(|l| l.case == case.id && l.status == Status::Ok)
+        .filter(|l| l.header.case == case.id && l.status == Status::Ok)
         .filter_map(|l| Some((l, l.search?)))
         .collect();
-    runs.sort_by_key(|(l, mark)| (l.repetition, mark.probe));
+    runs.sort_by_key(|(l, mark)| (l.header.repetition, mark.probe));
     let of_run = |l: &LoadRun, r: &Record| {
-        r.case == case.id
-            && r.repetition == l.repetition
-            && r.load.as_ref().is_some_and(|x| x.run_t_s == l.t_start_s)
+        r.header.case == case.id
+            && r.header.repetition == l.header.repetition
+            && r.load
+                .as_ref()
+                .is_some_and(|x| x.run_t_s == l.header.t_start_s)
     };
     let mut all_ok: Vec<&Record> = Vec::new();
     let mut errors = 0;
@@ -153,13 +162,13 @@ pub(super) fn summarize(
     for (run, _) in &runs {
         if repetitions
             .last()
-            .is_some_and(|r| r.repetition == run.repetition)
+            .is_some_and(|r| r.repetition == run.header.repetition)
         {
             continue;
         }
         let probes: Vec<Probe> = runs
             .iter()
-            .filter(|(l, _)| l.repetition == run.repetition)
+            .filter(|(l, _)| l.header.repetition == run.header.repetition)
             .map(|(l, mark)| Probe {
                 rate_rps: l.offered_rate_rps.unwrap_or_default(),
                 attainment: mark.attainment,
@@ -168,7 +177,7 @@ pub(super) fn summarize(
             })
             .collect();
         repetitions.push(SearchRepetition {
-            repetition: run.repetition,
+            repetition: run.header.repetition,
             knee_rps: rate_search::knee(spec, &probes),
             probes: probes.len(),
             stopped: match rate_search::next(spec, &probes) {
@@ -217,7 +226,7 @@ pub(super) fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad};
+    use crate::store::{Metrics, RequestLoad, TextMetrics};
     use bench_workloads::load::{Arrival, LoadPattern, Stop as Until};
 
     fn spec() -> SearchSpec {
@@ -252,11 +261,11 @@ mod tests {
             .map(|(i, &e)| Record {
                 status: Status::Ok,
                 error: None,
-                metrics: Metrics {
+                metrics: Metrics::of_text(TextMetrics {
                     e2e_s: Some(e),
                     ttft_s: Some(e / 2.0),
-                    ..Metrics::default()
-                },
+                    ..TextMetrics::default()
+                }),
                 load: Some(RequestLoad {
                     run_t_s: t,
                     index: i as u32,

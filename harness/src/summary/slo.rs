@@ -18,12 +18,12 @@ use crate::stats::bootstrap::BootstrapConfig;
 
 /// The figure of `r` a bound named `name` holds.
 fn figure(r: &Record, name: &str) -> Option<f64> {
-    let m = &r.metrics;
+    let m = r.metrics.text.as_ref();
     match name {
-        "ttft_s" => m.ttft_s,
-        "ttfat_s" => m.ttfat_s,
-        "tpot_s" => m.tpot_s,
-        "e2e_s" => m.e2e_s,
+        "ttft_s" => m?.ttft_s,
+        "ttfat_s" => m?.ttfat_s,
+        "tpot_s" => m?.tpot_s,
+        "e2e_s" => m?.e2e_s,
         "itl_p99_s" => {
             let mut gaps: Vec<f64> = r.itl_s.iter().copied().filter(|g| g.is_finite()).collect();
             gaps.sort_by(f64::total_cmp);
@@ -94,8 +94,8 @@ mod tests {
     fn request(ttft: f64, tpot: f64, itl: Vec<f64>) -> Record {
         let case = Case::example("t", "w", 1);
         let mut r = Record::failed(&case, 0, String::new(), 0.0, String::new());
-        r.metrics.ttft_s = Some(ttft);
-        r.metrics.tpot_s = Some(tpot);
+        r.metrics.text.get_or_insert_default().ttft_s = Some(ttft);
+        r.metrics.text.get_or_insert_default().tpot_s = Some(tpot);
         r.itl_s = itl;
         r
     }

@@ -106,7 +106,7 @@ impl Observer for Progress {
         let mut rep = format!(
             "{} rep {}/{}",
             case.id,
-            run.repetition + 1,
+            run.header.repetition + 1,
             case.repetitions
         );
         if let (Some(mark), Some(rate)) = (run.search, run.offered_rate_rps) {
@@ -169,24 +169,30 @@ impl Observer for Progress {
     fn finished(&mut self, case: &Case, record: Option<&Record>) {
         self.bar.inc(1);
         let Some(record) = record else { return };
+        let (text, image) = (record.metrics.text.as_ref(), record.metrics.image.as_ref());
+        let watts = record.metrics.energy.as_ref();
         let line = match &record.error {
-            Some(e) => format!("{} rep {}: error: {e}", case.id, record.repetition + 1),
-            None if record.metrics.image_s.is_some() => {
+            Some(e) => format!(
+                "{} rep {}: error: {e}",
+                case.id,
+                record.header.repetition + 1
+            ),
+            None if image.is_some_and(|m| m.image_s.is_some()) => {
                 let steps = &record.step_s;
                 let mean_step =
                     (!steps.is_empty()).then(|| steps.iter().sum::<f64>() / steps.len() as f64);
                 let mut line = format!(
                     "{} rep {}/{}: image {}  {} steps of {}  text {}  decode {}",
                     case.id,
-                    record.repetition + 1,
+                    record.header.repetition + 1,
                     case.repetitions,
-                    crate::units::seconds_fixed(record.metrics.image_s),
+                    crate::units::seconds_fixed(image.and_then(|m| m.image_s)),
                     steps.len(),
                     crate::units::seconds_fixed(mean_step),
-                    crate::units::seconds_fixed(record.metrics.text_encode_s),
-                    crate::units::seconds_fixed(record.metrics.vae_decode_s),
+                    crate::units::seconds_fixed(image.and_then(|m| m.text_encode_s)),
+                    crate::units::seconds_fixed(image.and_then(|m| m.vae_decode_s)),
                 );
-                if let Some(j) = record.metrics.j_per_image {
+                if let Some(j) = watts.and_then(|m| m.j_per_image) {
                     line.push_str(&format!("  {j:.1} J/image"));
                 }
                 line
@@ -195,13 +201,13 @@ impl Observer for Progress {
                 let mut line = format!(
                     "{} rep {}/{}: ttft {}  prefill {}  decode {}",
                     case.id,
-                    record.repetition + 1,
+                    record.header.repetition + 1,
                     case.repetitions,
-                    crate::units::seconds_fixed(record.metrics.ttft_s),
-                    crate::units::rate_fixed(record.metrics.prefill_tps),
-                    crate::units::rate_fixed(record.metrics.decode_tps),
+                    crate::units::seconds_fixed(text.and_then(|m| m.ttft_s)),
+                    crate::units::rate_fixed(text.and_then(|m| m.prefill_tps)),
+                    crate::units::rate_fixed(text.and_then(|m| m.decode_tps)),
                 );
-                if let Some(w) = record.metrics.avg_power_w {
+                if let Some(w) = watts.and_then(|m| m.avg_power_w) {
                     line.push_str(&format!("  {w:.1} W"));
                 }
                 if let Some(flags) = record.energy.as_ref().filter(|e| !e.flags.is_empty()) {

@@ -234,7 +234,7 @@ impl CandleFlux {
     ) -> Result<Tensor, Error> {
         let mut ids = tokenizer
             .encode(prompt, true)
-            .map_err(|e| Error::Request(format!("the tokenizer failed on the prompt: {e}")))?
+            .map_err(|e| Error::Engine(format!("the tokenizer failed on the prompt: {e}")))?
             .get_ids()
             .to_vec();
         ids.resize(len, pad);
@@ -312,7 +312,7 @@ impl CandleFlux {
     /// One measured request (see [`DiffusionEngine::generate`]).
     fn measure(&mut self, request: &DiffusionRequest) -> Result<DiffusionMeasurement, Error> {
         if let Some(problem) = check_request(request) {
-            return Err(Error::Request(problem));
+            return Err(Error::Config(problem));
         }
         let dtype = self.transformer_dtype();
         let peak_reset = crate::llm::memory::reset_peak();

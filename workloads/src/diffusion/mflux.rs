@@ -205,21 +205,24 @@ impl MfluxEngine {
             .stdin(Stdio::null())
             .output()
             .map_err(|e| {
-                Error::Request(format!(
+                Error::process(&options.command, format!(
                     "cannot run `{}`: {e}; install mflux (`pip install mflux`, Apple Silicon) or name the executable in the target's `command`",
                     options.command
                 ))
             })?;
         if !help.status.success() {
-            return Err(Error::Request(format!(
-                "`{} --help` failed ({}): {}",
-                options.command,
-                help.status,
-                String::from_utf8_lossy(&help.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-            )));
+            return Err(Error::process(
+                format!("{} --help", options.command),
+                format!(
+                    "`{} --help` failed ({}): {}",
+                    options.command,
+                    help.status,
+                    String::from_utf8_lossy(&help.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                ),
+            ));
         }
         std::fs::create_dir_all(out_dir).map_err(|e| Error::ModelFile {
             path: out_dir.to_path_buf(),
@@ -285,10 +288,10 @@ impl DiffusionEngine for MfluxEngine {
 
     fn generate(&mut self, request: &DiffusionRequest) -> Result<DiffusionMeasurement, Error> {
         if let Some(problem) = super::flux::check_request(request) {
-            return Err(Error::Request(problem));
+            return Err(Error::Config(problem));
         }
         if request.batch != 1 {
-            return Err(Error::Request(
+            return Err(Error::Config(
                 "mflux makes one image per run: use batch = 1".into(),
             ));
         }
@@ -306,7 +309,12 @@ impl DiffusionEngine for MfluxEngine {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::Request(format!("cannot run `{}`: {e}", self.options.command)))?;
+            .map_err(|e| {
+                Error::process(
+                    &self.options.command,
+                    format!("cannot run `{}`: {e}", self.options.command),
+                )
+            })?;
         // An interrupt kills it: the reads below then end, and the image is not measured.
         let managed = crate::children::register(&child, crate::children::OnInterrupt::Kill);
         let mut stdout = child.stdout.take();
@@ -330,9 +338,12 @@ impl DiffusionEngine for MfluxEngine {
         }
         // Out of the registry before it is reaped (see `children`).
         drop(managed);
-        let status = child
-            .wait()
-            .map_err(|e| Error::Request(format!("waiting for mflux-generate: {e}")))?;
+        let status = child.wait().map_err(|e| {
+            Error::process(
+                &self.options.command,
+                format!("waiting for mflux-generate: {e}"),
+            )
+        })?;
         if !status.success() && crate::cancel::is_requested() {
             remove_outputs(&output);
             return Err(Error::Interrupted);
@@ -341,10 +352,13 @@ impl DiffusionEngine for MfluxEngine {
         let stdout = reading.join().unwrap_or_default();
         if !status.success() {
             remove_outputs(&output);
-            return Err(Error::Request(format!(
-                "mflux-generate failed ({status}): {}",
-                progress.last_lines().collect::<Vec<_>>().join(" | ")
-            )));
+            return Err(Error::process(
+                &self.options.command,
+                format!(
+                    "mflux-generate failed ({status}): {}",
+                    progress.last_lines().collect::<Vec<_>>().join(" | ")
+                ),
+            ));
         }
         let image = read_png(&output);
         let reported = sidecar(&output);

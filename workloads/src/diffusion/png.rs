@@ -8,7 +8,7 @@ use crate::Error;
 /// Encode `image` as an 8-bit RGB PNG.
 pub fn encode(image: &Image) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    let fail = |e: png::EncodingError| Error::Request(format!("cannot encode the PNG: {e}"));
+    let fail = |e: png::EncodingError| Error::Engine(format!("cannot encode the PNG: {e}"));
     {
         let mut encoder = png::Encoder::new(&mut out, image.width as u32, image.height as u32);
         encoder.set_color(png::ColorType::Rgb);

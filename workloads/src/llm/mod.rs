@@ -301,12 +301,12 @@ impl CandleLlm {
         };
         let prompt_tokens = ids.len().saturating_sub(depth);
         if prompt_tokens == 0 || gen_tokens == 0 {
-            return Err(Error::Request(
+            return Err(Error::Config(
                 "prompt and generation lengths must be at least 1".into(),
             ));
         }
         if depth + prompt_tokens + gen_tokens > self.max_positions {
-            return Err(Error::Request(format!(
+            return Err(Error::Config(format!(
                 "{depth} tokens of context + {prompt_tokens} prompt + {gen_tokens} generated tokens exceed the model's {} positions",
                 self.max_positions
             )));

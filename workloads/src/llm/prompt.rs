@@ -31,7 +31,7 @@ impl PromptBuilder {
         let encoding = self
             .tokenizer
             .encode(text, false)
-            .map_err(|e| Error::Request(format!("the tokenizer failed on the prompt: {e}")))?;
+            .map_err(|e| Error::Engine(format!("the tokenizer failed on the prompt: {e}")))?;
         Ok(Prompt {
             ids: encoding.get_ids().to_vec(),
             tokenize_s: start.elapsed().as_secs_f64(),
@@ -42,7 +42,7 @@ impl PromptBuilder {
     pub fn decode(&self, ids: &[u32]) -> Result<String, Error> {
         self.tokenizer
             .decode(ids, false)
-            .map_err(|e| Error::Request(format!("cannot turn token ids into text: {e}")))
+            .map_err(|e| Error::Engine(format!("cannot turn token ids into text: {e}")))
     }
 
     /// The number of tokens of `text`.
@@ -64,7 +64,7 @@ impl PromptBuilder {
             let text = corpus_text(chars, variant);
             let start = Instant::now();
             let encoding = self.tokenizer.encode(text.as_str(), false).map_err(|e| {
-                Error::Request(format!("the tokenizer failed on the prompt text: {e}"))
+                Error::Engine(format!("the tokenizer failed on the prompt text: {e}"))
             })?;
             let tokenize_s = start.elapsed().as_secs_f64();
             let ids = encoding.get_ids();
@@ -75,7 +75,7 @@ impl PromptBuilder {
                 });
             }
             if chars > tokens * 64 + (1 << 20) {
-                return Err(Error::Request(format!(
+                return Err(Error::Engine(format!(
                     "the tokenizer made only {} tokens of {chars} characters; cannot build a prompt of {tokens} tokens",
                     ids.len()
                 )));

@@ -94,7 +94,12 @@ pub fn run(
         Command::new(&command[0]).args(&command[1..]),
         crate::children::OnInterrupt::Kill,
     )
-    .map_err(|e| Error::Request(format!("cannot run `{}`: {e}", command.join(" "))))?;
+    .map_err(|e| {
+        Error::process(
+            command.join(" "),
+            format!("cannot run `{}`: {e}", command.join(" ")),
+        )
+    })?;
     if !out.status.success() && crate::cancel::is_requested() {
         return Err(Error::Interrupted);
     }
@@ -102,14 +107,21 @@ pub fn run(
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
-        return Err(Error::Request(format!(
-            "mlx_lm.benchmark failed ({}): {}",
-            out.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        )));
+        return Err(Error::process(
+            "mlx_lm.benchmark",
+            format!(
+                "mlx_lm.benchmark failed ({}): {}",
+                out.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ),
+        ));
     }
-    let trials = parse(&stdout)
-        .map_err(|e| Error::Request(format!("cannot read mlx_lm.benchmark's output: {e}")))?;
+    let trials = parse(&stdout).map_err(|e| {
+        Error::process(
+            "mlx_lm.benchmark",
+            format!("cannot read mlx_lm.benchmark's output: {e}"),
+        )
+    })?;
     Ok(ToolBenchmark {
         tool: "mlx_lm.benchmark".into(),
         version: version.to_string(),

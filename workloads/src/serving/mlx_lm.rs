@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use super::mlx_benchmark;
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::children::{self, Managed, OnInterrupt};
-use crate::engine::{EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest};
+use crate::engine::{
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServesLoad,
+};
 use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
 use crate::own_benchmark::ToolBenchmark;
@@ -85,8 +87,12 @@ impl MlxLmEngine {
         let version = mlx_lm_version(&options.python)?;
         let port = free_port()?;
         let log = StartupLog(tempfile_path(port));
-        let stderr = std::fs::File::create(&log.0)
-            .map_err(|e| Error::Request(format!("cannot create {}: {e}", log.0.display())))?;
+        let stderr = std::fs::File::create(&log.0).map_err(|e| {
+            Error::process(
+                format!("{} -m mlx_lm.server", options.python),
+                format!("cannot create {}: {e}", log.0.display()),
+            )
+        })?;
         let child = children::prepare(&mut Command::new(&options.python))
             .args(["-m", "mlx_lm.server", "--model"])
             .arg(&resolved.dir)
@@ -96,10 +102,10 @@ impl MlxLmEngine {
             .stderr(stderr)
             .spawn()
             .map_err(|e| {
-                Error::Request(format!(
-                    "cannot start `{} -m mlx_lm.server`: {e}",
-                    options.python
-                ))
+                Error::process(
+                    format!("{} -m mlx_lm.server", options.python),
+                    format!("cannot start `{} -m mlx_lm.server`: {e}", options.python),
+                )
             })?;
         // Finished in order on an interrupt: requests in flight end first, then the drop.
         let managed = Some(children::register(&child, OnInterrupt::Finish));
@@ -152,8 +158,8 @@ impl LlmEngine for MlxLmEngine {
         self.inner.count_tokens(text)
     }
 
-    fn serves_load(&self) -> bool {
-        true
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        Some(self)
     }
 
     fn own_benchmark(
@@ -165,7 +171,7 @@ impl LlmEngine for MlxLmEngine {
             return None;
         }
         let Some(prompt_tokens) = request.prompt_tokens() else {
-            return Some(Err(Error::Request(
+            return Some(Err(Error::Config(
                 "mlx_lm.benchmark runs prompts of one length; a dataset's prompts are not its work"
                     .into(),
             )));
@@ -181,7 +187,9 @@ impl LlmEngine for MlxLmEngine {
             trials,
         ))
     }
+}
 
+impl ServesLoad for MlxLmEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],
@@ -198,14 +206,14 @@ fn mlx_lm_version(python: &str) -> Result<String, Error> {
         Command::new(python).args(["-c", "import mlx_lm; print(mlx_lm.__version__)"]),
         OnInterrupt::Kill,
     )
-    .map_err(|e| Error::Request(format!("cannot run `{python}`: {e}")))?;
+    .map_err(|e| Error::process(python, format!("cannot run `{python}`: {e}")))?;
     if !out.status.success() && crate::cancel::is_requested() {
         return Err(Error::Interrupted);
     }
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let last = stderr.lines().last().unwrap_or_default();
-        return Err(Error::Request(format!(
+        return Err(Error::NotAvailable(format!(
             "`{python}` has no mlx-lm ({last}); install it with `pip install mlx-lm`, or name another Python in the target's `python`"
         )));
     }
@@ -216,7 +224,7 @@ fn free_port() -> Result<u16, Error> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| Error::Request(format!("no free loopback port: {e}")))
+        .map_err(|e| Error::process("mlx_lm.server", format!("no free loopback port: {e}")))
 }
 
 fn tempfile_path(port: u16) -> std::path::PathBuf {
@@ -238,20 +246,26 @@ fn wait_until_listening(
             return Err(Error::Interrupted);
         }
         if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(Error::Request(format!(
-                "mlx_lm.server exited ({status}) before it listened: {}",
-                log_tail(log)
-            )));
+            return Err(Error::process(
+                "mlx_lm.server",
+                format!(
+                    "mlx_lm.server exited ({status}) before it listened: {}",
+                    log_tail(log)
+                ),
+            ));
         }
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(Error::Request(format!(
-                "mlx_lm.server did not listen within {:.0} s: {}",
-                timeout.as_secs_f64(),
-                log_tail(log)
-            )));
+            return Err(Error::process(
+                "mlx_lm.server",
+                format!(
+                    "mlx_lm.server did not listen within {:.0} s: {}",
+                    timeout.as_secs_f64(),
+                    log_tail(log)
+                ),
+            ));
         }
         crate::cancel::sleep(Duration::from_millis(200));
     }

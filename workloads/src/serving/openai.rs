@@ -26,7 +26,7 @@ use crate::conversation;
 use crate::cpu_time;
 use crate::engine::{
     EngineInfo, Exchange, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput,
-    ServerReport,
+    ServerReport, ServesLoad,
 };
 use crate::llm::prompt::PromptBuilder;
 use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
@@ -104,12 +104,16 @@ impl OpenAiEngine {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Request(format!("cannot start the HTTP runtime: {e}")))?;
+            .map_err(|e| {
+                Error::transport(&options.url, format!("cannot start the HTTP runtime: {e}"))
+            })?;
         let client = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(options.timeout)
             .build()
-            .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                Error::transport(&options.url, format!("cannot build the HTTP client: {e}"))
+            })?;
         let base = options.url.trim_end_matches('/');
         let endpoint = if base.ends_with("/completions") {
             base.to_string()
@@ -254,13 +258,13 @@ fn check_server(
     runtime
         .block_on(async { tokio::time::timeout(timeout, client.get(&models).send()).await })
         .map_err(|_| {
-            Error::Request(format!(
-                "{models}: no answer within {:.0} s",
-                timeout.as_secs_f64()
-            ))
+            Error::transport(
+                &models,
+                format!("{models}: no answer within {:.0} s", timeout.as_secs_f64()),
+            )
         })?
         .map(|_| ())
-        .map_err(|e| Error::Request(format!("no server answers at {base}: {e}")))
+        .map_err(|e| Error::transport(base, format!("no server answers at {base}: {e}")))
 }
 
 impl OpenAiEngine {
@@ -277,13 +281,13 @@ impl OpenAiEngine {
         let mut text = self
             .tokenizer
             .decode(&prompt.ids, false)
-            .map_err(|e| Error::Request(format!("cannot turn the prompt ids into text: {e}")))?;
+            .map_err(|e| Error::Engine(format!("cannot turn the prompt ids into text: {e}")))?;
         if let Some(server) = &self.server_tokenizer {
             text = self
                 .runtime
                 .block_on(server.exact(&self.client, &text, tokens))
                 .map_err(|e| {
-                    Error::Request(format!(
+                    Error::Engine(format!(
                         "sizing the prompt with the server's tokenizer: {e}"
                     ))
                 })?;
@@ -322,7 +326,7 @@ impl OpenAiEngine {
             None => prompt_tokens,
         };
         let body = serde_json::to_vec(&self.body(&text, request.gen_tokens, history))
-            .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
+            .map_err(|e| Error::Engine(format!("cannot serialize the request: {e}")))?;
         Ok(Prepared {
             body: bytes::Bytes::from(body),
             tokenize_s,
@@ -339,7 +343,7 @@ impl OpenAiEngine {
         }
         let (prefix, _) = self.prompt_text(request.depth, prefix_variant(request.depth))?;
         let body = serde_json::to_vec(&self.body(&prefix, 1, &[]))
-            .map_err(|e| Error::Request(format!("cannot serialize the request: {e}")))?;
+            .map_err(|e| Error::Engine(format!("cannot serialize the request: {e}")))?;
         let http = Self::http(
             &self.client,
             &self.endpoint,
@@ -349,10 +353,13 @@ impl OpenAiEngine {
             .runtime
             .block_on(stream_request(http, body, self.options.timeout));
         if let Some(failure) = out.failure {
-            return Err(Error::Request(format!(
-                "{}: sending the shared prefix of depth {}: {}",
-                self.endpoint, request.depth, failure.message
-            )));
+            return Err(Error::transport(
+                &self.endpoint,
+                format!(
+                    "{}: sending the shared prefix of depth {}: {}",
+                    self.endpoint, request.depth, failure.message
+                ),
+            ));
         }
         self.warmed_depths.push(request.depth);
         Ok(())
@@ -524,17 +531,19 @@ impl LlmEngine for OpenAiEngine {
             .runtime
             .block_on(stream_request(http, prepared.body, self.options.timeout));
         self.measurement(out, request, &sent, started)
-            .map_err(|f| Error::Request(format!("{} ({})", f.message, f.kind)))
+            .map_err(|f| Error::transport(&self.endpoint, format!("{} ({})", f.message, f.kind)))
     }
 
     fn count_tokens(&self, text: &str) -> Option<usize> {
         Some(self.estimate(text))
     }
 
-    fn serves_load(&self) -> bool {
-        true
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        Some(self)
     }
+}
 
+impl ServesLoad for OpenAiEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],
@@ -542,7 +551,7 @@ impl LlmEngine for OpenAiEngine {
         sink: &mut dyn FnMut(LlmLoadedRequest),
     ) -> Result<LoadTimeline, Error> {
         if requests.is_empty() {
-            return Err(Error::Request(
+            return Err(Error::Config(
                 "a load pattern needs a request to send".into(),
             ));
         }

@@ -53,7 +53,9 @@ impl ExoImages {
             .no_proxy()
             .timeout(options.timeout)
             .build()
-            .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                Error::transport(&options.url, format!("cannot build the HTTP client: {e}"))
+            })?;
         let info = EngineInfo {
             engine: "exo",
             versions: vec![("bench-workloads".into(), env!("CARGO_PKG_VERSION").into())],
@@ -91,7 +93,7 @@ impl DiffusionEngine for ExoImages {
     fn generate(&mut self, request: &DiffusionRequest) -> Result<DiffusionMeasurement, Error> {
         if !SIZES.contains(&(request.width, request.height)) {
             let allowed: Vec<String> = SIZES.iter().map(|(w, h)| format!("{w}x{h}")).collect();
-            return Err(Error::Request(format!(
+            return Err(Error::Config(format!(
                 "exo makes images of {} only, not {}x{}",
                 allowed.join(", "),
                 request.width,
@@ -115,7 +117,7 @@ impl DiffusionEngine for ExoImages {
         let doc = post_json(&self.http, &self.endpoint, &body)?;
         let image_s = started.elapsed().as_secs_f64();
         let reply = ImagesReply::read(&doc)
-            .map_err(|e| Error::Request(format!("{}: {e}", self.endpoint)))?;
+            .map_err(|e| Error::transport(&self.endpoint, format!("{}: {e}", self.endpoint)))?;
         let total = reply.total_generation_s;
         let reported = json!({
             "generation_stats": reply.stats,

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport,
+    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport, ServesLoad,
     TokenCountSource,
 };
 use crate::load::{LoadPattern, LoadTimeline};
@@ -94,7 +94,7 @@ fn get(http: &reqwest::blocking::Client, url: &str) -> Result<Value, Error> {
     let response = http
         .get(url)
         .send()
-        .map_err(|e| Error::Request(format!("GET {url}: {e}")))?;
+        .map_err(|e| Error::transport(format!("GET {url}"), format!("GET {url}: {e}")))?;
     read_json(response, "GET", url)
 }
 
@@ -106,18 +106,23 @@ fn read_json(
     let status = response.status();
     let text = response
         .text()
-        .map_err(|e| Error::Request(format!("{method} {url}: {e}")))?;
+        .map_err(|e| Error::transport(format!("{method} {url}"), format!("{method} {url}: {e}")))?;
     if !status.is_success() {
         let message = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
             .unwrap_or_else(|| text.chars().take(200).collect());
-        return Err(Error::Request(format!(
-            "{method} {url}: HTTP {status}: {message}"
-        )));
+        return Err(Error::transport(
+            format!("{method} {url}"),
+            format!("{method} {url}: HTTP {status}: {message}"),
+        ));
     }
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Request(format!("{method} {url}: not JSON ({e})")))
+    serde_json::from_str(&text).map_err(|e| {
+        Error::transport(
+            format!("{method} {url}"),
+            format!("{method} {url}: not JSON ({e})"),
+        )
+    })
 }
 
 /// An instance of the model on the cluster, found or placed by bench, ready to serve; an
@@ -145,7 +150,7 @@ impl ExoInstance {
             .no_proxy()
             .timeout(options.timeout)
             .build()
-            .map_err(|e| Error::Request(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| Error::transport(&base, format!("cannot build the HTTP client: {e}")))?;
         let state = get(&http, &format!("{base}/state"))?;
         let cluster = Cluster::from_state(&state);
         let version = get(&http, &format!("{base}/ollama/api/version"))
@@ -265,7 +270,7 @@ impl ExoEngine {
         let prepared = self.inner.request_body(request)?;
         let url = format!("{}/bench/chat/completions", self.instance.base());
         let mut body: Value = serde_json::from_slice(&prepared.body)
-            .map_err(|e| Error::Request(format!("cannot build the request: {e}")))?;
+            .map_err(|e| Error::Engine(format!("cannot build the request: {e}")))?;
         body["stream"] = json!(false);
         if let Some(object) = body.as_object_mut() {
             object.remove("stream_options");
@@ -340,7 +345,7 @@ pub(crate) fn post_json(
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_string())
         .send()
-        .map_err(|e| Error::Request(format!("POST {url}: {e}")))?;
+        .map_err(|e| Error::transport(format!("POST {url}"), format!("POST {url}: {e}")))?;
     read_json(response, "POST", url)
 }
 
@@ -418,7 +423,7 @@ fn place(
     options: &ExoOptions,
 ) -> Result<Placement, Error> {
     let mut url = reqwest::Url::parse(&format!("{base}/instance/previews"))
-        .map_err(|e| Error::Request(format!("`{base}` is not a URL: {e}")))?;
+        .map_err(|e| Error::Config(format!("`{base}` is not a URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("model_id", &options.model_id);
     let (placements, errors) = state::previews(&get(http, url.as_str())?);
@@ -427,7 +432,7 @@ fn place(
             .iter()
             .map(|p| format!("{} node(s) {} {}", p.nodes, p.kind, p.shard))
             .collect();
-        return Err(Error::Request(format!(
+        return Err(Error::NotAvailable(format!(
             "exo offers no placement of {} on {} node(s){}{}; it offers: {}{}",
             options.model_id,
             options.nodes,
@@ -474,15 +479,15 @@ fn wait_until_ready(
             Readiness::Loading => {}
             Readiness::Missing if started.elapsed() < APPEAR_WITHIN => {}
             Readiness::Missing => {
-                return Err(Error::Request(format!(
+                return Err(Error::Engine(format!(
                     "exo: instance {} never appeared in the cluster's state: placement failed (exo's master log says why)",
                     placement.instance_id
                 )))
             }
-            Readiness::Failed(e) => return Err(Error::Request(format!("exo: {e}"))),
+            Readiness::Failed(e) => return Err(Error::Engine(format!("exo: {e}"))),
         }
         if Instant::now() >= deadline {
-            return Err(Error::Request(format!(
+            return Err(Error::Engine(format!(
                 "exo: instance {} was not ready within {:.0} s",
                 placement.instance_id,
                 timeout.as_secs_f64()
@@ -508,10 +513,12 @@ impl LlmEngine for ExoEngine {
         self.inner.count_tokens(text)
     }
 
-    fn serves_load(&self) -> bool {
-        self.options.endpoint != ExoEndpoint::Bench
+    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+        (self.options.endpoint != ExoEndpoint::Bench).then_some(self as &mut dyn ServesLoad)
     }
+}
 
+impl ServesLoad for ExoEngine {
     fn serve_load(
         &mut self,
         requests: &[LlmRequest],
