@@ -151,7 +151,9 @@ impl Context<'_, '_> {
     ) -> Result<(), StoreError> {
         let target = self.target.to_string();
         for (case, _) in cases {
-            let Some(crate::plan::PromptSource::File { path, .. }) = &case.prompts else {
+            let Some(crate::plan::PromptSource::File { path, .. }) =
+                case.text().and_then(|t| t.prompts.as_ref())
+            else {
                 continue;
             };
             let counted = self
@@ -364,11 +366,15 @@ fn run_engine(
             return Ok(());
         }
         ctx.pause_before(case, &config.pauses)?;
-        match (&case.search, &case.load) {
+        // Image cases never reach a text engine (their target makes images).
+        let Some(text) = case.text() else {
+            continue;
+        };
+        match (&text.search, &text.load) {
             (Some(spec), Some(pattern)) => {
                 search::run_case(ctx, engine.as_mut(), case, spec, pattern, missing)?
             }
-            (_, None) if case.params.turns > 0 => {
+            (_, None) if text.params.turns > 0 => {
                 conversation::run_case(ctx, engine.as_mut(), case, missing)?
             }
             (_, None) => single::run_case(ctx, engine.as_mut(), case, missing)?,
@@ -379,10 +385,13 @@ fn run_engine(
         if cancel::is_requested() {
             break;
         }
+        let Some(text) = case.text() else {
+            continue;
+        };
         let request = bench_workloads::engine::LlmRequest::exact(
-            case.params.prompt_tokens as usize,
-            case.params.gen_tokens as usize,
-            case.params.depth as usize,
+            text.params.prompt_tokens as usize,
+            text.params.gen_tokens as usize,
+            text.params.depth as usize,
         );
         let Some(outcome) = engine.own_benchmark(&request, case.repetitions) else {
             break;
@@ -426,7 +435,7 @@ fn run_image_engine(
             return Ok(());
         }
         ctx.pause_before(case, &config.pauses)?;
-        if let Some(image) = &case.image {
+        if let Some(image) = case.image() {
             image::run_case(ctx, engine.as_mut(), case, image, missing)?;
         }
     }
@@ -482,7 +491,11 @@ pub fn run(
                 .iter()
                 .filter(|c| c.target == name && c.nodes == nodes)
                 // An engine's own tool runs prompts of one length.
-                .filter(|c| c.load.is_none() && c.prompts.is_none() && c.params.turns == 0)
+                .filter(|c| {
+                    c.text().is_some_and(|t| {
+                        t.load.is_none() && t.prompts.is_none() && t.params.turns == 0
+                    })
+                })
                 .filter(|c| !tools_done.contains(&c.id))
                 .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
                 .collect();

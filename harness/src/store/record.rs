@@ -397,7 +397,7 @@ impl Record {
             case: case.id.clone(),
             target: case.target.clone(),
             workload: case.workload.clone(),
-            params: case.params,
+            params: case.stored_params(),
             repetition,
             started_at,
             t_start_s,
