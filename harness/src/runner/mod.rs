@@ -28,7 +28,7 @@ pub use prompts::{drawn_length, measured_positions};
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
-use crate::suite::{DeviceKind, Suite, Target};
+use crate::suite::{DeviceKind, EngineSetup, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
@@ -101,14 +101,14 @@ impl Context<'_, '_> {
     fn engine_ready(
         &mut self,
         info: &bench_workloads::engine::EngineInfo,
-        target: &Target,
+        setup: &EngineSetup,
         gguf: Option<&GgufWeights>,
     ) -> Result<(), StoreError> {
         let key = self.target.to_string();
         let mut value = serde_json::to_value(info).unwrap_or_default();
         if let Some(object) = value.as_object_mut() {
-            if let Some(device) = &target.server_device {
-                let name = match device.value {
+            if let Some(device) = setup.server_device() {
+                let name = match device {
                     DeviceKind::Cpu => "cpu",
                     DeviceKind::Metal => "metal:0",
                     DeviceKind::Cuda => "cuda:0",
@@ -334,32 +334,28 @@ pub fn pending_runs(plan: &Plan, done: &HashSet<(String, u32)>) -> u64 {
 fn run_engine(
     ctx: &mut Context<'_, '_>,
     target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
     tool_cases: &[&Case],
 ) -> Result<(), StoreError> {
     let key = ctx.target.to_string();
-    ctx.observer.loading(&key, &target.model);
+    ctx.observer.loading(&key, &setup.model);
     if target.makes_images() {
-        return run_image_engine(ctx, target, nodes, config, cases);
+        return run_image_engine(ctx, setup, nodes, config, cases);
     }
-    let gguf = match target
-        .gguf
-        .as_ref()
-        .map(|g| gguf_weights(&g.value))
-        .transpose()
-    {
+    let gguf = match setup.gguf().map(gguf_weights).transpose() {
         Ok(gguf) => gguf,
         Err(e) => return ctx.load_failed(e),
     };
-    let mut engine = match engines::open(target, nodes, &config.synth_cache) {
+    let mut engine = match engines::open(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         // Not the target's fault: it loads when the run is resumed.
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info(), target, gguf.as_ref())?;
+    ctx.engine_ready(engine.info(), setup, gguf.as_ref())?;
     ctx.count_prompt_tokens(engine.as_ref(), cases)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
@@ -416,20 +412,20 @@ fn gguf_weights(path: &str) -> Result<GgufWeights, String> {
     bench_workloads::cost::gguf_weights(&model).map_err(|e| format!("`gguf`: {e}"))
 }
 
-/// Load the diffusion engine of `target` and run its `cases`.
+/// Load the diffusion engine of `setup` and run its `cases`.
 fn run_image_engine(
     ctx: &mut Context<'_, '_>,
-    target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
 ) -> Result<(), StoreError> {
-    let mut engine = match engines::open_images(target, nodes, &config.synth_cache) {
+    let mut engine = match engines::open_images(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         Err(_) if cancel::is_requested() => return Ok(()),
         Err(e) => return ctx.load_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info(), target, None)?;
+    ctx.engine_ready(engine.info(), setup, None)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
@@ -461,6 +457,8 @@ pub fn run(
     let mut cases_started = 0;
     for target in &suite.targets {
         let name = target.name.value.to_string();
+        // The target's keys, read once for all its node counts.
+        let setup = target.engine_setup();
         // An exo target with a list of node counts runs each on its own instance.
         let mut groups: Vec<Option<u32>> = Vec::new();
         for c in plan.cases.iter().filter(|c| c.target == name) {
@@ -497,7 +495,7 @@ pub fn run(
                     })
                 })
                 .filter(|c| !tools_done.contains(&c.id))
-                .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
+                .filter(|_| setup.runs_own_benchmark())
                 .collect();
             if cases.is_empty() && tool_cases.is_empty() {
                 continue;
@@ -512,7 +510,7 @@ pub fn run(
                 cases_started: &mut cases_started,
                 prompt_sets: &config.prompt_sets,
             };
-            run_engine(&mut ctx, target, nodes, config, &cases, &tool_cases)?;
+            run_engine(&mut ctx, target, &setup, nodes, config, &cases, &tool_cases)?;
         }
     }
     Ok(failures)
