@@ -472,7 +472,39 @@ fn rate_label(rate: f64) -> String {
     text.trim_end_matches(".0").to_string()
 }
 
+/// The cases of one target on one node count, in plan order: what one engine, once opened,
+/// runs.
+#[derive(Debug, Clone)]
+pub struct CaseGroup<'a> {
+    /// Name of the `[[target]]`.
+    pub target: &'a str,
+    /// Cluster size (exo targets with `nodes`).
+    pub nodes: Option<u32>,
+    /// The cases, in plan order.
+    pub cases: Vec<&'a Case>,
+}
+
 impl Plan {
+    /// The cases grouped by target and node count, groups in the order their first case
+    /// comes (the order of the suite's targets, then of their node counts).
+    pub fn groups(&self) -> Vec<CaseGroup<'_>> {
+        let mut groups: Vec<CaseGroup<'_>> = Vec::new();
+        for case in &self.cases {
+            match groups
+                .iter_mut()
+                .find(|g| g.target == case.target && g.nodes == case.nodes)
+            {
+                Some(group) => group.cases.push(case),
+                None => groups.push(CaseGroup {
+                    target: &case.target,
+                    nodes: case.nodes,
+                    cases: vec![case],
+                }),
+            }
+        }
+        groups
+    }
+
     /// Expand a checked suite.
     pub fn expand(suite: &Suite) -> Self {
         let mut cases = Vec::new();

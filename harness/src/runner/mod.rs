@@ -438,80 +438,105 @@ fn run_image_engine(
     Ok(())
 }
 
-/// Run every missing measurement of `plan`, appending to `store`, timing on `clock` and
-/// taking energy from `power`. Returns the failures; an error only when the store itself
-/// cannot be written. Returns early, with what it stored, once bench is interrupted.
-#[allow(clippy::too_many_arguments)]
+/// What a session runs: the suite's targets, its plan, and what earlier sessions stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Todo<'a> {
+    /// The suite, whose targets name the engines.
+    pub suite: &'a Suite,
+    /// The cases.
+    pub plan: &'a Plan,
+    /// (case, repetition) pairs already measured ([`done_set`]).
+    pub done: &'a HashSet<(String, u32)>,
+    /// Cases the engine's own benchmark tool has already run.
+    pub tools_done: &'a HashSet<String>,
+}
+
+/// Where a session's measurements go, and what times and powers them.
+pub struct Sinks<'a, 'p> {
+    /// The run folder every measurement is appended to.
+    pub store: &'a mut RunStore,
+    /// The run's clock.
+    pub clock: &'a RunClock,
+    /// The energy of each measurement.
+    pub power: &'a mut PowerTap<'p>,
+    /// Told of each step (a progress bar, a log, or nothing).
+    pub observer: &'a mut dyn Observer,
+}
+
+/// Run every missing measurement of `todo`, appending to the store of `sinks`, timing on its
+/// clock and taking energy from its power tap. Returns the failures; an error only when the
+/// store itself cannot be written. Returns early, with what it stored, once bench is
+/// interrupted.
 pub fn run(
-    suite: &Suite,
-    plan: &Plan,
-    store: &mut RunStore,
-    done: &HashSet<(String, u32)>,
-    tools_done: &HashSet<String>,
+    todo: Todo<'_>,
     config: &RunnerConfig,
-    clock: &RunClock,
-    power: &mut PowerTap<'_>,
-    observer: &mut dyn Observer,
+    sinks: Sinks<'_, '_>,
 ) -> Result<Vec<Failure>, StoreError> {
+    let Sinks {
+        store,
+        clock,
+        power,
+        observer,
+    } = sinks;
     let mut failures = Vec::new();
     let mut cases_started = 0;
-    for target in &suite.targets {
-        let name = target.name.value.to_string();
-        // The target's keys, read once for all its node counts.
+    // One group per target and node count: an exo target with a list of node counts runs
+    // each on its own instance.
+    for group in todo.plan.groups() {
+        if cancel::is_requested() {
+            return Ok(failures);
+        }
+        let Some(target) = todo.suite.targets.iter().find(|t| t.name.0 == group.target) else {
+            continue;
+        };
         let setup = target.engine_setup();
-        // An exo target with a list of node counts runs each on its own instance.
-        let mut groups: Vec<Option<u32>> = Vec::new();
-        for c in plan.cases.iter().filter(|c| c.target == name) {
-            if !groups.contains(&c.nodes) {
-                groups.push(c.nodes);
+        let key = match group.nodes {
+            Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
+                format!("{}/n{n}", group.target)
             }
+            _ => group.target.to_string(),
+        };
+        let cases: Vec<(&Case, Vec<u32>)> = group
+            .cases
+            .iter()
+            .map(|&c| (c, missing_repetitions(c, todo.done)))
+            .filter(|(_, missing)| !missing.is_empty())
+            .collect();
+        // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
+        let tool_cases: Vec<&Case> = group
+            .cases
+            .iter()
+            .copied()
+            // An engine's own tool runs prompts of one length.
+            .filter(|c| {
+                c.text()
+                    .is_some_and(|t| t.load.is_none() && t.prompts.is_none() && t.params.turns == 0)
+            })
+            .filter(|c| !todo.tools_done.contains(&c.id))
+            .filter(|_| setup.runs_own_benchmark())
+            .collect();
+        if cases.is_empty() && tool_cases.is_empty() {
+            continue;
         }
-        for nodes in groups {
-            if cancel::is_requested() {
-                return Ok(failures);
-            }
-            let key = match nodes {
-                Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
-                    format!("{name}/n{n}")
-                }
-                _ => name.clone(),
-            };
-            let cases: Vec<(&Case, Vec<u32>)> = plan
-                .cases
-                .iter()
-                .filter(|c| c.target == name && c.nodes == nodes)
-                .map(|c| (c, missing_repetitions(c, done)))
-                .filter(|(_, missing)| !missing.is_empty())
-                .collect();
-            // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
-            let tool_cases: Vec<&Case> = plan
-                .cases
-                .iter()
-                .filter(|c| c.target == name && c.nodes == nodes)
-                // An engine's own tool runs prompts of one length.
-                .filter(|c| {
-                    c.text().is_some_and(|t| {
-                        t.load.is_none() && t.prompts.is_none() && t.params.turns == 0
-                    })
-                })
-                .filter(|c| !tools_done.contains(&c.id))
-                .filter(|_| setup.runs_own_benchmark())
-                .collect();
-            if cases.is_empty() && tool_cases.is_empty() {
-                continue;
-            }
-            let mut ctx = Context {
-                store: &mut *store,
-                clock,
-                power: &mut *power,
-                observer: &mut *observer,
-                failures: &mut failures,
-                target: &key,
-                cases_started: &mut cases_started,
-                prompt_sets: &config.prompt_sets,
-            };
-            run_engine(&mut ctx, target, &setup, nodes, config, &cases, &tool_cases)?;
-        }
+        let mut ctx = Context {
+            store: &mut *store,
+            clock,
+            power: &mut *power,
+            observer: &mut *observer,
+            failures: &mut failures,
+            target: &key,
+            cases_started: &mut cases_started,
+            prompt_sets: &config.prompt_sets,
+        };
+        run_engine(
+            &mut ctx,
+            target,
+            &setup,
+            group.nodes,
+            config,
+            &cases,
+            &tool_cases,
+        )?;
     }
     Ok(failures)
 }
