@@ -8,7 +8,7 @@
 mod conversation;
 mod engines;
 mod image;
-mod load;
+mod pattern;
 pub mod pause;
 mod power;
 mod prompts;
@@ -32,12 +32,12 @@ use crate::suite::{DeviceKind, EngineSetup, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
-    /// A target's model is being resolved (maybe synthesized) and loaded.
-    fn loading(&mut self, target: &str, model: &str);
+    /// A target's model is being resolved (maybe synthesized) and its engine opened.
+    fn opening(&mut self, target: &str, model: &str);
     /// A target's engine is ready.
-    fn loaded(&mut self, target: &str, load_s: f64);
-    /// A target could not be loaded; its cases are skipped.
-    fn load_failed(&mut self, target: &str, error: &str);
+    fn opened(&mut self, target: &str, load_s: f64);
+    /// A target's engine could not be opened; its cases are skipped.
+    fn open_failed(&mut self, target: &str, error: &str);
     /// A run of `case` starts; `repetition` is `None` for a warmup.
     fn starting(&mut self, case: &Case, repetition: Option<u32>);
     /// A run finished; `record` is `None` for a warmup.
@@ -122,14 +122,15 @@ impl Context<'_, '_> {
         self.store.update_manifest(|m| {
             m.engines.insert(key.clone(), value);
         })?;
-        self.observer.loaded(&key, info.load_s);
+        self.observer.opened(&key, info.load_s);
         Ok(())
     }
 
-    /// The target could not be loaded: say so, keep the reason in the manifest, skip its cases.
-    fn load_failed(&mut self, error: String) -> Result<(), StoreError> {
+    /// The target's engine could not be opened: say so, keep the reason in the manifest, skip
+    /// its cases.
+    fn open_failed(&mut self, error: String) -> Result<(), StoreError> {
         let key = self.target.to_string();
-        self.observer.load_failed(&key, &error);
+        self.observer.open_failed(&key, &error);
         self.store.update_manifest(|m| {
             m.engines
                 .insert(key.clone(), serde_json::json!({ "error": error }));
@@ -341,19 +342,19 @@ fn run_engine(
     tool_cases: &[&Case],
 ) -> Result<(), StoreError> {
     let key = ctx.target.to_string();
-    ctx.observer.loading(&key, &setup.model);
+    ctx.observer.opening(&key, &setup.model);
     if target.makes_images() {
         return run_image_engine(ctx, setup, nodes, config, cases);
     }
     let gguf = match setup.gguf().map(gguf_weights).transpose() {
         Ok(gguf) => gguf,
-        Err(e) => return ctx.load_failed(e),
+        Err(e) => return ctx.open_failed(e),
     };
     let mut engine = match engines::open(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         // Not the target's fault: it loads when the run is resumed.
         Err(_) if cancel::is_requested() => return Ok(()),
-        Err(e) => return ctx.load_failed(e.to_string()),
+        Err(e) => return ctx.open_failed(e.to_string()),
     };
     ctx.engine_ready(engine.info(), setup, gguf.as_ref())?;
     ctx.count_prompt_tokens(engine.as_ref(), cases)?;
@@ -374,7 +375,9 @@ fn run_engine(
                 conversation::run_case(ctx, engine.as_mut(), case, missing)?
             }
             (_, None) => single::run_case(ctx, engine.as_mut(), case, missing)?,
-            (None, Some(pattern)) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
+            (None, Some(pattern)) => {
+                pattern::run_case(ctx, engine.as_mut(), case, pattern, missing)?
+            }
         }
     }
     for case in tool_cases {
@@ -423,7 +426,7 @@ fn run_image_engine(
     let mut engine = match engines::open_images(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         Err(_) if cancel::is_requested() => return Ok(()),
-        Err(e) => return ctx.load_failed(e.to_string()),
+        Err(e) => return ctx.open_failed(e.to_string()),
     };
     ctx.engine_ready(engine.info(), setup, None)?;
     for (case, missing) in cases {

@@ -11,7 +11,7 @@ use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::load::{Arrival, LoadPattern, Stop};
 
-use super::load::{run_pattern, warm_up};
+use super::pattern::{run_pattern, warm_up};
 use super::prompts::CasePrompts;
 use super::Context;
 use crate::plan::{Case, Work};
