@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use bench::environment::Environment;
-use bench::plan::{Case, LlmParams, Plan};
+use bench::plan::{Case, LlmParams, Plan, TextWork, Work};
 use bench::report::Report;
 use bench::stats::bootstrap::BootstrapConfig;
 use bench::store::{
@@ -24,22 +24,23 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                 id: format!("cpu/ttft/p{}-g{tokens}-c1", 128 << i),
                 target: "cpu".into(),
                 workload: "ttft".into(),
-                params: LlmParams {
-                    prompt_tokens: 128 << i,
-                    gen_tokens: tokens as u32,
-                    concurrency: 1,
-                    rate_rps: None,
-                    depth: 0,
-                    turns: 0,
-                },
+                work: Work::Text(TextWork {
+                    params: LlmParams {
+                        prompt_tokens: 128 << i,
+                        gen_tokens: tokens as u32,
+                        concurrency: 1,
+                        rate_rps: None,
+                        depth: 0,
+                        turns: 0,
+                    },
+                    load: None,
+                    slo: None,
+                    search: None,
+                    prompts: None,
+                }),
                 warmup: 0,
                 repetitions,
-                load: None,
                 nodes: None,
-                image: None,
-                slo: None,
-                search: None,
-                prompts: None,
             })
             .collect(),
     };
@@ -85,7 +86,7 @@ fn write_run(dir: &Path, id: &str, cases: u32, repetitions: u32, tokens: usize, 
                 })
                 .collect();
             r.metrics = Metrics::of_text(TextMetrics {
-                ttft_s: Some(speed * 0.1 * f64::from(case.params.prompt_tokens) / 128.0),
+                ttft_s: Some(speed * 0.1 * f64::from(case.stored_params().prompt_tokens) / 128.0),
                 decode_tps: Some(1.0 / (speed * 0.025)),
                 prefill_tps: Some(1280.0 / speed),
                 e2e_s: Some(speed * (0.1 + tokens as f64 * 0.025)),

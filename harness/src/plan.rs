@@ -16,7 +16,12 @@ pub struct Plan {
 }
 
 /// One point of the grid on one target.
+///
+/// Stored in manifests in the flat layout of earlier versions (`params`, `load`, `image`,
+/// `slo`, `search`, `prompts` side by side; see [`CaseFile`]), so that runs written before and
+/// after read alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CaseFile", into = "CaseFile")]
 pub struct Case {
     /// Stable identifier: `<target>/<workload>/p<prompt>-g<gen>-c<concurrency>`, with
     /// `-r<rate>` for open-loop patterns (and no `-c` when they have no concurrency cap), and
@@ -26,33 +31,158 @@ pub struct Case {
     pub target: String,
     /// Name of the `[[workload]]`.
     pub workload: String,
-    /// The parameters of this point.
-    pub params: LlmParams,
+    /// What each repetition does: generate text, or make images.
+    pub work: Work,
     /// Unmeasured runs first.
     pub warmup: u32,
     /// Measured runs.
     pub repetitions: u32,
-    /// The load pattern each repetition runs; `None`: one request per repetition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load: Option<LoadPattern>,
     /// Cluster size the case runs on (exo targets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<u32>,
-    /// The image request of a diffusion case (`params` then holds zeros).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<ImageParams>,
+}
+
+/// The planned work of one case, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// Text generation (an llm workload).
+    Text(TextWork),
+    /// Image generation (a diffusion workload).
+    Image(ImageParams),
+}
+
+/// The work of a text case: the point of the grid and how its requests are sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextWork {
+    /// The parameters of this point.
+    pub params: LlmParams,
+    /// The arrival pattern each repetition runs; `None`: one request per repetition.
+    pub load: Option<LoadPattern>,
     /// The service-level objectives each request is held to (the workload's `slo`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<crate::suite::Slo>,
     /// `rate = "search"`: how the search for the highest rate within `slo` runs. `load` is
     /// then the pattern of its first probe; each probe runs it at the probe's rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchSpec>,
     /// Where each request's prompt comes from when it is not `params.prompt_tokens` tokens
     /// built by bench (`params.prompt_tokens` is then 0): a prompt file, or lengths drawn
     /// from a distribution.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<PromptSource>,
+}
+
+/// The parameters records of an image case carry: no prompt, no generated tokens, one
+/// request at a time (the layout of [`LlmParams`] has no room for image work).
+const IMAGE_CASE_PARAMS: LlmParams = LlmParams {
+    prompt_tokens: 0,
+    gen_tokens: 0,
+    concurrency: 1,
+    rate_rps: None,
+    depth: 0,
+    turns: 0,
+};
+
+impl Case {
+    /// The text work of a text case.
+    pub fn text(&self) -> Option<&TextWork> {
+        match &self.work {
+            Work::Text(text) => Some(text),
+            Work::Image(_) => None,
+        }
+    }
+
+    /// The image request of an image case.
+    pub fn image(&self) -> Option<&ImageParams> {
+        match &self.work {
+            Work::Image(image) => Some(image),
+            Work::Text(_) => None,
+        }
+    }
+
+    /// The arrival pattern each repetition of a text case runs; `None` for one request per
+    /// repetition, and for image cases.
+    pub fn load(&self) -> Option<&LoadPattern> {
+        self.text()?.load.as_ref()
+    }
+
+    /// The parameters stored with each of the case's records: a text case's own, zeros for
+    /// an image case (their layout predates image cases).
+    pub fn stored_params(&self) -> LlmParams {
+        match &self.work {
+            Work::Text(text) => text.params,
+            Work::Image(_) => IMAGE_CASE_PARAMS,
+        }
+    }
+}
+
+/// A [`Case`] as stored in manifests: every kind's fields side by side, those of the other
+/// kind absent (`params` of an image case holds zeros).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CaseFile {
+    id: String,
+    target: String,
+    workload: String,
+    params: LlmParams,
+    warmup: u32,
+    repetitions: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    load: Option<LoadPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nodes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<ImageParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slo: Option<crate::suite::Slo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    search: Option<SearchSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prompts: Option<PromptSource>,
+}
+
+impl From<CaseFile> for Case {
+    fn from(file: CaseFile) -> Self {
+        let work = match file.image {
+            Some(image) => Work::Image(image),
+            None => Work::Text(TextWork {
+                params: file.params,
+                load: file.load,
+                slo: file.slo,
+                search: file.search,
+                prompts: file.prompts,
+            }),
+        };
+        Self {
+            id: file.id,
+            target: file.target,
+            workload: file.workload,
+            work,
+            warmup: file.warmup,
+            repetitions: file.repetitions,
+            nodes: file.nodes,
+        }
+    }
+}
+
+impl From<Case> for CaseFile {
+    fn from(case: Case) -> Self {
+        let params = case.stored_params();
+        let (text, image) = match case.work {
+            Work::Text(text) => (Some(text), None),
+            Work::Image(image) => (None, Some(image)),
+        };
+        let text = text.as_ref();
+        Self {
+            id: case.id,
+            target: case.target,
+            workload: case.workload,
+            params,
+            warmup: case.warmup,
+            repetitions: case.repetitions,
+            load: text.and_then(|t| t.load),
+            nodes: case.nodes,
+            image,
+            slo: text.and_then(|t| t.slo),
+            search: text.and_then(|t| t.search),
+            prompts: text.and_then(|t| t.prompts.clone()),
+        }
+    }
 }
 
 /// Where a case's prompts come from, request by request.
@@ -127,27 +257,39 @@ impl Case {
             id: format!("{target}/{workload}/p8-g2-c1"),
             target: target.into(),
             workload: workload.into(),
-            params: LlmParams {
-                prompt_tokens: 8,
-                gen_tokens: 2,
-                concurrency: 1,
-                rate_rps: None,
-                depth: 0,
-                turns: 0,
-            },
+            work: Work::Text(TextWork {
+                params: LlmParams {
+                    prompt_tokens: 8,
+                    gen_tokens: 2,
+                    concurrency: 1,
+                    rate_rps: None,
+                    depth: 0,
+                    turns: 0,
+                },
+                load: None,
+                slo: None,
+                search: None,
+                prompts: None,
+            }),
             warmup: 0,
             repetitions,
-            load: None,
             nodes: None,
-            image: None,
-            slo: None,
-            search: None,
-            prompts: None,
+        }
+    }
+
+    /// The text work of a text case, to change in tests.
+    ///
+    /// # Panics
+    /// On an image case.
+    pub(crate) fn text_mut(&mut self) -> &mut TextWork {
+        match &mut self.work {
+            Work::Text(text) => text,
+            Work::Image(_) => panic!("{} is not a text case", self.id),
         }
     }
 }
 
-/// Parameters of one diffusion case.
+/// Parameters of one image case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageParams {
     /// Width in pixels.
@@ -204,22 +346,10 @@ fn image_cases(
                         ),
                         target: target.name.value.to_string(),
                         workload: workload.name.value.to_string(),
-                        params: LlmParams {
-                            prompt_tokens: 0,
-                            gen_tokens: 0,
-                            concurrency: 1,
-                            rate_rps: None,
-                            depth: 0,
-                            turns: 0,
-                        },
                         warmup: workload.warmup.unwrap_or(suite.suite.warmup),
                         repetitions: workload.repetitions.unwrap_or(suite.suite.repetitions).0,
-                        load: None,
                         nodes,
-                        slo: None,
-                        search: None,
-                        prompts: None,
-                        image: Some(ImageParams {
+                        work: Work::Image(ImageParams {
                             width,
                             height,
                             steps,
@@ -342,7 +472,39 @@ fn rate_label(rate: f64) -> String {
     text.trim_end_matches(".0").to_string()
 }
 
+/// The cases of one target on one node count, in plan order: what one engine, once opened,
+/// runs.
+#[derive(Debug, Clone)]
+pub struct CaseGroup<'a> {
+    /// Name of the `[[target]]`.
+    pub target: &'a str,
+    /// Cluster size (exo targets with `nodes`).
+    pub nodes: Option<u32>,
+    /// The cases, in plan order.
+    pub cases: Vec<&'a Case>,
+}
+
 impl Plan {
+    /// The cases grouped by target and node count, groups in the order their first case
+    /// comes (the order of the suite's targets, then of their node counts).
+    pub fn groups(&self) -> Vec<CaseGroup<'_>> {
+        let mut groups: Vec<CaseGroup<'_>> = Vec::new();
+        for case in &self.cases {
+            match groups
+                .iter_mut()
+                .find(|g| g.target == case.target && g.nodes == case.nodes)
+            {
+                Some(group) => group.cases.push(case),
+                None => groups.push(CaseGroup {
+                    target: &case.target,
+                    nodes: case.nodes,
+                    cases: vec![case],
+                }),
+            }
+        }
+        groups
+    }
+
     /// Expand a checked suite.
     pub fn expand(suite: &Suite) -> Self {
         let mut cases = Vec::new();
@@ -448,18 +610,19 @@ impl Plan {
                                     ),
                                     target: target.name.value.to_string(),
                                     workload: workload.name.value.to_string(),
-                                    params,
+                                    work: Work::Text(TextWork {
+                                        params,
+                                        load: load_pattern(workload, concurrency, rate_rps),
+                                        slo: workload.slo.as_ref().map(|s| s.value),
+                                        search,
+                                        prompts: source.clone(),
+                                    }),
                                     warmup: workload.warmup.unwrap_or(suite.suite.warmup),
                                     repetitions: workload
                                         .repetitions
                                         .unwrap_or(suite.suite.repetitions)
                                         .0,
-                                    load: load_pattern(workload, concurrency, rate_rps),
                                     nodes,
-                                    image: None,
-                                    slo: workload.slo.as_ref().map(|s| s.value),
-                                    search,
-                                    prompts: source.clone(),
                                 });
                             }
                         }
@@ -481,5 +644,49 @@ impl Plan {
             .iter()
             .map(|c| u64::from(c.repetitions) + u64::from(c.warmup))
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_stored_in_the_flat_layout_of_earlier_versions() {
+        let text = Case::example("t", "w", 2);
+        let json = serde_json::to_value(&text).expect("serialize");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "t/w/p8-g2-c1", "target": "t", "workload": "w",
+                "params": { "prompt_tokens": 8, "gen_tokens": 2, "concurrency": 1 },
+                "warmup": 0, "repetitions": 2,
+            })
+        );
+        let image = Case {
+            work: Work::Image(ImageParams {
+                width: 64,
+                height: 32,
+                steps: 2,
+                batch: 1,
+                guidance: 3.5,
+                seed: 0,
+                prompt: "p".into(),
+                save: false,
+            }),
+            ..text.clone()
+        };
+        let json = serde_json::to_value(&image).expect("serialize");
+        assert_eq!(
+            json["params"],
+            serde_json::json!({ "prompt_tokens": 0, "gen_tokens": 0, "concurrency": 1 })
+        );
+        assert_eq!(json["image"]["width"], 64);
+        for case in [text, image] {
+            let back: Case =
+                serde_json::from_str(&serde_json::to_string(&case).expect("serialize"))
+                    .expect("read back");
+            assert_eq!(back, case);
+        }
     }
 }

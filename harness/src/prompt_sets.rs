@@ -160,7 +160,7 @@ impl PromptSets {
     pub fn records(&self, plan: &Plan) -> BTreeMap<String, PromptSetRecord> {
         let mut records = BTreeMap::new();
         for case in &plan.cases {
-            let Some(source) = &case.prompts else {
+            let Some(source) = case.text().and_then(|t| t.prompts.as_ref()) else {
                 continue;
             };
             let record = records

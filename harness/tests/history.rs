@@ -7,7 +7,7 @@ use std::process::Output;
 
 use bench::environment::Environment;
 use bench::history::History;
-use bench::plan::{Case, LlmParams, Plan};
+use bench::plan::{Case, LlmParams, Plan, TextWork, Work};
 use bench::store::{
     BenchBuild, Manifest, Metrics, PowerRecord, Record, RunStatus, RunStore, Status, SuiteRecord,
     TextMetrics, STORE_FORMAT,
@@ -25,22 +25,23 @@ fn case() -> Case {
         id: CASE.into(),
         target: "cpu".into(),
         workload: "ttft".into(),
-        params: LlmParams {
-            prompt_tokens: 8,
-            gen_tokens: 2,
-            concurrency: 1,
-            rate_rps: None,
-            depth: 0,
-            turns: 0,
-        },
+        work: Work::Text(TextWork {
+            params: LlmParams {
+                prompt_tokens: 8,
+                gen_tokens: 2,
+                concurrency: 1,
+                rate_rps: None,
+                depth: 0,
+                turns: 0,
+            },
+            load: None,
+            slo: None,
+            search: None,
+            prompts: None,
+        }),
         warmup: 0,
         repetitions: 3,
-        load: None,
         nodes: None,
-        image: None,
-        slo: None,
-        search: None,
-        prompts: None,
     }
 }
 

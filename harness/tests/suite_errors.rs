@@ -360,7 +360,7 @@ fn load_patterns_expand_into_cases_with_their_rate_and_cap() {
     assert!(ids.contains(&"cpu/w/p16-g4-r0.5-c1"), "{ids:?}");
     assert!(ids.contains(&"cpu/w/p32-g4-r2-c8"), "{ids:?}");
     assert_eq!(plan.cases.len(), 8);
-    let pattern = plan.cases[0].load.unwrap();
+    let pattern = *plan.cases[0].load().unwrap();
     assert_eq!(
         pattern.stop,
         bench_workloads::load::Stop::DurationS(30.0),
@@ -370,12 +370,12 @@ fn load_patterns_expand_into_cases_with_their_rate_and_cap() {
     let src = openai().replace("gen_tokens = 4", "gen_tokens = 4\nconcurrency = 4");
     let plan = Plan::expand(&suite::parse(&src, Path::new("x.toml")).unwrap());
     assert_eq!(
-        plan.cases[0].load.unwrap().stop,
+        plan.cases[0].load().unwrap().stop,
         bench_workloads::load::Stop::Requests(40)
     );
     // One request at a time with no load key stays one request per repetition.
     let plan = Plan::expand(&suite::parse(&openai(), Path::new("x.toml")).unwrap());
-    assert!(plan.cases[0].load.is_none());
+    assert!(plan.cases[0].load().is_none());
 }
 
 #[test]
@@ -442,7 +442,8 @@ fn slo_bounds_are_named_and_positive() {
     );
     let plan = Plan::expand(&suite::parse(&good, Path::new("x.toml")).unwrap());
     let slo = plan.cases[0]
-        .slo
+        .text()
+        .and_then(|t| t.slo)
         .expect("the case carries the workload's slo");
     assert_eq!(slo.ttft_s, Some(0.5));
 
@@ -474,7 +475,7 @@ fn depth_is_swept_for_candle_and_servers_and_refused_for_exo() {
             "cpu/w/p32-g4-d64-c1"
         ]
     );
-    assert_eq!(plan.cases[1].params.depth, 64);
+    assert_eq!(plan.cases[1].stored_params().depth, 64);
 
     let server = deep.replace(
         "engine = \"candle\"",
@@ -525,7 +526,7 @@ fn a_rate_search_expands_into_one_case_with_its_budget() {
     let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["cpu/w/p16-g4-rsearch", "cpu/w/p32-g4-rsearch"]);
     let case = &plan.cases[0];
-    let spec = case.search.expect("a search case");
+    let spec = case.text().and_then(|t| t.search).expect("a search case");
     assert_eq!(
         (
             spec.target_attainment,
@@ -540,8 +541,12 @@ fn a_rate_search_expands_into_one_case_with_its_budget() {
         spec.requests, None,
         "10 seconds' worth at each probe's rate"
     );
-    assert_eq!(case.params.rate_rps, None, "each probe has its own rate");
-    assert_eq!(case.load.unwrap().arrival.rate(), Some(4.0));
+    assert_eq!(
+        case.stored_params().rate_rps,
+        None,
+        "each probe has its own rate"
+    );
+    assert_eq!(case.load().unwrap().arrival.rate(), Some(4.0));
 }
 
 #[test]
@@ -736,7 +741,7 @@ fn turns_make_one_case_of_conversations_with_its_own_id() {
     let plan = Plan::expand(&suite::parse(&chat, Path::new("x.toml")).unwrap());
     let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["cpu/w/p16-g4-t3-c1", "cpu/w/p32-g4-t3-c1"]);
-    assert_eq!(plan.cases[0].params.turns, 3);
+    assert_eq!(plan.cases[0].stored_params().turns, 3);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! the manifest says `interrupted`, and bench exits 130. A store that cannot be written (a full
 //! disk) stops it with an error naming the file, exit 1; either way `--resume` finishes it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -55,189 +56,306 @@ pub struct RunArgs {
     json: bool,
 }
 
+/// Run the suite `args.suite`, or finish the run `args.resume`, one step after another (see
+/// [`Session`]).
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     interrupt::install();
-    let (mut store, records, loaded_suite, selection, clock, prompt_sets) = match &args.resume {
-        Some(dir) => open_for_resume(dir)?,
-        None => {
-            let path = args.suite.as_deref().context("a suite file is required")?;
-            create(path, &args.results)?
-        }
-    };
-    let power_settings = power_settings(&loaded_suite);
-    let plan = store.manifest().plan.clone();
-    let done = runner::done_set(&records, &store::read_loads(store.dir())?);
-    let pending = runner::pending_runs(&plan, &done);
-    if !args.quiet {
-        eprintln!(
-            "{}: {} cases, {} runs to do → {}",
-            store.manifest().run_id,
-            plan.cases.len(),
-            pending,
-            store.dir().display()
-        );
-    }
-
-    let config = RunnerConfig {
-        synth_cache: args
-            .model_cache
-            .clone()
-            .unwrap_or_else(bench_workloads::synth::default_cache_root),
-        pauses: runner::pause::PauseSettings::of(&loaded_suite.suite),
-        prompt_sets,
-    };
-    if !args.quiet {
-        eprintln!("power: {}", power_line(&store.manifest().power));
-    }
-    let monitor = match selection.source {
-        Some(source) if pending > 0 => {
-            Some(Monitor::start(source, clock, Some(store.power_sink()?)))
-        }
-        _ => None,
-    };
-    if let Some(monitor) = &monitor {
-        measure_baseline(
-            &mut store,
-            monitor,
-            &clock,
-            loaded_suite.power.idle_baseline_s,
-            args.quiet,
-        )?;
-    }
-    let baseline = store.manifest().power.baseline.clone();
-    let mut power = PowerTap::new(monitor.as_ref(), baseline.as_ref(), power_settings.interval);
-
-    let mut progress = Progress::new(pending, args.quiet);
-    let tools_done: std::collections::HashSet<String> = store::read_tool_runs(store.dir())?
-        .into_iter()
-        .filter(|t| t.status == store::Status::Ok)
-        .map(|t| t.case)
-        .collect();
-    let ran = runner::run(
-        &loaded_suite,
-        &plan,
-        &mut store,
-        &done,
-        &tools_done,
-        &config,
-        &clock,
-        &mut power,
-        &mut progress,
-    );
-    progress.finish();
-    let failures = match ran {
+    let mut session = Session::open(&args)?;
+    let monitor = session.start_power(&args)?;
+    let failures = match session.run_cases(&args, monitor.as_ref()) {
         Ok(failures) => failures,
         Err(e) => {
             // Stopped before the store, which is likely unwritable now: no summary.
             drop(monitor);
-            return Ok(store_failed(&mut store, &e));
+            return Ok(store_failed(&mut session.store, &e));
         }
     };
-    if let Some(monitor) = monitor {
+    session.stop_power(monitor)?;
+    let finished = session.finish()?;
+    finished.print(&args, &session.store, &failures)?;
+    Ok(finished.exit_code(&session.store))
+}
+
+/// One session of a run, step by step: [`open`](Session::open) (create or resume) →
+/// [`start_power`](Session::start_power) → [`run_cases`](Session::run_cases) →
+/// [`stop_power`](Session::stop_power) → [`finish`](Session::finish) → [`Finished::print`].
+struct Session {
+    /// The run folder.
+    store: RunStore,
+    /// The suite, as given or as stored.
+    suite: suite::Suite,
+    /// The plan the manifest holds.
+    plan: Plan,
+    /// The power source to sample.
+    selection: Selection,
+    /// The run's clock (a resumed run continues its timeline).
+    clock: RunClock,
+    /// The prompt files the suite names, read.
+    prompt_sets: PromptSets,
+    /// (case, repetition) pairs measured before this session.
+    done: HashSet<(String, u32)>,
+    /// Runs (warmup and measured) this session has to do.
+    pending: u64,
+}
+
+impl Session {
+    /// Create the run of `args.suite`, or open the run `args.resume` to finish it, and say
+    /// what is to do.
+    fn open(args: &RunArgs) -> anyhow::Result<Self> {
+        let (store, records, suite, selection, clock, prompt_sets) = match &args.resume {
+            Some(dir) => open_for_resume(dir)?,
+            None => {
+                let path = args.suite.as_deref().context("a suite file is required")?;
+                create(path, &args.results)?
+            }
+        };
+        let plan = store.manifest().plan.clone();
+        let done = runner::done_set(&records, &store::read_loads(store.dir())?);
+        let pending = runner::pending_runs(&plan, &done);
+        if !args.quiet {
+            eprintln!(
+                "{}: {} cases, {} runs to do → {}",
+                store.manifest().run_id,
+                plan.cases.len(),
+                pending,
+                store.dir().display()
+            );
+            eprintln!("power: {}", power_line(&store.manifest().power));
+        }
+        Ok(Self {
+            store,
+            suite,
+            plan,
+            selection,
+            clock,
+            prompt_sets,
+            done,
+            pending,
+        })
+    }
+
+    /// Start sampling power (when there is a source and work to do), and measure the idle
+    /// baseline the suite asks for.
+    fn start_power(&mut self, args: &RunArgs) -> anyhow::Result<Option<Monitor>> {
+        let monitor = match self.selection.source.take() {
+            Some(source) if self.pending > 0 => Some(Monitor::start(
+                source,
+                self.clock,
+                Some(self.store.power_sink()?),
+            )),
+            _ => None,
+        };
+        if let Some(monitor) = &monitor {
+            measure_baseline(
+                &mut self.store,
+                monitor,
+                &self.clock,
+                self.suite.power.idle_baseline_s,
+                args.quiet,
+            )?;
+        }
+        Ok(monitor)
+    }
+
+    /// Run every measurement still missing, with progress on the terminal. An error only when
+    /// the store cannot be written.
+    fn run_cases(
+        &mut self,
+        args: &RunArgs,
+        monitor: Option<&Monitor>,
+    ) -> Result<Vec<runner::Failure>, StoreError> {
+        let config = RunnerConfig {
+            synth_cache: args
+                .model_cache
+                .clone()
+                .unwrap_or_else(bench_workloads::synth::default_cache_root),
+            pauses: runner::pause::PauseSettings::of(&self.suite.suite),
+            prompt_sets: self.prompt_sets.clone(),
+        };
+        let baseline = self.store.manifest().power.baseline.clone();
+        let interval = power_settings(&self.suite).interval;
+        let mut power = PowerTap::new(monitor, baseline.as_ref(), interval);
+        let mut progress = Progress::new(self.pending, args.quiet);
+        let tools_done: HashSet<String> = store::read_tool_runs(self.store.dir())?
+            .into_iter()
+            .filter(|t| t.status == store::Status::Ok)
+            .map(|t| t.case)
+            .collect();
+        let todo = runner::Todo {
+            suite: &self.suite,
+            plan: &self.plan,
+            done: &self.done,
+            tools_done: &tools_done,
+        };
+        let sinks = runner::Sinks {
+            store: &mut self.store,
+            clock: &self.clock,
+            power: &mut power,
+            observer: &mut progress,
+        };
+        let ran = runner::run(todo, &config, sinks);
+        progress.finish();
+        ran
+    }
+
+    /// Stop sampling power, keeping in the manifest why it failed, if it did.
+    fn stop_power(&mut self, monitor: Option<Monitor>) -> anyhow::Result<()> {
+        let Some(monitor) = monitor else {
+            return Ok(());
+        };
         let write_error = monitor.write_error();
         if let Health::Failed(error) = monitor.stop() {
-            store.update_manifest(|m| m.power.failures.push(error))?;
+            self.store
+                .update_manifest(|m| m.power.failures.push(error))?;
         }
         if let Some(error) = write_error {
-            store.update_manifest(|m| m.power.failures.push(error))?;
+            self.store
+                .update_manifest(|m| m.power.failures.push(error))?;
         }
+        Ok(())
     }
 
-    let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
-    let loads = store::read_loads(store.dir())?;
-    let summaries = summary::with_tools(
-        &plan,
-        &records,
-        &loads,
-        &store::read_tool_runs(store.dir())?,
-        &crate::stats::bootstrap::BootstrapConfig::default(),
-    );
-    let measured = roofline::Measured {
-        records: &records,
-        loads: &loads,
-    };
-    let rooflines = rooflines(&store, &summaries, measured)?;
-    crate::report::write_summary_csv(&store.dir().join(store::SUMMARY), &summaries, &rooflines)?;
-    crate::report::write_conversations_csv(&store.dir().join(store::CONVERSATIONS), &summaries)?;
-    let still_to_do = runner::pending_runs(&plan, &runner::done_set(&records, &loads));
-    let complete = still_to_do == 0;
-    // An interrupt that came once everything was stored cost nothing: the run is complete.
-    let interrupted = !complete && bench_workloads::cancel::is_requested();
-    store.update_manifest(|m| {
-        m.status = if complete {
-            RunStatus::Complete
-        } else if interrupted {
-            RunStatus::Interrupted
-        } else {
-            RunStatus::Incomplete
+    /// Summarize what the run holds, write its CSV files, settle its status and index it in
+    /// the history.
+    fn finish(&mut self) -> anyhow::Result<Finished> {
+        let store = &mut self.store;
+        let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
+        let loads = store::read_loads(store.dir())?;
+        let summaries = summary::with_tools(
+            &self.plan,
+            &records,
+            &loads,
+            &store::read_tool_runs(store.dir())?,
+            &crate::stats::bootstrap::BootstrapConfig::default(),
+        );
+        let measured = roofline::Measured {
+            records: &records,
+            loads: &loads,
         };
-        m.finished_at = Some(now());
-    })?;
-    // After the status is final, so the index knows whether the run is complete.
-    index_in_history(&store, &summaries);
+        let rooflines = rooflines(store, &summaries, measured)?;
+        crate::report::write_summary_csv(
+            &store.dir().join(store::SUMMARY),
+            &summaries,
+            &rooflines,
+        )?;
+        crate::report::write_conversations_csv(
+            &store.dir().join(store::CONVERSATIONS),
+            &summaries,
+        )?;
+        let still_to_do = runner::pending_runs(&self.plan, &runner::done_set(&records, &loads));
+        let complete = still_to_do == 0;
+        // An interrupt that came once everything was stored cost nothing: the run is complete.
+        let interrupted = !complete && bench_workloads::cancel::is_requested();
+        store.update_manifest(|m| {
+            m.status = if complete {
+                RunStatus::Complete
+            } else if interrupted {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Incomplete
+            };
+            m.finished_at = Some(now());
+        })?;
+        // After the status is final, so the index knows whether the run is complete.
+        index_in_history(store, &summaries);
+        Ok(Finished {
+            summaries,
+            rooflines,
+            still_to_do,
+            complete,
+            interrupted,
+        })
+    }
+}
 
-    if args.json {
-        let out = serde_json::json!({
-            "run_id": store.manifest().run_id,
-            "dir": store.dir(),
-            "status": store.manifest().status,
-            "cases": summaries,
-            "failures": failures,
-        });
-        outln!("{}", serde_json::to_string_pretty(&out)?);
-    } else if !args.quiet {
-        out!("{}", end_of_run::render(&summaries));
-        for lines in [
-            end_of_run::load_footer(&summaries),
-            end_of_run::token_count_footer(&summaries),
-            end_of_run::server_footer(&summaries),
-            end_of_run::tool_footer(&summaries),
-            end_of_run::outlier_footer(&summaries),
-            roofline_footer(&rooflines),
-            crate::terminal::scaling::footer(&crate::summary::scaling::scaling(&summaries)),
-            crate::terminal::search::footer(&summaries),
-            crate::terminal::conversation::footer(&summaries),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            outln!("{lines}");
+/// What a finished session found: the summaries and how the run stands.
+struct Finished {
+    summaries: Vec<summary::CaseSummary>,
+    rooflines: Vec<roofline::CaseRoofline>,
+    /// Runs still missing.
+    still_to_do: u64,
+    complete: bool,
+    interrupted: bool,
+}
+
+impl Finished {
+    /// The summary (as JSON with `--json`, else as tables unless `--quiet`), then the failures.
+    fn print(
+        &self,
+        args: &RunArgs,
+        store: &RunStore,
+        failures: &[runner::Failure],
+    ) -> anyhow::Result<()> {
+        let summaries = &self.summaries;
+        if args.json {
+            let out = serde_json::json!({
+                "run_id": store.manifest().run_id,
+                "dir": store.dir(),
+                "status": store.manifest().status,
+                "cases": summaries,
+                "failures": failures,
+            });
+            outln!("{}", serde_json::to_string_pretty(&out)?);
+        } else if !args.quiet {
+            out!("{}", end_of_run::render(summaries));
+            for lines in [
+                end_of_run::load_footer(summaries),
+                end_of_run::token_count_footer(summaries),
+                end_of_run::server_footer(summaries),
+                end_of_run::tool_footer(summaries),
+                end_of_run::outlier_footer(summaries),
+                roofline_footer(&self.rooflines),
+                crate::terminal::scaling::footer(&crate::summary::scaling::scaling(summaries)),
+                crate::terminal::search::footer(summaries),
+                crate::terminal::conversation::footer(summaries),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                outln!("{lines}");
+            }
+            if let Some(line) = end_of_run::power_footer(summaries, &store.manifest().power) {
+                outln!("{line}");
+            }
+            outln!(
+                "run stored in {} (`bench report {}` makes its report pages)",
+                store.dir().display(),
+                store.dir().display()
+            );
         }
-        if let Some(line) = end_of_run::power_footer(&summaries, &store.manifest().power) {
-            outln!("{line}");
+        for f in failures {
+            eprintln!(
+                "failed: {}{}: {}",
+                f.target,
+                f.case
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default(),
+                f.error
+            );
         }
-        outln!(
-            "run stored in {} (`bench report {}` makes its report pages)",
-            store.dir().display(),
-            store.dir().display()
-        );
+        Ok(())
     }
-    for f in &failures {
-        eprintln!(
-            "failed: {}{}: {}",
-            f.target,
-            f.case
-                .as_deref()
-                .map(|c| format!(" {c}"))
-                .unwrap_or_default(),
-            f.error
-        );
+
+    /// The exit code, and for a run left unfinished, how to finish it.
+    fn exit_code(&self, store: &RunStore) -> ExitCode {
+        if self.interrupted {
+            eprintln!(
+                "the run was interrupted with {} runs still to do; finish it with: bench run --resume {}",
+                self.still_to_do,
+                store.dir().display()
+            );
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        if !self.complete {
+            eprintln!(
+                "the run is incomplete; finish it with: bench run --resume {}",
+                store.dir().display()
+            );
+            return ExitCode::from(EXIT_FAILURES);
+        }
+        ExitCode::SUCCESS
     }
-    if interrupted {
-        eprintln!(
-            "the run was interrupted with {still_to_do} runs still to do; finish it with: bench run --resume {}",
-            store.dir().display()
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-    if !complete {
-        eprintln!(
-            "the run is incomplete; finish it with: bench run --resume {}",
-            store.dir().display()
-        );
-        return Ok(ExitCode::from(EXIT_FAILURES));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The run stopped because its store could not be written (a full disk): say so and how to

@@ -106,22 +106,24 @@ fn parameter_difference(base: &Case, current: &Case) -> Option<String> {
             base.workload, current.workload
         ));
     }
-    if base.params != current.params {
+    if base.stored_params() != current.stored_params() {
         diffs.push(format!(
             "parameters {:?} vs {:?}",
-            base.params, current.params
+            base.stored_params(),
+            current.stored_params()
         ));
     }
-    if base.load != current.load {
+    if base.load() != current.load() {
         diffs.push(format!(
             "load pattern {:?} vs {:?}",
-            base.load, current.load
+            base.load(),
+            current.load()
         ));
     }
     if base.nodes != current.nodes {
         diffs.push(format!("nodes {:?} vs {:?}", base.nodes, current.nodes));
     }
-    if base.image != current.image {
+    if base.image() != current.image() {
         diffs.push("image request differs (size, steps, guidance, seed or prompt)".into());
     }
     (!diffs.is_empty()).then(|| format!("not the same case: {}", diffs.join("; ")))

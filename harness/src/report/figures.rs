@@ -66,12 +66,14 @@ fn bar(m: Option<&MetricSummary>) -> Option<Bar> {
 /// Text cases that send one request at a time (the TTFT sweep's), each of its own (not the
 /// turns of a conversation, whose prompts grow).
 fn single_text(s: &CaseSummary) -> bool {
-    s.case.image.is_none() && s.case.load.is_none() && s.case.params.turns == 0
+    s.case
+        .text()
+        .is_some_and(|t| t.load.is_none() && t.params.turns == 0)
 }
 
 /// Single-stream text cases of one prompt length (no prompt file or drawn lengths).
 fn single_length(s: &CaseSummary) -> bool {
-    single_text(s) && s.case.prompts.is_none()
+    single_text(s) && s.case.text().is_some_and(|t| t.prompts.is_none())
 }
 
 /// The charts of one run.
@@ -101,8 +103,9 @@ fn sweep_line(case: &crate::plan::Case) -> String {
     if let Some(n) = case.nodes {
         label.push_str(&format!(" on {n} node{}", if n == 1 { "" } else { "s" }));
     }
-    if case.params.depth > 0 {
-        label.push_str(&format!(" at depth {}", case.params.depth));
+    let depth = case.stored_params().depth;
+    if depth > 0 {
+        label.push_str(&format!(" at depth {depth}"));
     }
     label
 }
@@ -112,9 +115,9 @@ fn ttft_sweep(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     for s in summaries.iter().filter(|s| single_length(s)) {
         if let Some(m) = metric(s, "ttft_s") {
             by_target
-                .entry((sweep_line(&s.case), s.case.params.gen_tokens))
+                .entry((sweep_line(&s.case), s.case.stored_params().gen_tokens))
                 .or_default()
-                .push(point(f64::from(s.case.params.prompt_tokens), m));
+                .push(point(f64::from(s.case.stored_params().prompt_tokens), m));
         }
     }
     if by_target.values().all(|p| p.len() < 2) {
@@ -154,7 +157,7 @@ fn ttft_sweep(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
 fn throughput(summaries: &[CaseSummary], size: ChartSize) -> Option<Figure> {
     let cases: Vec<&CaseSummary> = summaries
         .iter()
-        .filter(|s| s.case.image.is_none())
+        .filter(|s| s.case.image().is_none())
         .filter(|s| metric(s, "prefill_tps").is_some() || metric(s, "decode_tps").is_some())
         .collect();
     if cases.is_empty() {
@@ -188,7 +191,7 @@ fn per_case_values(
 ) -> Vec<CdfSeries> {
     run.summaries
         .iter()
-        .filter(|s| s.case.image.is_none())
+        .filter(|s| s.case.image().is_none())
         .filter_map(|s| {
             let values: Vec<f64> = run
                 .run
@@ -365,7 +368,7 @@ fn diffusion(run: &ReportedRun, size: ChartSize) -> Vec<Figure> {
     let images: Vec<&CaseSummary> = run
         .summaries
         .iter()
-        .filter(|s| s.case.image.is_some())
+        .filter(|s| s.case.image().is_some())
         .collect();
     if images.is_empty() {
         return Vec::new();
@@ -686,7 +689,7 @@ type CurveLatency = fn(&CurvePoint) -> Option<f64>;
 /// knee marked.
 fn rate_search(s: &CaseSummary, size: ChartSize) -> Option<Figure> {
     let search = s.search.as_ref()?;
-    let slo = s.case.slo.unwrap_or_default();
+    let slo = s.case.text().and_then(|t| t.slo).unwrap_or_default();
     let (name, bound, latency): (&str, Option<f64>, CurveLatency) = match (slo.ttft_s, slo.e2e_s) {
         (None, Some(e2e)) => ("e2e p90", Some(e2e), |p| p.e2e_p90_s),
         (ttft, _) => ("ttft p90", ttft, |p| p.ttft_p90_s),
@@ -830,7 +833,7 @@ mod tests {
         let mut two = one.clone();
         two.nodes = Some(2);
         let mut deep = case("cpu");
-        deep.params.depth = 4096;
+        deep.text_mut().params.depth = 4096;
         assert_eq!(sweep_line(&one), "exo on 1 node");
         assert_eq!(sweep_line(&two), "exo on 2 nodes");
         assert_eq!(sweep_line(&deep), "cpu at depth 4096");

@@ -68,12 +68,10 @@ pub fn write_summary_csv(
     .map_err(fail)?;
     for s in summaries {
         let image = |f: fn(&crate::plan::ImageParams) -> u32| {
-            s.case
-                .image
-                .as_ref()
-                .map(|i| f(i).to_string())
-                .unwrap_or_default()
+            s.case.image().map(|i| f(i).to_string()).unwrap_or_default()
         };
+        // Image cases keep the zeros of the stored layout.
+        let params = s.case.stored_params();
         let roofline = rooflines.iter().find(|r| r.case == s.case.id);
         let roofline_cells = roofline_cells(roofline);
         for m in &s.metrics {
@@ -89,14 +87,10 @@ pub fn write_summary_csv(
                     s.case.id.clone(),
                     s.case.target.clone(),
                     s.case.workload.clone(),
-                    s.case.params.prompt_tokens.to_string(),
-                    s.case.params.gen_tokens.to_string(),
-                    s.case.params.concurrency.to_string(),
-                    s.case
-                        .params
-                        .rate_rps
-                        .map(|r| r.to_string())
-                        .unwrap_or_default(),
+                    params.prompt_tokens.to_string(),
+                    params.gen_tokens.to_string(),
+                    params.concurrency.to_string(),
+                    params.rate_rps.map(|r| r.to_string()).unwrap_or_default(),
                     s.case.nodes.map(|n| n.to_string()).unwrap_or_default(),
                     image(|i| i.width),
                     image(|i| i.height),

@@ -165,8 +165,11 @@ pub fn text_cases(summaries: &[CaseSummary]) -> Option<Table> {
             "#failed",
         ],
     );
-    for s in summaries.iter().filter(|s| s.case.image.is_none()) {
-        let p = &s.case.params;
+    for s in summaries {
+        let Some(text) = s.case.text() else {
+            continue;
+        };
+        let p = &text.params;
         t.rows.push(vec![
             Cell::text(s.case.id.clone()),
             Cell::number(f64::from(p.prompt_tokens), p.prompt_tokens.to_string()),
@@ -209,7 +212,7 @@ pub fn image_cases(summaries: &[CaseSummary]) -> Option<Table> {
         ],
     );
     for s in summaries {
-        let Some(image) = &s.case.image else {
+        let Some(image) = s.case.image() else {
             continue;
         };
         t.rows.push(vec![

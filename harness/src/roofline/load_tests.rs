@@ -77,10 +77,10 @@ fn calibration(gflops: f64, gb_per_s: f64) -> Calibration {
 fn load_case(concurrency: u32) -> Case {
     let mut case = Case::example("srv", "busy", 1);
     case.id = format!("srv/busy/p100-g9-c{concurrency}");
-    case.params.prompt_tokens = 100;
-    case.params.gen_tokens = 9;
-    case.params.concurrency = concurrency;
-    case.load = Some(LoadPattern {
+    case.text_mut().params.prompt_tokens = 100;
+    case.text_mut().params.gen_tokens = 9;
+    case.text_mut().params.concurrency = concurrency;
+    case.text_mut().load = Some(LoadPattern {
         arrival: Arrival::Closed,
         concurrency: Some(concurrency),
         stop: Stop::Requests(concurrency),
@@ -136,7 +136,7 @@ fn sources(dir: &std::path::Path, config: &str, roofline_device: Option<&str>) -
 }
 
 fn figures(case: &Case, requests: &[Record], sources: &Sources) -> CaseRoofline {
-    let pattern = case.load.expect("a load case");
+    let pattern = *case.load().expect("a load case");
     let run = LoadRun::summarize(case, pattern, 0, String::new(), 9.0, 0, requests);
     let loads = [run];
     let plan = Plan {

@@ -181,7 +181,7 @@ pub fn of_case(s: &CaseSummary, measured: Measured, sources: &Sources) -> CaseRo
         return out;
     };
     let median = |name: &str| s.metric(name).map(|m| m.median);
-    if s.case.image.is_some() {
+    let Some(text) = s.case.text() else {
         if let Some(achieved) = median("step_flops_per_s").filter(|v| *v > 0.0) {
             match engine.ceiling_device() {
                 None => out.missing.push(NO_SERVER_DEVICE.into()),
@@ -192,33 +192,33 @@ pub fn of_case(s: &CaseSummary, measured: Measured, sources: &Sources) -> CaseRo
             }
         }
         return out;
-    }
-    if s.case.params.depth > 0 {
+    };
+    if text.params.depth > 0 {
         out.missing
             .push("no cost model for a context depth yet (prefill over cached context)".into());
         return out;
     }
-    if s.case.params.turns > 0 {
+    if text.params.turns > 0 {
         out.missing.push(
             "conversations (`turns`): each turn's prompt is the history so far, no one length to cost"
                 .into(),
         );
         return out;
     }
-    if s.case.prompts.is_some() {
+    if text.prompts.is_some() {
         out.missing.push(
             "prompts of many lengths (a prompt file or a distribution): no one length to cost"
                 .into(),
         );
         return out;
     }
-    if s.case.search.is_some() {
+    if text.search.is_some() {
         out.missing.push(
             "a rate search's probes each run at their own rate: no one figure for the case".into(),
         );
         return out;
     }
-    if s.case.load.is_none() && s.case.params.concurrency != 1 {
+    if text.load.is_none() && text.params.concurrency != 1 {
         out.missing
             .push("single-stream cases and load patterns only".into());
         return out;
@@ -236,12 +236,12 @@ pub fn of_case(s: &CaseSummary, measured: Measured, sources: &Sources) -> CaseRo
     };
     let compute = sources.compute(device, &cost.dtype);
     let memory = sources.memory(device);
-    if s.case.load.is_some() {
+    if text.load.is_some() {
         load_case(&mut out, s, measured, &cost, compute, memory);
         return out;
     }
-    let prompt = u64::from(s.case.params.prompt_tokens);
-    let gen = u64::from(s.case.params.gen_tokens);
+    let prompt = u64::from(text.params.prompt_tokens);
+    let gen = u64::from(text.params.gen_tokens);
     let mut no_ceiling = false;
     if let Some(achieved) = median("ttft_s").and_then(|t| rate(cost.prefill_flops(prompt), t)) {
         match compute {
@@ -287,7 +287,7 @@ fn load_case(
     compute: Option<Ceiling>,
     memory: Option<Ceiling>,
 ) {
-    let prompt = u64::from(s.case.params.prompt_tokens);
+    let prompt = u64::from(s.case.stored_params().prompt_tokens);
     let rates: Vec<aggregate::PatternRates> =
         aggregate::pattern_runs(&s.case.id, measured.records, measured.loads)
             .into_iter()

@@ -59,8 +59,8 @@ fn summary_and_sources(
 ) -> (crate::summary::CaseSummary, Sources) {
     std::fs::write(dir.join("config.json"), QWEN3_0_6B).expect("write config");
     let mut case = Case::example("cpu", "w", 1);
-    case.params.prompt_tokens = 4000;
-    case.params.gen_tokens = 192;
+    case.text_mut().params.prompt_tokens = 4000;
+    case.text_mut().params.gen_tokens = 192;
     let record = Record {
         metrics: Metrics::of_text(TextMetrics {
             ttft_s: Some(ttft),

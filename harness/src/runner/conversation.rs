@@ -22,7 +22,7 @@ pub(super) fn run_case(
     case: &Case,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let turns = case.params.turns.max(1);
+    let turns = case.text().map_or(1, |t| t.params.turns.max(1));
     let prompts = CasePrompts::of(case, ctx.prompt_sets);
     let warmup_error = match &prompts {
         Err(e) => Some(e.clone()),

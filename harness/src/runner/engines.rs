@@ -1,142 +1,89 @@
-//! Building the engine a target names.
+//! Opening the engine a target names, from its [`EngineSetup`] (its keys read once).
 
 use std::path::Path;
-use std::time::Duration;
 
 use bench_workloads::diffusion::flux::CandleFlux;
-use bench_workloads::diffusion::mflux::{MfluxEngine, MfluxOptions};
+use bench_workloads::diffusion::mflux::MfluxEngine;
 use bench_workloads::diffusion::DiffusionEngine;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
 use bench_workloads::model;
 use bench_workloads::serving::exo::images::ExoImages;
-use bench_workloads::serving::exo::{ExoEndpoint, ExoEngine, ExoOptions, DEFAULT_SETTLE};
-use bench_workloads::serving::mlx_lm::{MlxLmEngine, MlxLmOptions};
-use bench_workloads::serving::openai::{Api, OpenAiEngine, OpenAiOptions};
+use bench_workloads::serving::exo::{ExoEngine, ExoOptions};
+use bench_workloads::serving::mlx_lm::MlxLmEngine;
+use bench_workloads::serving::openai::OpenAiEngine;
 
-/// How long `mlx_lm.server` (or an exo instance) may take to load a model and listen.
-const MLX_LM_STARTUP: Duration = Duration::from_secs(600);
-/// exo's API on this machine, its default port.
-const EXO_DEFAULT_URL: &str = "http://127.0.0.1:52415";
-use bench_workloads::synth::WeightDType;
+use crate::suite::{EngineOptions, EngineSetup, Target};
 
-use crate::suite::{
-    ApiKind, DType, DeviceKind, EngineKind, ExoEndpointKind, ShardingKind, Target, TransportKind,
-};
+/// The target's model folder (synthesized on first use, in the target's dtype).
+fn resolve(
+    setup: &EngineSetup,
+    synth_cache: &Path,
+) -> Result<model::ResolvedModel, bench_workloads::Error> {
+    model::resolve(&setup.model, setup.dtype, setup.seed, synth_cache)
+}
 
-/// The endpoint the target names.
-fn api(target: &Target) -> Api {
-    match target.api {
-        ApiKind::Chat => Api::Chat,
-        ApiKind::Completions => Api::Completions,
+/// The exo options of a group of cases on `nodes` (default 1).
+fn on_nodes(options: &ExoOptions, nodes: Option<u32>) -> ExoOptions {
+    ExoOptions {
+        nodes: nodes.unwrap_or(1) as usize,
+        ..options.clone()
     }
 }
 
-/// The target's model folder (synthesized on first use, in the target's dtype) and that dtype.
-fn resolve(
-    target: &Target,
-    synth_cache: &Path,
-) -> Result<(model::ResolvedModel, WeightDType), bench_workloads::Error> {
-    let dtype = match target.effective_dtype() {
-        DType::F32 => WeightDType::F32,
-        DType::F16 => WeightDType::F16,
-        DType::Bf16 => WeightDType::BF16,
-    };
-    Ok((
-        model::resolve(&target.model, dtype, target.seed, synth_cache)?,
-        dtype,
+/// Loading candle's FLUX or LLM on `device`, in the setup's dtype.
+fn load_options(setup: &EngineSetup, device: DeviceChoice) -> LoadOptions {
+    LoadOptions {
+        device,
+        dtype: setup.dtype,
+    }
+}
+
+/// The engine cannot run this kind of work in this version of bench.
+fn unavailable(engine: &str) -> bench_workloads::Error {
+    bench_workloads::Error::NotAvailable(format!(
+        "engine `{engine}` is not available in this version of bench"
     ))
 }
 
-/// How the exo engines reach the cluster and place the model.
-/// The target's `startup_timeout_s`, else 600 s.
-fn startup_timeout(target: &Target) -> Duration {
-    target
-        .startup_timeout_s
-        .as_ref()
-        .map_or(MLX_LM_STARTUP, |t| {
-            Duration::from_secs(u64::from(t.value.0))
-        })
-}
-
-fn exo_options(target: &Target, nodes: Option<u32>) -> ExoOptions {
-    ExoOptions {
-        url: target
-            .url
-            .as_ref()
-            .map_or_else(|| EXO_DEFAULT_URL.to_string(), |u| u.value.clone()),
-        model_id: target
-            .served_model
-            .clone()
-            .unwrap_or_else(|| target.model.value.clone()),
-        nodes: nodes.unwrap_or(1) as usize,
-        sharding: target.sharding.as_ref().map(|s| {
-            match s.value {
-                ShardingKind::Pipeline => "Pipeline",
-                ShardingKind::Tensor => "Tensor",
-            }
-            .to_string()
-        }),
-        instance_meta: target.transport.as_ref().map(|t| {
-            match t.value {
-                TransportKind::Ring => "MlxRing",
-                TransportKind::Jaccl => "MlxJaccl",
-            }
-            .to_string()
-        }),
-        endpoint: match target.exo_endpoint.as_ref().map(|e| e.value) {
-            None | Some(ExoEndpointKind::Chat) => ExoEndpoint::Chat,
-            Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
-            Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
-        },
-        startup_timeout: startup_timeout(target),
-        settle: target
-            .settle_s
-            .as_ref()
-            .map_or(DEFAULT_SETTLE, |s| Duration::from_secs_f64(s.value.0)),
-        timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
-    }
-}
-
-/// The image engine of `target`: candle's FLUX (its model resolved, synthesized on first use),
+/// The image engine of `setup`: candle's FLUX (its model resolved, synthesized on first use),
 /// mflux, or an exo cluster (on `nodes`).
 pub fn open_images(
-    target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     synth_cache: &Path,
 ) -> Result<Box<dyn DiffusionEngine>, bench_workloads::Error> {
-    if target.engine.value == EngineKind::Mflux {
-        let options = MfluxOptions {
-            command: target
-                .command
-                .clone()
-                .unwrap_or_else(|| "mflux-generate".into()),
-            model: target.model.value.clone(),
-            base_model: target.base_model.clone(),
-            quantize: target.quantize.as_ref().map(|q| q.value),
-        };
-        // mflux writes each image here; bench reads it back and removes it.
-        let out = std::env::temp_dir().join(format!("bench-mflux-{}", std::process::id()));
-        return Ok(Box::new(MfluxEngine::open(&target.model, options, &out)?));
+    match &setup.engine {
+        EngineOptions::Mflux(options) => {
+            // mflux writes each image here; bench reads it back and removes it.
+            let out = std::env::temp_dir().join(format!("bench-mflux-{}", std::process::id()));
+            Ok(Box::new(MfluxEngine::open(
+                &setup.model,
+                options.clone(),
+                &out,
+            )?))
+        }
+        EngineOptions::Exo {
+            options,
+            bench_endpoint,
+        } => Ok(Box::new(ExoImages::open(
+            &setup.model,
+            &on_nodes(options, nodes),
+            *bench_endpoint,
+        )?)),
+        EngineOptions::Candle { device } => {
+            let resolved = resolve(setup, synth_cache)?;
+            Ok(Box::new(CandleFlux::load(
+                &setup.model,
+                &resolved,
+                &load_options(setup, *device),
+            )?))
+        }
+        // The suite's checks keep diffusion workloads off these engines.
+        EngineOptions::MlxLm { .. } => Err(unavailable("mlx-lm")),
+        EngineOptions::Server { .. } => Err(unavailable("openai")),
+        EngineOptions::Unavailable(kind) => Err(unavailable(kind.as_str())),
     }
-    if target.engine.value == EngineKind::Exo {
-        let bench = matches!(
-            target.exo_endpoint.as_ref().map(|e| e.value),
-            Some(ExoEndpointKind::Bench | ExoEndpointKind::BenchStream)
-        );
-        let options = exo_options(target, nodes);
-        return Ok(Box::new(ExoImages::open(&target.model, &options, bench)?));
-    }
-    let (resolved, dtype) = resolve(target, synth_cache)?;
-    let options = LoadOptions {
-        device: device(target),
-        dtype,
-    };
-    Ok(Box::new(CandleFlux::load(
-        &target.model,
-        &resolved,
-        &options,
-    )?))
 }
 
 /// Open once every GPU the suite's in-process targets compute on, so that a missing driver or
@@ -145,106 +92,73 @@ pub fn open_images(
 pub fn check_devices(targets: &[Target]) -> Result<(), String> {
     let mut checked = Vec::new();
     for target in targets {
-        let choice = device(target);
-        if target.engine.value != EngineKind::Candle
-            || choice == DeviceChoice::Cpu
-            || checked.contains(&choice)
-        {
+        let EngineOptions::Candle { device } = target.engine_setup().engine else {
+            continue;
+        };
+        if device == DeviceChoice::Cpu || checked.contains(&device) {
             continue;
         }
-        bench_workloads::llm::open_device(choice)
+        bench_workloads::llm::open_device(device)
             .map_err(|e| format!("target `{}`: {e}", target.name.value))?;
-        checked.push(choice);
+        checked.push(device);
     }
     Ok(())
 }
 
-fn device(target: &Target) -> DeviceChoice {
-    match target.device.value {
-        DeviceKind::Cpu => DeviceChoice::Cpu,
-        DeviceKind::Metal => DeviceChoice::Metal,
-        DeviceKind::Cuda => DeviceChoice::Cuda,
-    }
-}
-
-/// Resolve the target's model (synthesizing it on first use) and load it; `nodes` is the
+/// Resolve the setup's model (synthesizing it on first use) and load it; `nodes` is the
 /// cluster size of the cases to run (exo).
 pub fn open(
-    target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     synth_cache: &Path,
 ) -> Result<Box<dyn LlmEngine>, bench_workloads::Error> {
-    match target.engine.value {
-        EngineKind::Candle => {
-            let (resolved, dtype) = resolve(target, synth_cache)?;
-            let engine = CandleLlm::load(
-                &target.model,
-                &resolved,
-                &LoadOptions {
-                    device: device(target),
-                    dtype,
-                },
-            )?;
+    match &setup.engine {
+        EngineOptions::Candle { device } => {
+            let resolved = resolve(setup, synth_cache)?;
+            let engine = CandleLlm::load(&setup.model, &resolved, &load_options(setup, *device))?;
             Ok(Box::new(engine))
         }
-        EngineKind::MlxLm if target.url.is_none() => {
-            let (resolved, _) = resolve(target, synth_cache)?;
-            let options = MlxLmOptions {
-                api: api(target),
-                python: target.python.clone().unwrap_or_else(|| "python3".into()),
-                startup_timeout: startup_timeout(target),
-                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
-                benchmark: target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value),
-            };
+        EngineOptions::MlxLm { options, .. } => {
+            let resolved = resolve(setup, synth_cache)?;
             Ok(Box::new(MlxLmEngine::start(
-                &target.model,
+                &setup.model,
                 &resolved,
-                &options,
+                options,
             )?))
         }
-        // An mlx-lm server already running at `url` is measured like any OpenAI-compatible one.
-        EngineKind::Openai | EngineKind::MlxLm => {
-            let (resolved, _) = resolve(target, synth_cache)?;
-            let api_key = match &target.api_key_env {
-                Some(var) => Some(std::env::var(&var.value).map_err(|_| {
+        EngineOptions::Server {
+            options,
+            api_key_env,
+            ..
+        } => {
+            let resolved = resolve(setup, synth_cache)?;
+            let api_key = match api_key_env {
+                Some(var) => Some(std::env::var(var).map_err(|_| {
                     bench_workloads::Error::Config(format!(
-                        "the API key variable `{}` is not set",
-                        var.value
+                        "the API key variable `{var}` is not set"
                     ))
                 })?),
                 None => None,
             };
-            let options = OpenAiOptions {
-                api: api(target),
-                url: target
-                    .url
-                    .as_ref()
-                    .map(|u| u.value.clone())
-                    .unwrap_or_default(),
-                served_model: target
-                    .served_model
-                    .clone()
-                    .unwrap_or_else(|| target.model.value.clone()),
+            let options = bench_workloads::serving::openai::OpenAiOptions {
                 api_key,
-                timeout: Duration::from_secs(u64::from(target.timeout_s.0)),
+                ..options.clone()
             };
             Ok(Box::new(OpenAiEngine::open(
-                &target.model,
+                &setup.model,
                 &resolved,
                 options,
             )?))
         }
-        EngineKind::Exo => {
-            let (resolved, _) = resolve(target, synth_cache)?;
-            let options = exo_options(target, nodes);
+        EngineOptions::Exo { options, .. } => {
+            let resolved = resolve(setup, synth_cache)?;
             Ok(Box::new(ExoEngine::open(
-                &target.model,
+                &setup.model,
                 &resolved,
-                options,
+                on_nodes(options, nodes),
             )?))
         }
-        other => Err(bench_workloads::Error::NotAvailable(format!(
-            "engine `{other}` is not available in this version of bench"
-        ))),
+        EngineOptions::Mflux(_) => Err(unavailable("mflux")),
+        EngineOptions::Unavailable(kind) => Err(unavailable(kind.as_str())),
     }
 }

@@ -8,7 +8,7 @@
 mod conversation;
 mod engines;
 mod image;
-mod load;
+mod pattern;
 pub mod pause;
 mod power;
 mod prompts;
@@ -28,16 +28,16 @@ pub use prompts::{drawn_length, measured_positions};
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
 use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
-use crate::suite::{DeviceKind, Suite, Target};
+use crate::suite::{DeviceKind, EngineSetup, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
 pub trait Observer {
-    /// A target's model is being resolved (maybe synthesized) and loaded.
-    fn loading(&mut self, target: &str, model: &str);
+    /// A target's model is being resolved (maybe synthesized) and its engine opened.
+    fn opening(&mut self, target: &str, model: &str);
     /// A target's engine is ready.
-    fn loaded(&mut self, target: &str, load_s: f64);
-    /// A target could not be loaded; its cases are skipped.
-    fn load_failed(&mut self, target: &str, error: &str);
+    fn opened(&mut self, target: &str, load_s: f64);
+    /// A target's engine could not be opened; its cases are skipped.
+    fn open_failed(&mut self, target: &str, error: &str);
     /// A run of `case` starts; `repetition` is `None` for a warmup.
     fn starting(&mut self, case: &Case, repetition: Option<u32>);
     /// A run finished; `record` is `None` for a warmup.
@@ -101,14 +101,14 @@ impl Context<'_, '_> {
     fn engine_ready(
         &mut self,
         info: &bench_workloads::engine::EngineInfo,
-        target: &Target,
+        setup: &EngineSetup,
         gguf: Option<&GgufWeights>,
     ) -> Result<(), StoreError> {
         let key = self.target.to_string();
         let mut value = serde_json::to_value(info).unwrap_or_default();
         if let Some(object) = value.as_object_mut() {
-            if let Some(device) = &target.server_device {
-                let name = match device.value {
+            if let Some(device) = setup.server_device() {
+                let name = match device {
                     DeviceKind::Cpu => "cpu",
                     DeviceKind::Metal => "metal:0",
                     DeviceKind::Cuda => "cuda:0",
@@ -122,14 +122,15 @@ impl Context<'_, '_> {
         self.store.update_manifest(|m| {
             m.engines.insert(key.clone(), value);
         })?;
-        self.observer.loaded(&key, info.load_s);
+        self.observer.opened(&key, info.load_s);
         Ok(())
     }
 
-    /// The target could not be loaded: say so, keep the reason in the manifest, skip its cases.
-    fn load_failed(&mut self, error: String) -> Result<(), StoreError> {
+    /// The target's engine could not be opened: say so, keep the reason in the manifest, skip
+    /// its cases.
+    fn open_failed(&mut self, error: String) -> Result<(), StoreError> {
         let key = self.target.to_string();
-        self.observer.load_failed(&key, &error);
+        self.observer.open_failed(&key, &error);
         self.store.update_manifest(|m| {
             m.engines
                 .insert(key.clone(), serde_json::json!({ "error": error }));
@@ -151,7 +152,9 @@ impl Context<'_, '_> {
     ) -> Result<(), StoreError> {
         let target = self.target.to_string();
         for (case, _) in cases {
-            let Some(crate::plan::PromptSource::File { path, .. }) = &case.prompts else {
+            let Some(crate::plan::PromptSource::File { path, .. }) =
+                case.text().and_then(|t| t.prompts.as_ref())
+            else {
                 continue;
             };
             let counted = self
@@ -332,57 +335,62 @@ pub fn pending_runs(plan: &Plan, done: &HashSet<(String, u32)>) -> u64 {
 fn run_engine(
     ctx: &mut Context<'_, '_>,
     target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
     tool_cases: &[&Case],
 ) -> Result<(), StoreError> {
     let key = ctx.target.to_string();
-    ctx.observer.loading(&key, &target.model);
+    ctx.observer.opening(&key, &setup.model);
     if target.makes_images() {
-        return run_image_engine(ctx, target, nodes, config, cases);
+        return run_image_engine(ctx, setup, nodes, config, cases);
     }
-    let gguf = match target
-        .gguf
-        .as_ref()
-        .map(|g| gguf_weights(&g.value))
-        .transpose()
-    {
+    let gguf = match setup.gguf().map(gguf_weights).transpose() {
         Ok(gguf) => gguf,
-        Err(e) => return ctx.load_failed(e),
+        Err(e) => return ctx.open_failed(e),
     };
-    let mut engine = match engines::open(target, nodes, &config.synth_cache) {
+    let mut engine = match engines::open(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         // Not the target's fault: it loads when the run is resumed.
         Err(_) if cancel::is_requested() => return Ok(()),
-        Err(e) => return ctx.load_failed(e.to_string()),
+        Err(e) => return ctx.open_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info(), target, gguf.as_ref())?;
+    ctx.engine_ready(engine.info(), setup, gguf.as_ref())?;
     ctx.count_prompt_tokens(engine.as_ref(), cases)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
         }
         ctx.pause_before(case, &config.pauses)?;
-        match (&case.search, &case.load) {
+        // Image cases never reach a text engine (their target makes images).
+        let Some(text) = case.text() else {
+            continue;
+        };
+        match (&text.search, &text.load) {
             (Some(spec), Some(pattern)) => {
                 search::run_case(ctx, engine.as_mut(), case, spec, pattern, missing)?
             }
-            (_, None) if case.params.turns > 0 => {
+            (_, None) if text.params.turns > 0 => {
                 conversation::run_case(ctx, engine.as_mut(), case, missing)?
             }
             (_, None) => single::run_case(ctx, engine.as_mut(), case, missing)?,
-            (None, Some(pattern)) => load::run_case(ctx, engine.as_mut(), case, pattern, missing)?,
+            (None, Some(pattern)) => {
+                pattern::run_case(ctx, engine.as_mut(), case, pattern, missing)?
+            }
         }
     }
     for case in tool_cases {
         if cancel::is_requested() {
             break;
         }
+        let Some(text) = case.text() else {
+            continue;
+        };
         let request = bench_workloads::engine::LlmRequest::exact(
-            case.params.prompt_tokens as usize,
-            case.params.gen_tokens as usize,
-            case.params.depth as usize,
+            text.params.prompt_tokens as usize,
+            text.params.gen_tokens as usize,
+            text.params.depth as usize,
         );
         let Some(outcome) = engine.own_benchmark(&request, case.repetitions) else {
             break;
@@ -407,100 +415,131 @@ fn gguf_weights(path: &str) -> Result<GgufWeights, String> {
     bench_workloads::cost::gguf_weights(&model).map_err(|e| format!("`gguf`: {e}"))
 }
 
-/// Load the diffusion engine of `target` and run its `cases`.
+/// Load the diffusion engine of `setup` and run its `cases`.
 fn run_image_engine(
     ctx: &mut Context<'_, '_>,
-    target: &Target,
+    setup: &EngineSetup,
     nodes: Option<u32>,
     config: &RunnerConfig,
     cases: &[(&Case, Vec<u32>)],
 ) -> Result<(), StoreError> {
-    let mut engine = match engines::open_images(target, nodes, &config.synth_cache) {
+    let mut engine = match engines::open_images(setup, nodes, &config.synth_cache) {
         Ok(engine) => engine,
         Err(_) if cancel::is_requested() => return Ok(()),
-        Err(e) => return ctx.load_failed(e.to_string()),
+        Err(e) => return ctx.open_failed(e.to_string()),
     };
-    ctx.engine_ready(engine.info(), target, None)?;
+    ctx.engine_ready(engine.info(), setup, None)?;
     for (case, missing) in cases {
         if cancel::is_requested() {
             return Ok(());
         }
         ctx.pause_before(case, &config.pauses)?;
-        if let Some(image) = &case.image {
+        if let Some(image) = case.image() {
             image::run_case(ctx, engine.as_mut(), case, image, missing)?;
         }
     }
     Ok(())
 }
 
-/// Run every missing measurement of `plan`, appending to `store`, timing on `clock` and
-/// taking energy from `power`. Returns the failures; an error only when the store itself
-/// cannot be written. Returns early, with what it stored, once bench is interrupted.
-#[allow(clippy::too_many_arguments)]
+/// What a session runs: the suite's targets, its plan, and what earlier sessions stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Todo<'a> {
+    /// The suite, whose targets name the engines.
+    pub suite: &'a Suite,
+    /// The cases.
+    pub plan: &'a Plan,
+    /// (case, repetition) pairs already measured ([`done_set`]).
+    pub done: &'a HashSet<(String, u32)>,
+    /// Cases the engine's own benchmark tool has already run.
+    pub tools_done: &'a HashSet<String>,
+}
+
+/// Where a session's measurements go, and what times and powers them.
+pub struct Sinks<'a, 'p> {
+    /// The run folder every measurement is appended to.
+    pub store: &'a mut RunStore,
+    /// The run's clock.
+    pub clock: &'a RunClock,
+    /// The energy of each measurement.
+    pub power: &'a mut PowerTap<'p>,
+    /// Told of each step (a progress bar, a log, or nothing).
+    pub observer: &'a mut dyn Observer,
+}
+
+/// Run every missing measurement of `todo`, appending to the store of `sinks`, timing on its
+/// clock and taking energy from its power tap. Returns the failures; an error only when the
+/// store itself cannot be written. Returns early, with what it stored, once bench is
+/// interrupted.
 pub fn run(
-    suite: &Suite,
-    plan: &Plan,
-    store: &mut RunStore,
-    done: &HashSet<(String, u32)>,
-    tools_done: &HashSet<String>,
+    todo: Todo<'_>,
     config: &RunnerConfig,
-    clock: &RunClock,
-    power: &mut PowerTap<'_>,
-    observer: &mut dyn Observer,
+    sinks: Sinks<'_, '_>,
 ) -> Result<Vec<Failure>, StoreError> {
+    let Sinks {
+        store,
+        clock,
+        power,
+        observer,
+    } = sinks;
     let mut failures = Vec::new();
     let mut cases_started = 0;
-    for target in &suite.targets {
-        let name = target.name.value.to_string();
-        // An exo target with a list of node counts runs each on its own instance.
-        let mut groups: Vec<Option<u32>> = Vec::new();
-        for c in plan.cases.iter().filter(|c| c.target == name) {
-            if !groups.contains(&c.nodes) {
-                groups.push(c.nodes);
-            }
+    // One group per target and node count: an exo target with a list of node counts runs
+    // each on its own instance.
+    for group in todo.plan.groups() {
+        if cancel::is_requested() {
+            return Ok(failures);
         }
-        for nodes in groups {
-            if cancel::is_requested() {
-                return Ok(failures);
+        let Some(target) = todo.suite.targets.iter().find(|t| t.name.0 == group.target) else {
+            continue;
+        };
+        let setup = target.engine_setup();
+        let key = match group.nodes {
+            Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
+                format!("{}/n{n}", group.target)
             }
-            let key = match nodes {
-                Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
-                    format!("{name}/n{n}")
-                }
-                _ => name.clone(),
-            };
-            let cases: Vec<(&Case, Vec<u32>)> = plan
-                .cases
-                .iter()
-                .filter(|c| c.target == name && c.nodes == nodes)
-                .map(|c| (c, missing_repetitions(c, done)))
-                .filter(|(_, missing)| !missing.is_empty())
-                .collect();
-            // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
-            let tool_cases: Vec<&Case> = plan
-                .cases
-                .iter()
-                .filter(|c| c.target == name && c.nodes == nodes)
-                // An engine's own tool runs prompts of one length.
-                .filter(|c| c.load.is_none() && c.prompts.is_none() && c.params.turns == 0)
-                .filter(|c| !tools_done.contains(&c.id))
-                .filter(|_| target.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value))
-                .collect();
-            if cases.is_empty() && tool_cases.is_empty() {
-                continue;
-            }
-            let mut ctx = Context {
-                store: &mut *store,
-                clock,
-                power: &mut *power,
-                observer: &mut *observer,
-                failures: &mut failures,
-                target: &key,
-                cases_started: &mut cases_started,
-                prompt_sets: &config.prompt_sets,
-            };
-            run_engine(&mut ctx, target, nodes, config, &cases, &tool_cases)?;
+            _ => group.target.to_string(),
+        };
+        let cases: Vec<(&Case, Vec<u32>)> = group
+            .cases
+            .iter()
+            .map(|&c| (c, missing_repetitions(c, todo.done)))
+            .filter(|(_, missing)| !missing.is_empty())
+            .collect();
+        // Cases whose work the engine's own benchmark tool still has to run (mlx-lm).
+        let tool_cases: Vec<&Case> = group
+            .cases
+            .iter()
+            .copied()
+            // An engine's own tool runs prompts of one length.
+            .filter(|c| {
+                c.text()
+                    .is_some_and(|t| t.load.is_none() && t.prompts.is_none() && t.params.turns == 0)
+            })
+            .filter(|c| !todo.tools_done.contains(&c.id))
+            .filter(|_| setup.runs_own_benchmark())
+            .collect();
+        if cases.is_empty() && tool_cases.is_empty() {
+            continue;
         }
+        let mut ctx = Context {
+            store: &mut *store,
+            clock,
+            power: &mut *power,
+            observer: &mut *observer,
+            failures: &mut failures,
+            target: &key,
+            cases_started: &mut cases_started,
+            prompt_sets: &config.prompt_sets,
+        };
+        run_engine(
+            &mut ctx,
+            target,
+            &setup,
+            group.nodes,
+            config,
+            &cases,
+            &tool_cases,
+        )?;
     }
     Ok(failures)
 }

@@ -16,7 +16,7 @@ use bench_workloads::load::LoadPattern;
 use bench_workloads::prompts::{Dataset, LengthDist};
 use bench_workloads::rng::SplitMix64;
 
-use crate::plan::{Case, PromptSource};
+use crate::plan::{Case, PromptSource, TextWork};
 use crate::prompt_sets::PromptSets;
 use crate::store::PromptDraw;
 use crate::suite::PromptOrder;
@@ -62,9 +62,14 @@ pub fn drawn_length(lengths: &LengthDist, seed: u64, place: u64) -> u32 {
 
 /// The measured requests `case` makes: its repetitions, times the requests of its pattern.
 pub fn measured_positions(case: &Case) -> u64 {
-    let per = case
-        .load
-        .map_or(u64::from(case.params.turns.max(1)), |p| stride(&p));
+    let per = match case.text() {
+        Some(TextWork {
+            load: Some(pattern),
+            ..
+        }) => stride(pattern),
+        Some(text) => u64::from(text.params.turns.max(1)),
+        None => 1,
+    };
     u64::from(case.repetitions).saturating_mul(per)
 }
 
@@ -78,10 +83,13 @@ fn stride(pattern: &LoadPattern) -> u64 {
 impl CasePrompts {
     /// The prompts of `case`, with its file from `sets`; an error when the file was not read.
     pub(super) fn of(case: &Case, sets: &PromptSets) -> Result<Self, String> {
-        let (gen_tokens, depth) = (case.params.gen_tokens, case.params.depth as usize);
-        Ok(match &case.prompts {
+        let text = case
+            .text()
+            .ok_or_else(|| format!("{} makes images, not text", case.id))?;
+        let (gen_tokens, depth) = (text.params.gen_tokens, text.params.depth as usize);
+        Ok(match &text.prompts {
             None => CasePrompts::Exact(LlmRequest::exact(
-                case.params.prompt_tokens as usize,
+                text.params.prompt_tokens as usize,
                 gen_tokens as usize,
                 depth,
             )),

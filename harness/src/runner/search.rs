@@ -11,10 +11,10 @@ use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
 use bench_workloads::load::{Arrival, LoadPattern, Stop};
 
-use super::load::{run_pattern, warm_up};
+use super::pattern::{run_pattern, warm_up};
 use super::prompts::CasePrompts;
 use super::Context;
-use crate::plan::Case;
+use crate::plan::{Case, Work};
 use crate::rate_search::{self, Probe, SearchSpec, Step};
 use crate::store::{self, LoadRun, Record, SearchMark, Status, StoreError};
 use crate::summary::slo;
@@ -107,7 +107,7 @@ fn attainment(case: &Case, requests: &[Record]) -> f64 {
     if requests.is_empty() {
         return 0.0;
     }
-    let objectives = case.slo.unwrap_or_default();
+    let objectives = case.text().and_then(|t| t.slo).unwrap_or_default();
     let passing = requests
         .iter()
         .filter(|r| r.status == Status::Ok && slo::meets(&objectives, r))
@@ -131,14 +131,11 @@ fn search(
         }
         let pattern = probe_pattern(spec, template, rate);
         // The probe's requests and summary carry its rate, as a fixed-rate case's do.
-        let probe_case = Case {
-            params: crate::plan::LlmParams {
-                rate_rps: Some(rate),
-                ..case.params
-            },
-            load: Some(pattern),
-            ..case.clone()
-        };
+        let mut probe_case = case.clone();
+        if let Work::Text(text) = &mut probe_case.work {
+            text.params.rate_rps = Some(rate);
+            text.load = Some(pattern);
+        }
         ctx.observer.starting(case, Some(repetition));
         let started_at = Context::now_utc();
         let t_start_s = ctx.clock.now_s();

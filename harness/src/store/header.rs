@@ -34,7 +34,7 @@ impl Header {
             case: case.id.clone(),
             target: case.target.clone(),
             workload: case.workload.clone(),
-            params: case.params,
+            params: case.stored_params(),
             repetition,
             started_at,
             t_start_s,

@@ -265,27 +265,19 @@ mod tests {
     use bench_workloads::load::{Arrival, Stop};
 
     fn case() -> Case {
-        Case {
+        let mut case = Case {
             id: "t/w/p8-g4-r2".into(),
-            target: "t".into(),
-            workload: "w".into(),
-            params: crate::plan::LlmParams {
-                prompt_tokens: 8,
-                gen_tokens: 4,
-                concurrency: 0,
-                rate_rps: Some(2.0),
-                depth: 0,
-                turns: 0,
-            },
-            warmup: 0,
-            repetitions: 1,
-            load: None,
-            nodes: None,
-            image: None,
-            slo: None,
-            search: None,
-            prompts: None,
-        }
+            ..Case::example("t", "w", 1)
+        };
+        case.text_mut().params = crate::plan::LlmParams {
+            prompt_tokens: 8,
+            gen_tokens: 4,
+            concurrency: 0,
+            rate_rps: Some(2.0),
+            depth: 0,
+            turns: 0,
+        };
+        case
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 mod check;
 mod check_search;
+mod engine_setup;
 mod error;
 mod prompts;
 mod turns;
@@ -28,6 +29,7 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
+pub use engine_setup::{EngineOptions, EngineSetup};
 pub use error::{Location, Problem, SuiteError};
 pub use prompts::{PromptLengths, PromptOrder};
 pub use types::{

@@ -34,7 +34,7 @@ pub struct TurnSummary {
 /// repetition, the latest attempt whose every turn up to the last is `ok`. Turns of
 /// conversations cut short are left out.
 pub fn complete<'a>(case: &Case, records: &'a [Record]) -> Vec<&'a Record> {
-    let turns = case.params.turns;
+    let turns = case.text().map_or(0, |t| t.params.turns);
     let mut attempts: Vec<(u32, &str)> = records
         .iter()
         .filter(|r| r.header.case == case.id && r.status == Status::Ok)
@@ -79,7 +79,7 @@ pub fn complete<'a>(case: &Case, records: &'a [Record]) -> Vec<&'a Record> {
 /// The figures of each turn of `case` over its complete conversations.
 pub fn per_turn(case: &Case, records: &[Record]) -> Vec<TurnSummary> {
     let kept = complete(case, records);
-    (1..=case.params.turns)
+    (1..=case.text().map_or(0, |t| t.params.turns))
         .map(|turn| {
             let of_turn: Vec<&Record> = kept
                 .iter()
@@ -130,7 +130,7 @@ mod tests {
 
     fn case() -> Case {
         let mut c = Case::example("t", "chat", 2);
-        c.params.turns = 2;
+        c.text_mut().params.turns = 2;
         c
     }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::metrics::{Metric, LLM_METRICS, LOAD_METRICS, TOOL_METRICS};
 
-use crate::plan::{Case, Plan};
+use crate::plan::{Case, Plan, TextWork};
 use crate::stats::bootstrap::{self, BootstrapConfig, Interval, Statistic};
 use crate::stats::outliers::{tukey, Outlier};
 use crate::stats::{quantile_sorted, Summary};
@@ -185,10 +185,12 @@ pub fn summarize_with(
 ) -> Vec<CaseSummary> {
     plan.cases
         .iter()
-        .map(|case| match (&case.search, case.load) {
-            (Some(spec), _) => search::summarize(case, spec, records, loads, cfg),
-            (None, None) => summarize_single(case, records, cfg),
-            (None, Some(_)) => summarize_load(case, records, loads, cfg),
+        .map(|case| match case.text() {
+            Some(TextWork {
+                search: Some(spec), ..
+            }) => search::summarize(case, spec, records, loads, cfg),
+            Some(TextWork { load: Some(_), .. }) => summarize_load(case, records, loads, cfg),
+            _ => summarize_single(case, records, cfg),
         })
         .collect()
 }
@@ -318,7 +320,8 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         .iter()
         .filter(|r| r.header.case == case.id)
         .collect();
-    let mut ok: Vec<&Record> = if case.params.turns > 0 {
+    let turns = case.text().map_or(0, |t| t.params.turns);
+    let mut ok: Vec<&Record> = if turns > 0 {
         conversation::complete(case, records)
     } else {
         mine.iter()
@@ -346,7 +349,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         }
     }
     let mut metrics = metric_summaries(&repetitions, cfg);
-    if let Some(objectives) = &case.slo {
+    if let Some(objectives) = case.text().and_then(|t| t.slo.as_ref()) {
         let failed: Vec<u32> = failed.iter().copied().collect();
         metrics.extend(slo::summaries(objectives, &repetitions, &failed, cfg));
     }
@@ -361,7 +364,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         estimated_token_counts: estimated(&ok),
         metrics,
         search: None,
-        turns: if case.params.turns > 0 {
+        turns: if turns > 0 {
             conversation::per_turn(case, records)
         } else {
             Vec::new()
@@ -410,7 +413,7 @@ fn summarize_load(
         })
         .collect();
     let mut metrics = metric_summaries(&repetitions, cfg);
-    if let Some(objectives) = &case.slo {
+    if let Some(objectives) = case.text().and_then(|t| t.slo.as_ref()) {
         metrics.extend(slo::summaries(objectives, &repetitions, &[], cfg));
     }
     CaseSummary {
@@ -476,10 +479,8 @@ mod tests {
             stop: Stop::Requests(2),
             warmup_requests: 0,
         };
-        let c = Case {
-            load: Some(pattern),
-            ..case()
-        };
+        let mut c = case();
+        c.text_mut().load = Some(pattern);
         let request = |run_t_s: f64, index: u32, ttft: Option<f64>| Record {
             metrics: Metrics::of_text(TextMetrics {
                 ttft_s: ttft,

@@ -287,10 +287,8 @@ mod tests {
 
     #[test]
     fn the_knee_is_the_highest_passing_rate_and_each_probe_is_a_point_of_the_curve() {
-        let case = Case {
-            search: Some(spec()),
-            ..Case::example("t", "w", 1)
-        };
+        let mut case = Case::example("t", "w", 1);
+        case.text_mut().search = Some(spec());
         let (a, mut records) = probe(&case, 0, 10.0, 1.0, &[0.1, 0.2, 0.3, 0.4], 1.0);
         let (b, more) = probe(&case, 1, 20.0, 9.0, &[0.5, 2.0, 3.0, 4.0], 0.25);
         records.extend(more);

@@ -11,7 +11,7 @@ pub fn render(summaries: &[CaseSummary]) -> String {
     let (images, text): (Vec<CaseSummary>, Vec<CaseSummary>) = summaries
         .iter()
         .cloned()
-        .partition(|s| s.case.image.is_some());
+        .partition(|s| s.case.image().is_some());
     let mut out = String::new();
     if !text.is_empty() {
         out.push_str(&render_text(&text));
@@ -129,7 +129,7 @@ pub fn load_footer(summaries: &[CaseSummary]) -> Option<String> {
             let median = |name: &str| s.metric(name).map(|m| m.median);
             let mut parts = vec![format!("{patterns} pattern(s)")];
             let sent = median("achieved_rate_rps").map_or("-".into(), |r| format!("{r:.2}"));
-            match s.case.params.rate_rps {
+            match s.case.stored_params().rate_rps {
                 Some(offered) => parts.push(format!("sent {sent} req/s of {offered} offered")),
                 None => parts.push(format!("sent {sent} req/s")),
             }

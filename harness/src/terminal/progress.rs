@@ -58,7 +58,7 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn loading(&mut self, target: &str, model: &str) {
+    fn opening(&mut self, target: &str, model: &str) {
         let what = if model.starts_with("synth:") {
             "resolving (synthesizing on first use) and loading"
         } else {
@@ -68,11 +68,11 @@ impl Observer for Progress {
         self.say(format!("{target}: {what} {model}"));
     }
 
-    fn loaded(&mut self, target: &str, load_s: f64) {
+    fn opened(&mut self, target: &str, load_s: f64) {
         self.say(format!("{target}: model loaded in {load_s:.2} s"));
     }
 
-    fn load_failed(&mut self, target: &str, error: &str) {
+    fn open_failed(&mut self, target: &str, error: &str) {
         self.say(format!(
             "{target}: cannot load, its cases are skipped: {error}"
         ));

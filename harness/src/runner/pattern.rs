@@ -1,5 +1,6 @@
-//! Load cases: each repetition runs the case's load pattern; every measured request is stored
-//! the moment it ends, and the pattern's summary (`loads.jsonl`) when the pattern ends.
+//! Cases of an arrival pattern: each repetition runs the case's pattern; every measured
+//! request is stored the moment it ends, and the pattern's summary (`loads.jsonl`) when the
+//! pattern ends.
 //!
 //! A pattern an interrupt cuts short gets no summary, so `--resume` runs it again (as after a
 //! crash); the requests it finished stay stored, those the interrupt ended are not stored.
