@@ -140,8 +140,8 @@ case "$part" in
     step "criterion: workloads/benches/kernels.rs"
     kernels="$PWD/dist/kernels-cuda"
     [[ -x "$kernels" || ! -f "$kernels.xz" ]] || { xz -d -k "$kernels.xz" && chmod +x "$kernels"; }
-    CRITERION_HOME="$out/criterion" timeout 150 "$kernels" --bench --warm-up-time 1 \
-      --measurement-time 2 --noplot 2>&1 | tee "$out/kernels.txt"
+    CRITERION_HOME="$out/criterion" timeout 150 "$kernels" --bench --warm-up-time 0.5 \
+      --measurement-time 1.5 --noplot 2>&1 | tee "$out/kernels.txt"
     suite 130 ci/gpu-flux-dev.toml
     step "PyTorch: FLUX.1-dev transformer step and VAE decode"
     peer 50 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
