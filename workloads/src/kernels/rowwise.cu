@@ -4,8 +4,9 @@
 // shift` and its gated residual `res + gate × y`. Values travel as bf16 pairs (32 bits);
 // arithmetic is f32. Compiled at run time with NVRTC, so it includes no CUDA header.
 //
-// Shapes: x is `rows × cols` (contiguous, cols even); a bias is `cols`; a scale, shift or gate
-// is `batches × cols`, row r belonging to batch r / rows_per_batch.
+// Shapes: x is `rows × cols` (contiguous, cols a multiple of 8, every operand starting on a
+// 16-byte boundary); a bias is `cols`; a scale, shift or gate is `batches × cols`, row r
+// belonging to batch r / rows_per_batch.
 
 typedef unsigned int u32;
 
@@ -29,40 +30,84 @@ __device__ __forceinline__ float gelu(float x) {
     return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
 }
 
-#define FOR_PAIRS                                                      \
-    const long stride = (long)gridDim.x * blockDim.x;                  \
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < pairs; i += stride)
+// Each thread owns one 16-byte chunk (8 columns) of a row and walks rows blockIdx.y,
+// blockIdx.y + gridDim.y, …: its bias (or its batch's scale and shift) stays in registers, and
+// no index needs a 64-bit division. Rows are `chunks` chunks wide (cols / 8).
+struct alignas(16) u32x4 {
+    u32 x, y, z, w;
+};
 
-extern "C" __global__ void add_bias(const u32* x, const u32* bias, u32* y, long pairs, int col_pairs) {
-    FOR_PAIRS {
-        const u32 v = x[i], b = bias[i % col_pairs];
-        y[i] = pack(lo(v) + lo(b), hi(v) + hi(b));
+#define FOR_ROWS                                                    \
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;            \
+    if (c >= chunks) {                                              \
+        return;                                                     \
+    }                                                               \
+    for (int r = blockIdx.y; r < rows; r += gridDim.y)
+
+// f(a, b) on each of the 8 bf16 pairs' halves of two chunks.
+#define MAP2(out, a, b, F)                                                        \
+    out.x = pack(F(lo(a.x), lo(b.x)), F(hi(a.x), hi(b.x)));                       \
+    out.y = pack(F(lo(a.y), lo(b.y)), F(hi(a.y), hi(b.y)));                       \
+    out.z = pack(F(lo(a.z), lo(b.z)), F(hi(a.z), hi(b.z)));                       \
+    out.w = pack(F(lo(a.w), lo(b.w)), F(hi(a.w), hi(b.w)))
+#define MAP3(out, a, b, c, F)                                                                \
+    out.x = pack(F(lo(a.x), lo(b.x), lo(c.x)), F(hi(a.x), hi(b.x), hi(c.x)));                \
+    out.y = pack(F(lo(a.y), lo(b.y), lo(c.y)), F(hi(a.y), hi(b.y), hi(c.y)));                \
+    out.z = pack(F(lo(a.z), lo(b.z), lo(c.z)), F(hi(a.z), hi(b.z), hi(c.z)));                \
+    out.w = pack(F(lo(a.w), lo(b.w), lo(c.w)), F(hi(a.w), hi(b.w), hi(c.w)))
+
+__device__ __forceinline__ float plus(float v, float b) { return v + b; }
+__device__ __forceinline__ float plus_gelu(float v, float b) { return gelu(v + b); }
+__device__ __forceinline__ float modulated(float v, float s, float t) { return v * (1.0f + s) + t; }
+__device__ __forceinline__ float gated(float r, float g, float v) { return r + g * v; }
+
+extern "C" __global__ void add_bias(const u32x4* __restrict__ x, const u32x4* __restrict__ bias,
+                                    u32x4* __restrict__ y, int rows, int chunks) {
+    FOR_ROWS {
+        const u32x4 b = bias[c];
+        const long i = (long)r * chunks + c;
+        const u32x4 v = x[i];
+        u32x4 out;
+        MAP2(out, v, b, plus);
+        y[i] = out;
     }
 }
 
-extern "C" __global__ void add_bias_gelu(const u32* x, const u32* bias, u32* y, long pairs, int col_pairs) {
-    FOR_PAIRS {
-        const u32 v = x[i], b = bias[i % col_pairs];
-        y[i] = pack(gelu(lo(v) + lo(b)), gelu(hi(v) + hi(b)));
+extern "C" __global__ void add_bias_gelu(const u32x4* __restrict__ x, const u32x4* __restrict__ bias,
+                                         u32x4* __restrict__ y, int rows, int chunks) {
+    FOR_ROWS {
+        const u32x4 b = bias[c];
+        const long i = (long)r * chunks + c;
+        const u32x4 v = x[i];
+        u32x4 out;
+        MAP2(out, v, b, plus_gelu);
+        y[i] = out;
     }
 }
 
-extern "C" __global__ void modulate(const u32* x, const u32* scale, const u32* shift, u32* y, long pairs,
-                                    int col_pairs, long rows_per_batch) {
-    FOR_PAIRS {
-        const long row = i / col_pairs;
-        const long at = (row / rows_per_batch) * col_pairs + i % col_pairs;
-        const u32 v = x[i], s = scale[at], t = shift[at];
-        y[i] = pack(lo(v) * (1.0f + lo(s)) + lo(t), hi(v) * (1.0f + hi(s)) + hi(t));
+extern "C" __global__ void modulate(const u32x4* __restrict__ x, const u32x4* __restrict__ scale,
+                                    const u32x4* __restrict__ shift, u32x4* __restrict__ y, int rows,
+                                    int chunks, int rows_per_batch) {
+    FOR_ROWS {
+        const int at = (r / rows_per_batch) * chunks + c;
+        const long i = (long)r * chunks + c;
+        const u32x4 v = x[i], s = scale[at], t = shift[at];
+        u32x4 out;
+        MAP3(out, v, s, t, modulated);
+        y[i] = out;
     }
 }
 
-extern "C" __global__ void gated_residual(const u32* residual, const u32* gate, const u32* x, u32* y,
-                                          long pairs, int col_pairs, long rows_per_batch) {
-    FOR_PAIRS {
-        const long row = i / col_pairs;
-        const long at = (row / rows_per_batch) * col_pairs + i % col_pairs;
-        const u32 r = residual[i], g = gate[at], v = x[i];
-        y[i] = pack(lo(r) + lo(g) * lo(v), hi(r) + hi(g) * hi(v));
+extern "C" __global__ void gated_residual(const u32x4* __restrict__ residual,
+                                          const u32x4* __restrict__ gate, const u32x4* __restrict__ x,
+                                          u32x4* __restrict__ y, int rows, int chunks,
+                                          int rows_per_batch) {
+    FOR_ROWS {
+        const int at = (r / rows_per_batch) * chunks + c;
+        const long i = (long)r * chunks + c;
+        const u32x4 res = residual[i], g = gate[at], v = x[i];
+        u32x4 out;
+        MAP3(out, res, g, v, gated);
+        y[i] = out;
     }
 }

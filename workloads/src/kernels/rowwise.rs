@@ -15,54 +15,61 @@ use candle_core::{
 
 /// `x + bias`, `bias` broadcast over the rows of `x` (…, cols).
 pub fn add_bias(x: &Tensor, bias: &Tensor, fused: bool) -> Result<Tensor> {
-    if use_kernel(x, fused) {
-        return x
-            .contiguous()?
-            .apply_op2_no_bwd(&bias.contiguous()?, &Bias { gelu: false });
+    if let Some([x, bias]) = kernel_operands([x, bias], fused)? {
+        return x.apply_op2_no_bwd(&bias, &Bias { gelu: false });
     }
     x.broadcast_add(bias)
 }
 
 /// GELU (tanh approximation) of `x + bias`.
 pub fn add_bias_gelu(x: &Tensor, bias: &Tensor, fused: bool) -> Result<Tensor> {
-    if use_kernel(x, fused) {
-        return x
-            .contiguous()?
-            .apply_op2_no_bwd(&bias.contiguous()?, &Bias { gelu: true });
+    if let Some([x, bias]) = kernel_operands([x, bias], fused)? {
+        return x.apply_op2_no_bwd(&bias, &Bias { gelu: true });
     }
     x.broadcast_add(bias)?.gelu()
 }
 
 /// `x × (1 + scale) + shift` for `x` (batch, rows, cols) and `scale`, `shift` (batch, 1, cols).
 pub fn modulate(x: &Tensor, scale: &Tensor, shift: &Tensor, fused: bool) -> Result<Tensor> {
-    if use_kernel(x, fused) {
-        return x.contiguous()?.apply_op3_no_bwd(
-            &scale.contiguous()?,
-            &shift.contiguous()?,
-            &PerBatch::Modulate,
-        );
+    if let Some([x, scale, shift]) = kernel_operands([x, scale, shift], fused)? {
+        return x.apply_op3_no_bwd(&scale, &shift, &PerBatch::Modulate);
     }
     x.broadcast_mul(&(scale + 1.0)?)?.broadcast_add(shift)
 }
 
 /// `residual + gate × x` for `residual`, `x` (batch, rows, cols) and `gate` (batch, 1, cols).
 pub fn gated_residual(residual: &Tensor, gate: &Tensor, x: &Tensor, fused: bool) -> Result<Tensor> {
-    if use_kernel(x, fused) {
-        return residual.contiguous()?.apply_op3_no_bwd(
-            &gate.contiguous()?,
-            &x.contiguous()?,
-            &PerBatch::GatedResidual,
-        );
+    if let Some([residual, gate, x]) = kernel_operands([residual, gate, x], fused)? {
+        return residual.apply_op3_no_bwd(&gate, &x, &PerBatch::GatedResidual);
     }
     residual + x.broadcast_mul(gate)?
 }
 
-/// Whether the kernels serve `x`: asked for, bf16 on a CUDA device, an even row width.
-fn use_kernel(x: &Tensor, fused: bool) -> bool {
-    fused
+/// The operands, contiguous, when the kernels serve them: asked for, bf16 on a CUDA device,
+/// rows a multiple of 8 wide, and every operand starting on a 16-byte boundary (the kernels
+/// move 8 values at a time). `None`: candle's operations compute it.
+fn kernel_operands<const N: usize>(
+    tensors: [&Tensor; N],
+    fused: bool,
+) -> Result<Option<[Tensor; N]>> {
+    let x = tensors[0];
+    if !(fused
         && x.device().is_cuda()
         && x.dtype() == DType::BF16
-        && x.dim(D::Minus1).is_ok_and(|cols| cols % 2 == 0)
+        && x.dim(D::Minus1).is_ok_and(|cols| cols.is_multiple_of(8)))
+    {
+        return Ok(None);
+    }
+    let operands = tensors.map(|t| t.contiguous());
+    let mut out = Vec::with_capacity(N);
+    for t in operands {
+        let t = t?;
+        if !t.layout().start_offset().is_multiple_of(8) {
+            return Ok(None);
+        }
+        out.push(t);
+    }
+    Ok(out.try_into().ok())
 }
 
 /// Whether every kernel agrees with candle's operations on `device` (bf16, random values,
@@ -211,16 +218,16 @@ mod cuda {
         crate::kernels::nvrtc::ptx(&PTX, "rowwise.cu", SOURCE)
     }
 
-    /// The bf16 elements of a contiguous layout, from an even offset.
+    /// The bf16 elements of a contiguous layout starting on a 16-byte boundary.
     fn view<'a>(storage: &'a CudaStorage, layout: &Layout) -> Result<CudaView<'a, half::bf16>> {
         let CudaStorageSlice::BF16(slice) = &storage.slice else {
             candle_core::bail!("row-wise kernels take bf16")
         };
         match layout.contiguous_offsets() {
-            Some((start, end)) if start % 2 == 0 && (end - start) % 2 == 0 => {
+            Some((start, end)) if start % 8 == 0 && (end - start) % 8 == 0 => {
                 Ok(slice.slice(start..end))
             }
-            _ => candle_core::bail!("row-wise kernels take contiguous tensors at even offsets"),
+            _ => candle_core::bail!("row-wise kernels take contiguous tensors at 16-byte offsets"),
         }
     }
 
@@ -238,28 +245,35 @@ mod cuda {
             .collect::<Result<Vec<_>>>()?;
         let elements = shape.shape().elem_count();
         let cols = shape.dims().last().copied().unwrap_or(1);
-        let pairs = (elements / 2) as i64;
-        let col_pairs = (cols / 2) as i32;
+        let rows = elements / cols.max(1);
+        let chunks = cols / 8;
         // SAFETY: the kernel writes every element of the output before anything reads it.
         let out = unsafe { device.alloc::<half::bf16>(elements)? };
         let func = device.get_or_load_custom_func(name, MODULE, ptx()?)?;
-        let blocks = (elements / 2).div_ceil(256).clamp(1, 132 * 16) as u32;
+        // A thread a chunk across, rows spread over enough blocks to fill the GPU (each
+        // thread then walks rows; gridDim.y is at most 65,535).
+        const THREADS: usize = 128;
+        let across = chunks.div_ceil(THREADS).max(1);
+        let down = (132 * 16usize)
+            .div_ceil(across)
+            .clamp(1, rows.clamp(1, 65_535));
         let config = LaunchConfig {
-            grid_dim: (blocks, 1, 1),
-            block_dim: (256, 1, 1),
+            grid_dim: (across as u32, down as u32, 1),
+            block_dim: (THREADS as u32, 1, 1),
             shared_mem_bytes: 0,
         };
-        let per_batch = rows_per_batch.unwrap_or(1) as i64;
+        let (rows_i, chunks_i) = (rows as i32, chunks as i32);
+        let per_batch = rows_per_batch.unwrap_or(1).max(1) as i32;
         let mut args = func.builder();
         for v in &views {
             args.arg(v);
         }
-        args.arg(&out).arg(&pairs).arg(&col_pairs);
+        args.arg(&out).arg(&rows_i).arg(&chunks_i);
         if rows_per_batch.is_some() {
             args.arg(&per_batch);
         }
         // SAFETY: the arguments match the kernel's signature in rowwise.cu (input pointers,
-        // output, pair count, pairs per row, and rows per batch for the per-batch kernels);
+        // output, rows, 16-byte chunks per row, and rows per batch for the per-batch kernels);
         // every index stays inside the tensors, whose sizes the callers' shapes fix.
         unsafe { args.launch(config) }.w()?;
         Ok(CudaStorage {
