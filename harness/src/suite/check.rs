@@ -99,7 +99,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         if let Some(device) = &target.server_device {
             let remote = target.url.as_ref().and_then(|u| {
                 let url = reqwest::Url::parse(&u.value).ok()?;
-                crate::power::http::remote_host(&url)
+                crate::net::remote_host(&url)
             });
             if !matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
                 at(
