@@ -43,7 +43,7 @@ fn resolve(
         DType::Bf16 => WeightDType::BF16,
     };
     Ok((
-        model::resolve(&target.model, dtype, target.seed, synth_cache)?,
+        bench_workloads::catalog::resolve(&target.model, dtype, target.seed, synth_cache)?,
         dtype,
     ))
 }

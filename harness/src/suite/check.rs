@@ -188,7 +188,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             }
             if let Some(preset) = target.model.strip_prefix("synth:") {
                 let flux = bench_workloads::diffusion::synth::flux_preset(preset).is_some();
-                if let (false, Err(e)) = (flux, bench_workloads::model::llm_preset(preset)) {
+                if let (false, Err(e)) = (flux, bench_workloads::catalog::llm_preset(preset)) {
                     at(target.model.span.clone(), e.to_string());
                 }
             } else if target.model.trim().is_empty() {
