@@ -9,10 +9,10 @@
 //! Layers point down: [`store`] is persistence only (it reads and writes what was measured,
 //! and imports no summary, roofline or report); [`summary`] computes from stored runs;
 //! [`roofline`] from summaries; [`compare`], [`gate`], [`export`] and [`report`] above them;
-//! [`cli`] at the top. [`stats`], [`charts`] and [`units`] (every number and unit written for
-//! people, one minus sign) are leaves any layer may use; [`present`] (the one table model and its
-//! terminal, Markdown, CSV and HTML renderers) is a leaf of the presentation layers
-//! ([`terminal`], [`report`], [`export`], [`cli`]).
+//! [`cli`] at the top. [`stats`], [`charts`], [`net`] (whether a URL names this machine) and
+//! [`units`] (every number and unit written for people, one minus sign) are leaves any layer may
+//! use; [`present`] (the one table model and its terminal, Markdown, CSV and HTML renderers) is
+//! a leaf of the presentation layers ([`terminal`], [`report`], [`export`], [`cli`]).
 //!
 //! [`calibration`] keeps the device's measured matmul and memory-read ceilings.
 //!
@@ -33,6 +33,7 @@ pub mod hardware;
 pub mod history;
 pub mod markup;
 pub mod metrics;
+pub mod net;
 pub mod plan;
 pub mod power;
 pub mod present;

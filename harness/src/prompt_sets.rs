@@ -9,11 +9,44 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bench_workloads::prompts::{Dataset, DatasetError, DatasetFormat, LengthStats};
+use bench_workloads::load::LoadPattern;
+use bench_workloads::prompts::{Dataset, DatasetError, DatasetFormat, LengthDist, LengthStats};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Plan, PromptSource};
+use crate::plan::{Case, Plan, PromptSource, TextWork};
 use crate::suite::Suite;
+
+/// Places per repetition of a pattern whose length is not known in advance.
+const DURATION_STRIDE: u64 = 1024;
+
+/// The length of draw `place` of `lengths` with `seed`: the prompt length the runner sends at
+/// that place of a case whose lengths are drawn, and what the manifest describes.
+pub fn drawn_length(lengths: &LengthDist, seed: u64, place: u64) -> u32 {
+    // Even draws for measured places, odd ones for warmups.
+    lengths.draw(seed, place.wrapping_mul(2))
+}
+
+/// The measured requests `case` makes: its repetitions, times the requests of its pattern.
+pub fn measured_positions(case: &Case) -> u64 {
+    let per = match case.text() {
+        Some(TextWork {
+            load: Some(pattern),
+            ..
+        }) => stride(pattern),
+        Some(text) => u64::from(text.params.turns.max(1)),
+        None => 1,
+    };
+    u64::from(case.repetitions).saturating_mul(per)
+}
+
+/// The places one repetition of `pattern` takes: the requests it sends, or 1024 for a pattern
+/// that runs for a duration.
+pub(crate) fn stride(pattern: &LoadPattern) -> u64 {
+    pattern
+        .planned_requests()
+        .map_or(DURATION_STRIDE, u64::from)
+        .max(1)
+}
 
 /// The prompt files of a run, by the path the suite gives.
 #[derive(Debug, Clone, Default)]
@@ -193,10 +226,9 @@ impl PromptSets {
                     });
                 }
                 PromptSource::Drawn { lengths, seed } => {
-                    let draws = crate::runner::measured_positions(case).min(MAX_DRAWS_DESCRIBED);
+                    let draws = measured_positions(case).min(MAX_DRAWS_DESCRIBED);
                     let stats = LengthStats::of(
-                        (0..draws)
-                            .map(|p| u64::from(crate::runner::drawn_length(lengths, *seed, p))),
+                        (0..draws).map(|p| u64::from(drawn_length(lengths, *seed, p))),
                     );
                     // The case that draws the most describes the workload.
                     if stats.map(|s| s.count) > record.drawn_tokens.map(|s| s.count) {

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use bench_workloads::catalog::resolve;
 use bench_workloads::engine::{LlmEngine, LlmRequest, PromptInput};
 use bench_workloads::llm::{CandleLlm, DeviceChoice, LoadOptions};
-use bench_workloads::model::{resolve, ResolvedModel};
+use bench_workloads::model::ResolvedModel;
 use bench_workloads::synth::{self, SynthOptions, WeightDType};
 use bench_workloads::Error;
 

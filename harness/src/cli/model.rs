@@ -69,7 +69,7 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let preset = bench_workloads::model::llm_preset(&preset)?;
+            let preset = bench_workloads::catalog::llm_preset(&preset)?;
             if out.join("config.json").exists() {
                 anyhow::bail!(
                     "{} already holds a model (config.json); choose an empty folder",

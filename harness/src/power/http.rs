@@ -96,18 +96,6 @@ pub(crate) fn endpoint_url(
     Ok(url)
 }
 
-/// The host a URL points at, unless it is this machine (loopback or `localhost`): what
-/// [`Sample::host`](crate::power::Sample::host) records.
-pub(crate) fn remote_host(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let local = bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (!local).then(|| host.to_string())
-}
-
 /// A client with short timeouts. Proxy settings from the environment are ignored: these
 /// endpoints are on the local network, and a proxy would only add latency to the timing.
 pub(crate) fn client(source_name: &'static str, timeout: Duration) -> Result<Client, PowerError> {

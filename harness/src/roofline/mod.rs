@@ -329,6 +329,6 @@ fn load_case(
 }
 
 #[cfg(test)]
-mod load_tests;
+pub(crate) mod load_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

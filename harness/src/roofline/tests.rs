@@ -113,30 +113,37 @@ fn a_cpu_case_against_its_calibration() {
     assert!(r.missing.is_empty());
 }
 
-#[test]
-fn a_doctored_case_at_150_percent_is_flagged() {
+/// The figures of a case whose calibration was doctored so its prefill runs at 150 % of the
+/// compute ceiling. The terminal's `roofline:` line is tested on it.
+pub(crate) fn doctored_to_150_percent() -> CaseRoofline {
     let dir = tempfile::tempdir().expect("tempdir");
     // 5,358,993,276,928 FLOPs in 10 s = 535.9 GFLOP/s; against 357.27 GFLOP/s that is 150 %.
     let peak = 5_358_993_276_928.0 / 10.0 / 1.5 / 1e9;
     let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, Some(calibration(peak, 100.0)));
-    let r = of_case(&s, Measured::default(), &sources);
+    of_case(&s, Measured::default(), &sources)
+}
+
+#[test]
+fn a_doctored_case_at_150_percent_is_flagged() {
+    let r = doctored_to_150_percent();
     let prefill = r.prefill_mfu.as_ref().expect("prefill MFU");
     assert!((prefill.value() - 1.5).abs() < 1e-9);
     assert!(prefill.above_ceiling());
-    let line = crate::terminal::roofline::line(&r).expect("a line");
-    assert!(line.contains("150 %"), "{line}");
-    assert!(line.contains(ABOVE_CEILING), "{line}");
+}
+
+/// The figures of a case without a calibration or table row: no ceiling. The terminal's
+/// `roofline:` line is tested on it.
+pub(crate) fn without_a_ceiling() -> CaseRoofline {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, None);
+    of_case(&s, Measured::default(), &sources)
 }
 
 #[test]
 fn without_a_ceiling_there_is_no_figure_and_the_reason() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (s, sources) = summary_and_sources(dir.path(), 10.0, 20.0, None);
-    let r = of_case(&s, Measured::default(), &sources);
+    let r = without_a_ceiling();
     assert!(r.prefill_mfu.is_none() && r.decode_mbu.is_none());
     assert_eq!(r.missing, [NO_CEILING]);
-    let line = crate::terminal::roofline::line(&r).expect("a line");
-    assert!(line.contains("bench calibrate"), "{line}");
 }
 
 #[test]

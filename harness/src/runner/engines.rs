@@ -20,7 +20,7 @@ fn resolve(
     setup: &EngineSetup,
     synth_cache: &Path,
 ) -> Result<model::ResolvedModel, bench_workloads::Error> {
-    model::resolve(&setup.model, setup.dtype, setup.seed, synth_cache)
+    bench_workloads::catalog::resolve(&setup.model, setup.dtype, setup.seed, synth_cache)
 }
 
 /// The exo options of a group of cases on `nodes` (default 1).

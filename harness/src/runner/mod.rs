@@ -23,7 +23,6 @@ use bench_workloads::cost::GgufWeights;
 
 pub use engines::check_devices;
 pub use power::PowerTap;
-pub use prompts::{drawn_length, measured_positions};
 
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};

@@ -16,13 +16,10 @@ use bench_workloads::load::LoadPattern;
 use bench_workloads::prompts::{Dataset, LengthDist};
 use bench_workloads::rng::SplitMix64;
 
-use crate::plan::{Case, PromptSource, TextWork};
-use crate::prompt_sets::PromptSets;
+use crate::plan::{Case, PromptSource};
+use crate::prompt_sets::{drawn_length, stride, PromptSets};
 use crate::store::PromptDraw;
 use crate::suite::PromptOrder;
-
-/// Places per repetition of a pattern whose length is not known in advance.
-const DURATION_STRIDE: u64 = 1024;
 
 /// A request's place among its case's requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,32 +49,6 @@ pub(super) enum CasePrompts {
         gen_tokens: u32,
         depth: usize,
     },
-}
-
-/// The length of draw `place` of `lengths` with `seed`.
-pub fn drawn_length(lengths: &LengthDist, seed: u64, place: u64) -> u32 {
-    // Even draws for measured places, odd ones for warmups.
-    lengths.draw(seed, place.wrapping_mul(2))
-}
-
-/// The measured requests `case` makes: its repetitions, times the requests of its pattern.
-pub fn measured_positions(case: &Case) -> u64 {
-    let per = match case.text() {
-        Some(TextWork {
-            load: Some(pattern),
-            ..
-        }) => stride(pattern),
-        Some(text) => u64::from(text.params.turns.max(1)),
-        None => 1,
-    };
-    u64::from(case.repetitions).saturating_mul(per)
-}
-
-fn stride(pattern: &LoadPattern) -> u64 {
-    pattern
-        .planned_requests()
-        .map_or(DURATION_STRIDE, u64::from)
-        .max(1)
 }
 
 impl CasePrompts {

@@ -99,7 +99,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         if let Some(device) = &target.server_device {
             let remote = target.url.as_ref().and_then(|u| {
                 let url = reqwest::Url::parse(&u.value).ok()?;
-                crate::power::http::remote_host(&url)
+                crate::net::remote_host(&url)
             });
             if !matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
                 at(
@@ -188,7 +188,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
             }
             if let Some(preset) = target.model.strip_prefix("synth:") {
                 let flux = bench_workloads::diffusion::synth::flux_preset(preset).is_some();
-                if let (false, Err(e)) = (flux, bench_workloads::model::llm_preset(preset)) {
+                if let (false, Err(e)) = (flux, bench_workloads::catalog::llm_preset(preset)) {
                     at(target.model.span.clone(), e.to_string());
                 }
             } else if target.model.trim().is_empty() {

@@ -123,3 +123,33 @@ mod comparison_tests {
         assert!(comparison(&changes(&[case(1.0, "t")], &[CaseRoofline::default()])).is_none());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roofline::{load_tests, tests};
+
+    #[test]
+    fn a_figure_above_its_ceiling_is_flagged_in_the_line() {
+        let text = line(&tests::doctored_to_150_percent()).expect("a line");
+        assert!(text.contains("150 %"), "{text}");
+        assert!(text.contains(ABOVE_CEILING), "{text}");
+        let text = line(&load_tests::four_in_flight_above_the_ceiling()).expect("a line");
+        assert!(
+            text.contains("150 %") && text.contains(ABOVE_CEILING),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_a_ceiling_the_line_says_how_to_measure_one() {
+        let text = line(&tests::without_a_ceiling()).expect("a line");
+        assert!(text.contains("bench calibrate"), "{text}");
+    }
+
+    #[test]
+    fn a_batch_shows_its_aggregate_decode_mbu() {
+        let text = line(&load_tests::four_in_flight()).expect("a line");
+        assert!(text.contains("aggregate decode MBU 9.92 %"), "{text}");
+    }
+}

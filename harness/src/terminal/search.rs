@@ -73,3 +73,20 @@ pub fn footer(summaries: &[CaseSummary]) -> Option<String> {
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_footer_names_the_knee_the_failing_attainment_and_an_unfinished_search() {
+        let s = crate::summary::search::tests::two_probe_summary();
+        let text = footer(&[s]).unwrap();
+        assert!(
+            text.contains("search: t/w/p8-g2-c1: knee 10.0 req/s"),
+            "{text}"
+        );
+        assert!(text.contains("25.0 % (fails)"), "{text}");
+        assert!(text.contains("unfinished"), "{text}");
+    }
+}

@@ -94,3 +94,37 @@ pub fn gguf_weights(gguf: &Gguf) -> Result<GgufWeights, GgufError> {
     out.decode_bytes = u64::try_from(decode).unwrap_or(u64::MAX);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Weights counted on GGUF headers written by candle's GGUF writer (built in `gguf`'s
+    //! tests), against the block sizes by hand.
+
+    use super::*;
+    use crate::gguf::tests::{experts, six_types};
+
+    #[test]
+    fn each_tensor_counts_at_its_own_type() {
+        let (_, g) = six_types();
+        let w = gguf_weights(&g).expect("weights");
+        // Q8_0 16,384 / 32 × 34 = 17,408; Q4_K 65,536 / 256 × 144 = 36,864; F16 131,072;
+        // Q6_K 65,536 / 256 × 210 = 53,760; F32 1,024; Q4_0 16,384 / 32 × 18 = 9,216.
+        assert_eq!(w.bytes, 249_344);
+        assert_eq!(w.by_type["Q4_K"].bytes, 36_864);
+        assert_eq!(w.by_type["Q6_K"].bytes, 53_760);
+        assert_eq!(w.by_type["Q8_0"].weights, 16_384);
+        // The LM head is `output.weight`, so a token reads one row of the embedding table:
+        // 17,408 / 64 = 272 bytes instead of the whole table.
+        assert_eq!(w.decode_bytes, 249_344 - 17_408 + 272);
+    }
+
+    #[test]
+    fn experts_are_read_for_the_tokens_share_and_a_tied_table_whole() {
+        let w = gguf_weights(&experts(true)).expect("weights");
+        // Tied: the whole table 8,192 B; one expert of four 16,384 / 4; the shared expert 4,096.
+        assert_eq!(w.decode_bytes, 8_192 + 4_096 + 4_096);
+        // Without the counts the experts cannot be costed, and the error says so.
+        let err = gguf_weights(&experts(false)).expect_err("no counts");
+        assert!(err.to_string().contains("expert_count"), "{err}");
+    }
+}

@@ -11,7 +11,7 @@ mod files;
 pub mod ggml_type;
 mod header;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use files::{read_model, resolve};
 pub use ggml_type::GgmlType;

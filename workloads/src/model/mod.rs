@@ -1,10 +1,10 @@
-//! Model folders: finding them (`synth:` presets, local paths, the Hugging Face cache),
-//! reading their `config.json`, and fingerprinting them for the run manifest.
+//! Model folders: how one was found, reading its `config.json`, and fingerprinting it for the
+//! run manifest. Finding one (`synth:` presets, local paths, the Hugging Face cache) is
+//! [`crate::catalog`]'s, above the engines whose presets it knows.
 
 mod arch;
 mod digest;
-mod presets;
-mod resolve;
+mod source;
 
 use std::path::PathBuf;
 
@@ -12,8 +12,7 @@ use serde::Serialize;
 
 pub use arch::{ArchConfig, Architecture};
 pub use digest::{digest, folder_digest, safetensors_files};
-pub use presets::{all_preset_names, llm_preset};
-pub use resolve::{hf_hub_cache, resolve, ModelSource, ResolvedModel};
+pub use source::{hf_hub_cache, ModelSource, ResolvedModel};
 
 /// What was loaded, for the run manifest.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@
 //! `vocab_size` decodes.
 //!
 //! ```no_run
-//! use bench_workloads::model::llm_preset;
+//! use bench_workloads::catalog::llm_preset;
 //! use bench_workloads::synth::{cached, default_cache_root, SynthOptions};
 //! let dir = cached(llm_preset("qwen3-0.6b")?, &SynthOptions::default(), &default_cache_root())?;
 //! # Ok::<(), bench_workloads::synth::SynthError>(())
@@ -110,7 +110,7 @@ pub fn preset_config_json(name: &str) -> Result<String, SynthError> {
     Ok(config::config_json(preset, WeightDType::BF16).to_string())
 }
 
-/// No LLM preset of that name (the error [`crate::model::llm_preset`] also gives, with every
+/// No LLM preset of that name (the error [`crate::catalog::llm_preset`] also gives, with every
 /// preset's name).
 fn unknown(name: &str) -> SynthError {
     SynthError::UnknownPreset {
@@ -119,7 +119,7 @@ fn unknown(name: &str) -> SynthError {
     }
 }
 
-/// Look an LLM preset up by name (case-insensitive); [`crate::model::llm_preset`] says, for an
+/// Look an LLM preset up by name (case-insensitive); [`crate::catalog::llm_preset`] says, for an
 /// unknown one, every name there is.
 pub fn preset(name: &str) -> Option<&'static Preset> {
     presets()

@@ -110,7 +110,7 @@ impl MacmonServeSource {
             rails.join(", ")
         );
         Ok(Self {
-            host: http::remote_host(&url),
+            host: crate::net::remote_host(&url),
             url,
             client,
             ticker: Ticker::new(interval),

@@ -444,7 +444,8 @@ fn serve_source_open_errors() {
 
 #[test]
 fn remote_hosts_are_recorded_and_this_machine_is_not() {
-    use crate::power::http::{endpoint_url, remote_host};
+    use crate::net::remote_host;
+    use crate::power::http::endpoint_url;
     let host = |u: &str| remote_host(&endpoint_url("macmon", u, "/json").unwrap());
     assert_eq!(
         host("mac-studio.local:9090"),

@@ -594,7 +594,7 @@ impl PrometheusSource {
         }
         let description = describe(&url, &specs, &points);
         Ok(Self {
-            host: http::remote_host(&url),
+            host: crate::net::remote_host(&url),
             url,
             client,
             specs,

@@ -1,45 +1,11 @@
 //! Turn a model reference into a folder: `synth:<preset>`, a local path, or a hub id in the
 //! local Hugging Face cache.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
-
+use crate::model::{hf_hub_cache, ModelSource, ResolvedModel};
 use crate::synth::{self, SynthOptions, WeightDType};
 use crate::Error;
-
-/// How a model folder was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ModelSource {
-    /// Synthesized by bench: real architecture, seeded random weights.
-    Synth {
-        /// Preset name.
-        preset: String,
-        /// Weight dtype in the file.
-        dtype: WeightDType,
-        /// Weight seed.
-        seed: u64,
-    },
-    /// A folder given by path.
-    Local,
-    /// A snapshot in the local Hugging Face hub cache.
-    HubCache {
-        /// `Org/Name`.
-        repo: String,
-        /// The snapshot's commit.
-        revision: String,
-    },
-}
-
-/// A model reference resolved to a folder.
-#[derive(Debug, Clone)]
-pub struct ResolvedModel {
-    /// The folder holding config.json, the safetensors files and tokenizer.json.
-    pub dir: PathBuf,
-    /// How it was found.
-    pub source: ModelSource,
-}
 
 /// Resolve `spec`. `synth:` folders are made once under `synth_cache` (weights in `dtype`,
 /// seeded by `seed`) and reused; anything else must already exist.
@@ -117,19 +83,6 @@ pub fn resolve(
             revision,
         },
     })
-}
-
-/// The Hugging Face hub cache: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-/// `~/.cache/huggingface/hub`.
-pub fn hf_hub_cache() -> PathBuf {
-    if let Some(dir) = std::env::var_os("HF_HUB_CACHE") {
-        return PathBuf::from(dir);
-    }
-    if let Some(home) = std::env::var_os("HF_HOME") {
-        return PathBuf::from(home).join("hub");
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache").join("huggingface").join("hub")
 }
 
 fn latest_snapshot(snapshots: &Path) -> Option<String> {
