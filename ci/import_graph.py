@@ -43,17 +43,15 @@ def resolve(modules, base, names):
 
 def edges_of(root, file, modules, text):
     me = module_of(root, file)
-    is_mod = os.path.basename(file) in ("mod.rs", "lib.rs", "main.rs")
-    parent = me if is_mod else me[:-1]
     found = set()
 
     def add(kind, names):
         if kind == "crate":
             base = []
         elif kind == "self":
-            base = me if is_mod else me
+            base = me
         else:  # super: the parent of this module
-            base = (me[:-1]) if is_mod else parent[:-1]
+            base = me[:-1]
             # `super::super::x`
             while names and names[0] == "super":
                 base = base[:-1]
