@@ -289,7 +289,7 @@ pub struct EngineInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matmul_flops: Option<f64>,
     /// The in-process engine's computation paths that change its speed, as (operation, path)
-    /// pairs, e.g. ("prefill attention", "flash-attention kernel flash_attention_ldmatrix"):
+    /// pairs, e.g. ("prefill attention", "flash-attention kernel flash_attention_pipelined"):
     /// a path silently lost shows in the manifest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kernels: Vec<(String, String)>,

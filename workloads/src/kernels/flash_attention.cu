@@ -2,8 +2,8 @@
 // for bf16 Q, K, V with a head dimension of 128, f32 accumulation, on tensor cores (mma.sync
 // m16n8k16, sm_80 and later).
 //
-// A block of 4 warps takes 64 query rows of one head; each warp owns 16 of them. Keys and values
-// stream through shared memory 64 rows at a time. Per tile a warp computes its 16 × 64 scores
+// A block of 4 (or 8) warps takes 64 (or 128) query rows of one head; each warp owns 16 of
+// them. Keys and values stream through shared memory 64 rows at a time. Per tile a warp computes its 16 × 64 scores
 // in registers, folds them into a running max and sum per row (online softmax), and adds the
 // tile's probabilities times its values to a 16 × 128 accumulator, rescaled when the max grows.
 // Nothing of size queries × keys is ever written.
@@ -13,39 +13,16 @@
 // batch, head and row strides (in elements; the head dimension is contiguous), so a KV cache
 // preallocated for more positions is read in place.
 //
-// Compiled at run time with NVRTC, so it includes no CUDA header: bf16 is handled as its 16 bits.
-// Two kernels differ only in how values reach the tensor cores (ldmatrix.trans, or 16-bit loads
-// paired by hand); the engine checks both against plain attention at load and uses the first
-// that agrees.
+// Compiled at run time with NVRTC after bf16.cuh (bf16 as its 16 bits), with no CUDA header.
+// Two kernels differ only in rows per block; the engine checks them against plain attention at
+// load and uses the first that agrees.
 
 #define HEAD_DIM 128
-#define BLOCK_M 64
 #define BLOCK_N 64
-#define THREADS 128
 // Shared-memory rows are padded by 8 elements (16 bytes) so that the 8 rows a fragment load
 // touches fall in different banks.
 #define ROW (HEAD_DIM + 8)
 #define NEG_INF (__int_as_float(0xff800000))
-
-typedef unsigned short bf16_bits;
-typedef unsigned int u32;
-struct alignas(16) u32x4 {
-    u32 x, y, z, w;
-};
-
-__device__ __forceinline__ bf16_bits to_bf16(float f) {
-    u32 u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return (bf16_bits)((u >> 16) | 0x40u);  // NaN stays NaN
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-    return (bf16_bits)(u >> 16);
-}
-
-// Two floats as a bf16 pair: `lo` in the low half (the lower column index).
-__device__ __forceinline__ u32 pack(float lo, float hi) {
-    return (u32)to_bf16(lo) | ((u32)to_bf16(hi) << 16);
-}
 
 // c (16×8, f32) += a (16×16, bf16, row-major) · b (16×8, bf16, column-major).
 __device__ __forceinline__ void mma(float* c, const u32* a, const u32* b) {
@@ -119,197 +96,12 @@ __device__ __forceinline__ void load_tile_async(bf16_bits* tile, const bf16_bits
     copy_async_commit();
 }
 
-template <bool LDMATRIX>
-__device__ __forceinline__ void attention(
-    const bf16_bits* __restrict__ q, const bf16_bits* __restrict__ k,
-    const bf16_bits* __restrict__ v, bf16_bits* __restrict__ o, int heads, int kv_heads,
-    int q_len, int kv_len, long q_batch, long q_head, long q_row, long k_batch, long k_head,
-    long k_row, long v_batch, long v_head, long v_row, long o_batch, long o_head, long o_row,
-    float scale_log2, int causal, int offset) {
-    __shared__ alignas(16) bf16_bits ks[BLOCK_N * ROW];
-    __shared__ alignas(16) bf16_bits vs[BLOCK_N * ROW];
-
-    const int tid = threadIdx.x;
-    const int warp = tid >> 5;
-    const int lane = tid & 31;
-    const int g = lane >> 2;
-    const int t = lane & 3;
-    // Under a causal mask the last query blocks have the most keys: start them first.
-    const int block_m = gridDim.x - 1 - blockIdx.x;
-    const int h = blockIdx.y;
-    const int b = blockIdx.z;
-    const int kvh = h / (heads / kv_heads);
-    const bf16_bits* qb = q + b * q_batch + h * q_head;
-    const bf16_bits* kb = k + b * k_batch + kvh * k_head;
-    const bf16_bits* vb = v + b * v_batch + kvh * v_head;
-    bf16_bits* ob = o + b * o_batch + h * o_head;
-
-    const int r_lo = block_m * BLOCK_M + warp * 16 + g;
-    const int r_hi = r_lo + 8;
-    const bool lo_in = r_lo < q_len;
-    const bool hi_in = r_hi < q_len;
-
-    // The warp's 16 query rows as 8 A fragments (16 columns of the head dimension each).
-    u32 qa[HEAD_DIM / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-        const int c = kk * 16 + 2 * t;
-        qa[kk][0] = load_pair(qb + r_lo * q_row + c, lo_in);
-        qa[kk][1] = load_pair(qb + r_hi * q_row + c, hi_in);
-        qa[kk][2] = load_pair(qb + r_lo * q_row + c + 8, lo_in);
-        qa[kk][3] = load_pair(qb + r_hi * q_row + c + 8, hi_in);
-    }
-
-    float acc[HEAD_DIM / 8][4];
-#pragma unroll
-    for (int j = 0; j < HEAD_DIM / 8; ++j) {
-        acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-    }
-    // Running max (in log2 units, scale applied) and this thread's share of the running sum.
-    float m_lo = NEG_INF, m_hi = NEG_INF, l_lo = 0.0f, l_hi = 0.0f;
-
-    int kv_end = kv_len;
-    if (causal) {
-        const int last_row = min(q_len, (block_m + 1) * BLOCK_M);
-        kv_end = min(kv_len, offset + last_row);
-    }
-    for (int n0 = 0; n0 < kv_end; n0 += BLOCK_N) {
-        __syncthreads();  // the last tile is consumed by every warp
-        for (int i = tid; i < BLOCK_N * (HEAD_DIM / 8); i += THREADS) {
-            const int r = i / (HEAD_DIM / 8);
-            const int c = (i % (HEAD_DIM / 8)) * 8;
-            u32x4 kx = {0u, 0u, 0u, 0u};
-            u32x4 vx = {0u, 0u, 0u, 0u};
-            if (n0 + r < kv_len) {
-                kx = *(const u32x4*)(kb + (long)(n0 + r) * k_row + c);
-                vx = *(const u32x4*)(vb + (long)(n0 + r) * v_row + c);
-            }
-            *(u32x4*)(ks + r * ROW + c) = kx;
-            *(u32x4*)(vs + r * ROW + c) = vx;
-        }
-        __syncthreads();
-
-        // Scores: 16 rows × 64 keys, as 8 C fragments of 8 keys.
-        float s[BLOCK_N / 8][4];
-#pragma unroll
-        for (int j = 0; j < BLOCK_N / 8; ++j) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
-#pragma unroll
-            for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-                const bf16_bits* kp = ks + (j * 8 + g) * ROW + kk * 16 + 2 * t;
-                u32 bf[2] = {*(const u32*)kp, *(const u32*)(kp + 8)};
-                mma(s[j], qa[kk], bf);
-            }
-        }
-
-        // Scale, mask, and the row maxima (each row's 64 scores are spread over 4 lanes).
-        float mx_lo = NEG_INF, mx_hi = NEG_INF;
-#pragma unroll
-        for (int j = 0; j < BLOCK_N / 8; ++j) {
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int key = n0 + j * 8 + 2 * t + (e & 1);
-                const int row = e < 2 ? r_lo : r_hi;
-                float x = s[j][e] * scale_log2;
-                if (key >= kv_len || (causal && key > offset + row)) {
-                    x = NEG_INF;
-                }
-                s[j][e] = x;
-            }
-            mx_lo = fmaxf(mx_lo, fmaxf(s[j][0], s[j][1]));
-            mx_hi = fmaxf(mx_hi, fmaxf(s[j][2], s[j][3]));
-        }
-#pragma unroll
-        for (int mask = 1; mask <= 2; mask <<= 1) {
-            mx_lo = fmaxf(mx_lo, __shfl_xor_sync(0xffffffffu, mx_lo, mask));
-            mx_hi = fmaxf(mx_hi, __shfl_xor_sync(0xffffffffu, mx_hi, mask));
-        }
-        const float new_lo = fmaxf(m_lo, mx_lo);
-        const float new_hi = fmaxf(m_hi, mx_hi);
-        // A row that has seen only masked keys keeps a max of -inf: subtract 0 there.
-        const float base_lo = new_lo == NEG_INF ? 0.0f : new_lo;
-        const float base_hi = new_hi == NEG_INF ? 0.0f : new_hi;
-        const float alpha_lo = exp2f(m_lo - base_lo);
-        const float alpha_hi = exp2f(m_hi - base_hi);
-        m_lo = new_lo;
-        m_hi = new_hi;
-        float sum_lo = 0.0f, sum_hi = 0.0f;
-#pragma unroll
-        for (int j = 0; j < BLOCK_N / 8; ++j) {
-            s[j][0] = exp2f(s[j][0] - base_lo);
-            s[j][1] = exp2f(s[j][1] - base_lo);
-            s[j][2] = exp2f(s[j][2] - base_hi);
-            s[j][3] = exp2f(s[j][3] - base_hi);
-            sum_lo += s[j][0] + s[j][1];
-            sum_hi += s[j][2] + s[j][3];
-        }
-        l_lo = l_lo * alpha_lo + sum_lo;
-        l_hi = l_hi * alpha_hi + sum_hi;
-#pragma unroll
-        for (int j = 0; j < HEAD_DIM / 8; ++j) {
-            acc[j][0] *= alpha_lo;
-            acc[j][1] *= alpha_lo;
-            acc[j][2] *= alpha_hi;
-            acc[j][3] *= alpha_hi;
-        }
-
-        // acc += P V. Two neighbouring score fragments (16 keys) are one A fragment.
-#pragma unroll
-        for (int kk = 0; kk < BLOCK_N / 16; ++kk) {
-            u32 pa[4] = {pack(s[2 * kk][0], s[2 * kk][1]), pack(s[2 * kk][2], s[2 * kk][3]),
-                         pack(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                         pack(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-            if (LDMATRIX) {
-#pragma unroll
-                for (int dj = 0; dj < HEAD_DIM / 8; dj += 2) {
-                    // Matrices: keys 0-7 and 8-15 of this step, for columns dj and dj + 1.
-                    const int m = lane >> 3;
-                    const int key = kk * 16 + (m & 1) * 8 + (lane & 7);
-                    const int col = (dj + (m >> 1)) * 8;
-                    u32 r[4];
-                    ldmatrix_x4_trans(r, vs + key * ROW + col);
-                    u32 b0[2] = {r[0], r[1]};
-                    u32 b1[2] = {r[2], r[3]};
-                    mma(acc[dj], pa, b0);
-                    mma(acc[dj + 1], pa, b1);
-                }
-            } else {
-#pragma unroll
-                for (int dj = 0; dj < HEAD_DIM / 8; ++dj) {
-                    const bf16_bits* vp = vs + (kk * 16 + 2 * t) * ROW + dj * 8 + g;
-                    u32 bf[2] = {(u32)vp[0] | ((u32)vp[ROW] << 16),
-                                 (u32)vp[8 * ROW] | ((u32)vp[9 * ROW] << 16)};
-                    mma(acc[dj], pa, bf);
-                }
-            }
-        }
-    }
-
-#pragma unroll
-    for (int mask = 1; mask <= 2; mask <<= 1) {
-        l_lo += __shfl_xor_sync(0xffffffffu, l_lo, mask);
-        l_hi += __shfl_xor_sync(0xffffffffu, l_hi, mask);
-    }
-    const float inv_lo = l_lo > 0.0f ? 1.0f / l_lo : 0.0f;
-    const float inv_hi = l_hi > 0.0f ? 1.0f / l_hi : 0.0f;
-#pragma unroll
-    for (int j = 0; j < HEAD_DIM / 8; ++j) {
-        const int c = j * 8 + 2 * t;
-        if (lo_in) {
-            *(u32*)(ob + r_lo * o_row + c) = pack(acc[j][0] * inv_lo, acc[j][1] * inv_lo);
-        }
-        if (hi_in) {
-            *(u32*)(ob + r_hi * o_row + c) = pack(acc[j][2] * inv_hi, acc[j][3] * inv_hi);
-        }
-    }
-}
-
-// The same computation, with the global-memory latency hidden and fewer instructions per tile:
-// keys and values arrive by cp.async while the tensor cores work (the values of a tile during
-// its scores, the next tile's keys during its P·V), keys reach the tensor cores by ldmatrix,
-// the mask is applied only on tiles that need it, and the softmax works on raw scores with the
-// scale folded into one multiply-add before exp2. WARPS warps take 16 query rows each.
-// `scale_log2` must be positive (it is 1/√d · log2 e).
+// The global-memory latency is hidden: keys and values arrive by cp.async while the tensor
+// cores work (the values of a tile during its scores, the next tile's keys during its P·V).
+// Keys reach the tensor cores by ldmatrix, values by ldmatrix.trans; the mask is applied only on
+// tiles that need it, and the softmax works on raw scores with the scale folded into one
+// multiply-add before exp2. WARPS warps take 16 query rows each. `scale_log2` must be positive
+// (it is 1/√d · log2 e).
 template <int WARPS>
 __device__ __forceinline__ void attention_pipelined(
     const bf16_bits* __restrict__ q, const bf16_bits* __restrict__ k,
@@ -499,14 +291,6 @@ __device__ __forceinline__ void attention_pipelined(
 #define PASS                                                                                     \
     q, k, v, o, heads, kv_heads, q_len, kv_len, q_batch, q_head, q_row, k_batch, k_head, k_row, \
         v_batch, v_head, v_row, o_batch, o_head, o_row, scale_log2, causal, offset
-
-extern "C" __global__ void __launch_bounds__(THREADS) flash_attention_ldmatrix(ARGS) {
-    attention<true>(PASS);
-}
-
-extern "C" __global__ void __launch_bounds__(THREADS) flash_attention_paired(ARGS) {
-    attention<false>(PASS);
-}
 
 // 4 warps, 64 query rows a block; at most 168 registers a thread so that 3 blocks share an SM.
 extern "C" __global__ void __launch_bounds__(128, 3) flash_attention_pipelined(ARGS) {

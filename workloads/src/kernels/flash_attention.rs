@@ -17,46 +17,35 @@ use super::max_difference;
 /// The head dimension the GPU kernels are built for (Qwen3's and FLUX's).
 pub const HEAD_DIM: usize = 128;
 
-/// Which GPU kernel computes the attention. They compute the same thing and differ in how
-/// tiles reach the tensor cores; [`Kernel::ALL`] lists them in the order the load-time
-/// [`check`] tries them, fastest first (by `workloads/benches/attention.rs` on an H100).
+/// Which GPU kernel computes the attention. They compute the same thing with different rows
+/// per block; [`Kernel::ALL`] lists them in the order the load-time [`check`] tries them,
+/// fastest first (by `workloads/benches/kernels.rs` on an H100: 1.41 against 1.47 ms for
+/// FLUX.1-dev's attention).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// Keys and values copied asynchronously while the tensor cores work, 64 query rows a
-    /// block.
+    /// 64 query rows a block (4 warps), 3 blocks an SM.
     Pipelined,
-    /// As [`Kernel::Pipelined`], 128 query rows a block (8 warps).
+    /// 128 query rows a block (8 warps): each key and value tile serves twice the rows.
     PipelinedWide,
-    /// Synchronous tile loads; values through `ldmatrix.trans`.
-    Ldmatrix,
-    /// Synchronous tile loads; values as 16-bit loads paired by hand (no `ldmatrix`).
-    Paired,
 }
 
 impl Kernel {
     /// Every kernel, in the order [`check`] tries them.
-    pub const ALL: [Kernel; 4] = [
-        Kernel::Pipelined,
-        Kernel::PipelinedWide,
-        Kernel::Ldmatrix,
-        Kernel::Paired,
-    ];
+    pub const ALL: [Kernel; 2] = [Kernel::Pipelined, Kernel::PipelinedWide];
 
     /// The kernel's name in `flash_attention.cu`.
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Pipelined => "flash_attention_pipelined",
             Kernel::PipelinedWide => "flash_attention_pipelined_wide",
-            Kernel::Ldmatrix => "flash_attention_ldmatrix",
-            Kernel::Paired => "flash_attention_paired",
         }
     }
 
     /// Query rows one thread block takes (16 a warp).
     pub fn rows_per_block(self) -> usize {
         match self {
+            Kernel::Pipelined => 64,
             Kernel::PipelinedWide => 128,
-            Kernel::Pipelined | Kernel::Ldmatrix | Kernel::Paired => 64,
         }
     }
 }
@@ -368,11 +357,8 @@ mod cuda {
         crate::kernels::nvrtc::ptx(&PTX, "flash_attention.cu", SOURCE)
     }
 
-    fn bf16<'a>(storage: &'a CudaStorage) -> Result<&'a CudaSlice<half::bf16>> {
-        match &storage.slice {
-            CudaStorageSlice::BF16(x) => Ok(x),
-            _ => candle_core::bail!("flash-attention: the GPU kernels take bf16"),
-        }
+    fn bf16(storage: &CudaStorage) -> Result<&CudaSlice<half::bf16>> {
+        crate::kernels::nvrtc::bf16_slice(storage, "flash-attention: the GPU kernels")
     }
 
     pub fn forward(
@@ -471,7 +457,7 @@ mod tests {
             let op = FlashAttention {
                 scale: 0.35,
                 causal,
-                kernel: Kernel::Paired,
+                kernel: Kernel::Pipelined,
             };
             let ours = op.apply(&q, &k, &v).unwrap();
             assert_eq!(ours.dims(), &[2, 5, 4, 8]);
@@ -490,7 +476,7 @@ mod tests {
         let op = FlashAttention {
             scale: 0.5,
             causal: Some(1),
-            kernel: Kernel::Ldmatrix,
+            kernel: Kernel::PipelinedWide,
         };
         let strided = op.apply(&q, &k, &v).unwrap();
         let copied = op
@@ -511,7 +497,7 @@ mod tests {
         let op = FlashAttention {
             scale: 1.0,
             causal: Some(0),
-            kernel: Kernel::Paired,
+            kernel: Kernel::Pipelined,
         };
         let out = op.apply(&q, &k, &v).unwrap();
         let first = out.narrow(1, 0, 1).unwrap().flatten_all().unwrap();
@@ -524,7 +510,7 @@ mod tests {
         let op = FlashAttention {
             scale: 1.0,
             causal: None,
-            kernel: Kernel::Paired,
+            kernel: Kernel::Pipelined,
         };
         let err = op
             .apply(

@@ -6,29 +6,14 @@
 //
 // One warp a head row: each lane holds 4 of the 128 values (two rotary pairs), read and written
 // as 8 bytes. Rotary cosines and sines have one row per (token, head), 64 columns (pairs
-// (2i, 2i+1) rotate by angle i, candle's `rope_i`). Compiled at run time with NVRTC, so it
-// includes no CUDA header.
+// (2i, 2i+1) rotate by angle i, candle's `rope_i`). Compiled at run time with NVRTC after
+// bf16.cuh, with no CUDA header.
 
 #define HEAD_DIM 128
 
-typedef unsigned int u32;
 struct alignas(8) u32x2 {
     u32 x, y;
 };
-
-__device__ __forceinline__ float lo(u32 v) { return __uint_as_float(v << 16); }
-__device__ __forceinline__ float hi(u32 v) { return __uint_as_float(v & 0xffff0000u); }
-
-__device__ __forceinline__ u32 round_bf16(float f) {
-    u32 u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return (u >> 16) | 0x40u;  // NaN stays NaN
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-    return u >> 16;
-}
-
-__device__ __forceinline__ u32 pack(float a, float b) { return round_bf16(a) | (round_bf16(b) << 16); }
 
 // Where head row `row` (over batch × tokens × heads, heads fastest) starts in the view, and its
 // (token, head) index for the rotary tables.

@@ -174,10 +174,7 @@ mod cuda {
     fn bf16(
         storage: &CudaStorage,
     ) -> Result<&candle_core::cuda_backend::cudarc::driver::CudaSlice<half::bf16>> {
-        match &storage.slice {
-            CudaStorageSlice::BF16(slice) => Ok(slice),
-            _ => candle_core::bail!("attention-heads kernels take bf16"),
-        }
+        crate::kernels::nvrtc::bf16_slice(storage, "attention-heads kernels")
     }
 
     /// A contiguous bf16 operand held by the operation (norm scale, cosines, sines) as a view,

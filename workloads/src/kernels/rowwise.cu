@@ -2,27 +2,11 @@
 // broadcast kernels take several (and compute every element's index through the shape and
 // strides): a linear layer's bias, its bias and GELU, FLUX's modulation `x × (1 + scale) +
 // shift` and its gated residual `res + gate × y`. Values travel as bf16 pairs (32 bits);
-// arithmetic is f32. Compiled at run time with NVRTC, so it includes no CUDA header.
+// arithmetic is f32. Compiled at run time with NVRTC after bf16.cuh, with no CUDA header.
 //
 // Shapes: x is `rows × cols` (contiguous, cols a multiple of 8, every operand starting on a
 // 16-byte boundary); a bias is `cols`; a scale, shift or gate is `batches × cols`, row r
 // belonging to batch r / rows_per_batch.
-
-typedef unsigned int u32;
-
-__device__ __forceinline__ float lo(u32 v) { return __uint_as_float(v << 16); }
-__device__ __forceinline__ float hi(u32 v) { return __uint_as_float(v & 0xffff0000u); }
-
-__device__ __forceinline__ u32 round_bf16(float f) {
-    u32 u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return (u >> 16) | 0x40u;  // NaN stays NaN
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-    return u >> 16;
-}
-
-__device__ __forceinline__ u32 pack(float a, float b) { return round_bf16(a) | (round_bf16(b) << 16); }
 
 // GELU, tanh approximation (candle's `gelu`, PyTorch's approximate="tanh").
 __device__ __forceinline__ float gelu(float x) {
@@ -33,9 +17,6 @@ __device__ __forceinline__ float gelu(float x) {
 // Each thread owns one 16-byte chunk (8 columns) of a row and walks rows blockIdx.y,
 // blockIdx.y + gridDim.y, …: its bias (or its batch's scale and shift) stays in registers, and
 // no index needs a 64-bit division. Rows are `chunks` chunks wide (cols / 8).
-struct alignas(16) u32x4 {
-    u32 x, y, z, w;
-};
 
 #define FOR_ROWS                                                    \
     const int c = blockIdx.x * blockDim.x + threadIdx.x;            \

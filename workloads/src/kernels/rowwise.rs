@@ -220,9 +220,7 @@ mod cuda {
 
     /// The bf16 elements of a contiguous layout starting on a 16-byte boundary.
     fn view<'a>(storage: &'a CudaStorage, layout: &Layout) -> Result<CudaView<'a, half::bf16>> {
-        let CudaStorageSlice::BF16(slice) = &storage.slice else {
-            candle_core::bail!("row-wise kernels take bf16")
-        };
+        let slice = crate::kernels::nvrtc::bf16_slice(storage, "row-wise kernels")?;
         match layout.contiguous_offsets() {
             Some((start, end)) if start % 8 == 0 && (end - start) % 8 == 0 => {
                 Ok(slice.slice(start..end))

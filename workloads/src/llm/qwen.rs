@@ -630,7 +630,7 @@ mod tests {
                 fused_cpu_decode: false,
                 heads_major_cache: true,
                 fused_softmax: true,
-                flash: Some(flash_attention::Kernel::Paired),
+                flash: Some(flash_attention::Kernel::Pipelined),
             };
             flash.reset_kv_cache(8);
             flash.forward(&all.i((.., ..3)).unwrap(), 0).unwrap();

@@ -130,7 +130,7 @@ fn flash_attention_gives_the_plain_prediction() {
     };
     let plain = run(&ours);
     ours.set_kernels(Kernels {
-        attention: AttentionPath::Flash(Kernel::Paired),
+        attention: AttentionPath::Flash(Kernel::Pipelined),
         rowwise: true,
         heads: true,
     });
