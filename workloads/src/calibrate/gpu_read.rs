@@ -54,14 +54,15 @@ pub fn gpu_read_rate(
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::sync::OnceLock;
     use std::time::Instant;
 
     use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
     use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaDevice, Device, Result};
 
-    const SOURCE: &str = include_str!("gpu_read.cu");
+    use crate::kernels::nvrtc::Source;
+
+    static SOURCE: Source = Source::new("gpu_read.cu", include_str!("gpu_read.cu"));
 
     /// The fastest of `trials` timings of `passes` reads of `bytes` (a multiple of 16), seconds.
     pub fn best_time(
@@ -71,9 +72,7 @@ mod cuda {
         passes: usize,
         trials: usize,
     ) -> Result<f64> {
-        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        let ptx = crate::kernels::nvrtc::ptx(&PTX, "gpu_read.cu", SOURCE)?;
-        let func = device.get_or_load_custom_func("read_sum", "bench_gpu_read", ptx)?;
+        let func = device.get_or_load_custom_func("read_sum", "bench_gpu_read", SOURCE.ptx()?)?;
         let values = (bytes / 4) as usize;
         // Ones, not zeros: nothing may be read from a page the driver knows is untouched.
         let host = vec![1f32; values];

@@ -340,22 +340,16 @@ pub fn choose(device: &Device, dtype: DType, head_dim: usize, fallback: &str) ->
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::sync::OnceLock;
-
     use candle_core::cuda_backend::cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
+    use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaStorage, Layout, Result};
+
+    use crate::kernels::nvrtc::{bf16_storage, Source};
 
     use super::{FlashAttention, Strides};
 
-    const SOURCE: &str = include_str!("flash_attention.cu");
+    static SOURCE: Source = Source::new("flash_attention.cu", include_str!("flash_attention.cu"));
     const MODULE: &str = "bench_flash_attention";
-
-    /// The kernels' PTX, compiled once per process.
-    fn ptx() -> Result<&'static str> {
-        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        crate::kernels::nvrtc::ptx(&PTX, "flash_attention.cu", SOURCE)
-    }
 
     fn bf16(storage: &CudaStorage) -> Result<&CudaSlice<half::bf16>> {
         crate::kernels::nvrtc::bf16_slice(storage, "flash-attention: the GPU kernels")
@@ -386,7 +380,7 @@ mod cuda {
         );
         // SAFETY: the kernel writes every element of the output before anything reads it.
         let out = unsafe { device.alloc::<half::bf16>(batch * queries * heads * d)? };
-        let func = device.get_or_load_custom_func(op.kernel.name(), MODULE, ptx()?)?;
+        let func = device.get_or_load_custom_func(op.kernel.name(), MODULE, SOURCE.ptx()?)?;
         let rows = op.kernel.rows_per_block();
         let config = LaunchConfig {
             grid_dim: (queries.div_ceil(rows) as u32, heads as u32, batch as u32),
@@ -429,10 +423,7 @@ mod cuda {
         // four ints, twelve longs, a float, two ints); every index they compute stays inside
         // the tensors their layouts describe.
         unsafe { args.launch(config) }.w()?;
-        Ok(CudaStorage {
-            slice: CudaStorageSlice::BF16(out),
-            device,
-        })
+        Ok(bf16_storage(out, device))
     }
 }
 

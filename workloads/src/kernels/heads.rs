@@ -153,23 +153,17 @@ impl CustomOp1 for NormRope {
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::sync::OnceLock;
-
     use candle_core::cuda_backend::cudarc::driver::{CudaView, LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
+    use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaStorage, Layout, Result, Storage};
+
+    use crate::kernels::nvrtc::{bf16_storage, Source};
 
     use super::{NormRope, HEAD_DIM};
 
-    const SOURCE: &str = include_str!("heads.cu");
+    static SOURCE: Source = Source::new("heads.cu", include_str!("heads.cu"));
     const MODULE: &str = "bench_heads";
     const WARPS_PER_BLOCK: usize = 8;
-
-    /// The kernels' PTX, compiled once per process.
-    fn ptx() -> Result<&'static str> {
-        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        crate::kernels::nvrtc::ptx(&PTX, "heads.cu", SOURCE)
-    }
 
     fn bf16(
         storage: &CudaStorage,
@@ -209,7 +203,7 @@ mod cuda {
         } else {
             "gather"
         };
-        let func = device.get_or_load_custom_func(name, MODULE, ptx()?)?;
+        let func = device.get_or_load_custom_func(name, MODULE, SOURCE.ptx()?)?;
         let config = LaunchConfig {
             grid_dim: (rows.div_ceil(WARPS_PER_BLOCK) as u32, 1, 1),
             block_dim: (32 * WARPS_PER_BLOCK as u32, 1, 1),
@@ -253,10 +247,7 @@ mod cuda {
                 unsafe { args.launch(config) }.w()?;
             }
         }
-        Ok(CudaStorage {
-            slice: CudaStorageSlice::BF16(out),
-            device,
-        })
+        Ok(bf16_storage(out, device))
     }
 }
 

@@ -203,20 +203,14 @@ impl CustomOp3 for PerBatch {
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::sync::OnceLock;
-
     use candle_core::cuda_backend::cudarc::driver::{CudaView, LaunchConfig, PushKernelArg};
-    use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
+    use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaStorage, Layout, Result};
 
-    const SOURCE: &str = include_str!("rowwise.cu");
-    const MODULE: &str = "bench_rowwise";
+    use crate::kernels::nvrtc::{bf16_storage, Source};
 
-    /// The kernels' PTX, compiled once per process.
-    fn ptx() -> Result<&'static str> {
-        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        crate::kernels::nvrtc::ptx(&PTX, "rowwise.cu", SOURCE)
-    }
+    static SOURCE: Source = Source::new("rowwise.cu", include_str!("rowwise.cu"));
+    const MODULE: &str = "bench_rowwise";
 
     /// The bf16 elements of a contiguous layout starting on a 16-byte boundary.
     fn view<'a>(storage: &'a CudaStorage, layout: &Layout) -> Result<CudaView<'a, half::bf16>> {
@@ -247,7 +241,7 @@ mod cuda {
         let chunks = cols / 8;
         // SAFETY: the kernel writes every element of the output before anything reads it.
         let out = unsafe { device.alloc::<half::bf16>(elements)? };
-        let func = device.get_or_load_custom_func(name, MODULE, ptx()?)?;
+        let func = device.get_or_load_custom_func(name, MODULE, SOURCE.ptx()?)?;
         // A thread a chunk across, rows spread over enough blocks to fill the GPU (each
         // thread then walks rows; gridDim.y is at most 65,535).
         const THREADS: usize = 128;
@@ -274,10 +268,7 @@ mod cuda {
         // output, rows, 16-byte chunks per row, and rows per batch for the per-batch kernels);
         // every index stays inside the tensors, whose sizes the callers' shapes fix.
         unsafe { args.launch(config) }.w()?;
-        Ok(CudaStorage {
-            slice: CudaStorageSlice::BF16(out),
-            device,
-        })
+        Ok(bf16_storage(out, device))
     }
 }
 

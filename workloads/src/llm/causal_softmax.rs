@@ -129,8 +129,6 @@ pub fn fused_on_gpu(dtype: DType) -> bool {
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::sync::OnceLock;
-
     use candle_core::cuda_backend::cudarc::driver::{
         CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg,
     };
@@ -138,16 +136,11 @@ mod cuda {
     use candle_core::{CudaDevice, CudaStorage, Layout, Result, Shape};
 
     use super::CausalSoftmax;
+    use crate::kernels::nvrtc::Source;
 
-    const SOURCE: &str = include_str!("causal_softmax.cu");
+    static SOURCE: Source = Source::new("causal_softmax.cu", include_str!("causal_softmax.cu"));
     const MODULE: &str = "bench_causal_softmax";
     const THREADS: u32 = 256;
-
-    /// The kernels' PTX, compiled once per process.
-    fn ptx() -> Result<&'static str> {
-        static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        crate::kernels::nvrtc::ptx(&PTX, "causal_softmax.cu", SOURCE)
-    }
 
     /// Run kernel `name` over `x[range]` into a new buffer.
     fn launch<T: DeviceRepr>(
@@ -160,7 +153,7 @@ mod cuda {
     ) -> Result<CudaSlice<T>> {
         let len = range.len();
         let x = x.slice(range);
-        let func = device.get_or_load_custom_func(name, MODULE, ptx()?)?;
+        let func = device.get_or_load_custom_func(name, MODULE, SOURCE.ptx()?)?;
         // SAFETY: the kernel writes every element before anything reads it.
         let y = unsafe { device.alloc::<T>(len)? };
         let mut args = func.builder();
