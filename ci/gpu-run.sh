@@ -26,7 +26,9 @@ if [[ -d .whl ]] && compgen -G ".whl/*.whl" >/dev/null; then
     --target /tmp/peer-site .whl/*.whl && export PYTHONPATH="/tmp/peer-site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 
-results="/tmp/bench-results"
+# GPU_RUN_RESULTS: where the run folders go (default /tmp/bench-results; under $OUT, what finished
+# comes back even when the call is stopped).
+results="${GPU_RUN_RESULTS:-/tmp/bench-results}"
 mkdir -p "$results"
 models="$BENCH_CACHE_DIR/models"
 export PYTHONUNBUFFERED=1
