@@ -28,6 +28,7 @@ mod interrupt;
 mod model;
 mod power;
 mod power_serve;
+mod power_source;
 mod report;
 mod run;
 mod stats_args;

@@ -6,7 +6,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,11 +15,9 @@ use crate::clock::RunClock;
 use crate::cpu_time::process_cpu_seconds;
 use crate::power::energy::Trace;
 use crate::power::monitor::{Health, Monitor};
-use crate::power::select::{self, SourceSettings};
-use crate::power::serve::Token;
-use crate::power::{macmon, powermetrics, Imported, Position, PowerError, Sample, Source};
-use crate::suite::SamplerKind;
+use crate::power::{macmon, powermetrics, Imported, Position, PowerError, Sample};
 
+use super::power_source::{interrupted, open_source, read_token_file, SamplerArgs};
 use super::EXIT_USAGE;
 
 #[derive(Debug, Subcommand)]
@@ -92,15 +89,6 @@ impl UrlToken {
     }
 }
 
-/// A token file's token; a warning when others can read the file.
-pub fn read_token_file(path: &Path) -> anyhow::Result<Token> {
-    let loaded = Token::from_file(path)?;
-    if let Some(warning) = &loaded.warning {
-        eprintln!("warning: {warning}");
-    }
-    Ok(loaded.token)
-}
-
 /// Formats `bench power import` reads.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ImportFormat {
@@ -110,31 +98,6 @@ pub enum ImportFormat {
     PowermetricsText,
     /// `macmon pipe` JSON lines (v0.6 to v0.8 and later).
     Macmon,
-}
-
-/// Which sampler to use, and its settings.
-#[derive(Debug, Args)]
-pub struct SamplerArgs {
-    /// auto, powermetrics, macmon, nvml, rapl, prometheus.
-    #[arg(long, default_value = "auto", value_parser = parse_sampler)]
-    sampler: SamplerKind,
-    /// Sampling interval.
-    #[arg(long, default_value_t = 100, value_name = "MS")]
-    interval_ms: u64,
-    /// prometheus: the endpoint; macmon: a `macmon serve` on another host.
-    #[arg(long)]
-    url: Option<String>,
-    /// prometheus: a power or energy metric to read (repeat for several).
-    #[arg(long = "metric", value_name = "NAME")]
-    metrics: Vec<String>,
-}
-
-fn parse_sampler(s: &str) -> Result<SamplerKind, String> {
-    SamplerKind::ALL
-        .iter()
-        .copied()
-        .find(|k| k.as_str() == s && *k != SamplerKind::None)
-        .ok_or_else(|| "allowed: auto, powermetrics, macmon, nvml, rapl, prometheus".to_string())
 }
 
 pub fn run(command: PowerCommand) -> anyhow::Result<ExitCode> {
@@ -167,38 +130,6 @@ fn start(
 ) -> anyhow::Result<(Monitor, Duration)> {
     let (source, interval) = open_source(args, token.read()?)?;
     Ok((Monitor::start(source, RunClock::start(), sink), interval))
-}
-
-/// Open the source `args` name, sending `token` to its URL; prints which one it is.
-pub fn open_source(
-    args: &SamplerArgs,
-    token: Option<String>,
-) -> anyhow::Result<(Box<dyn Source>, Duration)> {
-    anyhow::ensure!(args.interval_ms > 0, "--interval-ms must be at least 1");
-    let settings = SourceSettings {
-        sampler: args.sampler,
-        interval: Duration::from_millis(args.interval_ms),
-        url: args.url.clone(),
-        metrics: args.metrics.clone(),
-        nodes: Vec::new(),
-        token,
-    };
-    let selection = select::select(&settings)?;
-    let Some(source) = selection.source else {
-        anyhow::bail!("{}", selection.note);
-    };
-    eprintln!("{}: {}", selection.used.as_str(), source.describe());
-    Ok((source, settings.interval))
-}
-
-/// A flag Ctrl-C sets, so the commands can stop cleanly and print their summary.
-pub fn interrupted() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = Arc::clone(&flag);
-    if ctrlc::set_handler(move || set.store(true, Ordering::SeqCst)).is_err() {
-        tracing::warn!("cannot catch Ctrl-C; it will stop bench without a summary");
-    }
-    flag
 }
 
 fn keep_going(stop: &AtomicBool, started: Instant, duration: Option<f64>) -> bool {

@@ -11,7 +11,7 @@ use crate::power::replay::ReplaySource;
 use crate::power::serve::{self, Feed, Outcome, PowerServer, Token};
 use crate::power::Source;
 
-use super::power::{interrupted, open_source, read_token_file, SamplerArgs};
+use super::power_source::{interrupted, open_source, read_token_file, SamplerArgs};
 
 /// The environment variable holding the server's token when no --token-file is given.
 const TOKEN_ENV: &str = "BENCH_POWER_TOKEN";

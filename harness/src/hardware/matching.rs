@@ -188,6 +188,17 @@ mod tests {
     }
 
     #[test]
+    fn a_line_captured_on_an_h100_matches_the_sxm_row() {
+        let text = include_str!("../../tests/fixtures/hw/nvidia_smi_h100_captured.csv");
+        let gpus: Vec<_> = text
+            .lines()
+            .filter_map(super::super::nvidia::parse_smi_line)
+            .collect();
+        let row = match_nvidia(&table(), &gpus[0].name);
+        assert_eq!(row.row(), Some("nvidia-h100-sxm"));
+    }
+
+    #[test]
     fn every_documented_gpu_name_and_a_linux_cpu_match_as_expected() {
         let t = table();
         let text = include_str!("../../tests/fixtures/hw/nvidia_smi_name_memory_documented.csv");

@@ -1,7 +1,7 @@
 //! What a report shows of conversations (`turns`): the table of each turn's figures and the
 //! chart of TTFT against the turn.
 
-use super::figures::{figure, Figure};
+use super::figure::{figure, Figure};
 use crate::charts::turns::TurnsChart;
 use crate::charts::{ChartSize, Point, Series};
 use crate::present::{Cell, Table};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::figure::{figure, Figure};
 use super::ReportedRun;
 use crate::charts::diffusion::{PhaseBreakdown, StepChart};
 use crate::charts::energy::{EnergyChart, EnergyPer};
@@ -14,34 +15,12 @@ use crate::charts::scaling::ScalingChart;
 use crate::charts::speedup::{SpeedupBar, SpeedupChart};
 use crate::charts::throughput::{Bar, BarChart, BarSeries};
 use crate::charts::ttft::TtftChart;
-use crate::charts::{ChartError, ChartSize, Point, Series};
+use crate::charts::{ChartSize, Point, Series};
 use crate::compare::Comparison;
 use crate::stats::Better;
 use crate::store::{Record, Status};
 use crate::summary::search::CurvePoint;
 use crate::summary::{CaseSummary, MetricSummary};
-
-/// One chart: its SVG and a caption that says how to read it.
-#[derive(Debug, Clone)]
-pub struct Figure {
-    /// The chart, an SVG document.
-    pub svg: String,
-    /// What it shows and how it was measured.
-    pub caption: String,
-}
-
-pub(super) fn figure(svg: Result<String, ChartError>, caption: &str) -> Option<Figure> {
-    match svg {
-        Ok(svg) => Some(Figure {
-            svg,
-            caption: caption.to_string(),
-        }),
-        Err(e) => {
-            tracing::warn!("a chart could not be drawn: {e}");
-            None
-        }
-    }
-}
 
 fn metric<'a>(s: &'a CaseSummary, name: &str) -> Option<&'a MetricSummary> {
     s.metrics.iter().find(|m| m.name == name)

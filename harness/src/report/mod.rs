@@ -8,6 +8,7 @@
 
 mod conversation;
 mod conversations_csv;
+mod figure;
 mod figures;
 mod html;
 mod pages;

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::figures::{self, Figure};
+use super::figure::Figure;
+use super::figures;
 use super::html::{escape, file_name, page};
 use super::{tables, warnings, Report, ReportedRun};
 use crate::compare::suite_name;

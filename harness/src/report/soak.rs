@@ -2,7 +2,7 @@
 //! power and thermal pressure of the same span beneath it, and the drop from the first to the
 //! last window in the caption.
 
-use super::figures::{figure, Figure};
+use super::figure::{figure, Figure};
 use super::ReportedRun;
 use crate::charts::sustained::{pressure_level, SustainedChart};
 use crate::charts::{ChartSize, Point, Series};

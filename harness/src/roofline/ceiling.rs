@@ -12,6 +12,7 @@ use crate::calibration::{Calibration, CalibrationError};
 use crate::hardware::table::{Row, Table, Vendor};
 use crate::store::Manifest;
 
+pub use super::work::canonical_dtype;
 use super::work::EngineView;
 
 /// A ceiling and where it comes from.
@@ -142,16 +143,5 @@ impl Sources {
             source: format!("calibration:{file}"),
             of: "memory".into(),
         })
-    }
-}
-
-/// A dtype name as calibration stores it (`f32`, `bf16`, `f16`), from an engine's dtype or a
-/// `torch_dtype`; none for quantized or unknown formats.
-pub fn canonical_dtype(name: &str) -> Option<&'static str> {
-    match name.to_ascii_lowercase().as_str() {
-        "f32" | "float32" => Some("f32"),
-        "bf16" | "bfloat16" => Some("bf16"),
-        "f16" | "float16" => Some("f16"),
-        _ => None,
     }
 }

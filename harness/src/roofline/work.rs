@@ -9,8 +9,6 @@ use bench_workloads::cost::{
 };
 use serde::Deserialize;
 
-use super::ceiling::canonical_dtype;
-
 /// The fields of a manifest's engine description (`EngineInfo`) the roofline reads.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct EngineView {
@@ -184,4 +182,15 @@ impl LlmWork {
 /// mean is prompt + gen / 2.
 pub fn mean_decode_context(prompt: u64, gen: u64) -> f64 {
     prompt as f64 + gen as f64 / 2.0
+}
+
+/// A dtype name as calibration stores it (`f32`, `bf16`, `f16`), from an engine's dtype or a
+/// `torch_dtype`; none for quantized or unknown formats.
+pub fn canonical_dtype(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "f32" | "float32" => Some("f32"),
+        "bf16" | "bfloat16" => Some("bf16"),
+        "f16" | "float16" => Some("f16"),
+        _ => None,
+    }
 }

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::check_prompts::{check_prompts, draws_prompts};
 use super::check_search::check_search;
 use super::error::Problem;
-use super::prompts::{check_prompts, draws_prompts};
 use super::types::{
     ArrivalKind, DeviceKind, EngineKind, NodeSampler, PowerSection, SamplerKind, Suite,
     WorkloadKind,

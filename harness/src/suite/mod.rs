@@ -19,6 +19,7 @@
 //! ```
 
 mod check;
+mod check_prompts;
 mod check_search;
 mod engine_setup;
 mod error;

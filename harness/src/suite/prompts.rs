@@ -1,17 +1,15 @@
 //! The prompt keys of an llm workload: `prompt_tokens` as lengths to sweep or a distribution
 //! to draw from (`{ dist = "lognormal", mean = 512, sd = 128 }`), `prompts` (a user's prompt
-//! file) and `prompt_order`, with their checks.
+//! file) and `prompt_order` (their checks: [`super::check_prompts`]).
 
 use std::borrow::Cow;
 use std::fmt;
-use std::ops::Range;
 
 use bench_workloads::prompts::LengthDist;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::types::Workload;
 use super::values::Grid;
 
 /// `prompt_tokens`: exact lengths (one, or a list swept case by case), or a distribution each
@@ -216,44 +214,4 @@ pub enum PromptOrder {
     InOrder,
     /// Drawn at random (with replacement), seeded by the workload's `seed`.
     Random,
-}
-
-/// Problems of `workload`'s prompt keys.
-pub(super) fn check_prompts(workload: &Workload, at: &mut impl FnMut(Range<usize>, String)) {
-    match (&workload.prompts, &workload.prompt_tokens) {
-        (Some(_), Some(lengths)) => at(
-            lengths.span.clone(),
-            "give either `prompt_tokens` (lengths bench builds prompts to) or `prompts` (a file of your own prompts), not both".into(),
-        ),
-        (Some(file), None) if file.value.trim().is_empty() => at(
-            file.span.clone(),
-            "`prompts` is empty; give the path of a JSONL or ShareGPT JSON file of prompts".into(),
-        ),
-        (None, None) => at(
-            workload.name.span.clone(),
-            "an llm workload needs `prompt_tokens` (a positive integer, a list of them, or a distribution) or `prompts` (a file of prompts)".into(),
-        ),
-        _ => {}
-    }
-    if let (Some(order), None) = (&workload.prompt_order, &workload.prompts) {
-        at(
-            order.span.clone(),
-            "`prompt_order` is the order of a prompt file's prompts; add `prompts = \"file.jsonl\"` or leave it out".into(),
-        );
-    }
-}
-
-/// Whether `workload` draws something at random from its `seed` besides arrivals: prompts
-/// from a file in random order, or lengths from a distribution.
-pub(super) fn draws_prompts(workload: &Workload) -> bool {
-    let random_order = workload.prompts.is_some()
-        && workload
-            .prompt_order
-            .as_ref()
-            .is_some_and(|o| o.value == PromptOrder::Random);
-    let drawn = workload
-        .prompt_tokens
-        .as_ref()
-        .is_some_and(|l| matches!(l.value, PromptLengths::Drawn(_)));
-    random_order || drawn
 }

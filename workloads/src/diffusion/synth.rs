@@ -406,4 +406,37 @@ mod tests {
         assert_eq!(vae["use_quant_conv"], false);
         assert_eq!(vae["use_post_quant_conv"], false);
     }
+
+    #[test]
+    fn clips_slow_tokenizer_files_stand_in_for_tokenizer_json() {
+        // black-forest-labs' `tokenizer/` has vocab.json and merges.txt, no tokenizer.json.
+        let dir = tempfile::tempdir().unwrap();
+        synthesize_flux(
+            flux_preset("flux-tiny").unwrap(),
+            WeightDType::F32,
+            0,
+            dir.path(),
+        )
+        .unwrap();
+        let tok = dir.path().join("tokenizer");
+        std::fs::remove_file(tok.join("tokenizer.json")).unwrap();
+        assert!(FluxFolder::read(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("vocab.json and merges.txt"));
+        let vocab = serde_json::json!({"a": 0, "c": 1, "t": 2, "a</w>": 3, "t</w>": 4, "ca": 5,
+            "cat</w>": 6, "<|startoftext|>": 7, "<|endoftext|>": 8});
+        std::fs::write(tok.join("vocab.json"), vocab.to_string()).unwrap();
+        std::fs::write(tok.join("merges.txt"), "#version: 0.2\nc a\nca t</w>\n").unwrap();
+        let folder = FluxFolder::read(dir.path()).unwrap();
+        let ids = folder
+            .load_clip_tokenizer()
+            .unwrap()
+            .encode("a cat", true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        assert_eq!(ids, vec![7, 3, 6, 8]);
+        assert!(folder.digest().unwrap().starts_with("sha256:"));
+    }
 }

@@ -3,6 +3,7 @@
 //! prompt lengths drawn from a seeded distribution ([`lengths`]). Nothing is downloaded.
 
 pub mod file;
+mod item;
 pub mod lengths;
 mod sharegpt;
 

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::file::{max_tokens, prompt_text, DatasetItem};
+use super::item::{max_tokens, prompt_text, DatasetItem};
 
 /// What a ShareGPT entry may hold, for error messages.
 const ALLOWED: &str = "a ShareGPT file is a JSON array of {\"conversations\": [{\"from\": \"human\", \"value\": \"<text>\"}, ...]} (a JSON Lines file holds one {\"prompt\": ...} object a line instead)";
