@@ -17,7 +17,7 @@ pub const HEAD_DIM: usize = 128;
 /// `x` (batch, tokens, heads, head_dim), contiguous.
 pub fn gather(x: &Tensor, fused: bool) -> Result<Tensor> {
     if use_kernel(x, fused) {
-        return x.apply_op1_no_bwd(&Gather);
+        return x.apply_op1_no_bwd(&Heads { norm_rope: None });
     }
     x.contiguous()
 }
@@ -38,11 +38,13 @@ pub fn norm_rope(
         t.is_contiguous() && t.layout().start_offset().is_multiple_of(elements)
     };
     if use_kernel(x, fused) && starts_at(scale, 4) && starts_at(cos, 2) && starts_at(sin, 2) {
-        return x.apply_op1_no_bwd(&NormRope {
-            scale: scale.clone(),
-            cos: cos.clone(),
-            sin: sin.clone(),
-            eps,
+        return x.apply_op1_no_bwd(&Heads {
+            norm_rope: Some(NormRope {
+                scale: scale.clone(),
+                cos: cos.clone(),
+                sin: sin.clone(),
+                eps,
+            }),
         });
     }
     let (b, l, h, d) = x.dims4()?;
@@ -98,8 +100,11 @@ pub fn check(device: &Device) -> Result<bool> {
     Ok(true)
 }
 
-/// A strided view made contiguous.
-struct Gather;
+/// A strided view of heads made contiguous (`gather`), normalized and rotated on the way when
+/// `norm_rope` holds the operands.
+struct Heads {
+    norm_rope: Option<NormRope>,
+}
 
 /// RMS norm and rotation, with the operands the kernel reads beside the view.
 #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
@@ -113,9 +118,13 @@ struct NormRope {
 const GPU_ONLY: &str =
     "attention-heads kernels run on CUDA only; other devices use candle's operations";
 
-impl CustomOp1 for Gather {
+impl CustomOp1 for Heads {
     fn name(&self) -> &'static str {
-        "gather-heads"
+        if self.norm_rope.is_some() {
+            "norm-rope-heads"
+        } else {
+            "gather-heads"
+        }
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -128,26 +137,8 @@ impl CustomOp1 for Gather {
         x: &candle_core::CudaStorage,
         layout: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        Ok((cuda::launch(x, layout, None)?, layout.shape().clone()))
-    }
-}
-
-impl CustomOp1 for NormRope {
-    fn name(&self) -> &'static str {
-        "norm-rope-heads"
-    }
-
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        candle_core::bail!("{GPU_ONLY}")
-    }
-
-    #[cfg(feature = "cuda")]
-    fn cuda_fwd(
-        &self,
-        x: &candle_core::CudaStorage,
-        layout: &Layout,
-    ) -> Result<(candle_core::CudaStorage, Shape)> {
-        Ok((cuda::launch(x, layout, Some(self))?, layout.shape().clone()))
+        let out = cuda::launch(x, layout, self.norm_rope.as_ref())?;
+        Ok((out, layout.shape().clone()))
     }
 }
 

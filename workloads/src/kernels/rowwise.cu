@@ -37,58 +37,68 @@ __device__ __forceinline__ float gelu(float x) {
     out.z = pack(F(lo(a.z), lo(b.z), lo(c.z)), F(hi(a.z), hi(b.z), hi(c.z)));                \
     out.w = pack(F(lo(a.w), lo(b.w), lo(c.w)), F(hi(a.w), hi(b.w), hi(c.w)))
 
-__device__ __forceinline__ float plus(float v, float b) { return v + b; }
-__device__ __forceinline__ float plus_gelu(float v, float b) { return gelu(v + b); }
-__device__ __forceinline__ float modulated(float v, float s, float t) { return v * (1.0f + s) + t; }
-__device__ __forceinline__ float gated(float r, float g, float v) { return r + g * v; }
+// The operations, as types the kernel templates take.
+struct Plus {
+    __device__ static float f(float v, float b) { return v + b; }
+};
+struct PlusGelu {
+    __device__ static float f(float v, float b) { return gelu(v + b); }
+};
+struct Modulated {
+    __device__ static float f(float v, float s, float t) { return v * (1.0f + s) + t; }
+};
+struct Gated {
+    __device__ static float f(float r, float g, float v) { return r + g * v; }
+};
 
-extern "C" __global__ void add_bias(const u32x4* __restrict__ x, const u32x4* __restrict__ bias,
-                                    u32x4* __restrict__ y, int rows, int chunks) {
+// y = Op(x, bias), the bias one row of chunks.
+template <typename Op>
+__device__ __forceinline__ void bias_rows(const u32x4* __restrict__ x, const u32x4* __restrict__ bias,
+                                          u32x4* __restrict__ y, int rows, int chunks) {
     FOR_ROWS {
         const u32x4 b = bias[c];
         const long i = (long)r * chunks + c;
         const u32x4 v = x[i];
         u32x4 out;
-        MAP2(out, v, b, plus);
+        MAP2(out, v, b, Op::f);
         y[i] = out;
     }
 }
 
-extern "C" __global__ void add_bias_gelu(const u32x4* __restrict__ x, const u32x4* __restrict__ bias,
-                                         u32x4* __restrict__ y, int rows, int chunks) {
-    FOR_ROWS {
-        const u32x4 b = bias[c];
-        const long i = (long)r * chunks + c;
-        const u32x4 v = x[i];
-        u32x4 out;
-        MAP2(out, v, b, plus_gelu);
-        y[i] = out;
-    }
-}
-
-extern "C" __global__ void modulate(const u32x4* __restrict__ x, const u32x4* __restrict__ scale,
-                                    const u32x4* __restrict__ shift, u32x4* __restrict__ y, int rows,
-                                    int chunks, int rows_per_batch) {
+// y = Op(first, second, third): `first` a row of its own, `second` its batch's row, `third`
+// its own row or (THIRD_PER_ROW false) its batch's.
+template <typename Op, bool THIRD_PER_ROW>
+__device__ __forceinline__ void per_batch_rows(const u32x4* __restrict__ first,
+                                               const u32x4* __restrict__ second,
+                                               const u32x4* __restrict__ third, u32x4* __restrict__ y,
+                                               int rows, int chunks, int rows_per_batch) {
     FOR_ROWS {
         const int at = (r / rows_per_batch) * chunks + c;
         const long i = (long)r * chunks + c;
-        const u32x4 v = x[i], s = scale[at], t = shift[at];
+        const u32x4 u = first[i], v = second[at], w = third[THIRD_PER_ROW ? i : at];
         u32x4 out;
-        MAP3(out, v, s, t, modulated);
+        MAP3(out, u, v, w, Op::f);
         y[i] = out;
     }
 }
 
-extern "C" __global__ void gated_residual(const u32x4* __restrict__ residual,
-                                          const u32x4* __restrict__ gate, const u32x4* __restrict__ x,
-                                          u32x4* __restrict__ y, int rows, int chunks,
-                                          int rows_per_batch) {
-    FOR_ROWS {
-        const int at = (r / rows_per_batch) * chunks + c;
-        const long i = (long)r * chunks + c;
-        const u32x4 res = residual[i], g = gate[at], v = x[i];
-        u32x4 out;
-        MAP3(out, res, g, v, gated);
-        y[i] = out;
-    }
+extern "C" __global__ void add_bias(const u32x4* x, const u32x4* bias, u32x4* y, int rows, int chunks) {
+    bias_rows<Plus>(x, bias, y, rows, chunks);
+}
+
+extern "C" __global__ void add_bias_gelu(const u32x4* x, const u32x4* bias, u32x4* y, int rows,
+                                         int chunks) {
+    bias_rows<PlusGelu>(x, bias, y, rows, chunks);
+}
+
+// x × (1 + scale) + shift.
+extern "C" __global__ void modulate(const u32x4* x, const u32x4* scale, const u32x4* shift, u32x4* y,
+                                    int rows, int chunks, int rows_per_batch) {
+    per_batch_rows<Modulated, false>(x, scale, shift, y, rows, chunks, rows_per_batch);
+}
+
+// residual + gate × x.
+extern "C" __global__ void gated_residual(const u32x4* residual, const u32x4* gate, const u32x4* x,
+                                          u32x4* y, int rows, int chunks, int rows_per_batch) {
+    per_batch_rows<Gated, true>(residual, gate, x, y, rows, chunks, rows_per_batch);
 }
