@@ -19,10 +19,13 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use bench_workloads::kernels::flash_attention::{self, FlashAttention, Kernel, HEAD_DIM};
 use bench_workloads::kernels::rowwise;
+use bench_workloads::llm::{open_device, DeviceChoice};
 
-/// The device the shapes run on: the first GPU when the build and machine have one.
+/// The device the shapes run on: the first GPU when the build and machine have one, opened as
+/// the engines open it (its memory pool keeping freed memory, so each iteration's output reuses
+/// the last one's instead of mapping memory afresh).
 fn device() -> Device {
-    Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+    open_device(DeviceChoice::Cuda).unwrap_or(Device::Cpu)
 }
 
 /// One attention shape: query heads, key/value heads, queries (= keys), causal.
@@ -163,5 +166,38 @@ fn rowwise_ops(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(kernels, attention, rowwise_ops);
+/// The layer norm and modulation before each FLUX attention and MLP, at FLUX.1-dev's image
+/// tokens and width: one pass of `norm_modulate` against candle's norm then modulation.
+fn norm_ops(c: &mut Criterion) {
+    let device = device();
+    let fused_ok = rowwise::check(&device).unwrap_or(false);
+    let (rows, cols) = if device.is_cuda() {
+        (4608, 3072)
+    } else {
+        (64, 256)
+    };
+    let x = random(&[1, rows, cols], &device);
+    let per_batch = random(&[1, 1, cols], &device);
+    let mut group = c.benchmark_group("norm");
+    group.sample_size(20);
+    // Read x and write the result.
+    group.throughput(Throughput::Bytes(2 * (rows * cols * 2) as u64));
+    let paths: &[(bool, &str)] = if fused_ok {
+        &[(true, "kernel"), (false, "candle")]
+    } else {
+        &[(false, "candle")]
+    };
+    for &(fused, path) in paths {
+        group.bench_function(BenchmarkId::new("norm_modulate", path), |b| {
+            b.iter(|| {
+                rowwise::norm_modulate(&x, &per_batch, &per_batch, 1e-6, fused)
+                    .expect("norm and modulation");
+                device.synchronize().expect("synchronize");
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(kernels, attention, rowwise_ops, norm_ops);
 criterion_main!(kernels);

@@ -1,7 +1,7 @@
 // Row-broadcast elementwise operations on bf16, each one pass over memory where candle's
 // broadcast kernels take several (and compute every element's index through the shape and
 // strides): a linear layer's bias, its bias and GELU, FLUX's modulation `x × (1 + scale) +
-// shift` and its gated residual `res + gate × y`. Values travel as bf16 pairs (32 bits);
+// shift` (alone, or after a layer norm of the row) and its gated residual `res + gate × y`. Values travel as bf16 pairs (32 bits);
 // arithmetic is f32. Compiled at run time with NVRTC after bf16.cuh, with no CUDA header.
 //
 // Shapes: x is `rows × cols` (contiguous, cols a multiple of 8, every operand starting on a
@@ -101,4 +101,85 @@ extern "C" __global__ void modulate(const u32x4* x, const u32x4* scale, const u3
 extern "C" __global__ void gated_residual(const u32x4* residual, const u32x4* gate, const u32x4* x,
                                           u32x4* y, int rows, int chunks, int rows_per_batch) {
     per_batch_rows<Gated, true>(residual, gate, x, y, rows, chunks, rows_per_batch);
+}
+
+// Layer norm of each row (no learned scale or bias: FLUX's), then x × (1 + scale) + shift with
+// its batch's scale and shift. One block a row: the row stays in registers (NORM_CHUNKS chunks a
+// thread, so rows of up to NORM_THREADS × NORM_CHUNKS × 8 columns) between the two sums, the
+// mean and then the variance about it, both in f32 as candle's layer_norm.
+#define NORM_THREADS 128
+#define NORM_CHUNKS 4
+
+// The sum of every thread's `v` in the block (NORM_THREADS threads), handed to all of them.
+__device__ __forceinline__ float block_sum(float v, float* partial) {
+#pragma unroll
+    for (int mask = 16; mask >= 1; mask >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, mask);
+    }
+    if ((threadIdx.x & 31) == 0) {
+        partial[threadIdx.x / 32] = v;
+    }
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < NORM_THREADS / 32; ++w) {
+        total += partial[w];
+    }
+    __syncthreads();  // `partial` is reused by the next sum
+    return total;
+}
+
+extern "C" __global__ void norm_modulate(const u32x4* x, const u32x4* scale, const u32x4* shift,
+                                         u32x4* y, int rows, int chunks, int rows_per_batch,
+                                         float eps) {
+    __shared__ float partial[NORM_THREADS / 32];
+    const int r = blockIdx.x;
+    const long row = (long)r * chunks;
+    float v[NORM_CHUNKS][8];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < NORM_CHUNKS; ++k) {
+        const int c = threadIdx.x + k * NORM_THREADS;
+        if (c < chunks) {
+            const u32x4 u = x[row + c];
+            const u32 pairs[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+            for (int p = 0; p < 4; ++p) {
+                v[k][2 * p] = lo(pairs[p]);
+                v[k][2 * p + 1] = hi(pairs[p]);
+                sum += v[k][2 * p] + v[k][2 * p + 1];
+            }
+        }
+    }
+    const float count = (float)chunks * 8.0f;
+    const float mean = block_sum(sum, partial) / count;
+    float squares = 0.0f;
+#pragma unroll
+    for (int k = 0; k < NORM_CHUNKS; ++k) {
+        if (threadIdx.x + k * NORM_THREADS < chunks) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                const float d = v[k][j] - mean;
+                squares += d * d;
+            }
+        }
+    }
+    const float inv_std = rsqrtf(block_sum(squares, partial) / count + eps);
+    const long at = (long)(r / rows_per_batch) * chunks;
+#pragma unroll
+    for (int k = 0; k < NORM_CHUNKS; ++k) {
+        const int c = threadIdx.x + k * NORM_THREADS;
+        if (c < chunks) {
+            const u32x4 s = scale[at + c], t = shift[at + c];
+            const u32 sp[4] = {s.x, s.y, s.z, s.w}, tp[4] = {t.x, t.y, t.z, t.w};
+            u32 out[4];
+#pragma unroll
+            for (int p = 0; p < 4; ++p) {
+                const float a = (v[k][2 * p] - mean) * inv_std * (1.0f + lo(sp[p])) + lo(tp[p]);
+                const float b = (v[k][2 * p + 1] - mean) * inv_std * (1.0f + hi(sp[p])) + hi(tp[p]);
+                out[p] = pack(a, b);
+            }
+            y[row + c] = u32x4{out[0], out[1], out[2], out[3]};
+        }
+    }
 }

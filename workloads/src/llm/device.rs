@@ -29,12 +29,20 @@ pub fn open(choice: DeviceChoice) -> Result<Device, Error> {
                 format!("cannot open the GPU: {}", without_backtrace(&e)),
             )
         }),
-        DeviceChoice::Cuda if cfg!(feature = "cuda") => Device::new_cuda(0).map_err(|e| {
-            unavailable(
-                "cuda",
-                format!("cannot open GPU 0: {}", without_backtrace(&e)),
-            )
-        }),
+        DeviceChoice::Cuda if cfg!(feature = "cuda") => {
+            let device = Device::new_cuda(0).map_err(|e| {
+                unavailable(
+                    "cuda",
+                    format!("cannot open GPU 0: {}", without_backtrace(&e)),
+                )
+            })?;
+            if !super::memory::keep_freed_device_memory(&device) {
+                tracing::warn!(
+                    "the GPU's memory pool returns freed memory at each synchronization"
+                );
+            }
+            Ok(device)
+        }
         DeviceChoice::Metal => Err(unavailable(
             "metal",
             "bench was built without the `metal` feature".into(),

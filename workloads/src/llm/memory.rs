@@ -60,7 +60,22 @@ pub fn read_device_peak(device: &Device, was_reset: bool) -> Option<PeakMemory> 
     }
 }
 
-/// The high-water mark of the CUDA memory pool candle allocates from (`cuMemAllocAsync`).
+/// Let the GPU's memory pool keep what tensors free, for the process's lifetime, instead of
+/// returning it to the driver at every synchronization (the pool's default release threshold is
+/// 0). candle allocates each tensor from the pool (`cuMemAllocAsync`); with the default, every
+/// timed step or generated token, which ends in a synchronization, maps its working memory
+/// afresh. PyTorch's caching allocator keeps freed memory the same way. Returns whether the
+/// setting took (false on the CPU and Metal).
+pub fn keep_freed_device_memory(device: &Device) -> bool {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(gpu) => cuda_pool::keep_freed(gpu).is_some(),
+        _ => false,
+    }
+}
+
+/// The CUDA memory pool candle allocates from (`cuMemAllocAsync`): its high-water mark and
+/// what it keeps of freed memory.
 #[cfg(feature = "cuda")]
 mod cuda_pool {
     use candle_core::cuda_backend::cudarc::driver::{result, sys};
@@ -74,6 +89,21 @@ mod cuda_pool {
         }
         // SAFETY: the device handle comes from a live context.
         unsafe { result::device::get_mem_pool(context.cu_device()) }.ok()
+    }
+
+    /// Keep freed memory in the pool (release threshold: all of it).
+    pub fn keep_freed(gpu: &CudaDevice) -> Option<()> {
+        let pool = pool(gpu)?;
+        let mut threshold: u64 = u64::MAX;
+        // SAFETY: RELEASE_THRESHOLD takes a cuuint64_t, the bytes the pool may hold unused.
+        unsafe {
+            result::mem_pool::set_attribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                (&mut threshold as *mut u64).cast(),
+            )
+        }
+        .ok()
     }
 
     /// Reset the mark to what is in use now. `None` where the pool cannot be read.

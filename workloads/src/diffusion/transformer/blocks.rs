@@ -2,7 +2,7 @@
 //! attention), the single-stream blocks (one stream, attention and MLP side by side) and the
 //! last layer, each modulated by the conditioning vector.
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::attention::{attend, join, HeadSplit, SelfAttention};
@@ -11,28 +11,9 @@ use super::embed::Rotary;
 use super::Kernels;
 use crate::kernels::rowwise;
 
-/// Layer normalization without a learned scale or bias (FLUX's), as one fused kernel.
-#[derive(Debug, Clone)]
-pub struct PlainNorm {
-    ones: Tensor,
-    zeros: Tensor,
-}
-
-impl PlainNorm {
-    /// A norm over `dim` features.
-    pub fn new(dim: usize, dtype: DType, device: &Device) -> Result<Self> {
-        Ok(Self {
-            ones: Tensor::ones(dim, dtype, device)?,
-            zeros: Tensor::zeros(dim, dtype, device)?,
-        })
-    }
-}
-
-impl Module for PlainNorm {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm(&xs.contiguous()?, &self.ones, &self.zeros, 1e-6)
-    }
-}
+/// The epsilon of FLUX's layer norms (no learned scale or bias; each is followed by a
+/// modulation, and computed with it by [`rowwise::norm_modulate`]).
+const NORM_EPS: f32 = 1e-6;
 
 /// Shift, scale and gate from the conditioning vector, each (batch, 1, dim).
 struct Modulation {
@@ -42,9 +23,10 @@ struct Modulation {
 }
 
 impl Modulation {
-    /// `xs × (1 + scale) + shift`.
-    fn scale_shift(&self, xs: &Tensor, fused: bool) -> Result<Tensor> {
-        rowwise::modulate(xs, &self.scale, &self.shift, fused)
+    /// `norm(xs) × (1 + scale) + shift`, `norm` FLUX's layer norm without a learned scale or
+    /// bias.
+    fn norm_scale_shift(&self, xs: &Tensor, fused: bool) -> Result<Tensor> {
+        rowwise::norm_modulate(xs, &self.scale, &self.shift, NORM_EPS, fused)
     }
 
     /// `residual + gate × xs`.
@@ -133,18 +115,11 @@ impl Stream {
     }
 
     /// The residual updates after attention: `xs + gate₁ proj(attn)`, then the MLP's.
-    fn finish(
-        &self,
-        xs: &Tensor,
-        attn: &Tensor,
-        m: &[Modulation],
-        norm: &PlainNorm,
-        fused: bool,
-    ) -> Result<Tensor> {
+    fn finish(&self, xs: &Tensor, attn: &Tensor, m: &[Modulation], fused: bool) -> Result<Tensor> {
         let xs = m[0].gated(xs, &self.attention.proj.forward(attn, fused)?, fused)?;
         let mlp = self
             .mlp
-            .forward(&m[1].scale_shift(&xs.apply(norm)?, fused)?, fused)?;
+            .forward(&m[1].norm_scale_shift(&xs, fused)?, fused)?;
         m[1].gated(&xs, &mlp, fused)
     }
 }
@@ -154,7 +129,6 @@ impl Stream {
 pub struct DoubleBlock {
     img: Stream,
     txt: Stream,
-    norm: PlainNorm,
 }
 
 impl DoubleBlock {
@@ -169,7 +143,6 @@ impl DoubleBlock {
         Ok(Self {
             img: Stream::load(dim, mlp, heads, qkv_bias, "img", &vb)?,
             txt: Stream::load(dim, mlp, heads, qkv_bias, "txt", &vb)?,
-            norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
         })
     }
 
@@ -187,13 +160,13 @@ impl DoubleBlock {
         let txt_m = self.txt.modulation.forward(vec, fused)?;
         let text_tokens = txt.dim(1)?;
         let img_heads = self.img.attention.heads(
-            &img_m[0].scale_shift(&img.apply(&self.norm)?, fused)?,
+            &img_m[0].norm_scale_shift(img, fused)?,
             rotary,
             text_tokens,
             kernels,
         )?;
         let txt_heads = self.txt.attention.heads(
-            &txt_m[0].scale_shift(&txt.apply(&self.norm)?, fused)?,
+            &txt_m[0].norm_scale_shift(txt, fused)?,
             rotary,
             0,
             kernels,
@@ -205,8 +178,8 @@ impl DoubleBlock {
         let txt_attn = attn.narrow(1, 0, text_tokens)?;
         let img_attn = attn.narrow(1, text_tokens, attn.dim(1)? - text_tokens)?;
         Ok((
-            self.img.finish(img, &img_attn, &img_m, &self.norm, fused)?,
-            self.txt.finish(txt, &txt_attn, &txt_m, &self.norm, fused)?,
+            self.img.finish(img, &img_attn, &img_m, fused)?,
+            self.txt.finish(txt, &txt_attn, &txt_m, fused)?,
         ))
     }
 }
@@ -216,29 +189,33 @@ impl DoubleBlock {
 ///
 /// The first projection (`linear1`) is computed as its two parts, queries-keys-values and MLP,
 /// each a view of the stored weights: each product is then contiguous, where slicing one product
-/// made candle copy the attention's part and apply GELU through strides.
+/// made candle copy the attention's part and apply GELU through strides. The projection back
+/// (`linear2`) is likewise the sum of its two parts' products, where concatenating attention
+/// and MLP (tokens × 15,360 values for FLUX.1-dev) cost a copy as large as both.
 #[derive(Debug, Clone)]
 pub struct SingleBlock {
     linear1_qkv: Dense,
     linear1_mlp: Dense,
-    linear2: Dense,
+    linear2_attention: Dense,
+    linear2_mlp: Dense,
     split: HeadSplit,
     modulation: Modulations,
-    norm: PlainNorm,
 }
 
 impl SingleBlock {
-    /// Load block `vb` (`linear1`, `linear2`, `norm`, `modulation`).
+    /// Load block `vb` (`linear1`, `linear2`, `norm` (its query and key norms), `modulation`).
     pub fn load(dim: usize, mlp: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
         let (linear1_qkv, linear1_mlp) =
             Dense::load(dim, dim * 3 + mlp, true, vb.pp("linear1"))?.split_outputs(dim * 3)?;
+        let (linear2_attention, linear2_mlp) =
+            Dense::load(dim + mlp, dim, true, vb.pp("linear2"))?.split_inputs(dim)?;
         Ok(Self {
             linear1_qkv,
             linear1_mlp,
-            linear2: Dense::load(dim + mlp, dim, true, vb.pp("linear2"))?,
+            linear2_attention,
+            linear2_mlp,
             split: HeadSplit::load(dim / heads, heads, &vb)?,
             modulation: Modulations::load(dim, 1, vb.pp("modulation"))?,
-            norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
         })
     }
 
@@ -252,14 +229,13 @@ impl SingleBlock {
     ) -> Result<Tensor> {
         let fused = kernels.rowwise;
         let m = self.modulation.forward(vec, fused)?;
-        let modulated = m[0].scale_shift(&xs.apply(&self.norm)?, fused)?;
+        let modulated = m[0].norm_scale_shift(xs, fused)?;
         let qkv = self.linear1_qkv.forward(&modulated, fused)?;
         let heads = self.split.heads(&qkv, rotary, 0, kernels.heads)?;
         let mlp = self.linear1_mlp.forward_gelu(&modulated, fused)?;
         let attn = attend(&heads, kernels.attention)?;
-        let out = self
-            .linear2
-            .forward(&Tensor::cat(&[attn, mlp], 2)?, fused)?;
+        let out = (self.linear2_attention.forward(&attn, fused)?
+            + self.linear2_mlp.forward(&mlp, fused)?)?;
         m[0].gated(xs, &out, fused)
     }
 }
@@ -267,7 +243,6 @@ impl SingleBlock {
 /// Norm, modulation by shift and scale, and the projection to latent channels.
 #[derive(Debug, Clone)]
 pub struct LastLayer {
-    norm: PlainNorm,
     linear: Dense,
     modulation: Dense,
 }
@@ -276,7 +251,6 @@ impl LastLayer {
     /// Load `final_layer` (`linear`, `adaLN_modulation.1`).
     pub fn load(dim: usize, out: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            norm: PlainNorm::new(dim, vb.dtype(), vb.device())?,
             linear: Dense::load(dim, out, true, vb.pp("linear"))?,
             modulation: Dense::load(dim, 2 * dim, true, vb.pp("adaLN_modulation.1"))?,
         })
@@ -286,7 +260,7 @@ impl LastLayer {
     pub fn forward(&self, xs: &Tensor, vec: &Tensor, fused: bool) -> Result<Tensor> {
         let parts = self.modulation.forward(&vec.silu()?, fused)?.chunk(2, 1)?;
         let (shift, scale) = (parts[0].unsqueeze(1)?, parts[1].unsqueeze(1)?);
-        let modulated = rowwise::modulate(&xs.apply(&self.norm)?, &scale, &shift, fused)?;
+        let modulated = rowwise::norm_modulate(xs, &scale, &shift, NORM_EPS, fused)?;
         self.linear.forward(&modulated, fused)
     }
 }

@@ -39,6 +39,25 @@ impl Dense {
         Ok((part(0, at)?, part(at, outputs - at)?))
     }
 
+    /// The layer split at input `at`: inputs `..at` with the bias and `at..` without, so
+    /// `x Wᵀ + b` of a concatenation `[a, m]` is `first(a) + second(m)` and the concatenation
+    /// is never built. Each part's weights are copied once here: a matrix product takes a
+    /// weight whose rows are contiguous, and a column slice's are not.
+    pub fn split_inputs(&self, at: usize) -> Result<(Self, Self)> {
+        let inputs = self.weight.dim(1)?;
+        let part = |start: usize, len: usize| self.weight.narrow(1, start, len)?.contiguous();
+        Ok((
+            Self {
+                weight: part(0, at)?,
+                bias: self.bias.clone(),
+            },
+            Self {
+                weight: part(at, inputs - at)?,
+                bias: None,
+            },
+        ))
+    }
+
     fn product(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let (rows, input) = (

@@ -1,7 +1,8 @@
 //! bench's own FLUX transformer: the same weights and arithmetic as black-forest-labs' model
 //! (and candle-transformers' port of it), with the data kept in layouts that avoid copies and
-//! fused kernels where candle has them: layer norm and the heads' RMS norm in one kernel each,
-//! rotary embedding in one kernel, and attention that never stores the scores on GPUs where
+//! fused kernels where candle has none: each layer norm together with the modulation after it,
+//! each head's RMS norm together with its rotation, the biases and gated residuals in one pass
+//! each, and attention that never stores the scores on GPUs where
 //! [`FlashAttention`](crate::kernels::flash_attention::FlashAttention) passes its check.
 //!
 //! Written because candle-transformers' version spent most of an H100's step time outside
