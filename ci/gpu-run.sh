@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On an NVIDIA GPU machine: bench's GPU suites and the PyTorch peer on the same card, in one go.
 #
-#   ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR
+#   ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|check|first OUT_DIR
 #
 # Needs dist/bench-cuda (ci/build-cuda.sh makes it on any Linux box) and, on the GPU machine,
 # PyTorch with its CUDA 13 runtime wheels, transformers, and for `flux` diffusers (a wheel in
@@ -14,8 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR}"
-out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|first OUT_DIR}"
+part="${1:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|check|first OUT_DIR}"
+out="${2:?usage: ci/gpu-run.sh qwen|ratio|flux|flash|fluxstep|kernels|check|first OUT_DIR}"
 mkdir -p "$out"
 exec > >(tee -a "$out/log-$part.txt") 2>&1
 
@@ -48,6 +48,15 @@ peer() {
   echo "peer exit: $?"
 }
 qwen8b="$models/qwen3-8b-bf16-seed0-v1"
+# `kernel_benches LIMIT_S`: workloads/benches/kernels.rs (dist/kernels-cuda), the benchmarks
+# whose names match KERNELS_FILTER (a regular expression; all when unset), into kernels.txt.
+kernel_benches() {
+  step "criterion: workloads/benches/kernels.rs ${KERNELS_FILTER:-}"
+  local kernels="$PWD/dist/kernels-cuda"
+  [[ -x "$kernels" || ! -f "$kernels.xz" ]] || { xz -d -k "$kernels.xz" && chmod +x "$kernels"; }
+  CRITERION_HOME="$out/criterion" timeout "$1" "$kernels" --bench --warm-up-time 0.5 \
+    --measurement-time 1.5 --noplot ${KERNELS_FILTER:+"$KERNELS_FILTER"} 2>&1 | tee "$out/kernels.txt"
+}
 
 if [[ ! -f "$out/machine.txt" ]]; then
   step "machine"
@@ -139,17 +148,26 @@ case "$part" in
   kernels)
     # The fused kernels against the candle operations they replace (workloads/benches/kernels.rs),
     # then FLUX.1-dev's step beside PyTorch's: what a kernel change bought, in about four minutes.
-    step "criterion: workloads/benches/kernels.rs"
-    kernels="$PWD/dist/kernels-cuda"
-    [[ -x "$kernels" || ! -f "$kernels.xz" ]] || { xz -d -k "$kernels.xz" && chmod +x "$kernels"; }
-    CRITERION_HOME="$out/criterion" timeout 150 "$kernels" --bench --warm-up-time 0.5 \
-      --measurement-time 1.5 --noplot 2>&1 | tee "$out/kernels.txt"
+    kernel_benches 150
     suite 130 ci/gpu-flux-dev.toml
     step "PyTorch: FLUX.1-dev transformer step and VAE decode"
     peer 50 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
     ;;
+  check)
+    # After a change, every ratio of issue 14 in one call of about eight minutes: the row-wise
+    # and norm kernels (KERNELS_FILTER, default `rowwise|norm`), FLUX.1-dev and Qwen3-8B in
+    # bench and in PyTorch, and the out-of-memory fault.
+    KERNELS_FILTER="${KERNELS_FILTER:-rowwise|norm}" kernel_benches 90
+    suite 130 ci/gpu-flux-dev.toml
+    step "PyTorch: FLUX.1-dev transformer step and VAE decode"
+    peer 50 flux --steps-timed 5 --out "$out/peer-flux.json" --model "$models/flux-dev-bf16-seed0-v1"
+    suite 120 ci/gpu-qwen-8b.toml
+    step "PyTorch: Qwen3-8B, in-process"
+    peer 100 qwen --repetitions 3 --out "$out/peer-qwen.json" --model "$qwen8b"
+    suite 40 ci/gpu-faults.toml "$results/faults"
+    ;;
   *)
-    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash, fluxstep, kernels or first)"
+    echo "gpu-run: unknown part $part (qwen, ratio, flux, flash, fluxstep, kernels, check or first)"
     exit 2
     ;;
 esac

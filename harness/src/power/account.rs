@@ -67,7 +67,29 @@ pub struct RailEnergy {
     pub method: Method,
     /// By phase name; a phase the samples do not cover is absent.
     pub phases: BTreeMap<String, PhaseEnergy>,
+    /// An energy counter that updated more slowly than it was read: how often it updated
+    /// during the measurement, seconds. Each end of a phase can be off by up to a period's
+    /// energy, so phases only a few periods long are rough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter_period_s: Option<f64>,
 }
+
+impl RailEnergy {
+    /// Whether the whole measurement (`total`) spans fewer than [`COUNTER_PERIODS`] of the
+    /// counter's updates: its energy is then rougher than the counter's resolution suggests.
+    pub fn short_for_counter(&self) -> bool {
+        match (self.counter_period_s, self.phases.get("total")) {
+            (Some(period), Some(total)) => total.seconds < COUNTER_PERIODS * period,
+            _ => false,
+        }
+    }
+}
+
+/// How many counter updates a measurement should span before its energy is trusted to 3 %. On
+/// an H100 (updates every 100 ms, read every 25 ms), measurements of 1.3 s (13 updates) had
+/// counter and integrated power differ by 1.6 % in the median and 4.9 % at most; the error
+/// shrinks with the length, to about 2 % at most over 30 updates.
+pub const COUNTER_PERIODS: f64 = 30.0;
 
 /// The energy of one measurement, stored with it in `measurements.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +151,7 @@ impl MeasurementEnergy {
                         scope: rail.scope,
                         method: rail.method,
                         phases,
+                        counter_period_s: rail.counter_period_s(whole.start_s, whole.end_s),
                     },
                 );
             }
@@ -276,5 +299,40 @@ mod tests {
         let e = MeasurementEnergy::compute("test", &trace, &samples, &phases, None).unwrap();
         assert_eq!(e.flags, ["thermal-pressure:heavy"]);
         assert!(e.samples >= 10);
+    }
+
+    #[test]
+    fn a_measurement_of_few_counter_updates_is_marked_short() {
+        // A counter updated every 100 ms and read every 25 ms, 150 W drawn.
+        let samples: Vec<Sample> = (0..=400)
+            .map(|i| {
+                let t = 0.025 * f64::from(i);
+                Sample {
+                    t_s: t,
+                    source: "test".into(),
+                    rails: vec![RailReading {
+                        counter_j: Some(150.0 * (t / 0.1).floor() * 0.1),
+                        ..RailReading::watts("gpu0", Scope::GpuBoard, 150.0)
+                    }],
+                    ..Sample::default()
+                }
+            })
+            .collect();
+        let trace = Trace::from_samples(&samples);
+        let rail = |start_s: f64, end_s: f64| {
+            let phases = [Phase {
+                name: "total",
+                start_s,
+                end_s,
+            }];
+            MeasurementEnergy::compute("nvml", &trace, &samples, &phases, None)
+                .unwrap()
+                .rails["gpu0"]
+                .clone()
+        };
+        let short = rail(1.0, 2.3);
+        assert!((short.counter_period_s.unwrap() - 0.1).abs() < 1e-9);
+        assert!(short.short_for_counter(), "13 updates");
+        assert!(!rail(1.0, 5.0).short_for_counter(), "40 updates");
     }
 }

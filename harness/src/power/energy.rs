@@ -2,7 +2,11 @@
 //! boundaries.
 //!
 //! How each kind of reading becomes energy:
-//! - an energy counter (`counter_j`, NVML, RAPL): the counter itself;
+//! - an energy counter (`counter_j`, NVML, RAPL): the counter itself, each value placed at the
+//!   first sample that showed it. A counter can update more slowly than it is read (NVML's, on
+//!   an H100, every 100 ms): samples repeating the last value add no point, since the value
+//!   belongs to the time it changed, and interpolating through the repeats would turn the
+//!   counter's steps into a staircase of errors at each phase boundary;
 //! - an average over a window (powermetrics, macmon): that power held from the previous
 //!   reading (or the start of its own window, for the first) to this one;
 //! - an instantaneous reading (window 0): the trapezoid rule between successive readings.
@@ -48,6 +52,11 @@ pub struct RailTrace {
     last_watts: Option<f64>,
     /// First counter value, so that points start at 0 J.
     counter_origin: Option<f64>,
+    /// The latest sample that repeated the counter's last value, when later than the last
+    /// point: the trace covers up to it, at that value.
+    counter_seen_until: Option<f64>,
+    /// Samples that repeated the counter's value: whether it updates more slowly than it is read.
+    counter_repeats: usize,
     /// (seconds, watts) of every power reading, for peaks.
     readings: Vec<(f64, f64)>,
     /// Spans without readings, (from, to) on the run clock.
@@ -65,6 +74,8 @@ impl RailTrace {
             points: Vec::new(),
             last_watts: None,
             counter_origin: None,
+            counter_seen_until: None,
+            counter_repeats: 0,
             readings: Vec::new(),
             gaps: Vec::new(),
             open_gap_until: None,
@@ -72,7 +83,7 @@ impl RailTrace {
     }
 
     fn push(&mut self, t: f64, window_s: f64, watts: Option<f64>, counter_j: Option<f64>) {
-        if let Some(&(last_t, _)) = self.points.last() {
+        if let Some((_, last_t)) = self.span() {
             if t <= last_t {
                 return; // out of order or duplicate: the curve must be a function of time
             }
@@ -102,9 +113,16 @@ impl RailTrace {
                 let Some(c) = counter_j else { return };
                 let origin = *self.counter_origin.get_or_insert(c);
                 let e = c - origin;
-                // A counter that went backwards was reset (driver reload): continue from the
-                // last value rather than subtracting a whole counter's worth.
+                self.counter_seen_until = None;
                 if let Some((_, last_e)) = previous {
+                    if e == last_e {
+                        // Not updated since the last point: coverage, not a point.
+                        self.counter_repeats += 1;
+                        self.counter_seen_until = Some(t);
+                        return;
+                    }
+                    // A counter that went backwards was reset (driver reload): continue from
+                    // the last value rather than subtracting a whole counter's worth.
                     if e < last_e {
                         self.counter_origin = Some(c - last_e);
                         self.points.push((t, last_e));
@@ -187,14 +205,47 @@ impl RailTrace {
 
     /// The span of time the trace covers.
     pub fn span(&self) -> Option<(f64, f64)> {
-        Some((self.points.first()?.0, self.points.last()?.0))
+        let last = self.points.last()?.0;
+        Some((
+            self.points.first()?.0,
+            self.counter_seen_until.map_or(last, |t| t.max(last)),
+        ))
+    }
+
+    /// How often the energy counter updated within `[a, b]`: the median time between its
+    /// changes there, when it updates more slowly than it is read (some samples repeated a
+    /// value) and changed at least four times. A phase a few such periods long can be off by
+    /// a period's energy at each end; `None` for other rails.
+    pub fn counter_period_s(&self, a: f64, b: f64) -> Option<f64> {
+        if self.method != Method::Counter || self.counter_repeats == 0 {
+            return None;
+        }
+        let changes: Vec<f64> = self
+            .points
+            .iter()
+            .map(|&(t, _)| t)
+            .filter(|t| (a..=b).contains(t))
+            .collect();
+        let mut intervals: Vec<f64> = changes.windows(2).map(|w| w[1] - w[0]).collect();
+        if intervals.len() < 3 {
+            return None;
+        }
+        intervals.sort_by(f64::total_cmp);
+        Some(intervals[intervals.len() / 2])
     }
 
     fn cumulative(&self, t: f64) -> Option<f64> {
         let points = &self.points;
         let (first, last) = (points.first()?, points.last()?);
-        if t < first.0 || t > last.0 {
+        if t < first.0 {
             return None;
+        }
+        if t > last.0 {
+            // Past the last change, up to a sample that still showed its value.
+            return self
+                .counter_seen_until
+                .filter(|&until| t <= until)
+                .map(|_| last.1);
         }
         let i = points.partition_point(|(pt, _)| *pt < t);
         if i == 0 {
@@ -347,6 +398,59 @@ mod tests {
         assert!(close(gpu.energy(0.0, 1.0).unwrap(), 100.0));
         assert!(close(gpu.energy(2.0, 3.0).unwrap(), 50.0));
         assert!(close(gpu.energy(0.5, 1.0).unwrap(), 50.0));
+    }
+
+    /// An NVML-like counter: 200 W drawn steadily, the counter updated every 100 ms (at
+    /// 0.01 s, 0.11 s, …) and read every 25 ms.
+    fn slow_counter() -> Trace {
+        let samples: Vec<Sample> = (0..=120)
+            .map(|i| {
+                let t = 0.025 * f64::from(i);
+                let updated = ((t - 0.01) / 0.1).floor() * 0.1 + 0.01;
+                let reading = RailReading {
+                    counter_j: Some(1000.0 + 200.0 * updated),
+                    ..RailReading::watts("gpu0", Scope::GpuBoard, 200.0)
+                };
+                sample(t, 0.0, vec![reading])
+            })
+            .collect();
+        Trace::from_samples(&samples)
+    }
+
+    #[test]
+    fn a_counter_slower_than_its_reads_is_placed_where_it_changed() {
+        let trace = slow_counter();
+        let gpu = trace.rail("gpu0").unwrap();
+        // Through the repeated values, a 1.24 s phase would be off by up to a whole update
+        // (20 J of 248, 8 %) at each end; placed where it changed, by at most a read interval.
+        for (a, b) in [(0.13, 1.37), (0.2, 1.44), (0.51, 1.75), (1.0, 2.24)] {
+            let joules = gpu.energy(a, b).unwrap();
+            let truth = 200.0 * (b - a);
+            assert!(
+                (joules - truth).abs() <= 200.0 * 0.025 + 1e-9,
+                "[{a}, {b}]: {joules} J, drawn {truth} J"
+            );
+        }
+        let period = gpu.counter_period_s(0.0, 3.0).unwrap();
+        assert!(close(period, 0.1), "{period}");
+        // The last value holds up to the last read that showed it.
+        assert_eq!(gpu.span().unwrap().1, 3.0);
+        assert!(gpu.energy(2.9, 3.0).is_some());
+    }
+
+    #[test]
+    fn a_counter_read_no_faster_than_it_updates_has_no_period() {
+        let reading = |c: f64| RailReading {
+            counter_j: Some(c),
+            ..RailReading::watts("package-0", Scope::Package, 10.0)
+        };
+        let samples: Vec<Sample> = (0..10)
+            .map(|i| sample(f64::from(i), 0.0, vec![reading(10.0 * f64::from(i))]))
+            .collect();
+        let trace = Trace::from_samples(&samples);
+        let rapl = trace.rail("package-0").unwrap();
+        assert_eq!(rapl.counter_period_s(0.0, 9.0), None);
+        assert!(close(rapl.energy(0.5, 8.5).unwrap(), 80.0));
     }
 
     #[test]

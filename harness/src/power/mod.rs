@@ -26,7 +26,7 @@ mod source;
 #[cfg(test)]
 mod testing;
 
-pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy};
+pub use account::{Baseline, MeasurementEnergy, Phase, PhaseEnergy, RailEnergy, COUNTER_PERIODS};
 pub use error::{Imported, Position, PowerError};
 pub use sample::{
     integrated_power_rail, widest, RailPower, RailReading, Sample, Scope, Scrape, Thermal,

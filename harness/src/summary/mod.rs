@@ -38,6 +38,11 @@ pub struct CaseSummary {
     /// Measurements taken under thermal pressure, throttling or on battery (see each record's
     /// `energy.flags`).
     pub flagged: usize,
+    /// Measurements shorter than [`COUNTER_PERIODS`](crate::power::COUNTER_PERIODS)
+    /// updates of the headline rail's energy counter: their energy is rough (see each record's
+    /// `counter_period_s`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub short_for_counter: usize,
     /// Measurements whose output token count is only the tokenizer's estimate (a server that
     /// reported no usage and did not stop for length): rates per token are estimates too.
     #[serde(skip_serializing_if = "is_zero")]
@@ -312,6 +317,17 @@ fn flagged(ok: &[&Record]) -> usize {
         .count()
 }
 
+fn short_for_counter(ok: &[&Record]) -> usize {
+    ok.iter()
+        .filter(|r| {
+            r.energy
+                .as_ref()
+                .and_then(|e| e.rails.get(&e.headline))
+                .is_some_and(|rail| rail.short_for_counter())
+        })
+        .count()
+}
+
 /// A single-request case, or a case of conversations (`turns`): then a repetition is one
 /// complete conversation, its value of a metric the median over its turns, and `ok` counts
 /// turns.
@@ -361,6 +377,7 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
         patterns: None,
         tool: None,
         flagged: flagged(&ok),
+        short_for_counter: short_for_counter(&ok),
         estimated_token_counts: estimated(&ok),
         metrics,
         search: None,
@@ -424,6 +441,7 @@ fn summarize_load(
         patterns: Some(runs.len()),
         tool: None,
         flagged: flagged(&ok),
+        short_for_counter: short_for_counter(&ok),
         estimated_token_counts: estimated(&ok),
         metrics,
         search: None,

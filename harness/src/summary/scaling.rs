@@ -121,6 +121,7 @@ mod tests {
             errors_by_kind: Default::default(),
             patterns: None,
             flagged: 0,
+            short_for_counter: 0,
             estimated_token_counts: 0,
             tool: None,
             metrics: vec![

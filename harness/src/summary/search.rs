@@ -210,6 +210,7 @@ pub(super) fn summarize(
         errors_by_kind,
         patterns: Some(runs.len()),
         flagged: super::flagged(&all_ok),
+        short_for_counter: super::short_for_counter(&all_ok),
         estimated_token_counts: super::estimated(&all_ok),
         tool: None,
         metrics,

@@ -279,6 +279,13 @@ pub fn power_footer(summaries: &[CaseSummary], power: &PowerRecord) -> Option<St
             "{flagged} measurement(s) flagged for thermal pressure, throttling or battery: see `energy.flags` in measurements.jsonl"
         ));
     }
+    let short: usize = summaries.iter().map(|s| s.short_for_counter).sum();
+    if short > 0 {
+        parts.push(format!(
+            "{short} measurement(s) spanned fewer than {} updates of the energy counter: their energy is rough (a few %; see `counter_period_s` in measurements.jsonl)",
+            crate::power::COUNTER_PERIODS
+        ));
+    }
     for failure in &power.failures {
         parts.push(format!("sampling failed during the run: {failure}"));
     }
