@@ -1,7 +1,7 @@
 // Attention heads out of a projection, in one pass each: a (batch, tokens, heads, 128) bf16 view
-// with any batch, token and head strides (the projection's output, sliced) is written contiguous,
-// either as it is (`gather`) or RMS-normalized with a learned scale and rotated by the rotary
-// embedding (`norm_rope`). candle does the same in three or four passes, the first a strided
+// with any batch, token and head strides (the projection's output, sliced), or two such views
+// joined along the tokens, is written contiguous, either as it is (`gather`) or RMS-normalized
+// with a learned scale (one per view) and rotated by the rotary embedding (`norm_rope`). candle does the same in three or four passes, the first a strided
 // copy that computes every element's index through the shape.
 //
 // One warp a head row: each lane holds 4 of the 128 values (two rotary pairs), read and written
@@ -15,40 +15,55 @@ struct alignas(8) u32x2 {
     u32 x, y;
 };
 
-// Where head row `row` (over batch × tokens × heads, heads fastest) starts in the view, and its
-// (token, head) index for the rotary tables.
-__device__ __forceinline__ long source(long row, int tokens, int heads, long sb, long sl, long sh,
+// Where head row `row` of the output (batch × tokens × heads, heads fastest) starts: the first
+// `first_tokens` tokens of each batch come from the first view (strides fb, fl, fh), the rest
+// from the second (sb, sl, sh), so two streams' heads are joined as they are written. Also
+// which view it is in, and the row's (token, head) index into the rotary tables, which cover
+// the joined tokens.
+__device__ __forceinline__ long source(long row, int tokens, int first_tokens, int heads, long fb,
+                                       long fl, long fh, long sb, long sl, long sh, bool* second,
                                        long* rotary_row) {
     const long h = row % heads;
     const long l = (row / heads) % tokens;
     const long b = row / ((long)heads * tokens);
     *rotary_row = l * heads + h;
-    return b * sb + l * sl + h * sh;
+    *second = l >= first_tokens;
+    return *second ? b * sb + (l - first_tokens) * sl + h * sh : b * fb + l * fl + h * fh;
 }
 
-extern "C" __global__ void gather(const unsigned short* x, unsigned short* out, long rows, int tokens,
-                                  int heads, long sb, long sl, long sh) {
+extern "C" __global__ void gather(const unsigned short* first, const unsigned short* second,
+                                  unsigned short* out, long rows, int tokens, int first_tokens,
+                                  int heads, long fb, long fl, long fh, long sb, long sl, long sh) {
     const long row = (long)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     if (row >= rows) {
         return;
     }
     const int lane = threadIdx.x & 31;
     long unused;
-    const long at = source(row, tokens, heads, sb, sl, sh, &unused);
+    bool in_second;
+    const long at = source(row, tokens, first_tokens, heads, fb, fl, fh, sb, sl, sh, &in_second,
+                           &unused);
+    const unsigned short* x = in_second ? second : first;
     *(u32x2*)(out + row * HEAD_DIM + lane * 4) = *(const u32x2*)(x + at + lane * 4);
 }
 
-extern "C" __global__ void norm_rope(const unsigned short* x, const unsigned short* scale,
-                                     const unsigned short* cos, const unsigned short* sin,
-                                     unsigned short* out, long rows, int tokens, int heads, long sb,
-                                     long sl, long sh, float eps) {
+extern "C" __global__ void norm_rope(const unsigned short* first, const unsigned short* second,
+                                     const unsigned short* first_scale,
+                                     const unsigned short* second_scale, const unsigned short* cos,
+                                     const unsigned short* sin, unsigned short* out, long rows,
+                                     int tokens, int first_tokens, int heads, long fb, long fl,
+                                     long fh, long sb, long sl, long sh, float eps) {
     const long row = (long)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     if (row >= rows) {
         return;
     }
     const int lane = threadIdx.x & 31;
     long rotary_row;
-    const long at = source(row, tokens, heads, sb, sl, sh, &rotary_row);
+    bool in_second;
+    const long at = source(row, tokens, first_tokens, heads, fb, fl, fh, sb, sl, sh, &in_second,
+                           &rotary_row);
+    const unsigned short* x = in_second ? second : first;
+    const unsigned short* scale = in_second ? second_scale : first_scale;
     const u32x2 v = *(const u32x2*)(x + at + lane * 4);
     float e0 = lo(v.x), e1 = hi(v.x), e2 = lo(v.y), e3 = hi(v.y);
 

@@ -3,8 +3,8 @@
 //!
 //! Tensors stay (batch, tokens, heads, head_dim), the layout the projection writes, so the
 //! values are read in place and the result goes to the output projection without a transpose.
-//! Each stream's queries and keys are normalized and rotated before the streams are joined
-//! (rotation is per token, so the order does not matter), in one pass on GPUs where
+//! FLUX's double blocks join the text and image streams' heads along the tokens as they are
+//! normalized and rotated, in one pass per part on GPUs where
 //! [`heads`](crate::kernels::heads) passes its check. On a GPU with a checked kernel the
 //! attention is [`FlashAttention`] (no scores in memory); elsewhere the scores are
 //! materialized and candle's softmax runs over them.
@@ -53,7 +53,7 @@ pub struct Heads {
     pub q: Tensor,
     /// Keys (contiguous).
     pub k: Tensor,
-    /// Values (a view into the projection's output, or contiguous once joined).
+    /// Values (a view into the projection's output, or contiguous when joined).
     pub v: Tensor,
 }
 
@@ -67,17 +67,15 @@ impl SelfAttention {
         })
     }
 
-    /// Project `xs` (batch, tokens, dim), whose first token is token `first` of the joint
-    /// sequence, into normalized and rotated heads.
-    pub fn heads(
-        &self,
-        xs: &Tensor,
-        rotary: &Rotary,
-        first: usize,
-        kernels: Kernels,
-    ) -> Result<Heads> {
-        let qkv = self.qkv.forward(xs, kernels.rowwise)?;
-        self.split.heads(&qkv, rotary, first, kernels.heads)
+    /// The projection of `xs` (batch, tokens, dim) to queries, keys and values (batch,
+    /// tokens, 3 × dim), which [`HeadSplit::joined`] splits into heads.
+    pub fn qkv(&self, xs: &Tensor, kernels: Kernels) -> Result<Tensor> {
+        self.qkv.forward(xs, kernels.rowwise)
+    }
+
+    /// How this attention's projection splits into heads.
+    pub fn split(&self) -> &HeadSplit {
+        &self.split
     }
 }
 
@@ -101,23 +99,64 @@ impl HeadSplit {
         })
     }
 
-    /// The heads of `qkv` (batch, tokens, 3 × dim; contiguous), whose first token is token
-    /// `first` of the joint sequence `rotary` covers; one pass per part when `fused`.
-    pub fn heads(&self, qkv: &Tensor, rotary: &Rotary, first: usize, fused: bool) -> Result<Heads> {
+    /// Queries, keys or values (`part` 0, 1, 2) of `qkv` (batch, tokens, 3 × dim; contiguous)
+    /// as a (batch, tokens, heads, head_dim) view.
+    fn part(&self, qkv: &Tensor, part: usize) -> Result<Tensor> {
         let (b, l, _) = qkv.dims3()?;
-        let qkv = qkv.reshape((b, l, 3, self.heads, ()))?;
-        let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2);
-        let rows = rotary.tokens(first, l, self.heads)?;
+        qkv.reshape((b, l, 3, self.heads, ()))?
+            .narrow(2, part, 1)?
+            .squeeze(2)
+    }
+
+    /// The heads of `qkv` (batch, tokens, 3 × dim; contiguous), the whole sequence `rotary`
+    /// covers; one pass per part when `fused`.
+    pub fn heads(&self, qkv: &Tensor, rotary: &Rotary, fused: bool) -> Result<Heads> {
         let norm_rope = |x: &Tensor, scale: &Tensor| {
-            heads::norm_rope(x, scale, &rows.cos, &rows.sin, 1e-6, fused)
+            heads::norm_rope(x, scale, &rotary.cos, &rotary.sin, NORM_EPS, fused)
         };
         Ok(Heads {
-            q: norm_rope(&part(0)?, &self.query_norm)?,
-            k: norm_rope(&part(1)?, &self.key_norm)?,
-            v: part(2)?,
+            q: norm_rope(&self.part(qkv, 0)?, &self.query_norm)?,
+            k: norm_rope(&self.part(qkv, 1)?, &self.key_norm)?,
+            v: self.part(qkv, 2)?,
+        })
+    }
+
+    /// Two streams' heads joined along the tokens, `first`'s then `second`'s, each split and
+    /// normalized by its own [`HeadSplit`], rotated as tokens of the one sequence `rotary`
+    /// covers: written joined in one pass per part when `fused`, where concatenating the
+    /// streams' heads cost a copy of each.
+    pub fn joined(
+        (first_split, first_qkv): (&HeadSplit, &Tensor),
+        (second_split, second_qkv): (&HeadSplit, &Tensor),
+        rotary: &Rotary,
+        fused: bool,
+    ) -> Result<Heads> {
+        let part = |i: usize| -> Result<(Tensor, Tensor)> {
+            Ok((
+                first_split.part(first_qkv, i)?,
+                second_split.part(second_qkv, i)?,
+            ))
+        };
+        let norm_rope = |(a, b): (Tensor, Tensor), first_scale: &Tensor, second_scale: &Tensor| {
+            heads::norm_rope_joined(
+                [(&a, first_scale), (&b, second_scale)],
+                &rotary.cos,
+                &rotary.sin,
+                NORM_EPS,
+                fused,
+            )
+        };
+        let (first_v, second_v) = part(2)?;
+        Ok(Heads {
+            q: norm_rope(part(0)?, &first_split.query_norm, &second_split.query_norm)?,
+            k: norm_rope(part(1)?, &first_split.key_norm, &second_split.key_norm)?,
+            v: heads::gather_joined(&first_v, &second_v, fused)?,
         })
     }
 }
+
+/// The epsilon of the queries' and keys' RMS norms.
+const NORM_EPS: f32 = 1e-6;
 
 /// Attention of `heads` over themselves; the result is (batch, tokens, heads × head_dim).
 pub fn attend(heads: &Heads, path: AttentionPath) -> Result<Tensor> {
@@ -146,19 +185,4 @@ pub fn attend(heads: &Heads, path: AttentionPath) -> Result<Tensor> {
         }
     };
     out.reshape((b, l, h * d))
-}
-
-/// Joins two streams' heads along the tokens: `first` then `second`. The values, views into
-/// each stream's projection, are gathered first (in one pass each when `fused`): candle's
-/// concatenation of strided views copies element by element.
-pub fn join(first: &Heads, second: &Heads, fused: bool) -> Result<Heads> {
-    let cat = |a: &Tensor, b: &Tensor| Tensor::cat(&[a, b], 1);
-    Ok(Heads {
-        q: cat(&first.q, &second.q)?,
-        k: cat(&first.k, &second.k)?,
-        v: cat(
-            &heads::gather(&first.v, fused)?,
-            &heads::gather(&second.v, fused)?,
-        )?,
-    })
 }

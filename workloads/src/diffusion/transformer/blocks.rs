@@ -5,7 +5,7 @@
 use candle_core::{Result, Tensor, D};
 use candle_nn::VarBuilder;
 
-use super::attention::{attend, join, HeadSplit, SelfAttention};
+use super::attention::{attend, HeadSplit, SelfAttention};
 use super::dense::Dense;
 use super::embed::Rotary;
 use super::Kernels;
@@ -159,22 +159,21 @@ impl DoubleBlock {
         let img_m = self.img.modulation.forward(vec, fused)?;
         let txt_m = self.txt.modulation.forward(vec, fused)?;
         let text_tokens = txt.dim(1)?;
-        let img_heads = self.img.attention.heads(
-            &img_m[0].norm_scale_shift(img, fused)?,
+        let img_qkv = self
+            .img
+            .attention
+            .qkv(&img_m[0].norm_scale_shift(img, fused)?, kernels)?;
+        let txt_qkv = self
+            .txt
+            .attention
+            .qkv(&txt_m[0].norm_scale_shift(txt, fused)?, kernels)?;
+        let heads = HeadSplit::joined(
+            (self.txt.attention.split(), &txt_qkv),
+            (self.img.attention.split(), &img_qkv),
             rotary,
-            text_tokens,
-            kernels,
+            kernels.heads,
         )?;
-        let txt_heads = self.txt.attention.heads(
-            &txt_m[0].norm_scale_shift(txt, fused)?,
-            rotary,
-            0,
-            kernels,
-        )?;
-        let attn = attend(
-            &join(&txt_heads, &img_heads, kernels.heads)?,
-            kernels.attention,
-        )?;
+        let attn = attend(&heads, kernels.attention)?;
         let txt_attn = attn.narrow(1, 0, text_tokens)?;
         let img_attn = attn.narrow(1, text_tokens, attn.dim(1)? - text_tokens)?;
         Ok((
@@ -231,7 +230,7 @@ impl SingleBlock {
         let m = self.modulation.forward(vec, fused)?;
         let modulated = m[0].norm_scale_shift(xs, fused)?;
         let qkv = self.linear1_qkv.forward(&modulated, fused)?;
-        let heads = self.split.heads(&qkv, rotary, 0, kernels.heads)?;
+        let heads = self.split.heads(&qkv, rotary, kernels.heads)?;
         let mlp = self.linear1_mlp.forward_gelu(&modulated, fused)?;
         let attn = attend(&heads, kernels.attention)?;
         let out = (self.linear2_attention.forward(&attn, fused)?

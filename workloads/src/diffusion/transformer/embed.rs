@@ -17,15 +17,6 @@ pub struct Rotary {
 }
 
 impl Rotary {
-    /// The rows of tokens `first..first + count` (for `heads` heads): one stream's part of the
-    /// joint sequence.
-    pub fn tokens(&self, first: usize, count: usize, heads: usize) -> Result<Self> {
-        Ok(Self {
-            cos: self.cos.narrow(0, first * heads, count * heads)?,
-            sin: self.sin.narrow(0, first * heads, count * heads)?,
-        })
-    }
-
     /// The angles for position `ids` (batch, tokens, axes; the same for every batch entry):
     /// axis `a` fills `axes_dim[a] / 2` pairs with `position × theta^(-2i / axes_dim[a])`.
     /// Computed in f32, then converted to `dtype`.
