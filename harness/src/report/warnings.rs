@@ -1,5 +1,5 @@
 //! What a reader of a run must not miss: an unfinished run, failed measurements, thermal
-//! flags, token counts that are only estimates, power sampling that failed, outliers, and
+//! flags, energy from too few counter updates, token counts that are only estimates, power sampling that failed, outliers, and
 //! where a server's own figures differ from bench's.
 
 use crate::store::{RunStatus, StoredRun};
@@ -43,6 +43,14 @@ pub fn warnings_and_notes(
             warnings.push(format!(
                 "{}: {} measurement(s) under thermal pressure, throttling or on battery",
                 s.case.id, s.flagged
+            ));
+        }
+        if s.short_for_counter > 0 {
+            warnings.push(format!(
+                "{}: {} measurement(s) spanned fewer than {} updates of the energy counter: their energy is rough (a few %)",
+                s.case.id,
+                s.short_for_counter,
+                crate::power::COUNTER_PERIODS
             ));
         }
     }
