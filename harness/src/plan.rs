@@ -509,7 +509,7 @@ impl Plan {
     pub fn expand(suite: &Suite) -> Self {
         let mut cases = Vec::new();
         for target in &suite.targets {
-            let node_counts: Vec<Option<u32>> = match &target.nodes {
+            let node_counts: Vec<Option<u32>> = match target.nodes() {
                 Some(nodes) => nodes.values().iter().copied().map(Some).collect(),
                 None => vec![None],
             };

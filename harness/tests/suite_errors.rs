@@ -788,3 +788,93 @@ fn turns_that_make_no_sense_are_located_errors() {
         .replace("engine = \"candle\"", server);
     assert!(suite::parse(&src, Path::new("x.toml")).is_ok());
 }
+
+#[test]
+fn keys_of_other_engines_are_each_located_and_name_the_engines_that_take_them() {
+    // Lines 10 and 11, after the candle target's `model`.
+    let src = GOOD.replace(
+        "model = \"synth:tiny\"",
+        "model = \"synth:tiny\"\ntimeout_s = 30\nsharding = \"tensor\"",
+    );
+    let err = suite::parse(&src, Path::new("suites/x.toml")).unwrap_err();
+    let text = err.to_string();
+    let SuiteError::Invalid(problems) = &err else {
+        panic!("not a located error: {text}")
+    };
+    assert_eq!(problems.len(), 2, "{text}");
+    assert!(
+        text.contains("suites/x.toml:10:1: key `target[0].timeout_s`: `timeout_s` is for `engine = \"mlx-lm\"`, `engine = \"exo\"` and `engine = \"openai\"` targets"),
+        "{text}"
+    );
+    assert!(
+        text.contains("suites/x.toml:11:1: key `target[0].sharding`: `sharding` is for `engine = \"exo\"` targets"),
+        "{text}"
+    );
+    let (_, _, key, msg, text) = problem(&GOOD.replace(
+        "model = \"synth:tiny\"",
+        "model = \"synth:tiny\"\nurl = \"http://127.0.0.1:8080\"",
+    ));
+    assert_eq!(key.as_deref(), Some("target[0].url"), "{text}");
+    assert!(msg.contains("the candle engine runs in-process"), "{text}");
+}
+
+#[test]
+fn an_unknown_target_key_lists_the_keys_of_the_targets_engine() {
+    let src = GOOD.replace(
+        "model = \"synth:tiny\"",
+        "model = \"synth:tiny\"\ndevcie = \"cpu\"",
+    );
+    let (line, col, key, msg, text) = problem(&src);
+    assert_eq!((line, col), (10, 1), "{text}");
+    assert_eq!(key.as_deref(), Some("target[0].devcie"), "{text}");
+    assert_eq!(
+        msg,
+        "unknown field `devcie`, expected one of `name`, `engine`, `model`, `dtype`, `seed`, `task`, `device`"
+    );
+}
+
+#[test]
+fn values_of_an_engines_own_keys_are_located_as_before() {
+    // Line 9 is `nodes`, moved into the exo variant: its value keeps its place.
+    let exo = GOOD.replace("engine = \"candle\"", "engine = \"exo\"\nnodes = [2, 0]");
+    let (line, col, key, msg, text) = problem(&exo);
+    assert_eq!((line, col), (9, 9), "{text}");
+    assert_eq!(key.as_deref(), Some("target[0].nodes"), "{text}");
+    assert!(msg.contains("0 is not allowed"), "{text}");
+    let mflux = GOOD.replace("engine = \"candle\"", "engine = \"mflux\"\nquantize = 7");
+    let (line, col, _, msg, text) = problem(&mflux);
+    assert_eq!((line, col), (9, 12), "{text}");
+    assert!(msg.contains("allowed: 3, 4, 5, 6, 8"), "{text}");
+    let (line, col, _, msg, text) =
+        problem(&openai().replace("url = ", "api = \"chatty\"\nurl = "));
+    assert_eq!((line, col), (10, 7), "{text}");
+    assert!(msg.contains("unknown variant `chatty`"), "{text}");
+    // A table where the engine's name belongs.
+    let (line, _, key, msg, text) =
+        problem(&GOOD.replace("engine = \"candle\"", "engine = { candle = {} }"));
+    assert_eq!(line, 8, "{text}");
+    assert_eq!(key.as_deref(), Some("target[0].engine"), "{text}");
+    assert!(msg.contains("the engine's name, a string"), "{text}");
+}
+
+#[test]
+fn a_parsed_target_is_written_flat_with_its_engines_keys() {
+    let s = suite::parse(&openai(), Path::new("x.toml")).unwrap();
+    let json = serde_json::to_value(&s.targets[0]).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "name": "cpu",
+            "engine": "openai",
+            "model": "synth:tiny",
+            "seed": 0,
+            "url": "http://127.0.0.1:8080",
+            "api": "chat",
+            "timeout_s": 120,
+        })
+    );
+    let s = suite::parse(GOOD, Path::new("x.toml")).unwrap();
+    let json = serde_json::to_value(&s.targets[0]).unwrap();
+    assert_eq!(json["engine"], "candle");
+    assert_eq!(json["device"], "cpu");
+}

@@ -478,11 +478,10 @@ fn open_for_resume(dir: &Path) -> anyhow::Result<Opened> {
 
 /// The suite's `[power]`, with the exo target's API for the `exo` sampler.
 fn power_settings(suite: &suite::Suite) -> SourceSettings {
-    let exo_url = suite
-        .targets
-        .iter()
-        .filter(|t| t.engine.value == suite::EngineKind::Exo)
-        .find_map(|t| t.url.as_ref().map(|u| u.value.as_str()));
+    let exo_url = suite.targets.iter().find_map(|t| match &t.engine.value {
+        suite::EngineKeys::Exo(exo) => exo.url.as_ref().map(|u| u.value.as_str()),
+        _ => None,
+    });
     SourceSettings::from_suite(&suite.power, exo_url)
 }
 

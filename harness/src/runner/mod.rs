@@ -493,7 +493,7 @@ pub fn run(
         };
         let setup = target.engine_setup();
         let key = match group.nodes {
-            Some(n) if target.nodes.as_ref().is_some_and(|g| g.values().len() > 1) => {
+            Some(n) if target.nodes().is_some_and(|g| g.values().len() > 1) => {
                 format!("{}/n{n}", group.target)
             }
             _ => group.target.to_string(),

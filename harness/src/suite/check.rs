@@ -1,16 +1,16 @@
 //! Checks that span several keys or depend on this build (duplicate names, engines and
-//! devices this binary can run, parameters a workload kind needs).
+//! devices this binary can run, parameters a workload kind needs); the targets' own in
+//! `check_targets.rs`.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::check_prompts::{check_prompts, draws_prompts};
 use super::check_search::check_search;
+use super::check_targets::check_targets;
 use super::error::Problem;
-use super::types::{
-    ArrivalKind, DeviceKind, EngineKind, NodeSampler, PowerSection, SamplerKind, Suite,
-    WorkloadKind,
-};
+use super::target::{EngineKeys, EngineKind, Target};
+use super::types::{ArrivalKind, NodeSampler, PowerSection, SamplerKind, Suite, WorkloadKind};
 
 /// Every problem of a parsed suite, in file order.
 pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
@@ -45,160 +45,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         }
     }
 
-    let mut seen = HashMap::new();
-    for target in &suite.targets {
-        if let Some(first) = seen.insert(target.name.0.clone(), target.name.span.clone()) {
-            let line = source[..first.start].matches('\n').count() + 1;
-            at(
-                target.name.span.clone(),
-                format!(
-                    "target name `{}` is already used on line {line}; target names must be unique",
-                    target.name.value
-                ),
-            );
-        }
-        let engine = target.engine.value;
-        if !engine.is_available() {
-            let available: Vec<_> = EngineKind::ALL
-                .iter()
-                .filter(|e| e.is_available())
-                .map(|e| format!("\"{e}\""))
-                .collect();
-            at(
-                target.engine.span.clone(),
-                format!(
-                    "engine `{engine}` is not available in this version of bench; allowed now: {}",
-                    available.join(", ")
-                ),
-            );
-        }
-        if matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
-            match &target.url {
-                None if engine == EngineKind::MlxLm => {}
-                None => at(
-                    target.engine.span.clone(),
-                    "the openai engine needs `url`, the server's address (e.g. \"http://127.0.0.1:8080\")".into(),
-                ),
-                Some(url) if !url.value.starts_with("http://") => at(
-                    url.span.clone(),
-                    format!("`{}` is not an http:// URL; servers are reached over plain HTTP (https is not supported)", url.value),
-                ),
-                Some(_) => {}
-            }
-        }
-        if let Some(gguf) = target
-            .gguf
-            .as_ref()
-            .filter(|_| engine != EngineKind::Openai)
-        {
-            at(
-                gguf.span.clone(),
-                "`gguf` is for `engine = \"openai\"` targets (a llama.cpp server, say)".into(),
-            );
-        }
-        if let Some(device) = &target.server_device {
-            let remote = target.url.as_ref().and_then(|u| {
-                let url = reqwest::Url::parse(&u.value).ok()?;
-                crate::net::remote_host(&url)
-            });
-            if !matches!(engine, EngineKind::Openai | EngineKind::MlxLm) {
-                at(
-                    device.span.clone(),
-                    "`server_device` is for `engine = \"openai\"` and `engine = \"mlx-lm\"` targets (the candle engine's is `device`)".into(),
-                );
-            } else if let Some(host) = remote {
-                at(
-                    device.span.clone(),
-                    format!("`server_device` names a device of this machine, but the server is on `{host}`; leave it out (its roofline figures then have no ceiling)"),
-                );
-            }
-        }
-        if let Some(t) = &target.startup_timeout_s {
-            if !matches!(engine, EngineKind::Exo | EngineKind::MlxLm) {
-                at(
-                    t.span.clone(),
-                    "`startup_timeout_s` is for `engine = \"exo\"` and `engine = \"mlx-lm\"` targets".into(),
-                );
-            }
-        }
-        if engine != EngineKind::Exo {
-            for (key, span) in [
-                ("nodes", target.nodes.as_ref().map(|v| v.span.clone())),
-                ("sharding", target.sharding.as_ref().map(|v| v.span.clone())),
-                (
-                    "transport",
-                    target.transport.as_ref().map(|v| v.span.clone()),
-                ),
-                (
-                    "exo_endpoint",
-                    target.exo_endpoint.as_ref().map(|v| v.span.clone()),
-                ),
-                ("settle_s", target.settle_s.as_ref().map(|v| v.span.clone())),
-            ] {
-                if let Some(span) = span {
-                    at(span, format!("`{key}` is for `engine = \"exo\"` targets"));
-                }
-            }
-        }
-        if engine == EngineKind::Exo {
-            if let Some(url) = target
-                .url
-                .as_ref()
-                .filter(|u| !u.value.starts_with("http://"))
-            {
-                at(
-                    url.span.clone(),
-                    format!("`{}` is not an http:// URL; exo's API is plain HTTP (default http://127.0.0.1:52415)", url.value),
-                );
-            }
-        }
-        if let Some(q) = target.quantize.as_ref() {
-            if engine != EngineKind::Mflux {
-                at(
-                    q.span.clone(),
-                    "`quantize` is for `engine = \"mflux\"` targets".into(),
-                );
-            } else if ![3, 4, 5, 6, 8].contains(&q.value) {
-                at(
-                    q.span.clone(),
-                    format!(
-                        "{} bits is not a quantization mflux has; allowed: 3, 4, 5, 6, 8",
-                        q.value
-                    ),
-                );
-            }
-        }
-        if let Some(flag) = target.mlx_lm_benchmark.as_ref().filter(|f| f.value) {
-            if engine != EngineKind::MlxLm || target.url.is_some() {
-                at(
-                    flag.span.clone(),
-                    "`mlx_lm_benchmark` runs mlx-lm's own benchmark on this machine's model folder: it needs `engine = \"mlx-lm\"` with no `url` (bench starts the server)".into(),
-                );
-            }
-        }
-        if let Some(message) = device_unavailable(target.device.value) {
-            at(target.device.span.clone(), message);
-        }
-        if engine == EngineKind::Candle {
-            if let Some(url) = &target.url {
-                at(
-                    url.span.clone(),
-                    "`url` is for external engines; the candle engine runs in-process".into(),
-                );
-            }
-            if let Some(preset) = target.model.strip_prefix("synth:") {
-                let flux = bench_workloads::diffusion::synth::flux_preset(preset).is_some();
-                if let (false, Err(e)) = (flux, bench_workloads::catalog::llm_preset(preset)) {
-                    at(target.model.span.clone(), e.to_string());
-                }
-            } else if target.model.trim().is_empty() {
-                at(
-                    target.model.span.clone(),
-                    "the model is empty; give `synth:<preset>`, a folder, or a hub id".into(),
-                );
-            }
-        }
-    }
+    check_targets(&suite.targets, source, &mut at);
 
     let mut seen = HashMap::new();
     for workload in &suite.workloads {
@@ -217,7 +64,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
         {
             for target in suite.targets.iter().filter(|t| {
                 !matches!(
-                    t.engine.value,
+                    t.engine_kind(),
                     EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm
                 ) && !t.makes_images()
                     && workload.runs_on(&t.name.0)
@@ -226,7 +73,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     depth.span.clone(),
                     format!(
                         "`depth` (context already in the KV cache) is measured by the candle, openai and mlx-lm engines in this version; target `{}` uses engine `{}` (leave it out with `targets = [...]`)",
-                        target.name.value, target.engine.value
+                        target.name.value, target.engine_kind()
                     ),
                 );
             }
@@ -273,7 +120,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 );
             }
         }
-        let on: Vec<&super::types::Target> = suite
+        let on: Vec<&Target> = suite
             .targets
             .iter()
             .filter(|t| t.makes_images() == (workload.kind.value == WorkloadKind::Diffusion))
@@ -303,12 +150,12 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                 }
                 for target in &on {
                     if !matches!(
-                        target.engine.value,
+                        target.engine_kind(),
                         EngineKind::Candle | EngineKind::Mflux | EngineKind::Exo
                     ) {
-                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\", \"mflux\", \"exo\"", target.engine.value));
+                        at(target.engine.span.clone(), format!("engine `{}` makes no images in this version of bench; allowed for diffusion: \"candle\", \"mflux\", \"exo\"", target.engine_kind()));
                     }
-                    if target.engine.value == EngineKind::Exo {
+                    if target.engine_kind() == EngineKind::Exo {
                         for (w, h) in workload
                             .width
                             .iter()
@@ -357,7 +204,7 @@ pub fn check(suite: &Suite, file: &Path, source: &str) -> Vec<Problem> {
                     let candle: Vec<_> = suite
                         .targets
                         .iter()
-                        .filter(|t| t.engine.value == EngineKind::Candle && !t.makes_images())
+                        .filter(|t| t.engine_kind() == EngineKind::Candle && !t.makes_images())
                         .map(|t| t.name.value.to_string())
                         .collect();
                     let search = workload.rate.as_ref().filter(|r| r.value.is_search());
@@ -481,16 +328,6 @@ fn workload_keys(w: &super::types::Workload) -> (Keys, Keys) {
     (set(&llm), set(&image))
 }
 
-fn device_unavailable(device: DeviceKind) -> Option<String> {
-    match device {
-        DeviceKind::Cpu => None,
-        DeviceKind::Metal if cfg!(feature = "metal") => None,
-        DeviceKind::Cuda if cfg!(feature = "cuda") => None,
-        DeviceKind::Metal => Some("this bench was built without Metal; rebuild with `--features metal` (macOS) or use \"cpu\"".into()),
-        DeviceKind::Cuda => Some("this bench was built without CUDA; rebuild with `--features cuda` or use \"cpu\"".into()),
-    }
-}
-
 /// `url` and `metrics` belong to the samplers that read them, and those need them.
 fn check_power(power: &PowerSection, at: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let sampler = power.sampler.value;
@@ -560,7 +397,7 @@ fn check_power_nodes(suite: &Suite, at: &mut impl FnMut(std::ops::Range<usize>, 
         && !suite
             .targets
             .iter()
-            .any(|t| t.engine.value == EngineKind::Exo && t.url.is_some())
+            .any(|t| matches!(&t.engine.value, EngineKeys::Exo(exo) if exo.url.is_some()))
     {
         at(
             power.sampler.span.clone(),

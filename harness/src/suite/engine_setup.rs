@@ -1,7 +1,6 @@
-//! A target's engine with the keys it reads, typed and their defaults filled in: built once
-//! from the checked `[[target]]` table ([`Target::engine_setup`]), so that whoever opens the
-//! engine reads no suite keys. Each engine's keys live in its own variant of [`EngineOptions`]:
-//! a key for one engine is added there, and to the table's checks.
+//! A target's engine as the runner opens it: the options of `bench-workloads`, their
+//! defaults filled in, built from the target's own variant of [`EngineKeys`]
+//! ([`Target::engine_setup`]), so that whoever opens the engine reads no suite keys.
 
 use std::time::Duration;
 
@@ -12,9 +11,11 @@ use bench_workloads::serving::mlx_lm::MlxLmOptions;
 use bench_workloads::serving::openai::{Api, OpenAiOptions};
 use bench_workloads::synth::WeightDType;
 
-use super::types::{
-    ApiKind, DType, DeviceKind, EngineKind, ExoEndpointKind, ShardingKind, Target, TransportKind,
+use super::target::{
+    ApiKind, CandleKeys, DType, DeviceKind, EngineKeys, EngineKind, ExoEndpointKind, ExoKeys,
+    MfluxKeys, MlxLmKeys, OpenaiKeys, ShardingKind, Target, TransportKind,
 };
+use super::values::{At, Positive};
 
 /// How long `mlx_lm.server` (or an exo instance) may take to load a model and listen, unless
 /// the target says (`startup_timeout_s`).
@@ -121,107 +122,98 @@ impl Target {
             DType::F16 => WeightDType::F16,
             DType::Bf16 => WeightDType::BF16,
         };
+        let model = &self.model.value;
+        let engine = match &self.engine.value {
+            EngineKeys::Candle(keys) => keys.options(),
+            EngineKeys::MlxLm(keys) => keys.options(model),
+            EngineKeys::Exo(keys) => keys.options(model),
+            EngineKeys::Openai(keys) => keys.options(model),
+            EngineKeys::Mflux(keys) => keys.options(model),
+            EngineKeys::Command(_) => EngineOptions::Unavailable(EngineKind::Command),
+        };
         EngineSetup {
-            model: self.model.value.clone(),
+            model: model.clone(),
             dtype,
             seed: self.seed,
-            engine: self.engine_options(),
+            engine,
         }
     }
+}
 
-    fn engine_options(&self) -> EngineOptions {
+impl CandleKeys {
+    fn options(&self) -> EngineOptions {
+        EngineOptions::Candle {
+            device: device_choice(self.device.value),
+        }
+    }
+}
+
+impl MlxLmKeys {
+    fn options(&self, model: &str) -> EngineOptions {
         let server_device = self.server_device.as_ref().map(|d| d.value);
-        match self.engine.value {
-            EngineKind::Candle => EngineOptions::Candle {
-                device: device_choice(self.device.value),
-            },
-            EngineKind::MlxLm if self.url.is_none() => EngineOptions::MlxLm {
+        match &self.url {
+            None => EngineOptions::MlxLm {
                 options: MlxLmOptions {
-                    api: self.api(),
+                    api: api(self.api),
                     python: self
                         .python
                         .clone()
                         .unwrap_or_else(|| MLX_LM_DEFAULT_PYTHON.into()),
-                    startup_timeout: self.startup_timeout(),
-                    timeout: self.timeout(),
+                    startup_timeout: startup_timeout(self.startup_timeout_s.as_ref()),
+                    timeout: timeout(self.timeout_s),
                     benchmark: self.mlx_lm_benchmark.as_ref().is_some_and(|f| f.value),
                 },
                 server_device,
             },
-            // An mlx-lm server already running at `url` is measured like any OpenAI-compatible one.
-            EngineKind::Openai | EngineKind::MlxLm => EngineOptions::Server {
+            // A server already running at `url` is measured like any OpenAI-compatible one.
+            Some(url) => EngineOptions::Server {
                 options: OpenAiOptions {
-                    api: self.api(),
-                    url: self
-                        .url
-                        .as_ref()
-                        .map(|u| u.value.clone())
-                        .unwrap_or_default(),
-                    served_model: self.served_model(),
+                    api: api(self.api),
+                    url: url.value.clone(),
+                    served_model: served_model(self.served_model.as_ref(), model),
                     api_key: None,
-                    timeout: self.timeout(),
+                    timeout: timeout(self.timeout_s),
                 },
                 api_key_env: self.api_key_env.as_ref().map(|v| v.value.clone()),
                 server_device,
-                gguf: self.gguf.as_ref().map(|g| g.value.clone()),
+                gguf: None,
             },
-            EngineKind::Exo => EngineOptions::Exo {
-                options: self.exo_options(),
-                bench_endpoint: matches!(
-                    self.exo_endpoint.as_ref().map(|e| e.value),
-                    Some(ExoEndpointKind::Bench | ExoEndpointKind::BenchStream)
-                ),
-            },
-            EngineKind::Mflux => EngineOptions::Mflux(MfluxOptions {
-                command: self
-                    .command
-                    .clone()
-                    .unwrap_or_else(|| MFLUX_DEFAULT_COMMAND.into()),
-                model: self.model.value.clone(),
-                base_model: self.base_model.clone(),
-                quantize: self.quantize.as_ref().map(|q| q.value),
-            }),
-            other @ EngineKind::Command => EngineOptions::Unavailable(other),
         }
     }
+}
 
-    /// The endpoint a server target uses.
-    fn api(&self) -> Api {
-        match self.api {
-            ApiKind::Chat => Api::Chat,
-            ApiKind::Completions => Api::Completions,
+impl OpenaiKeys {
+    fn options(&self, model: &str) -> EngineOptions {
+        EngineOptions::Server {
+            options: OpenAiOptions {
+                api: api(self.api),
+                url: self
+                    .url
+                    .as_ref()
+                    .map(|u| u.value.clone())
+                    .unwrap_or_default(),
+                served_model: served_model(self.served_model.as_ref(), model),
+                api_key: None,
+                timeout: timeout(self.timeout_s),
+            },
+            api_key_env: self.api_key_env.as_ref().map(|v| v.value.clone()),
+            server_device: self.server_device.as_ref().map(|d| d.value),
+            gguf: self.gguf.as_ref().map(|g| g.value.clone()),
         }
     }
+}
 
-    /// The model name sent in requests: `served_model`, else `model` as given.
-    fn served_model(&self) -> String {
-        self.served_model
-            .clone()
-            .unwrap_or_else(|| self.model.value.clone())
-    }
-
-    /// The wait for each response and each piece of a stream.
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(u64::from(self.timeout_s.0))
-    }
-
-    /// The target's `startup_timeout_s`, else 600 s.
-    fn startup_timeout(&self) -> Duration {
-        self.startup_timeout_s
-            .as_ref()
-            .map_or(DEFAULT_STARTUP, |t| {
-                Duration::from_secs(u64::from(t.value.0))
-            })
-    }
-
-    /// How the exo engines reach the cluster and place the model, on one node.
-    fn exo_options(&self) -> ExoOptions {
-        ExoOptions {
+impl ExoKeys {
+    /// How the cluster is reached and the model placed, on one node (each group of cases
+    /// sets its own count).
+    fn options(&self, model: &str) -> EngineOptions {
+        let endpoint = self.exo_endpoint.as_ref().map(|e| e.value);
+        let options = ExoOptions {
             url: self
                 .url
                 .as_ref()
                 .map_or_else(|| EXO_DEFAULT_URL.to_string(), |u| u.value.clone()),
-            model_id: self.served_model(),
+            model_id: served_model(self.served_model.as_ref(), model),
             nodes: 1,
             sharding: self.sharding.as_ref().map(|s| {
                 match s.value {
@@ -237,17 +229,63 @@ impl Target {
                 }
                 .to_string()
             }),
-            endpoint: match self.exo_endpoint.as_ref().map(|e| e.value) {
+            endpoint: match endpoint {
                 None | Some(ExoEndpointKind::Chat) => ExoEndpoint::Chat,
                 Some(ExoEndpointKind::BenchStream) => ExoEndpoint::BenchStream,
                 Some(ExoEndpointKind::Bench) => ExoEndpoint::Bench,
             },
-            startup_timeout: self.startup_timeout(),
+            startup_timeout: startup_timeout(self.startup_timeout_s.as_ref()),
             settle: self
                 .settle_s
                 .as_ref()
                 .map_or(DEFAULT_SETTLE, |s| Duration::from_secs_f64(s.value.0)),
-            timeout: self.timeout(),
+            timeout: timeout(self.timeout_s),
+        };
+        EngineOptions::Exo {
+            options,
+            bench_endpoint: matches!(
+                endpoint,
+                Some(ExoEndpointKind::Bench | ExoEndpointKind::BenchStream)
+            ),
         }
     }
+}
+
+impl MfluxKeys {
+    fn options(&self, model: &str) -> EngineOptions {
+        EngineOptions::Mflux(MfluxOptions {
+            command: self
+                .command
+                .clone()
+                .unwrap_or_else(|| MFLUX_DEFAULT_COMMAND.into()),
+            model: model.to_string(),
+            base_model: self.base_model.clone(),
+            quantize: self.quantize.as_ref().map(|q| q.value),
+        })
+    }
+}
+
+/// The endpoint a server target uses.
+fn api(kind: ApiKind) -> Api {
+    match kind {
+        ApiKind::Chat => Api::Chat,
+        ApiKind::Completions => Api::Completions,
+    }
+}
+
+/// The model name sent in requests: `served_model`, else `model` as given.
+fn served_model(served_model: Option<&String>, model: &str) -> String {
+    served_model.map_or_else(|| model.to_string(), String::clone)
+}
+
+/// The wait for each response and each piece of a stream (`timeout_s`).
+fn timeout(seconds: Positive) -> Duration {
+    Duration::from_secs(u64::from(seconds.0))
+}
+
+/// The longest wait for a model to load (`startup_timeout_s`), else 600 s.
+fn startup_timeout(seconds: Option<&At<Positive>>) -> Duration {
+    seconds.map_or(DEFAULT_STARTUP, |t| {
+        Duration::from_secs(u64::from(t.value.0))
+    })
 }

@@ -21,22 +21,30 @@
 mod check;
 mod check_prompts;
 mod check_search;
+mod check_targets;
 mod engine_setup;
 mod error;
 mod prompts;
+mod target;
+mod target_keys;
 mod turns;
 mod types;
 mod values;
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 pub use engine_setup::{EngineOptions, EngineSetup};
 pub use error::{Location, Problem, SuiteError};
 pub use prompts::{PromptLengths, PromptOrder};
+pub use target::{
+    ApiKind, CandleKeys, CommandKeys, DType, DeviceKind, EngineKeys, EngineKind, ExoEndpointKind,
+    ExoKeys, MfluxKeys, MlxLmKeys, OpenaiKeys, ShardingKind, Target, TaskKind, TransportKind,
+};
 pub use types::{
-    ApiKind, ArrivalKind, DType, DeviceKind, EngineKind, ExoEndpointKind, NodeSampler, PowerNode,
-    PowerSection, SamplerKind, ShardingKind, Slo, Suite, SuiteSection, Target, TaskKind,
-    ThermalTarget, TransportKind, Workload, WorkloadKind,
+    ArrivalKind, NodeSampler, PowerNode, PowerSection, SamplerKind, Slo, Suite, SuiteSection,
+    ThermalTarget, Workload, WorkloadKind,
 };
 pub use values::{At, Depths, Grid, Name, Positive, Rates, Seconds};
 
@@ -66,9 +74,24 @@ pub fn load(path: &Path) -> Result<LoadedSuite, SuiteError> {
 }
 
 /// Parse and check suite text; `file` names it in errors.
+///
+/// The text is parsed into toml's tree of spanned values first, so that each target's engine
+/// keys can be gathered under its engine before serde reads the tree (`target_keys.rs`);
+/// every error keeps its place in the file.
 pub fn parse(source: &str, file: &Path) -> Result<Suite, SuiteError> {
-    let suite: Suite = toml::from_str(source)
-        .map_err(|e| SuiteError::Invalid(vec![Problem::from_toml(file, source, &e)]))?;
+    let invalid =
+        |e: toml::de::Error| SuiteError::Invalid(vec![Problem::from_toml(file, source, &e)]);
+    let mut root = toml::de::DeTable::parse(source).map_err(invalid)?;
+    let misplaced = target_keys::regroup(root.get_mut());
+    if !misplaced.is_empty() {
+        return Err(SuiteError::Invalid(
+            misplaced
+                .into_iter()
+                .map(|(span, message)| Problem::at(file, source, span, message))
+                .collect(),
+        ));
+    }
+    let suite = Suite::deserialize(toml::de::Deserializer::from(root)).map_err(invalid)?;
     let problems = check::check(&suite, file, source);
     if problems.is_empty() {
         Ok(suite)

@@ -1,7 +1,8 @@
 //! Checks of `turns` (conversations): a conversation is one request at a time on an engine
 //! that can resend what it answered, so it takes no load pattern, rate search or depth.
 
-use super::types::{EngineKind, Target, Workload};
+use super::target::{EngineKind, Target};
+use super::types::Workload;
 
 /// Why `workload`'s `turns` cannot run as given, one message each (none when it can).
 pub(super) fn refusals(workload: &Workload, targets: &[Target]) -> Vec<String> {
@@ -26,14 +27,14 @@ pub(super) fn refusals(workload: &Workload, targets: &[Target]) -> Vec<String> {
     }
     for target in targets.iter().filter(|t| {
         !matches!(
-            t.engine.value,
+            t.engine_kind(),
             EngineKind::Candle | EngineKind::Openai | EngineKind::MlxLm
         ) && !t.makes_images()
             && workload.runs_on(&t.name.0)
     }) {
         refusals.push(format!(
             "`turns` (conversations) is measured by the candle, openai and mlx-lm engines in this version; target `{}` uses engine `{}` (leave it out with `targets = [...]`)",
-            target.name.value, target.engine.value
+            target.name.value, target.engine_kind()
         ));
     }
     refusals
