@@ -11,6 +11,7 @@
 
 mod conversation;
 mod conversations_csv;
+mod csv_file;
 mod figure;
 mod figures;
 mod html;
