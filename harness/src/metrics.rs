@@ -3,7 +3,7 @@
 
 use crate::stats::Better;
 use crate::store::{
-    EnergyMetrics, ImageMetrics, LoadMetrics, LoadRun, MemoryMetrics, Record, TextMetrics,
+    EnergyMetrics, ImageMetrics, LoadMetrics, MemoryMetrics, PatternRun, Record, TextMetrics,
 };
 
 /// A reported metric.
@@ -359,7 +359,7 @@ pub const LLM_METRICS: &[Metric] = &[
 
 /// A metric of a whole load pattern run (one value per repetition of a load case).
 #[derive(Debug, Clone, Copy)]
-pub struct LoadMetric {
+pub struct PatternRunMetric {
     /// Column name in `summary.csv` and key in `loads.jsonl`.
     pub name: &'static str,
     /// Unit of the stored value.
@@ -367,42 +367,42 @@ pub struct LoadMetric {
     /// Direction of improvement.
     pub better: Better,
     /// The value of one pattern run.
-    pub value: fn(&LoadRun) -> Option<f64>,
+    pub value: fn(&PatternRun) -> Option<f64>,
 }
 
 /// Every load pattern metric, in report order.
-pub const LOAD_METRICS: &[LoadMetric] = &[
-    LoadMetric {
+pub const PATTERN_RUN_METRICS: &[PatternRunMetric] = &[
+    PatternRunMetric {
         name: "achieved_rate_rps",
         unit: "req/s",
         better: Better::Higher,
         value: |l| l.achieved_rate_rps,
     },
-    LoadMetric {
+    PatternRunMetric {
         name: "request_throughput_rps",
         unit: "req/s",
         better: Better::Higher,
         value: |l| l.request_throughput_rps,
     },
-    LoadMetric {
+    PatternRunMetric {
         name: "output_tps",
         unit: "tok/s",
         better: Better::Higher,
         value: |l| l.output_tps,
     },
-    LoadMetric {
+    PatternRunMetric {
         name: "client_cpu_s_per_1k_tokens",
         unit: "s",
         better: Better::Lower,
         value: |l| l.client_cpu_s_per_1k_tokens,
     },
-    LoadMetric {
+    PatternRunMetric {
         name: "load_j_per_output_token",
         unit: "J/tok",
         better: Better::Lower,
         value: |l| l.j_per_output_token,
     },
-    LoadMetric {
+    PatternRunMetric {
         name: "throughput_drop_pct",
         unit: "%",
         better: Better::Lower,
@@ -439,7 +439,7 @@ pub fn all() -> impl Iterator<Item = (&'static str, Better)> {
     LLM_METRICS
         .iter()
         .map(|m| (m.name, m.better))
-        .chain(LOAD_METRICS.iter().map(|m| (m.name, m.better)))
+        .chain(PATTERN_RUN_METRICS.iter().map(|m| (m.name, m.better)))
         .chain(TOOL_METRICS.iter().map(|&(name, _, better)| (name, better)))
         .chain(SLO_METRICS.iter().map(|&(name, _, better)| (name, better)))
         .chain(

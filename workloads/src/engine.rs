@@ -138,7 +138,7 @@ pub struct LlmMeasurement {
 }
 
 /// One request of a load pattern with its measurement.
-pub type LlmLoadedRequest = crate::load::LoadedRequest<LlmMeasurement>;
+pub type LlmPatternRequest = crate::load::PatternRequest<LlmMeasurement>;
 
 /// What a server reported about one request, kept beside bench's own timing of it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -312,7 +312,7 @@ pub trait LlmEngine {
     /// The engine's side that runs load patterns, where it has one: it can have several
     /// requests in flight and send them on a schedule. `None` for an engine that runs one
     /// request at a time.
-    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+    fn pattern_server(&mut self) -> Option<&mut dyn ServesPatterns> {
         None
     }
 
@@ -329,19 +329,19 @@ pub trait LlmEngine {
     }
 }
 
-/// An engine that runs load patterns ([`LlmEngine::load_server`]): several requests in flight,
-/// sent on a schedule.
-pub trait ServesLoad {
+/// An engine that runs load patterns ([`LlmEngine::pattern_server`]): several requests in
+/// flight, sent on a schedule.
+pub trait ServesPatterns {
     /// Send the requests of `pattern`, handing each to `sink` as it ends (on the calling
     /// thread). Request `index` (in sending order, warmups first) is `requests[index %
     /// requests.len()]`; where `requests` holds one request of a prompt built to a length,
     /// every request still gets a text of its own. An error means the pattern could not run
     /// at all; failed requests are reported to `sink`.
-    fn serve_load(
+    fn serve_pattern(
         &mut self,
         requests: &[LlmRequest],
         pattern: &crate::load::LoadPattern,
-        sink: &mut dyn FnMut(LlmLoadedRequest),
+        sink: &mut dyn FnMut(LlmPatternRequest),
     ) -> Result<crate::load::LoadTimeline, crate::Error>;
 }
 

@@ -110,7 +110,7 @@ impl Session {
             }
         };
         let plan = store.manifest().plan.clone();
-        let done = runner::done_set(&records, &store::read_loads(store.dir())?);
+        let done = runner::done_set(&records, &store::read_pattern_runs(store.dir())?);
         let pending = runner::pending_runs(&plan, &done);
         if !args.quiet {
             eprintln!(
@@ -220,17 +220,17 @@ impl Session {
     fn finish(&mut self) -> anyhow::Result<Finished> {
         let store = &mut self.store;
         let records = store::read_records(&store.dir().join(store::MEASUREMENTS))?;
-        let loads = store::read_loads(store.dir())?;
+        let pattern_runs = store::read_pattern_runs(store.dir())?;
         let summaries = summary::with_tools(
             &self.plan,
             &records,
-            &loads,
+            &pattern_runs,
             &store::read_tool_runs(store.dir())?,
             &crate::stats::bootstrap::BootstrapConfig::default(),
         );
         let measured = roofline::Measured {
             records: &records,
-            loads: &loads,
+            pattern_runs: &pattern_runs,
         };
         let rooflines = rooflines(store, &summaries, measured)?;
         crate::report::write_summary_csv(
@@ -242,7 +242,8 @@ impl Session {
             &store.dir().join(store::CONVERSATIONS),
             &summaries,
         )?;
-        let still_to_do = runner::pending_runs(&self.plan, &runner::done_set(&records, &loads));
+        let still_to_do =
+            runner::pending_runs(&self.plan, &runner::done_set(&records, &pattern_runs));
         let complete = still_to_do == 0;
         // An interrupt that came once everything was stored cost nothing: the run is complete.
         let interrupted = !complete && bench_workloads::cancel::is_requested();

@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::{History, HistoryError};
-use crate::store::{Manifest, StoredRun, LOADS, MANIFEST, MEASUREMENTS, TOOL_RUNS};
+use crate::store::{Manifest, StoredRun, MANIFEST, MEASUREMENTS, PATTERN_RUNS, TOOL_RUNS};
 use crate::summary::CaseSummary;
 
 impl History {
@@ -135,7 +135,7 @@ fn status_name(manifest: &Manifest) -> String {
 /// Size and modification time of each file the summaries are made from: when none changed,
 /// the run's rows are current (a resumed or still running run changes them).
 pub(super) fn stamp(dir: &Path) -> String {
-    [MANIFEST, MEASUREMENTS, LOADS, TOOL_RUNS]
+    [MANIFEST, MEASUREMENTS, PATTERN_RUNS, TOOL_RUNS]
         .iter()
         .map(|file| match std::fs::metadata(dir.join(file)) {
             Ok(meta) => {

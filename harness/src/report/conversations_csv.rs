@@ -4,36 +4,33 @@
 
 use std::path::Path;
 
-use crate::summary::CaseSummary;
-
+use super::csv_file::CsvFile;
 use crate::store::StoreError;
+use crate::summary::CaseSummary;
 
 /// Write the turns of `summaries` to `path` (replacing it); nothing when no case has turns.
 pub fn write_conversations_csv(path: &Path, summaries: &[CaseSummary]) -> Result<(), StoreError> {
     if summaries.iter().all(|s| s.turns.is_empty()) {
         return Ok(());
     }
-    let fail = |e: csv::Error| StoreError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    };
-    let mut w = csv::Writer::from_path(path).map_err(fail)?;
-    w.write_record([
-        "case",
-        "target",
-        "workload",
-        "turn",
-        "conversations",
-        "ttft_p50_s",
-        "ttft_p90_s",
-        "prompt_tokens_p50",
-        "cached_prompt_tokens_p50",
-    ])
-    .map_err(fail)?;
+    let mut w = CsvFile::create(
+        path,
+        [
+            "case",
+            "target",
+            "workload",
+            "turn",
+            "conversations",
+            "ttft_p50_s",
+            "ttft_p90_s",
+            "prompt_tokens_p50",
+            "cached_prompt_tokens_p50",
+        ],
+    )?;
     let number = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
     for s in summaries {
         for t in &s.turns {
-            w.write_record([
+            w.row([
                 s.case.id.clone(),
                 s.case.target.clone(),
                 s.case.workload.clone(),
@@ -43,12 +40,8 @@ pub fn write_conversations_csv(path: &Path, summaries: &[CaseSummary]) -> Result
                 number(t.ttft_p90_s),
                 number(t.prompt_tokens_p50),
                 number(t.cached_prompt_tokens_p50),
-            ])
-            .map_err(fail)?;
+            ])?;
         }
     }
-    w.flush().map_err(|source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    w.finish()
 }

@@ -3,11 +3,15 @@
 //!
 //! Pages are self-contained (inline stylesheet, inline SVG charts, no script, font or remote
 //! asset) and every string that comes from a run is escaped, so a model name or a server's
-//! message can never become markup; and each page's Content-Security-Policy forbids scripts and
-//! every fetch, so that even a value that slipped past the escaping could not run or call out.
+//! message can never become markup: the pages are askama templates
+//! (`harness/templates/report/`) that escape every value they show unless its type says it is
+//! markup already (the tables and charts, which escape their own strings); and each page's
+//! Content-Security-Policy forbids scripts and every fetch, so that even a value that slipped
+//! past the escaping could not run or call out.
 
 mod conversation;
 mod conversations_csv;
+mod csv_file;
 mod figure;
 mod figures;
 mod html;
@@ -28,7 +32,7 @@ use crate::store::StoredRun;
 use crate::summary::CaseSummary;
 
 pub use crate::present::{Cell, Table};
-pub use html::{escape, CONTENT_SECURITY_POLICY};
+pub use html::CONTENT_SECURITY_POLICY;
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +44,14 @@ pub enum ReportError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A page's template could not be rendered (only a value's `Display` failing could do it).
+    #[error("the page {page} could not be rendered: {source}")]
+    Render {
+        /// The page's file name.
+        page: String,
+        /// askama's error.
+        source: askama::Error,
     },
 }
 
@@ -130,12 +142,12 @@ impl Report {
             written.push(path);
             Ok(())
         };
-        write("index.html".into(), pages::index(self))?;
+        write("index.html".into(), pages::index(self)?)?;
         for r in &self.runs {
-            write(pages::run_file(r.run.id()), pages::run(r))?;
+            write(pages::run_file(r.run.id()), pages::run(r)?)?;
         }
         if !self.comparisons.is_empty() || !self.not_compared.is_empty() {
-            write(pages::COMPARE_FILE.into(), pages::comparisons(self))?;
+            write(pages::COMPARE_FILE.into(), pages::comparisons(self)?)?;
         }
         Ok(written)
     }

@@ -6,7 +6,7 @@ use super::figure::{figure, Figure};
 use super::ReportedRun;
 use crate::charts::sustained::{pressure_level, SustainedChart};
 use crate::charts::{ChartSize, Point, Series};
-use crate::store::LoadRun;
+use crate::store::PatternRun;
 
 fn series(label: &str, points: impl IntoIterator<Item = (f64, f64)>) -> Series {
     Series {
@@ -40,11 +40,11 @@ fn power_and_pressure(run: &ReportedRun, start: f64, end: f64) -> (Points, Point
     (power, pressure)
 }
 
-fn soak_figure(run: &ReportedRun, load: &LoadRun, size: ChartSize) -> Option<Figure> {
+fn soak_figure(run: &ReportedRun, load: &PatternRun, size: ChartSize) -> Option<Figure> {
     let sustained = load.sustained.as_ref()?;
     let (start, end) = load.span(run.run.records.iter().filter(|r| {
         r.header.case == load.header.case
-            && r.load
+            && r.pattern_slot
                 .as_ref()
                 .is_some_and(|l| l.run_t_s == load.header.t_start_s)
     }))?;

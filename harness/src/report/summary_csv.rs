@@ -8,9 +8,10 @@ use std::path::Path;
 
 use crate::roofline::{CaseRoofline, Fraction};
 use crate::stats::outliers::OutlierCount;
+use crate::store::StoreError;
 use crate::summary::CaseSummary;
 
-use crate::store::StoreError;
+use super::csv_file::CsvFile;
 
 /// Write `summaries` to `path` (replacing it), each case with its roofline figures (matched
 /// by case id; a case without one has those columns empty).
@@ -19,53 +20,50 @@ pub fn write_summary_csv(
     summaries: &[CaseSummary],
     rooflines: &[CaseRoofline],
 ) -> Result<(), StoreError> {
-    let fail = |e: csv::Error| StoreError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    };
-    let mut w = csv::Writer::from_path(path).map_err(fail)?;
-    w.write_record([
-        "case",
-        "target",
-        "workload",
-        "prompt_tokens",
-        "gen_tokens",
-        "concurrency",
-        "rate_rps",
-        "nodes",
-        "width",
-        "height",
-        "steps",
-        "batch",
-        "metric",
-        "unit",
-        "n",
-        "mean",
-        "stddev",
-        "min",
-        "median",
-        "p90",
-        "p99",
-        "max",
-        "repetitions",
-        "median_ci_low",
-        "median_ci_high",
-        "mean_ci_low",
-        "mean_ci_high",
-        "outliers_mild",
-        "outliers_severe",
-        "estimated_token_counts",
-        "prefill_mfu",
-        "decode_mbu",
-        "step_mfu",
-        "aggregate_decode_mbu",
-        "aggregate_mfu",
-        "ceiling",
-        "peak_dtype",
-        "peak_gflops",
-        "peak_gb_per_s",
-    ])
-    .map_err(fail)?;
+    let mut w = CsvFile::create(
+        path,
+        [
+            "case",
+            "target",
+            "workload",
+            "prompt_tokens",
+            "gen_tokens",
+            "concurrency",
+            "rate_rps",
+            "nodes",
+            "width",
+            "height",
+            "steps",
+            "batch",
+            "metric",
+            "unit",
+            "n",
+            "mean",
+            "stddev",
+            "min",
+            "median",
+            "p90",
+            "p99",
+            "max",
+            "repetitions",
+            "median_ci_low",
+            "median_ci_high",
+            "mean_ci_low",
+            "mean_ci_high",
+            "outliers_mild",
+            "outliers_severe",
+            "estimated_token_counts",
+            "prefill_mfu",
+            "decode_mbu",
+            "step_mfu",
+            "aggregate_decode_mbu",
+            "aggregate_mfu",
+            "ceiling",
+            "peak_dtype",
+            "peak_gflops",
+            "peak_gb_per_s",
+        ],
+    )?;
     for s in summaries {
         let image = |f: fn(&crate::plan::ImageParams) -> u32| {
             s.case.image().map(|i| f(i).to_string()).unwrap_or_default()
@@ -82,7 +80,7 @@ pub fn write_summary_csv(
                     .unwrap_or_default()
             };
             let outliers = OutlierCount::of(reps.outliers.iter().map(|&(_, o)| o));
-            w.write_record(
+            w.row(
                 [
                     s.case.id.clone(),
                     s.case.target.clone(),
@@ -117,14 +115,10 @@ pub fn write_summary_csv(
                 ]
                 .into_iter()
                 .chain(roofline_cells.iter().cloned()),
-            )
-            .map_err(fail)?;
+            )?;
         }
     }
-    w.flush().map_err(|e| StoreError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
+    w.finish()
 }
 
 /// The roofline columns of one case: the five fractions, the ceiling sources, the compute

@@ -13,7 +13,7 @@
 //!
 //! Each pattern run (repetition) gives one rate; the figure holds their median.
 
-use crate::store::{LoadRun, Record, Status};
+use crate::store::{PatternRun, Record, Status};
 
 use super::work::LlmWork;
 
@@ -124,7 +124,7 @@ pub struct PatternRates {
 /// length, used where a record has no count of its own.
 pub fn pattern_rates(
     cost: &LlmWork,
-    run: &LoadRun,
+    run: &PatternRun,
     requests: &[&Record],
     prompt: u64,
 ) -> PatternRates {
@@ -177,9 +177,9 @@ pub fn linear_decode_flops(cost: &LlmWork, context: f64) -> f64 {
 pub fn pattern_runs<'a>(
     case: &str,
     records: &'a [Record],
-    loads: &'a [LoadRun],
-) -> Vec<(&'a LoadRun, Vec<&'a Record>)> {
-    let mut runs: Vec<&LoadRun> = loads
+    pattern_runs: &'a [PatternRun],
+) -> Vec<(&'a PatternRun, Vec<&'a Record>)> {
+    let mut runs: Vec<&PatternRun> = pattern_runs
         .iter()
         .filter(|l| l.header.case == case && l.status == Status::Ok && l.search.is_none())
         .collect();
@@ -191,7 +191,7 @@ pub fn pattern_runs<'a>(
                 .filter(|r| {
                     r.header.case == case
                         && r.header.repetition == l.header.repetition
-                        && r.load
+                        && r.pattern_slot
                             .as_ref()
                             .is_some_and(|x| x.run_t_s == l.header.t_start_s)
                 })

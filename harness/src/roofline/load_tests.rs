@@ -9,7 +9,7 @@ use super::aggregate::{decode_steps, Decode};
 use super::*;
 use crate::calibration::Calibration;
 use crate::plan::{Case, Plan};
-use crate::store::{Metrics, Record, RequestLoad, Status, TextMetrics};
+use crate::store::{Metrics, PatternSlot, Record, Status, TextMetrics};
 
 const QWEN3_0_6B: &str = r#"{"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072,
   "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
@@ -104,7 +104,7 @@ fn request(case: &Case, index: u32, t: f64) -> Record {
             decode_tps: Some(8.0),
             ..TextMetrics::default()
         }),
-        load: Some(RequestLoad {
+        pattern_slot: Some(PatternSlot {
             run_t_s: 9.0,
             index,
             scheduled_s: 0.0,
@@ -137,15 +137,15 @@ fn sources(dir: &std::path::Path, config: &str, roofline_device: Option<&str>) -
 
 fn figures(case: &Case, requests: &[Record], sources: &Sources) -> CaseRoofline {
     let pattern = *case.load().expect("a load case");
-    let run = LoadRun::summarize(case, pattern, 0, String::new(), 9.0, 0, requests);
-    let loads = [run];
+    let run = PatternRun::summarize(case, pattern, 0, String::new(), 9.0, 0, requests);
+    let pattern_runs = [run];
     let plan = Plan {
         cases: vec![case.clone()],
     };
-    let summary = crate::summary::summarize(&plan, requests, &loads).remove(0);
+    let summary = crate::summary::summarize(&plan, requests, &pattern_runs).remove(0);
     let measured = Measured {
         records: requests,
-        loads: &loads,
+        pattern_runs: &pattern_runs,
     };
     of_case(&summary, measured, sources)
 }

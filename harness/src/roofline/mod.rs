@@ -21,7 +21,7 @@ pub mod work;
 
 use serde::Serialize;
 
-use crate::store::{LoadRun, Record};
+use crate::store::{PatternRun, Record};
 use crate::summary::CaseSummary;
 
 pub use ceiling::{Ceiling, Sources};
@@ -134,7 +134,7 @@ pub struct Measured<'a> {
     /// `measurements.jsonl`.
     pub records: &'a [Record],
     /// `loads.jsonl`.
-    pub loads: &'a [LoadRun],
+    pub pattern_runs: &'a [PatternRun],
 }
 
 /// The roofline figures of a stored run's cases: against the calibration stored in the results
@@ -152,7 +152,7 @@ pub fn of_stored_run(
         .unwrap_or_else(|_| Sources::of(&run.manifest, &table, None));
     let measured = Measured {
         records: &run.records,
-        loads: &run.loads,
+        pattern_runs: &run.loads,
     };
     of_run(summaries, measured, &sources)
 }
@@ -289,7 +289,7 @@ fn load_case(
 ) {
     let prompt = u64::from(s.case.stored_params().prompt_tokens);
     let rates: Vec<aggregate::PatternRates> =
-        aggregate::pattern_runs(&s.case.id, measured.records, measured.loads)
+        aggregate::pattern_runs(&s.case.id, measured.records, measured.pattern_runs)
             .into_iter()
             .map(|(run, requests)| aggregate::pattern_rates(cost, run, &requests, prompt))
             .collect();

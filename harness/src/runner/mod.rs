@@ -26,7 +26,7 @@ pub use power::PowerTap;
 
 use crate::clock::RunClock;
 use crate::plan::{Case, Plan};
-use crate::store::{LoadRun, Record, RunStore, Status, StoreError, ToolRun};
+use crate::store::{PatternRun, Record, RunStore, Status, StoreError, ToolRun};
 use crate::suite::{DeviceKind, EngineSetup, Suite, Target};
 
 /// What the runner reports while it works (to a progress bar, a log, or nothing).
@@ -34,7 +34,7 @@ pub trait Observer {
     /// A target's model is being resolved (maybe synthesized) and its engine opened.
     fn opening(&mut self, target: &str, model: &str);
     /// A target's engine is ready.
-    fn opened(&mut self, target: &str, load_s: f64);
+    fn opened(&mut self, target: &str, open_s: f64);
     /// A target's engine could not be opened; its cases are skipped.
     fn open_failed(&mut self, target: &str, error: &str);
     /// A run of `case` starts; `repetition` is `None` for a warmup.
@@ -48,7 +48,7 @@ pub trait Observer {
         let _ = (case, done, planned);
     }
     /// A load pattern (one repetition of a load case) ended.
-    fn pattern_finished(&mut self, case: &Case, run: &LoadRun);
+    fn pattern_finished(&mut self, case: &Case, run: &PatternRun);
     /// The engine's own benchmark tool ran on a case's work.
     fn tool_finished(&mut self, case: &Case, run: &ToolRun);
 }
@@ -295,10 +295,10 @@ pub fn missing_repetitions(case: &Case, done: &HashSet<(String, u32)>) -> Vec<u3
 /// conversation: of its last turn), an
 /// `ok` line in `loads.jsonl` for a load pattern (its requests may have failed one by one),
 /// or for a rate search, the `ok` line of the probe it ended with.
-pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)> {
+pub fn done_set(records: &[Record], pattern_runs: &[PatternRun]) -> HashSet<(String, u32)> {
     records
         .iter()
-        .filter(|r| r.status == Status::Ok && r.load.is_none())
+        .filter(|r| r.status == Status::Ok && r.pattern_slot.is_none())
         .filter(|r| {
             r.conversation
                 .as_ref()
@@ -306,7 +306,7 @@ pub fn done_set(records: &[Record], loads: &[LoadRun]) -> HashSet<(String, u32)>
         })
         .map(|r| (r.header.case.clone(), r.header.repetition))
         .chain(
-            loads
+            pattern_runs
                 .iter()
                 .filter(|l| l.status == Status::Ok && l.search.is_none_or(|s| s.last))
                 .map(|l| (l.header.case.clone(), l.header.repetition)),

@@ -7,14 +7,14 @@
 
 use bench_workloads::cancel;
 use bench_workloads::engine::LlmEngine;
-use bench_workloads::engine::LlmLoadedRequest;
+use bench_workloads::engine::LlmPatternRequest;
 use bench_workloads::load::LoadPattern;
 
 use super::prompts::{CasePrompts, Place};
 use super::Context;
 use crate::plan::Case;
 use crate::power::Phase;
-use crate::store::{LoadRun, Record, RequestLoad, Status, StoreError};
+use crate::store::{PatternRun, PatternSlot, Record, Status, StoreError};
 
 /// Run the `missing` repetitions of a load case.
 pub(super) fn run_case(
@@ -24,7 +24,7 @@ pub(super) fn run_case(
     pattern: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let not_served = engine.load_server().is_none().then(|| {
+    let not_served = engine.pattern_server().is_none().then(|| {
         format!(
             "the {} engine runs one request at a time; it cannot run load patterns",
             engine.info().engine
@@ -43,7 +43,7 @@ pub(super) fn run_case(
         let t_start_s = ctx.clock.now_s();
         let run = match &warmup_error {
             Some(e) => {
-                LoadRun::failed(case, *pattern, repetition, started_at, t_start_s, e.clone())
+                PatternRun::failed(case, *pattern, repetition, started_at, t_start_s, e.clone())
             }
             None => {
                 run_pattern(
@@ -55,7 +55,7 @@ pub(super) fn run_case(
         if cancel::is_requested() {
             break;
         }
-        ctx.store.append_load(&run)?;
+        ctx.store.append_pattern_run(&run)?;
         if let Some(error) = &run.error {
             ctx.fail(case, error.clone());
         } else if let Some(first) = &run.first_error {
@@ -101,7 +101,7 @@ pub(super) fn run_pattern(
     repetition: u32,
     started_at: String,
     t_start_s: f64,
-) -> Result<(LoadRun, Vec<Record>), StoreError> {
+) -> Result<(PatternRun, Vec<Record>), StoreError> {
     let mut requests: Vec<Record> = Vec::new();
     let mut warmup_sent = 0u32;
     let mut store_error = None;
@@ -110,13 +110,13 @@ pub(super) fn run_pattern(
     let prompts = match CasePrompts::of(case, ctx.prompt_sets) {
         Ok(prompts) => prompts,
         Err(e) => {
-            let failed = LoadRun::failed(case, *pattern, repetition, started_at, t_start_s, e);
+            let failed = PatternRun::failed(case, *pattern, repetition, started_at, t_start_s, e);
             return Ok((failed, Vec::new()));
         }
     };
     let result = {
         let (store, observer) = (&mut *ctx.store, &mut *ctx.observer);
-        let mut sink = |done: LlmLoadedRequest| {
+        let mut sink = |done: LlmPatternRequest| {
             if done.warmup {
                 warmup_sent += 1;
                 return;
@@ -124,7 +124,7 @@ pub(super) fn run_pattern(
             if done.result.is_err() && cancel::is_requested() {
                 return;
             }
-            let load = RequestLoad {
+            let slot = PatternSlot {
                 run_t_s: t_start_s,
                 index: done.index,
                 scheduled_s: done.scheduled_s,
@@ -146,7 +146,7 @@ pub(super) fn run_pattern(
                     r
                 }
             };
-            record.load = Some(load);
+            record.pattern_slot = Some(slot);
             record.prompt = prompts
                 .request(CasePrompts::load_place(repetition, pattern, done.index))
                 .1;
@@ -163,8 +163,8 @@ pub(super) fn run_pattern(
             observer.request_done(case, warmup_sent + requests.len() as u32, planned);
         };
         let name = engine.info().engine;
-        match engine.load_server() {
-            Some(server) => server.serve_load(
+        match engine.pattern_server() {
+            Some(server) => server.serve_pattern(
                 &prompts.load_requests(repetition, pattern),
                 pattern,
                 &mut sink,
@@ -179,7 +179,7 @@ pub(super) fn run_pattern(
     }
     let timeline = match result {
         Err(e) => {
-            let failed = LoadRun::failed(
+            let failed = PatternRun::failed(
                 case,
                 *pattern,
                 repetition,
@@ -196,7 +196,7 @@ pub(super) fn run_pattern(
         .filter(|r| r.status == Status::Ok)
         .map(|r| r.output_tokens)
         .sum();
-    let run = LoadRun::summarize(
+    let run = PatternRun::summarize(
         case,
         *pattern,
         repetition,

@@ -155,7 +155,7 @@ impl CasePrompts {
     }
 
     /// The requests of repetition `repetition` of `pattern`, for
-    /// [`LlmEngine::serve_load`](bench_workloads::engine::LlmEngine::serve_load): one for a
+    /// [`LlmEngine::serve_pattern`](bench_workloads::engine::LlmEngine::serve_pattern): one for a
     /// case of one length (the engine gives each request a text of its own), else one per
     /// request the pattern sends (1024, in turn, for a duration).
     pub(super) fn load_requests(&self, repetition: u32, pattern: &LoadPattern) -> Vec<LlmRequest> {

@@ -16,7 +16,7 @@ use super::prompts::CasePrompts;
 use super::Context;
 use crate::plan::{Case, Work};
 use crate::rate_search::{self, Probe, SearchSpec, Step};
-use crate::store::{self, LoadRun, Record, SearchMark, Status, StoreError};
+use crate::store::{self, PatternRun, Record, SearchMark, Status, StoreError};
 use crate::summary::slo;
 
 /// Run the `missing` repetitions (searches) of a search case.
@@ -28,7 +28,7 @@ pub(super) fn run_case(
     template: &LoadPattern,
     missing: &[u32],
 ) -> Result<(), StoreError> {
-    let warmup_error = if engine.load_server().is_some() {
+    let warmup_error = if engine.pattern_server().is_some() {
         match CasePrompts::of(case, ctx.prompt_sets) {
             Ok(prompts) => warm_up(ctx, engine, case, &prompts),
             Err(e) => Some(e),
@@ -39,14 +39,14 @@ pub(super) fn run_case(
             engine.info().engine
         ))
     };
-    let stored = store::read_loads(ctx.store.dir())?;
+    let stored = store::read_pattern_runs(ctx.store.dir())?;
     for &repetition in missing {
         if cancel::is_requested() {
             break;
         }
         if let Some(error) = &warmup_error {
             ctx.observer.starting(case, Some(repetition));
-            let run = LoadRun::failed(
+            let run = PatternRun::failed(
                 case,
                 *template,
                 repetition,
@@ -54,7 +54,7 @@ pub(super) fn run_case(
                 ctx.clock.now_s(),
                 error.clone(),
             );
-            ctx.store.append_load(&run)?;
+            ctx.store.append_pattern_run(&run)?;
             ctx.fail(case, error.clone());
             ctx.observer.pattern_finished(case, &run);
             continue;
@@ -66,8 +66,8 @@ pub(super) fn run_case(
 }
 
 /// The probes of `case`'s search `repetition` already stored, in the order measured.
-fn stored_probes(stored: &[LoadRun], case: &Case, repetition: u32) -> Vec<Probe> {
-    let mut mine: Vec<(&LoadRun, SearchMark)> = stored
+fn stored_probes(stored: &[PatternRun], case: &Case, repetition: u32) -> Vec<Probe> {
+    let mut mine: Vec<(&PatternRun, SearchMark)> = stored
         .iter()
         .filter(|l| {
             l.header.case == case.id && l.header.repetition == repetition && l.status == Status::Ok
@@ -159,7 +159,7 @@ fn search(
                 attainment: 0.0,
                 last: false,
             });
-            ctx.store.append_load(&run)?;
+            ctx.store.append_pattern_run(&run)?;
             ctx.fail(
                 case,
                 format!(
@@ -184,7 +184,7 @@ fn search(
             attainment: attained,
             last: matches!(rate_search::next(spec, &probes), Step::Done(_)),
         });
-        ctx.store.append_load(&run)?;
+        ctx.store.append_pattern_run(&run)?;
         ctx.observer.pattern_finished(case, &run);
     }
     Ok(())

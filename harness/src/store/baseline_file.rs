@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{io, LoadRun, Manifest, Record, StoreError, StoredRun, ToolRun, STORE_FORMAT};
+use super::{io, Manifest, PatternRun, Record, StoreError, StoredRun, ToolRun, STORE_FORMAT};
 
 /// The `kind` of a baseline file.
 pub const BASELINE_KIND: &str = "bench-baseline";
@@ -17,8 +17,9 @@ struct BaselineFile {
     format: u32,
     manifest: Manifest,
     records: Vec<Record>,
-    #[serde(default)]
-    loads: Vec<LoadRun>,
+    /// Stored as `loads`, like the run folder's `loads.jsonl`.
+    #[serde(rename = "loads", default)]
+    pattern_runs: Vec<PatternRun>,
     #[serde(default)]
     tool_runs: Vec<ToolRun>,
 }
@@ -30,7 +31,7 @@ pub fn write_baseline(run: &StoredRun, path: &Path) -> Result<(), StoreError> {
         format: STORE_FORMAT,
         manifest: run.manifest.clone(),
         records: run.records.clone(),
-        loads: run.loads.clone(),
+        pattern_runs: run.loads.clone(),
         tool_runs: run.tool_runs.clone(),
     };
     let json = serde_json::to_vec(&file).map_err(|e| StoreError::Corrupt {
@@ -77,7 +78,7 @@ pub fn read_baseline(path: &Path) -> Result<StoredRun, StoreError> {
         dir: path.to_path_buf(),
         manifest: file.manifest,
         records: file.records,
-        loads: file.loads,
+        loads: file.pattern_runs,
         tool_runs: file.tool_runs,
     })
 }

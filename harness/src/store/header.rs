@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::{Case, LlmParams};
 
 /// Which case and repetition a stored line belongs to, and when it started. [`super::Record`]
-/// and [`super::LoadRun`] carry it flattened: its fields stay top-level keys of their lines.
+/// and [`super::PatternRun`] carry it flattened: its fields stay top-level keys of their lines.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Header {
     /// Case id from the plan.

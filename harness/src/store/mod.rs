@@ -12,10 +12,10 @@
 
 mod baseline_file;
 mod header;
-mod load_run;
 mod lock;
 mod manifest;
 mod metrics;
+mod pattern_run;
 mod record;
 mod stored_run;
 mod tool_run;
@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 
 pub use baseline_file::{read_baseline, write_baseline, BASELINE_KIND};
 pub use header::Header;
-pub use load_run::{LoadRun, SearchMark, LOADS};
 pub use lock::{RunLock, Writer, WRITER_LOCK};
 pub use manifest::{
     BenchBuild, CasePause, Manifest, PowerRecord, RunStatus, SuiteRecord, STORE_FORMAT,
 };
 pub use metrics::{EnergyMetrics, ImageMetrics, LoadMetrics, MemoryMetrics, Metrics, TextMetrics};
-pub use record::{ConversationTurn, PromptDraw, Record, RequestLoad, Status};
+pub use pattern_run::{PatternRun, SearchMark, PATTERN_RUNS};
+pub use record::{ConversationTurn, PatternSlot, PromptDraw, Record, Status};
 pub use stored_run::{newest_run, read_manifest, read_power, read_run_or_baseline, StoredRun};
 pub use tool_run::{ToolRun, TOOL_RUNS};
 
@@ -115,7 +115,7 @@ pub const MIN_FREE_BYTES: u64 = 16 << 20;
 pub struct RunStore {
     dir: PathBuf,
     measurements: File,
-    loads: Option<File>,
+    pattern_runs: Option<File>,
     tool_runs: Option<File>,
     manifest: Manifest,
     /// Held for as long as the store is open.
@@ -151,7 +151,7 @@ impl RunStore {
         let store = Self {
             dir,
             measurements,
-            loads: None,
+            pattern_runs: None,
             tool_runs: None,
             manifest,
             _lock: lock,
@@ -178,7 +178,7 @@ impl RunStore {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        for file in [LOADS, TOOL_RUNS] {
+        for file in [PATTERN_RUNS, TOOL_RUNS] {
             let path = dir.join(file);
             if path.exists() {
                 cut_torn_tail(&path)?;
@@ -188,7 +188,7 @@ impl RunStore {
             Self {
                 dir: dir.to_path_buf(),
                 measurements,
-                loads: None,
+                pattern_runs: None,
                 tool_runs: None,
                 manifest,
                 _lock: lock,
@@ -235,8 +235,8 @@ impl RunStore {
     }
 
     /// Append one load pattern's summary as a single write, then sync it to disk.
-    pub fn append_load(&mut self, run: &LoadRun) -> Result<(), StoreError> {
-        append_line(&mut self.loads, &self.dir.join(LOADS), run)
+    pub fn append_pattern_run(&mut self, run: &PatternRun) -> Result<(), StoreError> {
+        append_line(&mut self.pattern_runs, &self.dir.join(PATTERN_RUNS), run)
     }
 
     /// Append one run of an engine's own benchmark tool, then sync it to disk.
@@ -310,8 +310,8 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, StoreError> {
 }
 
 /// Every load pattern summary of the run in `dir` (none when it ran no load case).
-pub fn read_loads(dir: &Path) -> Result<Vec<LoadRun>, StoreError> {
-    let path = dir.join(LOADS);
+pub fn read_pattern_runs(dir: &Path) -> Result<Vec<PatternRun>, StoreError> {
+    let path = dir.join(PATTERN_RUNS);
     if !path.exists() {
         return Ok(Vec::new());
     }

@@ -25,9 +25,9 @@ pub struct Record {
     /// `cut`, `garbage`, `server`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
-    /// Where the request sat in its load pattern (load patterns only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load: Option<RequestLoad>,
+    /// Where the request sat in its pattern run (load patterns only); stored as `load`.
+    #[serde(rename = "load", default, skip_serializing_if = "Option::is_none")]
+    pub pattern_slot: Option<PatternSlot>,
     /// Which prompt it sent, where its case's prompts vary request by request (a prompt
     /// file, or lengths drawn from a distribution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,9 +83,10 @@ pub struct Record {
     pub energy: Option<MeasurementEnergy>,
 }
 
-/// One request's place in a load pattern.
+/// One request's slot in a pattern run: which run, its place in sending order, when it was
+/// due, how long it queued and how late bench sent it (stored as a record's `load`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct RequestLoad {
+pub struct PatternSlot {
     /// `t_start_s` of the pattern run it belongs to (its line in `loads.jsonl`).
     pub run_t_s: f64,
     /// Its place in sending order, from 0; warmup requests (not stored) come first.
@@ -223,7 +224,7 @@ impl Record {
             status: Status::Error,
             error: Some(error),
             error_kind: None,
-            load: None,
+            pattern_slot: None,
             prompt: None,
             conversation: None,
             step_s: Vec::new(),

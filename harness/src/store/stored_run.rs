@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    read_jsonl, read_loads, read_tool_runs, LoadRun, Manifest, Record, RunStatus, StoreError,
-    ToolRun, MANIFEST, MEASUREMENTS, STORE_FORMAT,
+    read_jsonl, read_pattern_runs, read_tool_runs, Manifest, PatternRun, Record, RunStatus,
+    StoreError, ToolRun, MANIFEST, MEASUREMENTS, STORE_FORMAT,
 };
 
 /// Everything a run folder holds, read once.
@@ -17,8 +17,9 @@ pub struct StoredRun {
     pub manifest: Manifest,
     /// `measurements.jsonl`.
     pub records: Vec<Record>,
-    /// `loads.jsonl` (empty when the run had no load case).
-    pub loads: Vec<LoadRun>,
+    /// The pattern runs of `loads.jsonl`, the field named for its file (empty when the run
+    /// had no load case).
+    pub loads: Vec<PatternRun>,
     /// `tool_runs.jsonl` (empty when no engine tool ran).
     pub tool_runs: Vec<ToolRun>,
 }
@@ -46,7 +47,7 @@ impl StoredRun {
             dir: dir.to_path_buf(),
             manifest,
             records,
-            loads: read_loads(dir)?,
+            loads: read_pattern_runs(dir)?,
             tool_runs: read_tool_runs(dir)?,
         })
     }

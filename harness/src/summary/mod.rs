@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::metrics::{Metric, LLM_METRICS, LOAD_METRICS, TOOL_METRICS};
+use crate::metrics::{Metric, LLM_METRICS, PATTERN_RUN_METRICS, TOOL_METRICS};
 
 use crate::plan::{Case, Plan, TextWork};
 use crate::stats::bootstrap::{self, BootstrapConfig, Interval, Statistic};
@@ -18,7 +18,7 @@ use crate::stats::outliers::{tukey, Outlier};
 use crate::stats::{quantile_sorted, Summary};
 use bench_workloads::own_benchmark::ToolTrial;
 
-use crate::store::{LoadRun, Record, Status, StoredRun, ToolRun};
+use crate::store::{PatternRun, Record, Status, StoredRun, ToolRun};
 
 /// One case's results.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,7 @@ pub struct CaseSummary {
     /// The engine's own benchmark tool on the same work, compared with bench's figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolComparison>,
-    /// Per metric, in [`LLM_METRICS`] then [`LOAD_METRICS`] order, then the tool's
+    /// Per metric, in [`LLM_METRICS`] then [`PATTERN_RUN_METRICS`] order, then the tool's
     /// (`tool_prompt_tps`, `tool_generation_tps`, `tool_peak_memory_bytes`); metrics with no
     /// value are left out. A rate search has `max_rate_rps` alone.
     pub metrics: Vec<MetricSummary>,
@@ -164,11 +164,11 @@ pub fn of_run_with(run: &StoredRun, cfg: &BootstrapConfig) -> Vec<CaseSummary> {
 pub fn with_tools(
     plan: &Plan,
     records: &[Record],
-    loads: &[LoadRun],
+    pattern_runs: &[PatternRun],
     tool_runs: &[ToolRun],
     cfg: &BootstrapConfig,
 ) -> Vec<CaseSummary> {
-    let mut summaries = summarize_with(plan, records, loads, cfg);
+    let mut summaries = summarize_with(plan, records, pattern_runs, cfg);
     attach_tools(&mut summaries, tool_runs);
     summaries
 }
@@ -177,15 +177,15 @@ pub fn with_tools(
 /// never holds two `ok` records of one repetition), with bootstrap intervals drawn by the
 /// default [`BootstrapConfig`]. Requests of load patterns count only when their pattern
 /// finished (`loads`): a pattern cut short by a crash is run again on resume.
-pub fn summarize(plan: &Plan, records: &[Record], loads: &[LoadRun]) -> Vec<CaseSummary> {
-    summarize_with(plan, records, loads, &BootstrapConfig::default())
+pub fn summarize(plan: &Plan, records: &[Record], pattern_runs: &[PatternRun]) -> Vec<CaseSummary> {
+    summarize_with(plan, records, pattern_runs, &BootstrapConfig::default())
 }
 
 /// [`summarize`] with the bootstrap drawn by `cfg`.
 pub fn summarize_with(
     plan: &Plan,
     records: &[Record],
-    loads: &[LoadRun],
+    pattern_runs: &[PatternRun],
     cfg: &BootstrapConfig,
 ) -> Vec<CaseSummary> {
     plan.cases
@@ -193,8 +193,10 @@ pub fn summarize_with(
         .map(|case| match case.text() {
             Some(TextWork {
                 search: Some(spec), ..
-            }) => search::summarize(case, spec, records, loads, cfg),
-            Some(TextWork { load: Some(_), .. }) => summarize_load(case, records, loads, cfg),
+            }) => search::summarize(case, spec, records, pattern_runs, cfg),
+            Some(TextWork { load: Some(_), .. }) => {
+                summarize_load(case, records, pattern_runs, cfg)
+            }
             _ => summarize_single(case, records, cfg),
         })
         .collect()
@@ -252,7 +254,7 @@ pub fn attach_tools(summaries: &mut [CaseSummary], tool_runs: &[ToolRun]) {
 struct Repetition<'a> {
     number: u32,
     ok: Vec<&'a Record>,
-    pattern: Option<&'a LoadRun>,
+    pattern: Option<&'a PatternRun>,
 }
 
 fn metric_summaries(repetitions: &[Repetition], cfg: &BootstrapConfig) -> Vec<MetricSummary> {
@@ -276,7 +278,7 @@ fn metric_summaries(repetitions: &[Repetition], cfg: &BootstrapConfig) -> Vec<Me
             repetitions: RepetitionStats::of(values, numbers, cfg),
         })
     });
-    let load = LOAD_METRICS.iter().filter_map(|m| {
+    let load = PATTERN_RUN_METRICS.iter().filter_map(|m| {
         let (values, numbers): (Vec<f64>, Vec<u32>) = repetitions
             .iter()
             .filter_map(|rep| Some((rep.pattern.and_then(m.value)?, rep.number)))
@@ -392,18 +394,18 @@ fn summarize_single(case: &Case, records: &[Record], cfg: &BootstrapConfig) -> C
 fn summarize_load(
     case: &Case,
     records: &[Record],
-    loads: &[LoadRun],
+    pattern_runs: &[PatternRun],
     cfg: &BootstrapConfig,
 ) -> CaseSummary {
-    let mut runs: Vec<&LoadRun> = loads
+    let mut runs: Vec<&PatternRun> = pattern_runs
         .iter()
         .filter(|l| l.header.case == case.id && l.status == Status::Ok)
         .collect();
     runs.sort_by_key(|l| l.header.repetition);
-    let of_run = |l: &LoadRun, r: &Record| {
+    let of_run = |l: &PatternRun, r: &Record| {
         r.header.case == case.id
             && r.header.repetition == l.header.repetition
-            && r.load
+            && r.pattern_slot
                 .as_ref()
                 .is_some_and(|load| load.run_t_s == l.header.t_start_s)
     };
@@ -489,7 +491,7 @@ mod tests {
 
     #[test]
     fn requests_of_a_pattern_cut_short_are_left_out_and_failures_counted_by_kind() {
-        use crate::store::RequestLoad;
+        use crate::store::PatternSlot;
         use bench_workloads::load::{Arrival, LoadPattern, Stop};
         let pattern = LoadPattern {
             arrival: Arrival::Closed,
@@ -510,7 +512,7 @@ mod tests {
                 Status::Error
             },
             error_kind: ttft.is_none().then(|| "timeout".to_string()),
-            load: Some(RequestLoad {
+            pattern_slot: Some(PatternSlot {
                 run_t_s,
                 index,
                 scheduled_s: 0.0,
@@ -526,7 +528,7 @@ mod tests {
             request(9.0, 0, Some(1.0)),
             request(9.0, 1, None),
         ];
-        let finished = LoadRun::summarize(&c, pattern, 0, String::new(), 9.0, 0, &records[1..]);
+        let finished = PatternRun::summarize(&c, pattern, 0, String::new(), 9.0, 0, &records[1..]);
         let plan = Plan {
             cases: vec![c.clone()],
         };

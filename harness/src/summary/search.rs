@@ -14,7 +14,7 @@ use crate::plan::Case;
 use crate::rate_search::{self, Probe, SearchSpec, Step, Stop};
 use crate::stats::bootstrap::BootstrapConfig;
 use crate::stats::{quantile_sorted, Summary};
-use crate::store::{LoadRun, Record, SearchMark, Status};
+use crate::store::{PatternRun, Record, SearchMark, Status};
 
 /// What a search case found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,7 +89,7 @@ fn percentiles(
     qs.map(|q| (!values.is_empty()).then(|| quantile_sorted(&values, q)))
 }
 
-fn point(spec: &SearchSpec, run: &LoadRun, mark: SearchMark, ok: &[&Record]) -> CurvePoint {
+fn point(spec: &SearchSpec, run: &PatternRun, mark: SearchMark, ok: &[&Record]) -> CurvePoint {
     let [ttft_p50_s, ttft_p90_s, ttft_p99_s] = percentiles(
         ok,
         |r| r.metrics.text.as_ref().and_then(|m| m.ttft_s),
@@ -123,19 +123,19 @@ pub(super) fn summarize(
     case: &Case,
     spec: &SearchSpec,
     records: &[Record],
-    loads: &[LoadRun],
+    pattern_runs: &[PatternRun],
     cfg: &BootstrapConfig,
 ) -> CaseSummary {
-    let mut runs: Vec<(&LoadRun, SearchMark)> = loads
+    let mut runs: Vec<(&PatternRun, SearchMark)> = pattern_runs
         .iter()
         .filter(|l| l.header.case == case.id && l.status == Status::Ok)
         .filter_map(|l| Some((l, l.search?)))
         .collect();
     runs.sort_by_key(|(l, mark)| (l.header.repetition, mark.probe));
-    let of_run = |l: &LoadRun, r: &Record| {
+    let of_run = |l: &PatternRun, r: &Record| {
         r.header.case == case.id
             && r.header.repetition == l.header.repetition
-            && r.load
+            && r.pattern_slot
                 .as_ref()
                 .is_some_and(|x| x.run_t_s == l.header.t_start_s)
     };
@@ -227,7 +227,7 @@ pub(super) fn summarize(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad, TextMetrics};
+    use crate::store::{Metrics, PatternSlot, TextMetrics};
     use bench_workloads::load::{Arrival, LoadPattern, Stop as Until};
 
     fn spec() -> SearchSpec {
@@ -249,7 +249,7 @@ pub(crate) mod tests {
         t: f64,
         e2e: &[f64],
         attainment: f64,
-    ) -> (LoadRun, Vec<Record>) {
+    ) -> (PatternRun, Vec<Record>) {
         let pattern = LoadPattern {
             arrival: Arrival::Poisson { rate, seed: 0 },
             concurrency: None,
@@ -267,7 +267,7 @@ pub(crate) mod tests {
                     ttft_s: Some(e / 2.0),
                     ..TextMetrics::default()
                 }),
-                load: Some(RequestLoad {
+                pattern_slot: Some(PatternSlot {
                     run_t_s: t,
                     index: i as u32,
                     scheduled_s: 0.0,
@@ -277,7 +277,7 @@ pub(crate) mod tests {
                 ..Record::failed(case, 0, String::new(), t + i as f64 * 0.1, String::new())
             })
             .collect();
-        let mut run = LoadRun::summarize(case, pattern, 0, String::new(), t, 0, &records);
+        let mut run = PatternRun::summarize(case, pattern, 0, String::new(), t, 0, &records);
         run.search = Some(SearchMark {
             probe: index,
             attainment,

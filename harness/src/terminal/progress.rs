@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::Case;
 use crate::runner::Observer;
-use crate::store::{LoadRun, Record, ToolRun};
+use crate::store::{PatternRun, Record, ToolRun};
 
 /// Shows the runner's progress on stderr.
 pub struct Progress {
@@ -68,8 +68,8 @@ impl Observer for Progress {
         self.say(format!("{target}: {what} {model}"));
     }
 
-    fn opened(&mut self, target: &str, load_s: f64) {
-        self.say(format!("{target}: model loaded in {load_s:.2} s"));
+    fn opened(&mut self, target: &str, open_s: f64) {
+        self.say(format!("{target}: model loaded in {open_s:.2} s"));
     }
 
     fn open_failed(&mut self, target: &str, error: &str) {
@@ -98,7 +98,7 @@ impl Observer for Progress {
             .set_message(format!("{}: {done}{of} requests", case.id));
     }
 
-    fn pattern_finished(&mut self, case: &Case, run: &LoadRun) {
+    fn pattern_finished(&mut self, case: &Case, run: &PatternRun) {
         // A search is one run of the plan however many probes it takes: its last one counts.
         if run.search.is_none_or(|s| s.last) {
             self.bar.inc(1);

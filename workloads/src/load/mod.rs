@@ -89,9 +89,9 @@ impl LoadPattern {
 }
 
 /// One request of a load pattern, as it went, with the engine's measurement `M` of it (the
-/// engines' is [`LlmLoadedRequest`](crate::engine::LlmLoadedRequest)).
+/// engines' is [`LlmPatternRequest`](crate::engine::LlmPatternRequest)).
 #[derive(Debug)]
-pub struct LoadedRequest<M> {
+pub struct PatternRequest<M> {
     /// Its place in sending order, from 0 (warmups first).
     pub index: u32,
     /// Left out of the results.

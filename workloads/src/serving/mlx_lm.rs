@@ -14,7 +14,7 @@ use super::mlx_benchmark;
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::children::{self, Managed, OnInterrupt};
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServesLoad,
+    EngineInfo, LlmEngine, LlmMeasurement, LlmPatternRequest, LlmRequest, ServesPatterns,
 };
 use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
@@ -158,7 +158,7 @@ impl LlmEngine for MlxLmEngine {
         self.inner.count_tokens(text)
     }
 
-    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+    fn pattern_server(&mut self) -> Option<&mut dyn ServesPatterns> {
         Some(self)
     }
 
@@ -189,14 +189,14 @@ impl LlmEngine for MlxLmEngine {
     }
 }
 
-impl ServesLoad for MlxLmEngine {
-    fn serve_load(
+impl ServesPatterns for MlxLmEngine {
+    fn serve_pattern(
         &mut self,
         requests: &[LlmRequest],
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LlmLoadedRequest),
+        sink: &mut dyn FnMut(LlmPatternRequest),
     ) -> Result<LoadTimeline, Error> {
-        self.inner.serve_load(requests, pattern, sink)
+        self.inner.serve_pattern(requests, pattern, sink)
     }
 }
 

@@ -4,10 +4,10 @@
 pub mod chunk;
 pub mod count;
 pub mod exo;
-pub mod load;
 pub mod mlx_benchmark;
 pub mod mlx_lm;
 pub mod openai;
+pub mod pattern_driver;
 pub mod sse;
 pub mod stream;
 pub mod tokenize;

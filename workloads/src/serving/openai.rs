@@ -19,17 +19,17 @@ use std::time::{Duration, Instant};
 use tokenizers::Tokenizer;
 
 use super::count::{self, ChunkEvidence};
-use super::load;
+use super::pattern_driver;
 use super::stream::{stream_request, StreamOutcome};
 use super::tokenize::ServerTokenizer;
 use crate::conversation;
 use crate::cpu_time;
 use crate::engine::{
-    EngineInfo, Exchange, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, PromptInput,
-    ServerReport, ServesLoad,
+    EngineInfo, Exchange, LlmEngine, LlmMeasurement, LlmPatternRequest, LlmRequest, PromptInput,
+    ServerReport, ServesPatterns,
 };
 use crate::llm::prompt::PromptBuilder;
-use crate::load::{LoadPattern, LoadTimeline, LoadedRequest, RequestFailure};
+use crate::load::{LoadPattern, LoadTimeline, PatternRequest, RequestFailure};
 use crate::model::{self, ModelInfo, ResolvedModel};
 use crate::Error;
 
@@ -538,17 +538,17 @@ impl LlmEngine for OpenAiEngine {
         Some(self.estimate(text))
     }
 
-    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
+    fn pattern_server(&mut self) -> Option<&mut dyn ServesPatterns> {
         Some(self)
     }
 }
 
-impl ServesLoad for OpenAiEngine {
-    fn serve_load(
+impl ServesPatterns for OpenAiEngine {
+    fn serve_pattern(
         &mut self,
         requests: &[LlmRequest],
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LlmLoadedRequest),
+        sink: &mut dyn FnMut(LlmPatternRequest),
     ) -> Result<LoadTimeline, Error> {
         if requests.is_empty() {
             return Err(Error::Config(
@@ -593,7 +593,7 @@ impl ServesLoad for OpenAiEngine {
             let network = scope.spawn(|| {
                 let before = cpu_time::thread_cpu_seconds();
                 this.runtime
-                    .block_on(load::drive(pattern, started, send, tx));
+                    .block_on(pattern_driver::drive(pattern, started, send, tx));
                 Some(cpu_time::thread_cpu_seconds()? - before?)
             });
             // Finished requests arrive here, off the network thread, to be measured and stored.
@@ -601,7 +601,7 @@ impl ServesLoad for OpenAiEngine {
                 let slot = (sent.index % pool) as usize;
                 let known = prepared[slot].sent();
                 let at = sent.outcome.sent.unwrap_or(started);
-                sink(LoadedRequest {
+                sink(PatternRequest {
                     index: sent.index,
                     warmup: pattern.is_warmup(sent.index),
                     scheduled_s: sent.scheduled_s,

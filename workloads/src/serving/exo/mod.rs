@@ -27,8 +27,8 @@ use serde_json::{json, Value};
 
 use super::openai::{Api, OpenAiEngine, OpenAiOptions};
 use crate::engine::{
-    EngineInfo, LlmEngine, LlmLoadedRequest, LlmMeasurement, LlmRequest, ServerReport, ServesLoad,
-    TokenCountSource,
+    EngineInfo, LlmEngine, LlmMeasurement, LlmPatternRequest, LlmRequest, ServerReport,
+    ServesPatterns, TokenCountSource,
 };
 use crate::load::{LoadPattern, LoadTimeline};
 use crate::model::ResolvedModel;
@@ -513,18 +513,18 @@ impl LlmEngine for ExoEngine {
         self.inner.count_tokens(text)
     }
 
-    fn load_server(&mut self) -> Option<&mut dyn ServesLoad> {
-        (self.options.endpoint != ExoEndpoint::Bench).then_some(self as &mut dyn ServesLoad)
+    fn pattern_server(&mut self) -> Option<&mut dyn ServesPatterns> {
+        (self.options.endpoint != ExoEndpoint::Bench).then_some(self as &mut dyn ServesPatterns)
     }
 }
 
-impl ServesLoad for ExoEngine {
-    fn serve_load(
+impl ServesPatterns for ExoEngine {
+    fn serve_pattern(
         &mut self,
         requests: &[LlmRequest],
         pattern: &LoadPattern,
-        sink: &mut dyn FnMut(LlmLoadedRequest),
+        sink: &mut dyn FnMut(LlmPatternRequest),
     ) -> Result<LoadTimeline, Error> {
-        self.inner.serve_load(requests, pattern, sink)
+        self.inner.serve_pattern(requests, pattern, sink)
     }
 }

@@ -1,5 +1,6 @@
-//! One line of `loads.jsonl`: what a whole load pattern did (one repetition of a load case).
-//! Its requests are lines of `measurements.jsonl` that point back to it (`load.run_t_s`).
+//! One line of `loads.jsonl`, a [`PatternRun`]: what a whole load pattern did (one repetition
+//! of a load case). Its requests are lines of `measurements.jsonl` that point back to it
+//! (`load.run_t_s`, a [`super::PatternSlot`]).
 
 use std::collections::BTreeMap;
 
@@ -14,12 +15,13 @@ use crate::power::MeasurementEnergy;
 use crate::stats::sustained::{sustained, Decode, Sustained};
 use crate::stats::Summary;
 
-/// File of a run folder holding one [`LoadRun`] per line.
-pub const LOADS: &str = "loads.jsonl";
+/// File of a run folder holding one [`PatternRun`] per line (a stored name: it keeps the
+/// name it had before the type was called for what it holds).
+pub const PATTERN_RUNS: &str = "loads.jsonl";
 
 /// One repetition of a load case, summarized over its measured (non-warmup) requests.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LoadRun {
+pub struct PatternRun {
     /// Which case and repetition, and when the pattern started (its requests carry its
     /// `t_start_s` as `load.run_t_s`).
     #[serde(flatten)]
@@ -100,7 +102,7 @@ pub struct SearchMark {
     pub last: bool,
 }
 
-impl LoadRun {
+impl PatternRun {
     /// A pattern that could not run at all.
     pub fn failed(
         case: &Case,
@@ -205,10 +207,10 @@ impl LoadRun {
             run.request_throughput_rps = Some(f64::from(run.ok) / run.duration_s);
             run.output_tps = Some(output as f64 / run.duration_s);
         }
-        let of = |f: fn(&super::RequestLoad) -> f64| {
+        let of = |f: fn(&super::PatternSlot) -> f64| {
             let values: Vec<f64> = requests
                 .iter()
-                .filter_map(|r| r.load.as_ref().map(f))
+                .filter_map(|r| r.pattern_slot.as_ref().map(f))
                 .collect();
             Summary::of(&values)
         };
@@ -261,7 +263,7 @@ fn figure(r: &Record, of: fn(&TextMetrics) -> Option<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Metrics, RequestLoad, TextMetrics};
+    use crate::store::{Metrics, PatternSlot, TextMetrics};
     use bench_workloads::load::{Arrival, Stop};
 
     fn case() -> Case {
@@ -298,7 +300,7 @@ mod tests {
                 e2e_s: Some(if ok { 2.0 } else { 0.5 }),
                 ..TextMetrics::default()
             }),
-            load: Some(RequestLoad {
+            pattern_slot: Some(PatternSlot {
                 run_t_s: 9.0,
                 index: i + 1,
                 scheduled_s: f64::from(i) * 0.5,
@@ -312,7 +314,7 @@ mod tests {
             request(1, 10.5, true),
             request(2, 11.0, false),
         ];
-        let run = LoadRun::summarize(&c, pattern, 0, String::new(), 9.0, 1, &requests);
+        let run = PatternRun::summarize(&c, pattern, 0, String::new(), 9.0, 1, &requests);
         assert_eq!((run.sent, run.ok, run.warmup_sent), (3, 2, 1));
         assert_eq!(run.errors.get("status"), Some(&1));
         // Last end is 10.5 + 2 = 12.5 s; first send 10.0 s.
@@ -340,10 +342,10 @@ mod stored_before_searches {
             stop: bench_workloads::load::Stop::Requests(3),
             warmup_requests: 0,
         };
-        let run = LoadRun::failed(&case, pattern, 0, String::new(), 0.0, "x".into());
+        let run = PatternRun::failed(&case, pattern, 0, String::new(), 0.0, "x".into());
         let line = serde_json::to_string(&run).unwrap();
         assert!(!line.contains("search"), "{line}");
-        let back: LoadRun = serde_json::from_str(&line).unwrap();
+        let back: PatternRun = serde_json::from_str(&line).unwrap();
         assert_eq!(back.search, None);
         assert_eq!(back, run);
     }
