@@ -279,8 +279,11 @@ pub struct EngineInfo {
     pub threads: Option<usize>,
     /// The model it loaded.
     pub model: crate::model::ModelInfo,
-    /// Seconds it took to load the model (not part of any measurement).
-    pub load_s: f64,
+    /// Seconds it took to open the engine: load the model, or start or reach the server (not
+    /// part of any measurement). Stored as `load_s`, its name before bench kept "load" for
+    /// arrival patterns.
+    #[serde(rename = "load_s")]
+    pub open_s: f64,
     /// For clusters (exo): the nodes, their links and the instance measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<serde_json::Value>,

@@ -121,7 +121,7 @@ impl Context<'_, '_> {
         self.store.update_manifest(|m| {
             m.engines.insert(key.clone(), value);
         })?;
-        self.observer.opened(&key, info.load_s);
+        self.observer.opened(&key, info.open_s);
         Ok(())
     }
 

@@ -179,7 +179,7 @@ impl CandleFlux {
                     None => folder.digest()?,
                 },
             },
-            load_s: started.elapsed().as_secs_f64(),
+            open_s: started.elapsed().as_secs_f64(),
             cluster: None,
             matmul_flops: Some(super::flops::matmul_rate(
                 &device,

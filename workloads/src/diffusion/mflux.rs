@@ -244,7 +244,7 @@ impl MfluxEngine {
                 parameters: 0,
                 digest: String::new(),
             },
-            load_s: started.elapsed().as_secs_f64(),
+            open_s: started.elapsed().as_secs_f64(),
             cluster: None,
             matmul_flops: None,
             kernels: Vec::new(),

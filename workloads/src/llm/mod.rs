@@ -142,7 +142,7 @@ impl CandleLlm {
                 parameters,
                 digest: model::folder_digest(dir)?,
             },
-            load_s: 0.0,
+            open_s: 0.0,
             cluster: None,
             matmul_flops: None,
             kernels: vec![("prefill attention".into(), network.prefill_attention())],
@@ -157,7 +157,7 @@ impl CandleLlm {
             weight_bytes,
             info,
         };
-        engine.info.load_s = start.elapsed().as_secs_f64();
+        engine.info.open_s = start.elapsed().as_secs_f64();
         Ok(engine)
     }
 

@@ -131,7 +131,7 @@ impl MlxLmEngine {
             "mlx_lm.server started by bench at {url} ({})",
             options.python
         );
-        info.load_s = started.elapsed().as_secs_f64();
+        info.open_s = started.elapsed().as_secs_f64();
         drop(log);
         Ok(Self {
             inner,

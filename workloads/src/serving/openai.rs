@@ -153,7 +153,7 @@ impl OpenAiEngine {
                 parameters: 0,
                 digest: model::folder_digest(dir)?,
             },
-            load_s: start.elapsed().as_secs_f64(),
+            open_s: start.elapsed().as_secs_f64(),
             cluster: None,
             matmul_flops: None,
             kernels: Vec::new(),

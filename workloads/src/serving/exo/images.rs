@@ -70,7 +70,7 @@ impl ExoImages {
                 parameters: 0,
                 digest: String::new(),
             },
-            load_s: started.elapsed().as_secs_f64(),
+            open_s: started.elapsed().as_secs_f64(),
             cluster: Some(instance.manifest()),
             matmul_flops: None,
             kernels: Vec::new(),

@@ -255,7 +255,7 @@ impl ExoEngine {
         info.engine = "exo";
         info.device = instance.describe(&options.model_id);
         info.cluster = Some(instance.manifest());
-        info.load_s = started.elapsed().as_secs_f64();
+        info.open_s = started.elapsed().as_secs_f64();
         Ok(Self {
             inner,
             info,
