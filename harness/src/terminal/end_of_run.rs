@@ -340,3 +340,71 @@ pub fn outlier_footer(summaries: &[CaseSummary]) -> Option<String> {
         lines.join("\n")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Case, Plan};
+    use crate::store::{Metrics, Record, Status, TextMetrics};
+
+    #[test]
+    fn measurements_of_few_counter_updates_are_counted() {
+        use crate::power::energy::Method;
+        use crate::power::{MeasurementEnergy, PhaseEnergy, RailEnergy, Scope};
+        let c = Case::example("t", "w", 3);
+        let record = |rep: u32, seconds: f64, counter_period_s: Option<f64>| {
+            let total = PhaseEnergy {
+                seconds,
+                joules: 100.0 * seconds,
+                avg_w: 100.0,
+                active_joules: None,
+                peak_w: None,
+            };
+            let rail = RailEnergy {
+                scope: Scope::GpuBoard,
+                method: Method::Counter,
+                phases: [("total".to_string(), total)].into(),
+                counter_period_s,
+            };
+            Record {
+                metrics: Metrics::of_text(TextMetrics {
+                    ttft_s: Some(0.1),
+                    ..TextMetrics::default()
+                }),
+                energy: Some(MeasurementEnergy {
+                    source: "nvml".into(),
+                    headline: "gpu0".into(),
+                    rails: [("gpu0".to_string(), rail)].into(),
+                    samples: 10,
+                    flags: Vec::new(),
+                    gaps: Vec::new(),
+                }),
+                status: Status::Ok,
+                error: None,
+                ..Record::failed(&c, rep, String::new(), 0.0, String::new())
+            }
+        };
+        // 100 ms updates: 1.3 s is 13 of them, 5 s is 50; a counter with no period (read no
+        // faster than it updates) is never short.
+        let records = vec![
+            record(0, 1.3, Some(0.1)),
+            record(1, 5.0, Some(0.1)),
+            record(2, 1.3, None),
+        ];
+        let plan = Plan {
+            cases: vec![c.clone()],
+        };
+        let summaries = crate::summary::summarize(&plan, &records, &[]);
+        assert_eq!(summaries[0].short_for_counter, 1);
+        let power = crate::store::PowerRecord {
+            used: "nvml".into(),
+            note: "NVML".into(),
+            ..crate::store::PowerRecord::default()
+        };
+        let footer = power_footer(&summaries, &power).unwrap();
+        assert!(
+            footer.contains("1 measurement(s) spanned fewer than 30 updates of the energy counter"),
+            "{footer}"
+        );
+    }
+}
