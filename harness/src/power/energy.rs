@@ -320,11 +320,15 @@ impl Trace {
         super::widest(self.rails.values(), |r| r.scope, |r| &r.rail)
     }
 
-    /// The latest time every rail has reached (samples up to it have arrived).
-    pub fn covered_until(&self) -> Option<f64> {
+    /// The latest time up to which every rail's energy is settled: each rail's last point. A
+    /// counter that updates more slowly than it is read is not settled by samples repeating
+    /// its value: the energy drawn since its last update shows only at its next one, so a
+    /// phase ending among the repeats waits for that update (else its end would be cut at the
+    /// counter's old value, short of up to a period's energy).
+    pub fn settled_until(&self) -> Option<f64> {
         self.rails
             .values()
-            .filter_map(|r| r.span().map(|(_, end)| end))
+            .filter_map(|r| r.points.last().map(|&(t, _)| t))
             .reduce(f64::min)
     }
 }
@@ -431,6 +435,13 @@ mod tests {
                 "[{a}, {b}]: {joules} J, drawn {truth} J"
             );
         }
+        // The last update (made at 2.91 s, first read at 2.925 s) settles the energy; the reads
+        // after it, repeating its value, do not.
+        assert!(
+            close(trace.settled_until().unwrap(), 2.925),
+            "{:?}",
+            trace.settled_until()
+        );
         let period = gpu.counter_period_s(0.0, 3.0).unwrap();
         assert!(close(period, 0.1), "{period}");
         // The last value holds up to the last read that showed it.

@@ -117,13 +117,14 @@ impl Monitor {
         self.shared.lock().write_error.clone()
     }
 
-    /// Wait until every rail has a sample at or after `t_s`, the source stops, or `timeout`
-    /// passes. Returns whether the samples reach `t_s`.
+    /// Wait until every rail's energy is settled at or after `t_s` (a reading, or for a counter
+    /// slower than its reads, its next update: see [`Trace::settled_until`]), the source
+    /// stops, or `timeout` passes. Returns whether the samples reach `t_s`.
     pub fn wait_until(&self, t_s: f64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         loop {
-            if state.trace.covered_until().is_some_and(|t| t >= t_s) {
+            if state.trace.settled_until().is_some_and(|t| t >= t_s) {
                 return true;
             }
             if state.health.is_some() {
