@@ -352,4 +352,82 @@ mod tests {
         );
         assert_eq!(monitor.sample_count(), 3);
     }
+
+    /// A counter updated every 100 ms of synthetic time at 100 W, read every 10 ms: the reads
+    /// up to `hold_after_s` come at once, the rest once `release` says so.
+    struct SlowCounter {
+        n: u32,
+        hold_after_s: f64,
+        release: std::sync::mpsc::Receiver<()>,
+    }
+
+    impl Source for SlowCounter {
+        fn name(&self) -> &'static str {
+            "slow-counter"
+        }
+        fn describe(&self) -> String {
+            "a counter slower than its reads".into()
+        }
+        fn next(&mut self, _: &RunClock) -> Result<Option<Sample>, PowerError> {
+            let t = 0.01 * f64::from(self.n);
+            if t > 2.0 {
+                return Ok(None);
+            }
+            if t > self.hold_after_s + 1e-9 && self.release.recv().is_err() {
+                return Ok(None);
+            }
+            self.n += 1;
+            let updated = (t / 0.1 + 1e-9).floor() * 0.1;
+            Ok(Some(Sample {
+                t_s: t,
+                source: "slow-counter".into(),
+                rails: vec![RailReading {
+                    counter_j: Some(100.0 * updated),
+                    ..RailReading::watts("gpu0", Scope::GpuBoard, 100.0)
+                }],
+                ..Sample::default()
+            }))
+        }
+    }
+
+    #[test]
+    fn a_measurement_ending_among_repeated_counter_values_waits_for_the_next_update() {
+        // The measurement ends at 0.78 s; the counter last updated at 0.7 s and the reads up
+        // to 0.79 s only repeat that value.
+        let (sender, held) = std::sync::mpsc::channel();
+        let monitor = Monitor::start(
+            Box::new(SlowCounter {
+                n: 0,
+                hold_after_s: 0.79,
+                release: held,
+            }),
+            RunClock::start(),
+            None,
+        );
+        // Declared after the monitor, so dropped before it: a failed assertion ends the source
+        // instead of leaving the monitor's thread waiting.
+        let release = sender;
+        let (start_s, end_s) = (0.2, 0.78);
+        assert!(
+            !monitor.wait_until(end_s, Duration::from_millis(300)),
+            "repeats of the 0.7 s value do not settle 0.78 s"
+        );
+        for _ in 0..200 {
+            let _ = release.send(());
+        }
+        assert!(monitor.wait_until(end_s, Duration::from_secs(10)));
+        let phases = [Phase {
+            name: "total",
+            start_s,
+            end_s,
+        }];
+        let joules = monitor
+            .energy(&phases, None)
+            .unwrap()
+            .headline_phase("total")
+            .unwrap()
+            .joules;
+        // 58 J drawn; cut at the old value it would read 50 J.
+        assert!((joules - 58.0).abs() < 1e-6, "{joules}");
+    }
 }
