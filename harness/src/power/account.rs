@@ -215,6 +215,7 @@ impl MeasurementEnergy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::power::testing::slow_counter_read;
     use crate::power::{RailReading, Thermal};
 
     fn steady(watts: f64, until: f64, thermal: Thermal) -> Vec<Sample> {
@@ -305,18 +306,7 @@ mod tests {
     fn a_measurement_of_few_counter_updates_is_marked_short() {
         // A counter updated every 100 ms and read every 25 ms, 150 W drawn.
         let samples: Vec<Sample> = (0..=400)
-            .map(|i| {
-                let t = 0.025 * f64::from(i);
-                Sample {
-                    t_s: t,
-                    source: "test".into(),
-                    rails: vec![RailReading {
-                        counter_j: Some(150.0 * (t / 0.1).floor() * 0.1),
-                        ..RailReading::watts("gpu0", Scope::GpuBoard, 150.0)
-                    }],
-                    ..Sample::default()
-                }
-            })
+            .map(|i| slow_counter_read(0.025 * f64::from(i), 150.0, 0.1, 0.0))
             .collect();
         let trace = Trace::from_samples(&samples);
         let rail = |start_s: f64, end_s: f64| {

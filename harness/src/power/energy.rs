@@ -220,13 +220,13 @@ impl RailTrace {
         if self.method != Method::Counter || self.counter_repeats == 0 {
             return None;
         }
-        let changes: Vec<f64> = self
-            .points
-            .iter()
-            .map(|&(t, _)| t)
-            .filter(|t| (a..=b).contains(t))
+        // Points are in time order: the ones within [a, b] are one slice.
+        let from = self.points.partition_point(|&(t, _)| t < a);
+        let to = self.points.partition_point(|&(t, _)| t <= b);
+        let mut intervals: Vec<f64> = self.points[from..to.max(from)]
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
             .collect();
-        let mut intervals: Vec<f64> = changes.windows(2).map(|w| w[1] - w[0]).collect();
         if intervals.len() < 3 {
             return None;
         }
@@ -336,6 +336,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::power::testing::slow_counter_read;
     use crate::power::RailReading;
 
     fn sample(t: f64, window: f64, rails: Vec<RailReading>) -> Sample {
@@ -408,15 +409,7 @@ mod tests {
     /// 0.01 s, 0.11 s, …) and read every 25 ms.
     fn slow_counter() -> Trace {
         let samples: Vec<Sample> = (0..=120)
-            .map(|i| {
-                let t = 0.025 * f64::from(i);
-                let updated = ((t - 0.01) / 0.1).floor() * 0.1 + 0.01;
-                let reading = RailReading {
-                    counter_j: Some(1000.0 + 200.0 * updated),
-                    ..RailReading::watts("gpu0", Scope::GpuBoard, 200.0)
-                };
-                sample(t, 0.0, vec![reading])
-            })
+            .map(|i| slow_counter_read(0.025 * f64::from(i), 200.0, 0.1, 0.01))
             .collect();
         Trace::from_samples(&samples)
     }

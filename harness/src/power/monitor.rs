@@ -269,6 +269,7 @@ fn write_line(w: &mut BufWriter<File>, sample: &Sample) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::power::testing::slow_counter_read;
     use crate::power::{PowerError, RailReading, Scope};
 
     /// A source reading 10 W every 10 ms, failing after `fail_after` samples.
@@ -377,16 +378,7 @@ mod tests {
                 return Ok(None);
             }
             self.n += 1;
-            let updated = (t / 0.1 + 1e-9).floor() * 0.1;
-            Ok(Some(Sample {
-                t_s: t,
-                source: "slow-counter".into(),
-                rails: vec![RailReading {
-                    counter_j: Some(100.0 * updated),
-                    ..RailReading::watts("gpu0", Scope::GpuBoard, 100.0)
-                }],
-                ..Sample::default()
-            }))
+            Ok(Some(slow_counter_read(t, 100.0, 0.1, 0.0)))
         }
     }
 
