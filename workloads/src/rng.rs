@@ -21,6 +21,15 @@ impl SplitMix64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
+    /// Two independent standard normals from two uniforms (Box–Muller: radius from the
+    /// first, angle from the second).
+    pub fn normal_pair(&mut self) -> (f64, f64) {
+        let (u1, u2) = (self.unit_open(), self.unit_open());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let a = std::f64::consts::TAU * u2;
+        (r * a.cos(), r * a.sin())
+    }
+
     /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2⁻³² for any `n` bench
     /// uses). `n` must be above 0.
     pub fn below(&mut self, n: usize) -> usize {

@@ -252,12 +252,9 @@ impl CandleFlux {
         let mut rng = SplitMix64(request.seed);
         let mut values = Vec::with_capacity(n);
         while values.len() < n {
-            // Box-Muller: two uniforms give two independent normals.
-            let (u1, u2) = (rng.unit_open(), rng.unit_open());
-            let r = (-2.0 * u1.ln()).sqrt();
-            let a = std::f64::consts::TAU * u2;
-            values.push((r * a.cos()) as f32);
-            values.push((r * a.sin()) as f32);
+            let (a, b) = rng.normal_pair();
+            values.push(a as f32);
+            values.push(b as f32);
         }
         values.truncate(n);
         Ok(Tensor::from_vec(values, (request.batch, 16, h, w), &self.device)?.to_dtype(dtype)?)

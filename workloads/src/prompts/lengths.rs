@@ -63,9 +63,8 @@ impl LengthDist {
             LengthDist::Lognormal { mean, sd } => {
                 let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
                 let mu = mean.ln() - sigma2 / 2.0;
-                // Box–Muller: one standard normal from two uniforms in (0, 1].
-                let (u1, u2) = (rng.unit_open(), rng.unit_open());
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                // One standard normal; the pair's second is not used.
+                let (z, _) = rng.normal_pair();
                 let x = (mu + sigma2.sqrt() * z).exp().round();
                 x.clamp(1.0, f64::from(u32::MAX)) as u32
             }
